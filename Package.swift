@@ -1,0 +1,60 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// respond: an incident-response runbook engine. The library targets hold all logic; the
+/// `respond` executable only parses arguments, wires the real transport and prints.
+let package = Package(
+  name: "respond",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "respond", targets: ["respond"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+    .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+  ],
+  targets: [
+    /// libcurl as a system library, with typed wrappers for the variadic curl_easy_setopt.
+    .systemLibrary(
+      name: "CCurl",
+      pkgConfig: "libcurl",
+      providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
+    ),
+    /// The real network: HTTP(S) and SMTP through libcurl. The only importer of CCurl.
+    .target(
+      name: "RespondHTTP",
+      dependencies: ["CCurl", "RespondCore"]
+    ),
+    /// Runbook model, loading, validation, expressions, conductor, executor, journal, masking,
+    /// reports. Knows nothing of libcurl or the terminal.
+    .target(
+      name: "RespondCore",
+      dependencies: [
+        "Yams",
+        .product(name: "Crypto", package: "swift-crypto"),
+      ]
+    ),
+    /// Actions by provider: keys, AWS, Vault, notifications, generic HTTP.
+    .target(
+      name: "RespondActions",
+      dependencies: [
+        "RespondCore",
+        .product(name: "Crypto", package: "swift-crypto"),
+      ]
+    ),
+    /// The command line: subcommands only, no logic.
+    .executableTarget(
+      name: "respond",
+      dependencies: [
+        "RespondCore", "RespondActions", "RespondHTTP",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .testTarget(name: "RespondCoreTests", dependencies: ["RespondCore", "RespondActions"]),
+    .testTarget(name: "RespondActionsTests", dependencies: ["RespondActions", "RespondCore", "RespondHTTP"]),
+    .testTarget(name: "RespondHTTPTests", dependencies: ["RespondHTTP", "RespondCore"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["RespondCore"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,126 @@
+import Crypto
+import Foundation
+
+/// Replaces every registered secret with a short recognisable stand-in, everywhere text leaves
+/// the process. Secrets are registered the moment they appear (secret inputs at start-up, secret
+/// outputs as an action parses them, credential variables when they are read), and every writer
+/// (progress, journal, reports, notifications, error messages) calls `mask` on its way out.
+///
+/// Thread-safe: actions register from their own tasks while the executor writes.
+package final class Masker: @unchecked Sendable {
+  private let lock = NSLock()
+  /// Secret text (and its encoded variants) → what is written instead. Longest first on use, so
+  /// a secret that contains another is replaced whole.
+  private var replacements: [String: String] = [:]
+  private var ordered: [(String, String)] = []
+
+  package init() {}
+
+  /// The stand-in for a secret: `sha256:` + the first 8 hex digits of its SHA-256. Stable, so
+  /// the same secret is recognisable across journal, report and notification without being shown.
+  package static func fingerprint(_ secret: String) -> String {
+    let digest = SHA256.hash(data: Data(secret.utf8))
+    return "sha256:" + digest.prefix(4).map { String(format: "%02x", $0) }.joined()
+  }
+
+  /// The display form of a long identifier: first 4 + `…` + last 4 (`AKIA…WXYZ`).
+  package static func abbreviate(_ identifier: String) -> String {
+    guard identifier.count > 12 else { return identifier }
+    return String(identifier.prefix(4)) + "…" + String(identifier.suffix(4))
+  }
+
+  /// Whether a value is a public identifier that may appear in full even when it arrived through
+  /// a secret input: AWS access key ids name a key but do not authenticate by themselves, and the
+  /// report must name them exactly (DESIGN: "identifiers (access key ids, token accessors) may
+  /// appear").
+  package static func isPublicIdentifier(_ value: String) -> Bool {
+    let bytes = Array(value.utf8)
+    guard bytes.count == 20 else { return false }
+    let prefixes = ["AKIA", "ASIA", "ABIA", "ACCA"]
+    let head = String(decoding: bytes[0..<4], as: UTF8.self)
+    let isA3T = bytes[0] == UInt8(ascii: "A") && bytes[1] == UInt8(ascii: "3") && bytes[2] == UInt8(ascii: "T")
+    guard prefixes.contains(head) || isA3T else { return false }
+    return bytes[4...].allSatisfy { ($0 >= 65 && $0 <= 90) || ($0 >= 50 && $0 <= 55) }
+  }
+
+  /// Registers a secret. Values shorter than 6 characters are ignored (masking "true" or "1"
+  /// everywhere would destroy the text and protect nothing); public identifiers are ignored.
+  /// The JSON-escaped, percent-encoded and form-encoded spellings are registered too, because a
+  /// secret can reach a writer inside a URL or an escaped JSON string.
+  package func register(_ secret: String) {
+    guard secret.count >= 6, !Masker.isPublicIdentifier(secret) else { return }
+    let stand = Masker.fingerprint(secret)
+    var variants: Set<String> = [secret]
+    if let json = try? JSONEncoder().encode(secret), let s = String(data: json, encoding: .utf8) {
+      variants.insert(String(s.dropFirst().dropLast()))
+    }
+    variants.insert(secret.replacingOccurrences(of: "/", with: "\\/"))
+    if let pct = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) { variants.insert(pct) }
+    var unreserved = CharacterSet.alphanumerics
+    unreserved.insert(charactersIn: "-._~")
+    if let pct = secret.addingPercentEncoding(withAllowedCharacters: unreserved) { variants.insert(pct) }
+    if let pct = secret.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) { variants.insert(pct) }
+    variants.insert(Data(secret.utf8).base64EncodedString())
+    lock.lock()
+    defer { lock.unlock() }
+    var changed = false
+    for v in variants where v.count >= 6 && replacements[v] == nil {
+      replacements[v] = stand
+      changed = true
+    }
+    if changed {
+      ordered = replacements.sorted { $0.key.count != $1.key.count ? $0.key.count > $1.key.count : $0.key < $1.key }
+    }
+  }
+
+  /// Registers every value of a JSON-shaped tree (for secret outputs that are maps or lists).
+  package func register(_ value: Value) {
+    switch value {
+    case .string(let s): register(s)
+    case .array(let a): a.forEach { register($0) }
+    case .object(let o): o.values.forEach { register($0) }
+    default: break
+    }
+  }
+
+  /// Whether anything is registered that occurs in `text` (for tests and assertions).
+  package func containsSecret(_ text: String) -> Bool {
+    lock.lock()
+    let list = ordered
+    lock.unlock()
+    return list.contains { text.contains($0.0) }
+  }
+
+  /// The text with every registered secret replaced by its stand-in.
+  package func mask(_ text: String) -> String {
+    lock.lock()
+    let list = ordered
+    lock.unlock()
+    guard !list.isEmpty, !text.isEmpty else { return text }
+    var out = text
+    for (secret, stand) in list where out.contains(secret) {
+      out = out.replacingOccurrences(of: secret, with: stand)
+    }
+    return out
+  }
+
+  /// A value with every string in it masked (keys included).
+  package func mask(_ value: Value) -> Value {
+    switch value {
+    case .string(let s): return .string(mask(s))
+    case .array(let a): return .array(a.map { mask($0) })
+    case .object(let o):
+      var r: [String: Value] = [:]
+      for (k, v) in o { r[mask(k)] = mask(v) }
+      return .object(r)
+    default: return value
+    }
+  }
+
+  /// How many secrets (counting encoded variants) are registered.
+  package var count: Int {
+    lock.lock()
+    defer { lock.unlock() }
+    return replacements.count
+  }
+}

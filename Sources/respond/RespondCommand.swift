@@ -1,0 +1,1 @@
+@main struct Respond { static func main() {} }

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Independent fixtures and checks against moto, through boto3 (not through respond's own client,
+so tests verify respond with a second implementation of the AWS protocols).
+
+  moto_fixture.py bootstrap URL                  -> prints "ADMIN_KEY_ID ADMIN_SECRET" (uses moto's 3 unauthenticated calls)
+  moto_fixture.py user URL NAME                  -> creates user NAME with one key; prints "KEY_ID SECRET"
+  moto_fixture.py keys URL NAME                  -> prints JSON [{"id":..., "status":...}] of NAME's keys
+  moto_fixture.py auth URL KEY_ID SECRET         -> prints the caller ARN if the key authenticates, exits 1 otherwise
+Admin credentials for everything but bootstrap come from RESPOND_TEST_AWS_ACCESS_KEY_ID/SECRET.
+"""
+import json, os, sys
+import boto3
+from botocore.config import Config
+
+def client(svc, url, key=None, secret=None):
+    return boto3.client(svc, endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id=key or os.environ.get("RESPOND_TEST_AWS_ACCESS_KEY_ID", "bootstrap"),
+                        aws_secret_access_key=secret or os.environ.get("RESPOND_TEST_AWS_SECRET_ACCESS_KEY", "bootstrap"),
+                        config=Config(retries={"max_attempts": 2}))
+
+def main():
+    cmd, url = sys.argv[1], sys.argv[2]
+    if cmd == "bootstrap":
+        iam = client("iam", url, "bootstrap", "bootstrap")
+        iam.create_user(UserName="respond-admin")
+        k = iam.create_access_key(UserName="respond-admin")["AccessKey"]
+        iam.put_user_policy(UserName="respond-admin", PolicyName="admin",
+                            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                                {"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        print(k["AccessKeyId"], k["SecretAccessKey"])
+    elif cmd == "user":
+        iam = client("iam", url)
+        iam.create_user(UserName=sys.argv[3])
+        k = iam.create_access_key(UserName=sys.argv[3])["AccessKey"]
+        print(k["AccessKeyId"], k["SecretAccessKey"])
+    elif cmd == "keys":
+        iam = client("iam", url)
+        ks = iam.list_access_keys(UserName=sys.argv[3])["AccessKeyMetadata"]
+        print(json.dumps([{"id": k["AccessKeyId"], "status": k["Status"]} for k in ks]))
+    elif cmd == "auth":
+        sts = client("sts", url, sys.argv[3], sys.argv[4])
+        try:
+            print(sts.get_caller_identity()["Arn"])
+        except Exception as e:
+            print(str(e), file=sys.stderr)
+            sys.exit(1)
+    else:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""A tiny recording HTTP(S) receiver for respond's tests: Slack, PagerDuty and webhook endpoints,
+and recorded provider responses (GitHub, GitLab, ...).
+
+Every request is recorded. Responses are scripted per path through a control API:
+
+  POST /_control/script   {"path": "/hook", "responses": [{"status": 503, "headers": {"Retry-After": "1"},
+                           "body": "busy", "delay": 0.0}, ...], "default": {"status": 200, "body": "ok"}}
+                           Responses are served in order for that exact path (any method); when the queue
+                           is empty the path's default (or 200 "ok") answers. "delay" sleeps before answering
+                           (to provoke client timeouts); "close": true drops the connection without an answer.
+  GET  /_control/requests[?path=/hook]   recorded requests as JSON: method, path, query, headers, body (text),
+                           body_b64, time
+  POST /_control/reset    forget scripts and recordings
+
+Listens on 127.0.0.1 only. --port 0 picks a free port; --port-file writes the chosen port.
+--tls-cert/--tls-key serve HTTPS (tests use a self-signed certificate to prove respond refuses it).
+"""
+import argparse, base64, json, ssl, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit, parse_qs
+
+LOCK = threading.Lock()
+SCRIPTS = {}    # path -> list of responses
+DEFAULTS = {}   # path -> response
+RECORDS = []
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def _send(self, status, headers, body):
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, str(v))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _handle(self):
+        parts = urlsplit(self.path)
+        body = self._body()
+        if parts.path.startswith("/_control/"):
+            return self._control(parts, body)
+        with LOCK:
+            RECORDS.append({
+                "method": self.command, "path": parts.path, "query": parts.query,
+                "headers": {k: v for k, v in self.headers.items()},
+                "body": body.decode("utf-8", "replace"), "body_b64": base64.b64encode(body).decode(),
+                "time": time.time(),
+            })
+            queue = SCRIPTS.get(parts.path) or []
+            resp = queue.pop(0) if queue else DEFAULTS.get(parts.path, {"status": 200, "body": "ok"})
+        if resp.get("delay"):
+            time.sleep(float(resp["delay"]))
+        if resp.get("close"):
+            self.close_connection = True
+            try:
+                self.connection.shutdown(2)
+            except OSError:
+                pass
+            return
+        body_out = resp.get("body", "")
+        if isinstance(body_out, (dict, list)):
+            body_out = json.dumps(body_out)
+        self._send(int(resp.get("status", 200)), resp.get("headers"), body_out)
+
+    def _control(self, parts, body):
+        global RECORDS
+        if parts.path == "/_control/script":
+            spec = json.loads(body or b"{}")
+            with LOCK:
+                SCRIPTS[spec["path"]] = list(spec.get("responses", []))
+                if "default" in spec:
+                    DEFAULTS[spec["path"]] = spec["default"]
+            return self._send(200, {"Content-Type": "application/json"}, "{}")
+        if parts.path == "/_control/requests":
+            want = parse_qs(parts.query).get("path", [None])[0]
+            with LOCK:
+                out = [r for r in RECORDS if want is None or r["path"] == want]
+            return self._send(200, {"Content-Type": "application/json"}, json.dumps(out))
+        if parts.path == "/_control/reset":
+            with LOCK:
+                SCRIPTS.clear(); DEFAULTS.clear(); RECORDS = []
+            return self._send(200, {"Content-Type": "application/json"}, "{}")
+        return self._send(404, {}, "unknown control path")
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    a = ap.parse_args()
+    srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    srv.daemon_threads = True
+    if a.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    if a.port_file:
+        with open(a.port_file + ".tmp", "w") as f:
+            f.write(str(srv.server_address[1]))
+        import os
+        os.replace(a.port_file + ".tmp", a.port_file)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
