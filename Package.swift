@@ -51,10 +51,14 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .testTarget(name: "RespondCoreTests", dependencies: ["RespondCore", "RespondActions"]),
-    .testTarget(name: "RespondActionsTests", dependencies: ["RespondActions", "RespondCore", "RespondHTTP"]),
-    .testTarget(name: "RespondHTTPTests", dependencies: ["RespondHTTP", "RespondCore"]),
-    .testTarget(name: "EndToEndTests", dependencies: ["RespondCore"]),
+    /// Test helpers shared by the test targets: the local servers' coordinates, a recorded
+    /// transport, fixtures. Never linked into the executable.
+    .target(name: "RespondTestSupport", dependencies: ["RespondCore"]),
+    .testTarget(name: "RespondCoreTests", dependencies: ["RespondCore", "RespondActions", "RespondTestSupport"]),
+    .testTarget(
+      name: "RespondActionsTests", dependencies: ["RespondActions", "RespondCore", "RespondHTTP", "RespondTestSupport"]),
+    .testTarget(name: "RespondHTTPTests", dependencies: ["RespondHTTP", "RespondCore", "RespondTestSupport"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["RespondCore", "RespondTestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )
