@@ -1,0 +1,69 @@
+import Foundation
+
+/// The dry-run sandbox, enforced at the network boundary: every request that says it mutates is
+/// recorded (masked) and refused, so nothing that changes state leaves the process, whatever the
+/// action's code does. Read-only requests pass through. Used for every step of a dry run or drill.
+package final class DryRunGate: HTTPTransport, @unchecked Sendable {
+  private let base: any HTTPTransport
+  private let masker: Masker
+  private let lock = NSLock()
+  private var _intercepted: [String] = []
+
+  /// Thrown to the action in place of a response; the executor turns it into "skipped (dry-run)".
+  package struct Intercepted: Error, CustomStringConvertible {
+    package var description: String { "not sent: dry run" }
+  }
+
+  package init(base: any HTTPTransport, masker: Masker) {
+    self.base = base
+    self.masker = masker
+  }
+
+  /// What was refused, as shown in the journal and report.
+  package var intercepted: [String] { lock.withLock { _intercepted } }
+
+  package func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    if request.mutates {
+      let text = DryRunGate.describe(request, masker: masker)
+      lock.withLock { _intercepted.append(text) }
+      throw Intercepted()
+    }
+    return try await base.send(request)
+  }
+
+  package func sendMail(_ mail: MailRequest) async throws {
+    let subject = String(decoding: mail.message.prefix(4096), as: UTF8.self)
+      .split(separator: "\r\n").first { $0.lowercased().hasPrefix("subject:") } ?? ""
+    let text = masker.mask(
+      "SMTP \(DryRunGate.stripQuery(mail.url)) from <\(mail.from)> to \(mail.recipients.map { "<\($0)>" }.joined(separator: ", ")) \(subject) (\(mail.message.count) bytes)")
+    lock.withLock { _intercepted.append(text) }
+    throw Intercepted()
+  }
+
+  /// `POST https://host/path` + headers (authorisation redacted, everything masked) + body.
+  package static func describe(_ request: HTTPRequest, masker: Masker) -> String {
+    var lines = ["\(request.method) \(request.url)"]
+    for (name, value) in request.headers {
+      let lower = name.lowercased()
+      let shown = ["authorization", "x-vault-token", "private-token", "cookie", "x-amz-security-token"].contains(lower)
+        ? "<redacted>" : value
+      lines.append("\(name): \(shown)")
+    }
+    if !request.body.isEmpty {
+      var body = String(decoding: request.body.prefix(4096), as: UTF8.self)
+      if request.body.count > 4096 { body += "… (\(request.body.count) bytes)" }
+      lines.append("")
+      lines.append(body)
+    }
+    return masker.mask(lines.joined(separator: "\n"))
+  }
+
+  /// The URL without its query string (which may carry secrets) or user-info.
+  package static func stripQuery(_ url: String) -> String {
+    guard var c = URLComponents(string: url) else { return url.split(separator: "?").first.map(String.init) ?? url }
+    c.query = nil
+    c.user = nil
+    c.password = nil
+    return c.string ?? url
+  }
+}

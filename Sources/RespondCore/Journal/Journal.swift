@@ -1,0 +1,114 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The append-only record of an incident. Every record is masked, written as one JSON line and
+/// fsync'd before `append` returns, so a crash at any point leaves a journal that says exactly
+/// what had happened up to then. The journal is the single source for reports and resume.
+package final class Journal: @unchecked Sendable {
+  package let path: String
+  private let fd: Int32
+  private let masker: Masker
+  private let lock = NSLock()
+  private var seq: Int
+  private let encoder = JournalRecord.encoder()
+
+  package struct OpenError: Error, CustomStringConvertible {
+    package var description: String
+  }
+
+  /// Opens (creating with mode 0600) the journal at `path` for appending; `nextSeq` continues
+  /// numbering after existing records.
+  package init(path: String, masker: Masker, nextSeq: Int = 1) throws {
+    let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+    guard fd >= 0 else {
+      throw OpenError(description: "cannot open journal \(path): \(String(cString: strerror(errno)))")
+    }
+    fchmod(fd, 0o600)
+    // A torn last line from a crash must not swallow the next record: start on a fresh line.
+    let size = lseek(fd, 0, SEEK_END)
+    if size > 0 {
+      var last: UInt8 = 0
+      if pread(fd, &last, 1, size - 1) == 1, last != UInt8(ascii: "\n") {
+        _ = "\n".withCString { write(fd, $0, 1) }
+      }
+    }
+    self.fd = fd
+    self.path = path
+    self.masker = masker
+    self.seq = nextSeq
+  }
+
+  deinit { close(fd) }
+
+  /// Appends a record (numbering and masking it) and makes it durable. Returns the record written.
+  @discardableResult
+  package func append(_ record: JournalRecord) throws -> JournalRecord {
+    try lock.withLock {
+      var r = record
+      r.seq = seq
+      let data = try encoder.encode(r)
+      // Backstop: every record is built from masked values, and the line is masked once more.
+      let line = masker.mask(String(decoding: data, as: UTF8.self)) + "\n"
+      let bytes = Array(line.utf8)
+      var written = 0
+      while written < bytes.count {
+        let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+          if errno == EINTR { continue }
+          throw OpenError(description: "cannot write journal \(path): \(String(cString: strerror(errno)))")
+        }
+        written += n
+      }
+      guard fsync(fd) == 0 else {
+        throw OpenError(description: "cannot fsync journal \(path): \(String(cString: strerror(errno)))")
+      }
+      seq += 1
+      return r
+    }
+  }
+
+  // MARK: - Reading
+
+  /// What a journal file holds, and what was wrong with it.
+  package struct Contents: Sendable {
+    package var records: [JournalRecord]
+    /// A last line cut short by a crash: tolerated, reported.
+    package var tornTail: Bool
+    /// Lines in the middle that did not parse (line number, reason).
+    package var damagedLines: [(Int, String)]
+  }
+
+  /// Reads every record. A torn last line (the process died mid-write) is tolerated and reported;
+  /// it never makes the journal unreadable.
+  package static func read(path: String) throws -> Contents {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw OpenError(description: "cannot read journal \(path)")
+    }
+    let decoder = JournalRecord.decoder()
+    var records: [JournalRecord] = []
+    var damaged: [(Int, String)] = []
+    var torn = false
+    let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+    let endsWithNewline = data.last == UInt8(ascii: "\n")
+    for (i, line) in lines.enumerated() where !line.isEmpty {
+      do {
+        records.append(try decoder.decode(JournalRecord.self, from: Data(line)))
+      } catch {
+        let isLast = i == lines.count - 1 || (i == lines.count - 2 && endsWithNewline && lines.last?.isEmpty == true)
+        if isLast && !endsWithNewline {
+          torn = true
+        } else if isLast {
+          torn = true
+        } else {
+          damaged.append((i + 1, "not a journal record"))
+        }
+      }
+    }
+    return Contents(records: records, tornTail: torn, damagedLines: damaged)
+  }
+}

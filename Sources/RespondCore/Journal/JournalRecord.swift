@@ -1,0 +1,171 @@
+import Foundation
+
+/// How a step ended.
+package enum StepOutcome: String, Codable, Sendable, CaseIterable {
+  case succeeded
+  case failed
+  /// Its `when` condition was false.
+  case skippedCondition = "skipped-condition"
+  /// A dry run or drill: it mutates (or its environment is not configured), so it was shown, not run.
+  case skippedDryRun = "skipped-dry-run"
+  /// It needs approval and none could be given (no terminal, no --yes, or the operator said no).
+  case stoppedAtApproval = "stopped-at-approval"
+
+  /// A short word for progress lines and tables.
+  package var label: String {
+    switch self {
+    case .succeeded: return "ok"
+    case .failed: return "FAILED"
+    case .skippedCondition: return "skipped (condition false)"
+    case .skippedDryRun: return "skipped (dry-run)"
+    case .stoppedAtApproval: return "stopped at approval"
+    }
+  }
+}
+
+/// How a run (one invocation, or the incident as a whole) ended.
+package enum RunStatus: String, Codable, Sendable {
+  /// Every step finished (some may have failed with continue-on-error).
+  case completed
+  /// A step failed after its retries; the incident is resumable.
+  case failed
+  /// A step needs approval that could not be given here; resumable.
+  case stoppedAtApproval = "stopped-at-approval"
+  /// Resume cannot tell whether an interrupted step took effect: a human must check.
+  case needsOperator = "needs-operator"
+  /// Stopped by a signal (Ctrl-C); resumable.
+  case interrupted
+}
+
+/// The kinds of journal record.
+package enum RecordType: String, Codable, Sendable {
+  case runStarted = "run-started"
+  case runResumed = "run-resumed"
+  case stepStarted = "step-started"
+  case stepRetry = "step-retry"
+  case stepFinished = "step-finished"
+  case approval
+  case note
+  case runFinished = "run-finished"
+}
+
+/// One line of `journal.jsonl`. One flat shape for every record type keeps the file easy to read
+/// with `jq` and easy to decode even when a later version adds fields. Everything in it has been
+/// masked: secret inputs and outputs appear only as fingerprints.
+package struct JournalRecord: Codable, Sendable, Equatable {
+  package var seq: Int
+  package var at: Date
+  package var type: RecordType
+
+  // run-started / run-resumed
+  package var incident: IncidentInfo?
+  package var runbookFile: String?
+  package var runbookDigest: String?
+  package var runbookDescription: String?
+  package var `operator`: String?
+  package var host: String?
+  package var version: String?
+  /// Inputs as given, masked; secret inputs as their fingerprint.
+  package var inputs: [String: Value]?
+  /// Names of inputs whose values were not journaled (resume asks for them again).
+  package var withheldInputs: [String]?
+  /// Every step of the runbook in run order, so reports can say what was never reached.
+  package var plan: [PlanEntry]?
+
+  // step records
+  package var step: String?
+  package var phase: Phase?
+  package var action: String?
+  package var attempt: Int?
+  package var outcome: StepOutcome?
+  package var outputs: [String: Value]?
+  /// Names of secret outputs: their values were never written.
+  package var secretOutputs: [String]?
+  package var durationMs: Int?
+  package var error: String?
+  package var summary: String?
+  package var evidence: Evidence?
+  /// In a dry run: the requests the step would have sent (method, URL, masked headers and body).
+  package var wouldSend: [String]?
+  /// In a drill: what this step needs that the environment does not provide.
+  package var missing: [String]?
+  package var mutates: Bool?
+  package var continueOnError: Bool?
+  /// Approval decisions: "granted (--yes)", "granted (terminal)", "declined", "no terminal".
+  package var decision: String?
+  package var note: String?
+
+  // run-finished
+  package var status: RunStatus?
+  /// The runbook's report facts as evaluated at the end ([label, value] pairs, masked), so the
+  /// report can be rendered from the journal alone.
+  package var facts: [[String]]?
+
+  package init(seq: Int = 0, at: Date = Date(), type: RecordType) {
+    self.seq = seq
+    self.at = at
+    self.type = type
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case seq, at, type, incident, runbookFile = "runbook-file", runbookDigest = "runbook-digest"
+    case runbookDescription = "runbook-description", `operator`, host, version, inputs
+    case withheldInputs = "withheld-inputs", step, phase, action, attempt, outcome, outputs
+    case secretOutputs = "secret-outputs", durationMs = "duration-ms", error, summary, evidence
+    case wouldSend = "would-send", missing, mutates, continueOnError = "continue-on-error", decision, note, status, facts, plan
+  }
+}
+
+extension JournalRecord {
+  /// The encoder every journal line uses: sorted keys, ISO-8601 times with milliseconds.
+  package static func encoder() -> JSONEncoder {
+    let e = JSONEncoder()
+    e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    e.dateEncodingStrategy = .custom { date, encoder in
+      var c = encoder.singleValueContainer()
+      try c.encode(ISO8601.precise(date))
+    }
+    return e
+  }
+
+  package static func decoder() -> JSONDecoder {
+    let d = JSONDecoder()
+    d.dateDecodingStrategy = .custom { decoder in
+      let c = try decoder.singleValueContainer()
+      let s = try c.decode(String.self)
+      guard let date = ISO8601.parse(s) else {
+        throw DecodingError.dataCorruptedError(in: c, debugDescription: "not an ISO-8601 time: \(s)")
+      }
+      return date
+    }
+    return d
+  }
+}
+
+/// One step of the runbook as planned, journaled at the start of a run.
+package struct PlanEntry: Codable, Sendable, Equatable {
+  package var id: String
+  package var phase: Phase
+  package var action: String
+  package var title: String
+  package var condition: String?
+  package var mutates: Bool
+  package var approval: Bool
+  package var continueOnError: Bool
+
+  package init(id: String, phase: Phase, action: String, title: String, condition: String?, mutates: Bool,
+               approval: Bool, continueOnError: Bool) {
+    self.id = id
+    self.phase = phase
+    self.action = action
+    self.title = title
+    self.condition = condition
+    self.mutates = mutates
+    self.approval = approval
+    self.continueOnError = continueOnError
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case id, phase, action, title, condition, mutates, approval, continueOnError = "continue-on-error"
+  }
+}

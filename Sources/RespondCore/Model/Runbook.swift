@@ -1,0 +1,190 @@
+import Foundation
+
+/// The six phases, always run in this order whatever order the file lists them in.
+package enum Phase: String, CaseIterable, Codable, Sendable, Comparable {
+  case detect, contain, investigate, recover, notify, document
+
+  package static func < (a: Phase, b: Phase) -> Bool {
+    allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+  }
+}
+
+/// Where something is in a runbook file: 1-based line and column.
+package struct SourceLocation: Sendable, Equatable, Hashable, Comparable, Codable, CustomStringConvertible {
+  package var file: String
+  package var line: Int
+  package var column: Int
+
+  package init(file: String, line: Int, column: Int) {
+    self.file = file
+    self.line = line
+    self.column = column
+  }
+
+  package static func < (a: SourceLocation, b: SourceLocation) -> Bool {
+    (a.file, a.line, a.column) < (b.file, b.line, b.column)
+  }
+
+  package var description: String { "\(file):\(line):\(column)" }
+
+  /// The location `offset` characters further along the same line (for errors inside a scalar).
+  package func advanced(by offset: Int) -> SourceLocation {
+    SourceLocation(file: file, line: line, column: column + offset)
+  }
+}
+
+/// A declared runbook input; each becomes a `--<name>` flag.
+package struct InputSpec: Sendable {
+  package var name: String
+  package var description: String
+  package var required: Bool
+  package var defaultValue: String?
+  /// Secret inputs are registered with the masker before anything is written.
+  package var secret: Bool
+  /// A regular expression the whole value must match.
+  package var pattern: String?
+  package var location: SourceLocation
+}
+
+/// An environment variable the runbook may read as `env.NAME`. Secret ones are masked.
+package struct EnvSpec: Sendable {
+  package var name: String
+  package var secret: Bool
+  package var description: String
+  package var location: SourceLocation
+}
+
+/// A parameter value as written: templates inside strings, lists and maps kept in their shape.
+package indirect enum TemplateValue: Sendable {
+  case literal(Value)
+  case template(Template, SourceLocation)
+  case list([TemplateValue])
+  case map([(String, TemplateValue)])
+
+  /// Every template inside, with where it sits in the file.
+  package var templates: [(Template, SourceLocation)] {
+    switch self {
+    case .literal: return []
+    case .template(let t, let loc): return [(t, loc)]
+    case .list(let items): return items.flatMap(\.templates)
+    case .map(let pairs): return pairs.flatMap(\.1.templates)
+    }
+  }
+
+  /// The literal value, when nothing in it depends on an expression.
+  package var literalValue: Value? {
+    switch self {
+    case .literal(let v): return v
+    case .template(let t, _): return t.isLiteral ? (try? t.evaluate(EvaluationContext())) : nil
+    case .list(let items):
+      var out: [Value] = []
+      for i in items {
+        guard let v = i.literalValue else { return nil }
+        out.append(v)
+      }
+      return .array(out)
+    case .map(let pairs):
+      var out: [String: Value] = [:]
+      for (k, v) in pairs {
+        guard let lv = v.literalValue else { return nil }
+        out[k] = lv
+      }
+      return .object(out)
+    }
+  }
+
+  /// Resolves every template against the context.
+  package func evaluate(_ context: EvaluationContext) throws(ExpressionError) -> Value {
+    switch self {
+    case .literal(let v): return v
+    case .template(let t, _): return try t.evaluate(context)
+    case .list(let items):
+      var out: [Value] = []
+      for i in items { out.append(try i.evaluate(context)) }
+      return .array(out)
+    case .map(let pairs):
+      var out: [String: Value] = [:]
+      for (k, v) in pairs { out[k] = try v.evaluate(context) }
+      return .object(out)
+    }
+  }
+}
+
+/// How often and how patiently to retry a failing step.
+package struct RetryPolicy: Sendable, Equatable, Codable {
+  /// Total attempts, first included.
+  package var attempts: Int
+  /// First backoff; doubles each attempt, with jitter.
+  package var backoff: Duration
+  /// Cap on one wait (a provider's Retry-After is honoured up to this).
+  package var maxDelay: Duration
+  /// Cap on the whole step, retries included.
+  package var maxTotal: Duration
+
+  package init(attempts: Int = 3, backoff: Duration = .milliseconds(500), maxDelay: Duration = .seconds(10),
+               maxTotal: Duration = .seconds(120)) {
+    self.attempts = attempts
+    self.backoff = backoff
+    self.maxDelay = maxDelay
+    self.maxTotal = maxTotal
+  }
+}
+
+/// The compensation for a step: what resume runs to take back a step whose secret outputs were
+/// lost with the process (e.g. delete a created key nobody stored), before running it again.
+package struct UndoSpec: Sendable {
+  package var action: String
+  package var with: [(String, TemplateValue)]
+  package var location: SourceLocation
+}
+
+/// One step of a phase.
+package struct Step: Sendable {
+  package var id: String
+  package var phase: Phase
+  /// A human title for progress and the report (defaults to the id).
+  package var name: String?
+  package var action: String
+  package var with: [(String, TemplateValue)]
+  package var when: Template?
+  /// The condition as written, for plans and reports.
+  package var whenSource: String?
+  package var retry: RetryPolicy?
+  package var timeout: Duration?
+  package var continueOnError: Bool
+  package var approvalRequired: Bool
+  package var undo: UndoSpec?
+  package var location: SourceLocation
+  package var actionLocation: SourceLocation
+  package var whenLocation: SourceLocation?
+  /// Where each `with:` key sits, for diagnostics.
+  package var parameterLocations: [String: SourceLocation]
+
+  package var title: String { name ?? id }
+}
+
+/// What the report's header says about the incident, computed from step outputs.
+package struct ReportSpec: Sendable {
+  /// Ordered label → template, e.g. "Leaked key" → `${{ steps.identify.display }}`.
+  package var facts: [(String, TemplateValue)]
+  package var title: String?
+}
+
+/// A whole runbook, as loaded and checked.
+package struct Runbook: Sendable {
+  package var name: String
+  package var description: String
+  package var file: String
+  /// SHA-256 of the file's bytes, journaled so resume can tell if the runbook changed.
+  package var digest: String
+  package var inputs: [InputSpec]
+  package var env: [EnvSpec]
+  package var phases: [(Phase, [Step])]
+  package var report: ReportSpec
+
+  /// All steps in run order.
+  package var steps: [Step] { phases.sorted { $0.0 < $1.0 }.flatMap(\.1) }
+
+  package func step(_ id: String) -> Step? { steps.first { $0.id == id } }
+  package func input(_ name: String) -> InputSpec? { inputs.first { $0.name == name } }
+}

@@ -1,0 +1,259 @@
+import Foundation
+
+/// The facts of an incident, derived from the journal alone: what `report.json` holds and what
+/// `report.md` renders. Every string in it was masked when it was journaled.
+package struct IncidentReport: Codable, Sendable {
+  package struct Fact: Codable, Sendable, Equatable {
+    package var label: String
+    package var value: String
+  }
+
+  package struct StepLine: Codable, Sendable {
+    package var id: String
+    package var phase: Phase
+    package var action: String
+    package var title: String
+    package var outcome: String
+    package var startedAt: Date?
+    package var finishedAt: Date?
+    package var durationMs: Int?
+    package var attempts: Int
+    package var summary: String?
+    package var error: String?
+    package var outputs: [String: Value]
+    package var secretOutputs: [String]
+    package var wouldSend: [String]
+    package var missing: [String]
+    package var notes: [String]
+    package var approval: String?
+    package var mutates: Bool?
+  }
+
+  package struct EvidenceSection: Codable, Sendable {
+    package var step: String
+    package var evidence: Evidence
+  }
+
+  package struct NotDone: Codable, Sendable {
+    package var step: String
+    package var phase: Phase
+    package var action: String
+    package var reason: String
+  }
+
+  package struct FollowUp: Codable, Sendable {
+    package var text: String
+    package var done: Bool
+  }
+
+  package struct Readiness: Codable, Sendable {
+    package var step: String
+    package var action: String
+    package var ready: Bool
+    package var missing: [String]
+  }
+
+  package var incident: String
+  package var runbook: String
+  package var runbookDescription: String
+  package var mode: String  // LIVE or DRILL
+  package var dryRun: Bool
+  package var status: String
+  package var statusLine: String
+  package var contained: Bool
+  package var containedAt: Date?
+  package var timeToContainmentMs: Int?
+  package var operatorName: String
+  package var host: String
+  package var startedAt: Date?
+  package var endedAt: Date?
+  package var durationMs: Int?
+  package var resumedAt: [Date]
+  package var stoppedAt: String?
+  package var stopMessage: String?
+  package var facts: [Fact]
+  package var inputs: [String: Value]
+  package var steps: [StepLine]
+  package var evidence: [EvidenceSection]
+  package var notDone: [NotDone]
+  package var followUps: [FollowUp]
+  package var readiness: [Readiness]?
+  package var journalRecords: Int
+  package var journalTornTail: Bool
+  package var version: String
+
+  enum CodingKeys: String, CodingKey {
+    case incident, runbook, runbookDescription = "runbook-description", mode, dryRun = "dry-run", status
+    case statusLine = "status-line", contained, containedAt = "contained-at"
+    case timeToContainmentMs = "time-to-containment-ms", operatorName = "operator", host, startedAt = "started-at"
+    case endedAt = "ended-at", durationMs = "duration-ms", resumedAt = "resumed-at", stoppedAt = "stopped-at"
+    case stopMessage = "stop-message", facts, inputs, steps, evidence, notDone = "not-done"
+    case followUps = "follow-ups", readiness, journalRecords = "journal-records"
+    case journalTornTail = "journal-torn-tail", version
+  }
+}
+
+extension IncidentReport {
+  /// Builds the report from an incident's journal state.
+  package init(state: IncidentState) {
+    let info = state.incident
+    let mode = info?.mode ?? .live
+    incident = info?.id ?? "unknown"
+    runbook = info?.runbook ?? "unknown"
+    runbookDescription = state.runbookDescription ?? ""
+    self.mode = mode == .live ? "LIVE" : "DRILL"
+    dryRun = mode.isDry
+    operatorName = state.operatorName ?? "unknown"
+    host = state.host ?? ""
+    startedAt = state.startedAt
+    endedAt = state.finishedAt
+    durationMs = zip2(startedAt, endedAt).map { Int($1.timeIntervalSince($0) * 1000) }
+    resumedAt = state.resumes
+    stoppedAt = state.stoppedAt
+    stopMessage = state.stopMessage
+    inputs = state.inputs
+    facts = state.facts.compactMap { $0.count == 2 ? Fact(label: $0[0], value: $0[1]) : nil }
+    journalRecords = state.records.count
+    journalTornTail = state.tornTail
+    version = state.version ?? respondVersion
+
+    // Steps in plan order (journal order for anything not in the plan).
+    let planIDs = state.plan.map(\.id)
+    let ordered = planIDs.filter { state.steps[$0] != nil } + state.stepOrder.filter { !planIDs.contains($0) }
+    steps = ordered.compactMap { id in
+      guard let s = state.steps[id] else { return nil }
+      let plan = state.plan.first { $0.id == id }
+      let outcome = s.interrupted ? "interrupted" : (s.outcome?.rawValue ?? "not finished")
+      return StepLine(
+        id: id, phase: s.phase ?? plan?.phase ?? .detect, action: s.action ?? plan?.action ?? "",
+        title: plan?.title ?? id, outcome: outcome, startedAt: s.startedAt, finishedAt: s.finishedAt,
+        durationMs: s.durationMs, attempts: max(s.attempts, s.outcome == nil ? 0 : 1), summary: s.summary,
+        error: s.error, outputs: s.outputs, secretOutputs: s.secretOutputs, wouldSend: s.wouldSend,
+        missing: s.missing, notes: s.notes, approval: s.decision, mutates: s.mutates ?? plan?.mutates)
+    }
+    evidence = ordered.compactMap { id in state.steps[id]?.evidence.map { EvidenceSection(step: id, evidence: $0) } }
+
+    // Containment: a contain-phase step that changed something succeeded.
+    let containSteps = steps.filter { $0.phase == .contain }
+    let containedStep = containSteps.filter { $0.outcome == StepOutcome.succeeded.rawValue && $0.mutates != false }
+    contained = !mode.isDry && !containedStep.isEmpty
+    containedAt = contained ? containedStep.compactMap(\.finishedAt).max() : nil
+    timeToContainmentMs = zip2(startedAt, containedAt).map { Int($1.timeIntervalSince($0) * 1000) }
+
+    // Not done: skipped, dry-run, failed-and-continued, and everything never reached.
+    var notDone: [NotDone] = []
+    for s in steps {
+      switch s.outcome {
+      case StepOutcome.skippedCondition.rawValue:
+        let cond = state.plan.first { $0.id == s.id }?.condition ?? ""
+        notDone.append(NotDone(step: s.id, phase: s.phase, action: s.action, reason: "condition was false: `\(cond)`"))
+      case StepOutcome.skippedDryRun.rawValue:
+        let why = s.missing.isEmpty ? "dry run: not sent" : "dry run; not configured here: " + s.missing.joined(separator: "; ")
+        notDone.append(NotDone(step: s.id, phase: s.phase, action: s.action, reason: why))
+      case StepOutcome.stoppedAtApproval.rawValue:
+        notDone.append(NotDone(step: s.id, phase: s.phase, action: s.action, reason: "waiting for approval (\(s.approval ?? "not given"))"))
+      case StepOutcome.failed.rawValue:
+        notDone.append(NotDone(step: s.id, phase: s.phase, action: s.action, reason: "failed: \(s.error ?? "")"))
+      case "interrupted":
+        notDone.append(NotDone(step: s.id, phase: s.phase, action: s.action, reason: "interrupted: the process stopped while it ran"))
+      default: break
+      }
+    }
+    let ran = Set(steps.map(\.id))
+    for p in state.plan where !ran.contains(p.id) {
+      notDone.append(NotDone(step: p.id, phase: p.phase, action: p.action, reason: "not reached: the run stopped before it"))
+    }
+    self.notDone = notDone
+
+    // Follow-ups: what a human still has to do.
+    var follow: [FollowUp] = []
+    let dir = info?.directory ?? "<incident folder>"
+    switch state.status {
+    case .failed?, .interrupted?, nil:
+      if let at = state.stoppedAt ?? steps.last(where: { $0.outcome == "failed" || $0.outcome == "interrupted" })?.id {
+        follow.append(FollowUp(text: "Fix the cause of the failure at step `\(at)`, then run `respond resume \(dir)`", done: false))
+      } else if state.status == nil {
+        follow.append(FollowUp(text: "The run did not record its end (the process stopped): run `respond resume \(dir)`", done: false))
+      }
+    case .stoppedAtApproval?:
+      follow.append(FollowUp(text: "Approve step `\(state.stoppedAt ?? "?")`: run `respond resume \(dir)` at a terminal, or with `--yes`", done: false))
+    case .needsOperator?:
+      follow.append(FollowUp(text: state.stopMessage ?? "Check the interrupted step, then resume", done: false))
+    case .completed?:
+      break
+    }
+    for s in steps where s.action == "manual" {
+      let instruction = s.outputs["instruction"]?.stringValue ?? s.summary ?? s.title
+      let done = s.outputs["done"]?.boolValue ?? false
+      follow.append(FollowUp(text: instruction, done: done))
+    }
+    for s in steps where s.outcome == StepOutcome.failed.rawValue && s.id != state.stoppedAt {
+      follow.append(FollowUp(text: "Step `\(s.id)` (\(s.action)) failed and the run continued: \(s.error ?? "")", done: false))
+    }
+    if mode.isDry {
+      follow.append(FollowUp(text: "This was a drill: nothing was changed. Run without --dry-run to respond for real", done: false))
+    } else if !contained && containSteps.allSatisfy({ $0.outcome != StepOutcome.failed.rawValue }) {
+      follow.append(FollowUp(text: "No automated containment ran for this key: contain it by hand (see the manual steps) and record when", done: false))
+    }
+    followUps = follow
+
+    if mode == .drill {
+      readiness = steps.map { Readiness(step: $0.id, action: $0.action, ready: $0.missing.isEmpty, missing: $0.missing) }
+    } else {
+      readiness = nil
+    }
+
+    // The line a person acts on.
+    let open = follow.filter { !$0.done }.count
+    let humans = open == 0 ? "nothing left for a human" : "\(open) follow-up\(open == 1 ? "" : "s") need\(open == 1 ? "s" : "") a human"
+    var line: String
+    if mode.isDry {
+      let failed = steps.filter { $0.outcome == StepOutcome.failed.rawValue }.count
+      line = "DRILL: nothing was changed. \(steps.filter { $0.outcome == StepOutcome.skippedDryRun.rawValue }.count) step(s) would change state"
+      if failed > 0 { line += "; \(failed) step(s) failed" }
+      if let r = readiness, r.contains(where: { !$0.ready }) {
+        line += "; \(r.filter { !$0.ready }.count) step(s) not ready here (see Drill readiness)"
+      }
+    } else if contained {
+      let ttc = timeToContainmentMs.map { " \(formatMs($0)) after the start" } ?? ""
+      line = "LIVE: CONTAINED at \(containedAt.map(ISO8601.string) ?? "?")\(ttc)"
+    } else {
+      line = "LIVE: NOT CONTAINED"
+    }
+    switch state.status {
+    case .completed?: line += mode.isDry ? "; run completed" : "; run completed"
+    case .failed?: line += "; run FAILED at step `\(state.stoppedAt ?? "?")` (resumable)"
+    case .stoppedAtApproval?: line += "; run STOPPED at approval gate `\(state.stoppedAt ?? "?")` (resumable)"
+    case .needsOperator?: line += "; run STOPPED: a human must check step `\(state.stoppedAt ?? "?")`"
+    case .interrupted?: line += "; run INTERRUPTED (resumable)"
+    case nil: line += "; run did not finish (the process stopped; resumable)"
+    }
+    statusLine = line + "; " + humans + "."
+    status = state.status?.rawValue ?? "unfinished"
+  }
+
+  /// `report.json`: pretty, sorted keys, ISO-8601 times.
+  package func json() -> String {
+    let e = JSONEncoder()
+    e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    e.dateEncodingStrategy = .custom { date, encoder in
+      var c = encoder.singleValueContainer()
+      try c.encode(ISO8601.precise(date))
+    }
+    return (try? String(decoding: e.encode(self), as: UTF8.self)) ?? "{}"
+  }
+}
+
+private func zip2<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+  guard let a, let b else { return nil }
+  return (a, b)
+}
+
+/// `850 ms`, `2.3 s`, `4 min 05 s`.
+package func formatMs(_ ms: Int) -> String {
+  if ms < 1000 { return "\(ms) ms" }
+  if ms < 60_000 { return String(format: "%.1f s", Double(ms) / 1000) }
+  let s = ms / 1000
+  if s < 3600 { return String(format: "%d min %02d s", s / 60, s % 60) }
+  return String(format: "%d h %02d min", s / 3600, (s % 3600) / 60)
+}

@@ -1,0 +1,261 @@
+import Foundation
+
+/// Renders `report.md`: read at 3 a.m. by the responder, in the postmortem by the team, and
+/// months later by an auditor. It opens with what a person can act on, then the facts, the
+/// phases as a Mermaid gantt, the UTC timeline, evidence with provenance, what was not done,
+/// follow-ups, and the postmortem headings.
+package enum MarkdownReport {
+  package static func render(_ r: IncidentReport) -> String {
+    var md: [String] = []
+    md.append("# Incident \(r.incident) (\(r.mode))")
+    md.append("")
+    md.append("> **\(escape(r.statusLine))**")
+    md.append("")
+    if r.dryRun {
+      md.append("> This is a **DRILL** (dry run): read-only calls ran, every call that would change state was recorded below and **not sent**.")
+      md.append("")
+    }
+
+    // Facts.
+    md.append("| | |")
+    md.append("|---|---|")
+    md.append("| Runbook | `\(r.runbook)`\(r.runbookDescription.isEmpty ? "" : ": " + escape(r.runbookDescription)) |")
+    md.append("| Mode | \(r.mode) |")
+    for f in r.facts { md.append("| \(escape(f.label)) | \(f.value.isEmpty ? "n/a" : escape(f.value)) |") }
+    md.append("| Status | \(r.status)\(r.stoppedAt.map { " at step `\($0)`" } ?? "") |")
+    md.append("| Time to containment | \(r.timeToContainmentMs.map(formatMs) ?? (r.dryRun ? "n/a (drill)" : "not contained")) |")
+    md.append("| Started (UTC) | \(r.startedAt.map(ISO8601.string) ?? "?") |")
+    md.append("| Ended (UTC) | \(r.endedAt.map(ISO8601.string) ?? "not recorded") |")
+    md.append("| Duration | \(r.durationMs.map(formatMs) ?? "?") |")
+    md.append("| Operator | \(escape(r.operatorName))\(r.host.isEmpty ? "" : " on " + escape(r.host)) |")
+    if !r.resumedAt.isEmpty {
+      md.append("| Resumed | \(r.resumedAt.count) time(s): \(r.resumedAt.map(ISO8601.string).joined(separator: ", ")) |")
+    }
+    md.append("| respond | \(r.version) |")
+    md.append("")
+    if let msg = r.stopMessage, r.status != RunStatus.completed.rawValue {
+      md.append("**Where it stopped:** \(escape(msg))")
+      md.append("")
+    }
+
+    // Gantt.
+    md.append("## Phases")
+    md.append("")
+    md.append("```mermaid")
+    md.append("gantt")
+    md.append("    title \(r.runbook) \(r.incident) (UTC)")
+    md.append("    dateFormat YYYY-MM-DD HH:mm:ss.SSS")
+    md.append("    axisFormat %H:%M:%S")
+    for phase in Phase.allCases {
+      let steps = r.steps.filter { $0.phase == phase && $0.startedAt != nil }
+      guard !steps.isEmpty else { continue }
+      md.append("    section \(phase.rawValue)")
+      for (i, s) in steps.enumerated() {
+        let start = s.startedAt!
+        let end = max(s.finishedAt ?? start, start.addingTimeInterval(0.001))
+        let tag: String
+        switch s.outcome {
+        case StepOutcome.failed.rawValue, "interrupted": tag = "crit, "
+        case StepOutcome.succeeded.rawValue: tag = "done, "
+        default: tag = ""
+        }
+        md.append("    \(ganttName(s.id)) :\(tag)\(phase.rawValue)\(i), \(ganttTime(start)), \(ganttTime(end))")
+      }
+    }
+    md.append("```")
+    md.append("")
+
+    // Timeline.
+    md.append("## Timeline (UTC)")
+    md.append("")
+    md.append("| Time (UTC) | Phase | Step | Action | Outcome | Duration | Detail |")
+    md.append("|---|---|---|---|---|---|---|")
+    if let s = r.startedAt { md.append("| \(ISO8601.string(s)) | | | | run started | | by \(escape(r.operatorName)) |") }
+    for s in r.steps {
+      let t = (s.finishedAt ?? s.startedAt).map(ISO8601.string) ?? ""
+      let d = s.durationMs.map(formatMs) ?? ""
+      var detail = s.error ?? s.summary ?? ""
+      if s.attempts > 1 { detail += (detail.isEmpty ? "" : "; ") + "\(s.attempts) attempts" }
+      md.append("| \(t) | \(s.phase.rawValue) | `\(s.id)` | `\(s.action)` | \(outcomeWord(s.outcome)) | \(d) | \(escape(oneLine(detail))) |")
+    }
+    for at in r.resumedAt { md.append("| \(ISO8601.string(at)) | | | | resumed | | |") }
+    if let e = r.endedAt { md.append("| \(ISO8601.string(e)) | | | | run \(r.status) | | |") }
+    md.append("")
+
+    // Per phase.
+    md.append("## What was done, by phase")
+    md.append("")
+    for phase in Phase.allCases {
+      let steps = r.steps.filter { $0.phase == phase }
+      guard !steps.isEmpty else { continue }
+      md.append("### \(phase.rawValue.capitalized)")
+      md.append("")
+      for s in steps {
+        var head = "- **\(escape(s.title))** (`\(s.action)`): \(outcomeWord(s.outcome))"
+        if let d = s.durationMs { head += " in \(formatMs(d))" }
+        if let sum = s.summary, !sum.isEmpty { head += ". \(escape(oneLine(sum)))" }
+        md.append(head)
+        if let e = s.error { md.append("  - Error: \(escape(oneLine(e)))") }
+        if let a = s.approval { md.append("  - Approval: \(escape(a))") }
+        let shown = s.outputs.filter { !["json", "body", "headers"].contains($0.key) }.sorted { $0.key < $1.key }
+        for (k, v) in shown where !v.isNull {
+          md.append("  - `\(k)`: \(escape(oneLine(truncate(v.description, 300))))")
+        }
+        for k in s.secretOutputs { md.append("  - `\(k)`: secret, not recorded") }
+        for n in s.notes { md.append("  - Note: \(escape(oneLine(n)))") }
+        for req in s.wouldSend {
+          md.append("  - Would send (not sent):")
+          md.append("")
+          md.append("    ```http")
+          for l in req.split(separator: "\n", omittingEmptySubsequences: false) { md.append("    " + l) }
+          md.append("    ```")
+          md.append("")
+        }
+      }
+      md.append("")
+    }
+
+    // Evidence.
+    md.append("## Evidence")
+    md.append("")
+    if r.evidence.isEmpty {
+      md.append("No audit-log evidence was gathered in this run.")
+      md.append("")
+    }
+    for section in r.evidence {
+      let e = section.evidence
+      md.append("### \(escape(e.source)) (step `\(section.step)`)")
+      md.append("")
+      md.append("- Query: `\(e.query.replacingOccurrences(of: "`", with: "'"))`")
+      md.append("- Endpoint: \(escape(e.endpoint))")
+      let ws = e.windowStart.map(ISO8601.string) ?? "provider default"
+      let we = e.windowEnd.map(ISO8601.string) ?? "now"
+      md.append("- Window (UTC): \(ws) to \(we)")
+      md.append("- Events found: **\(e.eventCount)**")
+      if let f = e.firstSeen { md.append("- First seen (UTC): \(ISO8601.string(f))") }
+      if let l = e.lastSeen { md.append("- Last seen (UTC): \(ISO8601.string(l))") }
+      for c in e.caveats { md.append("- Caveat: \(escape(c))") }
+      md.append("")
+      for (name, tally) in e.tallies.sorted(by: { $0.key < $1.key }) where !tally.isEmpty {
+        md.append("| \(escape(name.capitalized)) | Count |")
+        md.append("|---|---|")
+        for (k, n) in tally.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
+          md.append("| \(escape(k)) | \(n) |")
+        }
+        md.append("")
+      }
+      if !e.events.isEmpty {
+        md.append("| Time (UTC) | Event | Source IP | Detail |")
+        md.append("|---|---|---|---|")
+        for ev in e.events {
+          md.append("| \(ISO8601.string(ev.time)) | \(escape(ev.name)) | \(escape(ev.sourceIP ?? "")) | \(escape(oneLine(ev.detail ?? ""))) |")
+        }
+        md.append("")
+      }
+    }
+
+    // Not done.
+    md.append("## Not done")
+    md.append("")
+    if r.notDone.isEmpty {
+      md.append("Every step of the runbook ran.")
+    } else {
+      for n in r.notDone {
+        md.append("- `\(n.phase.rawValue)/\(n.step)` (`\(n.action)`): \(escape(oneLine(n.reason)))")
+      }
+    }
+    md.append("")
+
+    // Follow-ups.
+    md.append("## Follow-ups")
+    md.append("")
+    if r.followUps.isEmpty { md.append("- [x] Nothing left to do by hand.") }
+    for f in r.followUps { md.append("- [\(f.done ? "x" : " ")] \(escape(oneLine(f.text)))") }
+    md.append("")
+
+    if let readiness = r.readiness {
+      md.append("## Drill readiness")
+      md.append("")
+      md.append("What each step needs to run for real, checked against this environment.")
+      md.append("")
+      md.append("| Step | Action | Ready | Missing |")
+      md.append("|---|---|---|---|")
+      for x in readiness {
+        md.append("| `\(x.step)` | `\(x.action)` | \(x.ready ? "yes" : "**no**") | \(escape(x.missing.joined(separator: "; "))) |")
+      }
+      md.append("")
+    }
+
+    md.append("## Postmortem (draft)")
+    md.append("")
+    for heading in ["Summary", "Impact", "Root cause", "Detection", "What went well", "What went badly", "What to improve", "Action items"] {
+      md.append("### \(heading)")
+      md.append("")
+      md.append("_To be completed._")
+      md.append("")
+    }
+    md.append("---")
+    md.append("")
+    md.append("Generated by respond \(r.version) from `journal.jsonl` (\(r.journalRecords) records\(r.journalTornTail ? "; its torn last line, left by a crash, was ignored" : "")). Re-render with `respond report <incident folder>`.")
+    md.append("")
+    return md.joined(separator: "\n")
+  }
+
+  private static func outcomeWord(_ o: String) -> String {
+    switch o {
+    case StepOutcome.succeeded.rawValue: return "succeeded"
+    case StepOutcome.failed.rawValue: return "**FAILED**"
+    case StepOutcome.skippedCondition.rawValue: return "skipped (condition false)"
+    case StepOutcome.skippedDryRun.rawValue: return "skipped (dry run)"
+    case StepOutcome.stoppedAtApproval.rawValue: return "**stopped at approval**"
+    case "interrupted": return "**interrupted**"
+    default: return o
+    }
+  }
+
+  /// Markdown-safe table cell / inline text.
+  static func escape(_ s: String) -> String {
+    s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "<", with: "&lt;")
+  }
+
+  static func oneLine(_ s: String) -> String {
+    s.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+  }
+
+  static func truncate(_ s: String, _ n: Int) -> String {
+    s.count <= n ? s : String(s.prefix(n)) + "…"
+  }
+
+  /// Mermaid task names cannot hold ':' or '#'.
+  static func ganttName(_ s: String) -> String {
+    s.replacingOccurrences(of: ":", with: " ").replacingOccurrences(of: "#", with: " ")
+  }
+
+  static func ganttTime(_ d: Date) -> String {
+    let f = DateFormatter()
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.timeZone = TimeZone(identifier: "UTC")
+    f.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS"
+    return f.string(from: d)
+  }
+}
+
+/// Writes `report.md` and `report.json` into an incident folder from its journal.
+package enum ReportWriter {
+  /// Renders both files (mode 0600, atomically) and returns the path of `report.md`.
+  @discardableResult
+  package static func write(directory: String, masker: Masker? = nil) throws -> String {
+    let state = try IncidentState.load(journal: directory + "/journal.jsonl")
+    let report = IncidentReport(state: state)
+    var md = MarkdownReport.render(report)
+    var json = report.json() + "\n"
+    if let masker {  // belt and braces: the journal is masked already
+      md = masker.mask(md)
+      json = masker.mask(json)
+    }
+    let mdPath = directory + "/report.md"
+    try IncidentFolder.writePrivate(md, to: mdPath)
+    try IncidentFolder.writePrivate(json, to: directory + "/report.json")
+    return URL(fileURLWithPath: mdPath).standardizedFileURL.path
+  }
+}
