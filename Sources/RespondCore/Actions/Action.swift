@@ -183,7 +183,7 @@ package struct ActionContext: Sendable {
   package var transport: any HTTPTransport
   package var masker: Masker
   package var incident: IncidentInfo
-  /// Progress lines for stderr; the sink masks them.
+  /// ProgressLog lines for stderr; the sink masks them.
   package var log: @Sendable (String) -> Void
   /// Answers a question for a human (manual steps): nil when there is no terminal to ask.
   package var ask: (@Sendable (String) async -> Bool?)?

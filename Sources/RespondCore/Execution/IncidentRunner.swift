@@ -51,7 +51,7 @@ package final class IncidentRunner: @unchecked Sendable {
   package let environment: [String: String]
   package let transport: any HTTPTransport
   package let masker: Masker
-  package let progress: Progress
+  package let progress: ProgressLog
   package let approver: (any Approver)?
   package let options: RunOptions
   package let limiters = RateLimiters()
@@ -64,7 +64,7 @@ package final class IncidentRunner: @unchecked Sendable {
   private var liveOutputs: [String: [String: Value]] = [:]
 
   package init(runbook: Runbook, registry: ActionRegistry, environment: [String: String],
-               transport: any HTTPTransport, masker: Masker, progress: Progress, approver: (any Approver)?,
+               transport: any HTTPTransport, masker: Masker, progress: ProgressLog, approver: (any Approver)?,
                options: RunOptions) {
     self.runbook = runbook
     self.registry = registry

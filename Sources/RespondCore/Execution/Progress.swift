@@ -1,8 +1,8 @@
 import Foundation
 
-/// Progress lines for the operator (stderr in the CLI). All text passes through the masker
+/// ProgressLog lines for the operator (stderr in the CLI). All text passes through the masker
 /// here, so no caller can forget. Colour only when the writer is a terminal.
-package final class Progress: @unchecked Sendable {
+package final class ProgressLog: @unchecked Sendable {
   private let write: @Sendable (String) -> Void
   private let masker: Masker
   private let colour: Bool

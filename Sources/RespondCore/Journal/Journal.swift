@@ -24,7 +24,7 @@ package final class Journal: @unchecked Sendable {
   /// Opens (creating with mode 0600) the journal at `path` for appending; `nextSeq` continues
   /// numbering after existing records.
   package init(path: String, masker: Masker, nextSeq: Int = 1) throws {
-    let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+    let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
     guard fd >= 0 else {
       throw OpenError(description: "cannot open journal \(path): \(String(cString: strerror(errno)))")
     }

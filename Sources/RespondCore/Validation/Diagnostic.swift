@@ -28,5 +28,6 @@ extension Array where Element == Diagnostic {
 /// Thrown when a runbook cannot be used; carries every diagnostic.
 package struct RunbookInvalid: Error, CustomStringConvertible {
   package var diagnostics: [Diagnostic]
+  package init(diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
   package var description: String { diagnostics.sorted().map(\.description).joined(separator: "\n") }
 }

@@ -1,0 +1,30 @@
+import Foundation
+import RespondCore
+
+/// `incident.report`: writes `report.md` and `report.json` from the journal as it stands, for
+/// the document phase (and for notifications that carry the report). The run rewrites both
+/// once more when it ends, so the final files include every step.
+package struct IncidentReportAction: Action {
+  package init() {}
+
+  package var descriptor: ActionDescriptor {
+    ActionDescriptor(
+      name: "incident.report",
+      summary: "Write the incident report and postmortem draft (report.md, report.json) from the journal",
+      parameters: [],
+      outputs: [
+        OutputSpec("path", "path of report.md"),
+        OutputSpec("status-line", "the report's opening status line"),
+      ],
+      mutates: false, idempotent: true)
+  }
+
+  package func run(_ context: ActionContext) async throws -> ActionResult {
+    let dir = context.incident.directory
+    guard !dir.isEmpty else { throw ActionError.failed("no incident folder to write the report into") }
+    let path = try ReportWriter.write(directory: dir, masker: context.masker)
+    let state = try IncidentState.load(journal: dir + "/journal.jsonl")
+    let line = IncidentReport(state: state).statusLine
+    return ActionResult(outputs: ["path": .string(path), "status-line": .string(line)], summary: path)
+  }
+}

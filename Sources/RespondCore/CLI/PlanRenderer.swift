@@ -1,0 +1,34 @@
+/// `respond plan`: the steps in order, each with its condition evaluated where the inputs alone
+/// decide it, so a responder can see which branch will run before running anything.
+package enum PlanRenderer {
+  package static func render(_ rb: Runbook, inputs: [String: String], registry: ActionRegistry) -> String {
+    var values: [String: Value] = [:]
+    for i in rb.inputs { if let v = inputs[i.name] ?? i.defaultValue { values[i.name] = .string(v) } }
+    let ctx = EvaluationContext(inputs: values)
+    var out = ["plan for \(rb.name)\(rb.description.isEmpty ? "" : ": " + rb.description)"]
+    var n = 0
+    for (phase, steps) in rb.phases where !steps.isEmpty {
+      out.append("")
+      out.append("\(phase.rawValue)")
+      for s in steps {
+        n += 1
+        let d = registry.action(named: s.action)?.descriptor
+        var flags: [String] = []
+        if d?.mutates ?? true { flags.append("mutates") } else { flags.append("read-only") }
+        if s.approvalRequired { flags.append("approval") }
+        if s.continueOnError { flags.append("continue-on-error") }
+        var line = "  \(String(n).leftPadding(2)). \(s.id.padding(24))\(s.action.padding(36))[\(flags.joined(separator: ", "))]"
+        if let when = s.when, let src = s.whenSource {
+          let refsOnlyInputs = when.references.allSatisfy { $0.path.first == "inputs" || $0.path.first == "env" }
+          if refsOnlyInputs, let v = try? when.evaluate(ctx) {
+            line += "\n      when \(src)  → \(v.isTruthy ? "runs" : "skipped")"
+          } else {
+            line += "\n      when \(src)"
+          }
+        }
+        out.append(line)
+      }
+    }
+    return out.joined(separator: "\n")
+  }
+}

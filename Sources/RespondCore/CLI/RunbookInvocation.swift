@@ -1,0 +1,115 @@
+/// The command line of `respond <runbook> ...`, `respond drill <runbook> ...` and
+/// `respond resume DIR ...`: the runbook's inputs become flags of the same names, next to
+/// respond's own flags. Pure, so every odd spelling is tested without a process.
+package struct RunbookInvocation: Equatable, Sendable {
+  package var inputs: [String: String] = [:]
+  package var dryRun = false
+  package var yes = false
+  package var out: String?
+  package var runbooks: String?
+  package var help = false
+  package var rerunInterrupted = false
+
+  package init() {}
+
+  /// respond's own flags that take no value, and those that take one.
+  static let switches = ["dry-run", "yes", "help", "rerun-interrupted"]
+  static let options = ["out", "runbooks"]
+
+  /// Parses `--name value`, `--name=value` and the switches. `inputs` are the names the runbook
+  /// declares (nil: accept any, for resume before the runbook is known).
+  package static func parse(_ args: [String], inputs declared: [InputSpec]?) throws -> RunbookInvocation {
+    var inv = RunbookInvocation()
+    var i = 0
+    while i < args.count {
+      let arg = args[i]
+      if arg == "-h" {
+        inv.help = true
+        i += 1
+        continue
+      }
+      guard arg.hasPrefix("--"), arg.count > 2 else {
+        throw UsageError("unexpected argument '\(arg)': inputs are given as --name value")
+      }
+      var name = String(arg.dropFirst(2))
+      var value: String?
+      if let eq = name.firstIndex(of: "=") {
+        value = String(name[name.index(after: eq)...])
+        name = String(name[..<eq])
+      }
+      if switches.contains(name) {
+        if value != nil { throw UsageError("--\(name) takes no value") }
+        switch name {
+        case "dry-run": inv.dryRun = true
+        case "yes": inv.yes = true
+        case "help": inv.help = true
+        default: inv.rerunInterrupted = true
+        }
+        i += 1
+        continue
+      }
+      if value == nil {
+        guard i + 1 < args.count else { throw UsageError("--\(name) needs a value") }
+        value = args[i + 1]
+        i += 2
+      } else {
+        i += 1
+      }
+      if options.contains(name) {
+        if name == "out" { inv.out = value } else { inv.runbooks = value }
+        continue
+      }
+      if let declared, !declared.contains(where: { $0.name == name }) {
+        var msg = "unknown option --\(name)"
+        if let near = closest(name, among: declared.map(\.name)) { msg += "; did you mean --\(near)?" }
+        throw UsageError(msg)
+      }
+      if inv.inputs[name] != nil { throw UsageError("--\(name) given twice") }
+      inv.inputs[name] = value
+    }
+    return inv
+  }
+
+  /// Checks required inputs and patterns; values with control characters are refused (they
+  /// would end up in URLs, headers and file names).
+  package func checkInputs(_ declared: [InputSpec]) throws {
+    for spec in declared {
+      let value = inputs[spec.name] ?? spec.defaultValue
+      if spec.required && (value ?? "").isEmpty {
+        throw UsageError("missing required input --\(spec.name)\(spec.description.isEmpty ? "" : " (\(spec.description))")")
+      }
+      guard let value else { continue }
+      if value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+        throw UsageError("--\(spec.name) contains a control character (newline, tab...): refused")
+      }
+      if let p = spec.pattern, !InputSpec.matches(value, pattern: p) {
+        throw UsageError("--\(spec.name) does not have the expected form (pattern \(p))")
+      }
+    }
+  }
+
+  /// Usage text for one runbook: its inputs as flags.
+  package static func usage(for rb: Runbook, command: String) -> String {
+    var lines = ["usage: respond \(command) [--<input> VALUE]... [--dry-run] [--yes] [--out DIR]", ""]
+    if !rb.description.isEmpty { lines += [rb.description, ""] }
+    lines.append("inputs:")
+    for i in rb.inputs {
+      var l = "  --\(i.name) VALUE".padding(30) + (i.description.isEmpty ? "" : i.description)
+      var notes: [String] = []
+      if i.required { notes.append("required") }
+      if let d = i.defaultValue { notes.append("default: \(d)") }
+      if i.secret { notes.append("secret: never written in clear") }
+      if !notes.isEmpty { l += " (\(notes.joined(separator: "; ")))" }
+      lines.append(l)
+    }
+    lines += [
+      "",
+      "options:",
+      "  --dry-run".padding(30) + "run read-only steps; show every change as it would be sent, send none",
+      "  --yes".padding(30) + "answer yes at every approval gate (needed without a terminal)",
+      "  --out DIR".padding(30) + "where incident folders go (default ./incidents)",
+      "  --runbooks DIR".padding(30) + "where runbooks are found (default ./Runbooks)",
+    ]
+    return lines.joined(separator: "\n")
+  }
+}

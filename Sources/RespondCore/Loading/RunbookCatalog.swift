@@ -1,0 +1,60 @@
+import Foundation
+
+/// Finds runbooks by name: `--runbooks DIR` if given, else `./Runbooks`, else the `Runbooks`
+/// folder beside the executable (or one level up, for `.build/debug/respond`). A name with a
+/// `/` or ending in `.yaml` is a path.
+package struct RunbookCatalog {
+  package var searchPath: [String]
+
+  package init(explicit: String?, executablePath: String = CommandLine.arguments.first ?? "") {
+    if let explicit {
+      searchPath = [explicit]
+      return
+    }
+    var dirs = [FileManager.default.currentDirectoryPath + "/Runbooks"]
+    let exe = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath().deletingLastPathComponent()
+    var up = exe
+    for _ in 0..<4 {
+      dirs.append(up.appendingPathComponent("Runbooks").path)
+      up.deleteLastPathComponent()
+    }
+    var seen = Set<String>()
+    searchPath = dirs.filter { seen.insert($0).inserted }
+  }
+
+  /// The file for a runbook name or path; nil if none exists.
+  package func locate(_ name: String) -> String? {
+    if name.contains("/") || name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+      return FileManager.default.fileExists(atPath: name) ? name : nil
+    }
+    for dir in searchPath {
+      for ext in ["yaml", "yml"] {
+        let p = "\(dir)/\(name).\(ext)"
+        if FileManager.default.fileExists(atPath: p) { return p }
+      }
+    }
+    return nil
+  }
+
+  /// Every runbook file in the first existing search folder.
+  package func all() -> [String] {
+    for dir in searchPath {
+      guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
+      let files = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+      if !files.isEmpty { return files.map { "\(dir)/\($0)" } }
+    }
+    return []
+  }
+
+  /// Where it looked, for "not found" messages.
+  package var searched: String { searchPath.joined(separator: ", ") }
+}
+
+/// Loads and validates a runbook, or returns every diagnostic.
+package func loadValidRunbook(path: String, registry: ActionRegistry) -> Result<Runbook, RunbookInvalid> {
+  let (rb, loadDiagnostics) = RunbookLoader().load(path: path)
+  var diagnostics = loadDiagnostics
+  if let rb { diagnostics += RunbookValidator(registry: registry).validate(rb) }
+  if diagnostics.hasErrors || rb == nil { return .failure(RunbookInvalid(diagnostics: diagnostics.sorted())) }
+  return .success(rb!)
+}

@@ -1,0 +1,43 @@
+import Foundation
+import RespondActions
+import RespondCore
+import RespondHTTP
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Wires the real world into the core: the process environment, stderr progress (coloured only
+/// on a terminal), the terminal approver, the libcurl transport.
+enum Frontend {
+  static var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+  static func progress(_ masker: Masker) -> ProgressLog {
+    let colour = isatty(STDERR_FILENO) == 1 && environment["NO_COLOR"] == nil
+    return ProgressLog(masker: masker, colour: colour) { text in
+      FileHandle.standardError.write(Data(text.utf8))
+    }
+  }
+
+  /// Asks on the terminal when stdin and stderr are one; nil otherwise (no guessing).
+  static func approver() -> (any Approver)? {
+    isatty(STDIN_FILENO) == 1 && isatty(STDERR_FILENO) == 1 ? TerminalApprover() : nil
+  }
+
+  static func error(_ message: String) {
+    FileHandle.standardError.write(Data("respond: error: \(message)\n".utf8))
+  }
+
+  static func note(_ message: String) {
+    FileHandle.standardError.write(Data("respond: \(message)\n".utf8))
+  }
+}
+
+/// y/N questions on the terminal.
+struct TerminalApprover: Approver {
+  func ask(_ question: String) async -> Bool? {
+    FileHandle.standardError.write(Data("\n\(question) [y/N] ".utf8))
+    guard let line = readLine(strippingNewline: true) else { return nil }
+    return ["y", "yes"].contains(line.trimmingCharacters(in: .whitespaces).lowercased())
+  }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import RespondHTTP
+
+/// The `respond` command line. Subcommands are listed here; `respond <runbook> ...` (any first
+/// word that is not a subcommand) runs that runbook with its inputs as flags.
+@main
+struct Respond: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "respond",
+    abstract: "Incident-response runbooks for leaked credentials: contain, investigate, rotate, notify, report.",
+    discussion: """
+      Run a runbook:   respond <runbook> [--<input> VALUE]... [--dry-run] [--yes] [--out DIR]
+        e.g.           respond key-compromised --key AKIA... --vault-path secret/ci/aws
+      Each runbook input is a flag of the same name (`respond <runbook> --help` lists them).
+      Credentials come from the usual environment variables (AWS_*, VAULT_ADDR/VAULT_TOKEN,
+      GITHUB_TOKEN, SLACK_WEBHOOK_URL, ...), never from flags.
+      Exit status: 0 finished, 1 a step failed (resumable), 2 bad usage or invalid runbook,
+      3 stopped at an approval gate (resumable). The last line on stdout is the report's path.
+      """,
+    version: "0.1.0",
+    subcommands: [
+      Validate.self, Plan.self, List.self, Actions.self, Identify.self, Drill.self, Resume.self, Report.self,
+    ])
+
+  static func main() async {
+    CurlTransport.globalInit()
+    let args = Array(CommandLine.arguments.dropFirst())
+    let known = configuration.subcommands.map { $0._commandName } + ["help"]
+    if let first = args.first, !first.hasPrefix("-"), !known.contains(first) {
+      let code = await RunbookCommand.run(runbook: first, arguments: Array(args.dropFirst()), mode: .live)
+      Foundation.exit(code)
+    }
+    do {
+      var command = try parseAsRoot(args)
+      if var asyncCommand = command as? AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch {
+      exit(withError: error)
+    }
+  }
+}

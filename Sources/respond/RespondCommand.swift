@@ -1,1 +1,0 @@
-@main struct Respond { static func main() {} }

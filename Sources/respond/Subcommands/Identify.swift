@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import RespondActions
+import RespondCore
+
+/// `respond identify --key X`: offline format detection, through the `key.identify` action.
+struct Identify: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Recognise a leaked credential's provider and kind from its format (offline, nothing is sent).")
+
+  @Option(help: "The leaked key or token. It is never printed in clear.")
+  var key: String
+
+  @Flag(help: "Print JSON.")
+  var json = false
+
+  func run() async throws {
+    let masker = Masker()
+    masker.register(key)
+    guard let action = StandardActions.registry().action(named: "key.identify") else {
+      Frontend.error("key.identify is not available in this build")
+      throw ExitCode(1)
+    }
+    let context = ActionContext(
+      stepID: "identify", parameters: ["key": .string(key)], environment: [:], transport: OfflineTransport(),
+      masker: masker,
+      incident: IncidentInfo(id: "identify", runbook: "identify", startedAt: Date(), mode: .dryRun, directory: ""))
+    do {
+      let result = try await action.run(context)
+      let outputs = masker.mask(Value.object(result.outputs))
+      if json {
+        print(outputs.jsonString(pretty: true))
+      } else {
+        for (k, v) in (outputs.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) where !v.isNull {
+          print("\(k.padding(16))\(v.description)")
+        }
+      }
+    } catch {
+      Frontend.error(masker.mask(ActionFailure(error).message))
+      throw ExitCode(2)
+    }
+  }
+}
+
+/// A transport that sends nothing: `identify` is offline by promise.
+struct OfflineTransport: HTTPTransport {
+  func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    throw TransportError.refused(url: request.url, reason: "identify is offline")
+  }
+}

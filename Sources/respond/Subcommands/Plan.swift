@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import RespondActions
+import RespondCore
+
+/// `respond plan RUNBOOK [--input VALUE]...`: the steps in order, with their conditions.
+struct Plan: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Show a runbook's steps in order, with conditions, for the given inputs (nothing runs).")
+
+  @Argument(help: "Runbook name or file.")
+  var runbook: String
+
+  @Argument(parsing: .captureForPassthrough, help: "The runbook's inputs as --name VALUE.")
+  var inputs: [String] = []
+
+  func run() async throws {
+    let registry = StandardActions.registry()
+    let invocation: RunbookInvocation
+    do { invocation = try RunbookInvocation.parse(inputs, inputs: nil) } catch {
+      Frontend.error("\(error)")
+      throw ExitCode(2)
+    }
+    let catalog = RunbookCatalog(explicit: invocation.runbooks)
+    guard let path = catalog.locate(runbook) else {
+      Frontend.error("no runbook '\(runbook)' (looked in \(catalog.searched))")
+      throw ExitCode(2)
+    }
+    switch loadValidRunbook(path: path, registry: registry) {
+    case .failure(let invalid):
+      FileHandle.standardError.write(Data((invalid.description + "\n").utf8))
+      throw ExitCode(2)
+    case .success(let rb):
+      for name in invocation.inputs.keys where rb.input(name) == nil {
+        Frontend.error("unknown option --\(name)")
+        throw ExitCode(2)
+      }
+      let masker = Masker()
+      for i in rb.inputs where i.secret { if let v = invocation.inputs[i.name] { masker.register(v) } }
+      print(masker.mask(PlanRenderer.render(rb, inputs: invocation.inputs, registry: registry)))
+    }
+  }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+import Foundation
+import RespondCore
+
+/// `respond report DIR`: re-render report.md and report.json from the journal.
+struct Report: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Re-render an incident's report.md and report.json from its journal.")
+
+  @Argument(help: "The incident folder.")
+  var directory: String
+
+  func run() async throws {
+    do {
+      print(try ReportWriter.write(directory: directory))
+    } catch {
+      Frontend.error("\(error)")
+      throw ExitCode(2)
+    }
+  }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import RespondActions
+import RespondCore
+import RespondHTTP
+
+/// `respond <runbook> ...` and `respond drill <runbook> ...`: parse the runbook's inputs as
+/// flags, start the incident, print the report path last on stdout.
+enum RunbookCommand {
+  static func run(runbook name: String, arguments: [String], mode requested: RunMode) async -> Int32 {
+    let registry = StandardActions.registry()
+    // --runbooks may come before the runbook is known: parse it leniently first.
+    let early = try? RunbookInvocation.parse(arguments, inputs: nil)
+    let catalog = RunbookCatalog(explicit: early?.runbooks)
+    guard let path = catalog.locate(name) else {
+      Frontend.error("no runbook '\(name)' (looked in \(catalog.searched)); `respond list` shows the runbooks")
+      return 2
+    }
+    let runbook: Runbook
+    switch loadValidRunbook(path: path, registry: registry) {
+    case .success(let rb): runbook = rb
+    case .failure(let invalid):
+      FileHandle.standardError.write(Data((invalid.description + "\n").utf8))
+      Frontend.error("runbook \(path) is invalid; nothing was run")
+      return 2
+    }
+    let command = requested == .drill ? "drill \(runbook.name)" : runbook.name
+    let invocation: RunbookInvocation
+    do {
+      invocation = try RunbookInvocation.parse(arguments, inputs: runbook.inputs)
+      if invocation.help {
+        print(RunbookInvocation.usage(for: runbook, command: command))
+        return 0
+      }
+      try invocation.checkInputs(runbook.inputs)
+    } catch {
+      Frontend.error("\(error)")
+      FileHandle.standardError.write(Data((RunbookInvocation.usage(for: runbook, command: command) + "\n").utf8))
+      return 2
+    }
+    var options = RunOptions()
+    options.mode = requested == .drill ? .drill : (invocation.dryRun ? .dryRun : .live)
+    options.assumeYes = invocation.yes
+    let masker = Masker()
+    let runner = IncidentRunner(
+      runbook: runbook, registry: registry, environment: Frontend.environment, transport: CurlTransport(),
+      masker: masker, progress: Frontend.progress(masker), approver: Frontend.approver(), options: options)
+    do {
+      let result = try await Interrupts.run { try await runner.start(inputs: invocation.inputs, outDir: invocation.out ?? "incidents") }
+      return finish(result, masker: masker)
+    } catch let e as UsageError {
+      Frontend.error(masker.mask(e.description))
+      return 2
+    } catch {
+      Frontend.error(masker.mask("\(error)"))
+      return 1
+    }
+  }
+
+  /// Writes the report, says how it ended, prints the report path last on stdout.
+  static func finish(_ result: RunResult, masker: Masker) -> Int32 {
+    do {
+      let path = try ReportWriter.write(directory: result.incidentDirectory, masker: masker)
+      let report = IncidentReport(state: try IncidentState.load(journal: result.incidentDirectory + "/journal.jsonl"))
+      Frontend.note(masker.mask(report.statusLine))
+      if let m = result.message, result.status != .completed { Frontend.note(masker.mask(m)) }
+      print(path)
+    } catch {
+      Frontend.error("could not write the report: \(error)")
+      print(result.incidentDirectory)
+    }
+    return result.exitCode
+  }
+}
+
+/// Ctrl-C stops cleanly: the running step finishes or is journaled as interrupted, the report is
+/// written, and `respond resume` continues.
+enum Interrupts {
+  static func run<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
+    signal(SIGINT, SIG_IGN)
+    signal(SIGTERM, SIG_IGN)
+    let task = Task { try await work() }
+    let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
+      let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+      s.setEventHandler {
+        FileHandle.standardError.write(Data("\nrespond: interrupted; stopping after the current step\n".utf8))
+        task.cancel()
+      }
+      s.resume()
+      return s
+    }
+    defer { sources.forEach { $0.cancel() } }
+    return try await task.value
+  }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import RespondActions
+import RespondCore
+
+/// `respond validate FILE|DIR...`: every problem in every runbook, located, sorted.
+struct Validate: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Check runbooks without running them; print every problem as path:line:column: error: message.",
+    discussion: "Exit status 2 when any runbook has an error. A folder is searched for *.yaml and *.yml files.")
+
+  @Argument(help: "Runbook files or folders (default: ./Runbooks).")
+  var paths: [String] = []
+
+  func run() async throws {
+    let registry = StandardActions.registry()
+    var files: [String] = []
+    for p in paths.isEmpty ? ["Runbooks"] : paths {
+      var isDir: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else {
+        Frontend.error("\(p): no such file or folder")
+        throw ExitCode(2)
+      }
+      if isDir.boolValue {
+        files += RunbookCatalog(explicit: p).all()
+      } else {
+        files.append(p)
+      }
+    }
+    var all: [Diagnostic] = []
+    for f in files {
+      let (rb, diags) = RunbookLoader().load(path: f)
+      all += diags
+      if let rb { all += RunbookValidator(registry: registry).validate(rb) }
+    }
+    for d in all.sorted() { print(d.description) }
+    let errors = all.filter { $0.severity == .error }.count
+    Frontend.note("\(files.count) runbook\(files.count == 1 ? "" : "s") checked, \(errors) error\(errors == 1 ? "" : "s")")
+    if errors > 0 { throw ExitCode(2) }
+  }
+}

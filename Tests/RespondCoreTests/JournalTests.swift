@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+@testable import RespondCore
+
+@Suite struct JournalTests {
+  @Test func recordsAreAppendedNumberedMaskedAndPrivate() throws {
+    let dir = temporaryDirectory()
+    let masker = Masker()
+    masker.register("super-secret-token")
+    let j = try Journal(path: dir + "/journal.jsonl", masker: masker)
+    var r = JournalRecord(type: .note)
+    r.note = "token is super-secret-token"
+    try j.append(r)
+    try j.append(JournalRecord(type: .runFinished))
+    let text = try String(contentsOfFile: dir + "/journal.jsonl", encoding: .utf8)
+    #expect(!text.contains("super-secret-token"))
+    let contents = try Journal.read(path: dir + "/journal.jsonl")
+    #expect(contents.records.map(\.seq) == [1, 2])
+    #expect(contents.records[0].type == .note)
+    #expect(!contents.tornTail)
+    let mode = try FileManager.default.attributesOfItem(atPath: dir + "/journal.jsonl")[.posixPermissions] as? Int
+    #expect(mode == 0o600)
+  }
+
+  @Test func aTornLastLineIsToleratedAndTheNextRecordStartsOnItsOwnLine() throws {
+    let dir = temporaryDirectory()
+    let path = dir + "/journal.jsonl"
+    let masker = Masker()
+    let j = try Journal(path: path, masker: masker)
+    try j.append(JournalRecord(type: .note))
+    // Simulate a crash mid-write.
+    let h = FileHandle(forWritingAtPath: path)!
+    h.seekToEndOfFile()
+    h.write(Data("{\"seq\":2,\"type\":\"step-sta".utf8))
+    h.closeFile()
+    let torn = try Journal.read(path: path)
+    #expect(torn.records.count == 1)
+    #expect(torn.tornTail)
+    let j2 = try Journal(path: path, masker: masker, nextSeq: 2)
+    try j2.append(JournalRecord(type: .runResumed))
+    let after = try Journal.read(path: path)
+    #expect(after.records.map(\.type) == [.note, .runResumed])
+    #expect(after.damagedLines.count == 1)
+  }
+}

@@ -1,0 +1,40 @@
+import Testing
+
+@testable import RespondCore
+
+@Suite struct RunbookInvocationTests {
+  let inputs = [
+    InputSpec(name: "key", description: "the key", required: true, defaultValue: nil, secret: true, pattern: nil,
+              location: SourceLocation(file: "x", line: 1, column: 1)),
+    InputSpec(name: "vault-path", description: "", required: false, defaultValue: nil, secret: false,
+              pattern: "[a-z0-9/_-]+", location: SourceLocation(file: "x", line: 1, column: 1)),
+  ]
+
+  @Test func parsesInputsAndOwnFlags() throws {
+    let inv = try RunbookInvocation.parse(
+      ["--key", "AKIA1", "--vault-path=secret/ci", "--dry-run", "--yes", "--out", "/tmp/x"], inputs: inputs)
+    #expect(inv.inputs == ["key": "AKIA1", "vault-path": "secret/ci"])
+    #expect(inv.dryRun && inv.yes)
+    #expect(inv.out == "/tmp/x")
+  }
+
+  @Test func unknownFlagSuggestsTheNearestInput() {
+    #expect(throws: UsageError.self) { try RunbookInvocation.parse(["--vault-pth", "x"], inputs: inputs) }
+    do {
+      _ = try RunbookInvocation.parse(["--vault-pth", "x"], inputs: inputs)
+    } catch {
+      #expect("\(error)" == "unknown option --vault-pth; did you mean --vault-path?")
+    }
+  }
+
+  @Test func missingRequiredInputAndBadPatternAndControlCharactersAreRefused() throws {
+    let none = try RunbookInvocation.parse([], inputs: inputs)
+    #expect(throws: UsageError.self) { try none.checkInputs(inputs) }
+    let bad = try RunbookInvocation.parse(["--key", "k", "--vault-path", "../etc?x#y"], inputs: inputs)
+    #expect(throws: UsageError.self) { try bad.checkInputs(inputs) }
+    let nl = try RunbookInvocation.parse(["--key", "a\nb"], inputs: inputs)
+    #expect(throws: UsageError.self) { try nl.checkInputs(inputs) }
+    #expect(throws: UsageError.self) { try RunbookInvocation.parse(["--key"], inputs: inputs) }
+    #expect(throws: UsageError.self) { try RunbookInvocation.parse(["stray"], inputs: inputs) }
+  }
+}
