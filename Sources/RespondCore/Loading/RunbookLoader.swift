@@ -2,6 +2,9 @@ import Crypto
 import Foundation
 import Yams
 
+/// The YAML tree (the expression AST has its own `Node`).
+private typealias YAMLNode = Yams.Node
+
 /// Reads a runbook file into the model, keeping a source location for every part so that later
 /// checks (unknown action, bad reference) can point at the exact line and column. Collects every
 /// problem instead of stopping at the first.
@@ -30,7 +33,13 @@ package struct RunbookLoader {
   /// Loads runbook text (tests and `validate -` use this directly).
   package func load(text: String, file: String, digest: String = "") -> (Runbook?, [Diagnostic]) {
     var parser = NodeReader(file: file)
-    let node: Node
+    // Anchors and aliases are refused before parsing: runbooks are short and explicit, and an
+    // alias bomb would make walking the tree exponential. (Yams does not keep anchors.)
+    if let at = RunbookLoader.firstAnchorOrAlias(in: text) {
+      return (nil, [Diagnostic(SourceLocation(file: file, line: at.line, column: at.column),
+                               "YAML anchors and aliases are not allowed in runbooks")])
+    }
+    let node: YAMLNode
     do {
       guard let n = try Yams.compose(yaml: text) else {
         return (nil, [Diagnostic(SourceLocation(file: file, line: 1, column: 1), "file is empty")])
@@ -53,12 +62,12 @@ private struct NodeReader {
 
   init(file: String) { self.file = file }
 
-  func loc(_ node: Node) -> SourceLocation {
+  func loc(_ node: YAMLNode) -> SourceLocation {
     let m = node.mark
     return SourceLocation(file: file, line: m?.line ?? 1, column: m?.column ?? 1)
   }
 
-  mutating func error(_ node: Node, _ message: String) {
+  mutating func error(_ node: YAMLNode, _ message: String) {
     diagnostics.append(Diagnostic(loc(node), message))
   }
 
@@ -85,7 +94,7 @@ private struct NodeReader {
   // MARK: - Shapes
 
   /// The pairs of a mapping, reporting unknown keys and anchors/aliases.
-  mutating func mapping(_ node: Node, what: String, allowed: [String]?) -> [(String, Node, Node)]? {
+  mutating func mapping(_ node: YAMLNode, what: String, allowed: [String]?) -> [(String, YAMLNode, YAMLNode)]? {
     guard case .mapping(let m) = node else {
       error(node, "\(what) must be a map, found \(kind(node))")
       return nil
@@ -94,7 +103,7 @@ private struct NodeReader {
       error(node, "YAML anchors and aliases are not allowed in runbooks")
       return nil
     }
-    var out: [(String, Node, Node)] = []
+    var out: [(String, YAMLNode, YAMLNode)] = []
     for (k, v) in m {
       guard let key = k.string else {
         error(k, "\(what) keys must be strings")
@@ -109,7 +118,7 @@ private struct NodeReader {
     return out
   }
 
-  mutating func sequence(_ node: Node, what: String) -> [Node]? {
+  mutating func sequence(_ node: YAMLNode, what: String) -> [YAMLNode]? {
     guard case .sequence(let s) = node else {
       error(node, "\(what) must be a list, found \(kind(node))")
       return nil
@@ -121,7 +130,7 @@ private struct NodeReader {
     return Array(s)
   }
 
-  mutating func string(_ node: Node, what: String) -> String? {
+  mutating func string(_ node: YAMLNode, what: String) -> String? {
     guard case .scalar(let s) = node else {
       error(node, "\(what) must be a string, found \(kind(node))")
       return nil
@@ -129,7 +138,7 @@ private struct NodeReader {
     return s.string
   }
 
-  mutating func bool(_ node: Node, what: String) -> Bool? {
+  mutating func bool(_ node: YAMLNode, what: String) -> Bool? {
     guard case .scalar(let s) = node, s.style == .plain, let b = Bool.construct(from: s) else {
       error(node, "\(what) must be true or false")
       return nil
@@ -137,7 +146,7 @@ private struct NodeReader {
     return b
   }
 
-  func kind(_ node: Node) -> String {
+  func kind(_ node: YAMLNode) -> String {
     switch node {
     case .scalar: return "a scalar"
     case .mapping: return "a map"
@@ -147,7 +156,7 @@ private struct NodeReader {
   }
 
   /// `30s`, `500ms`, `2m`, `1h`, or a bare number of seconds.
-  mutating func duration(_ node: Node, what: String) -> Duration? {
+  mutating func duration(_ node: YAMLNode, what: String) -> Duration? {
     guard let text = string(node, what: what)?.trimmingCharacters(in: .whitespaces) else { return nil }
     if let d = parseDuration(text), d > .zero { return d }
     error(node, "\(what) must be a positive duration like 30s, 500ms, 2m or 1h, found '\(text)'")
@@ -156,7 +165,7 @@ private struct NodeReader {
 
   // MARK: - Runbook
 
-  mutating func runbook(_ node: Node, digest: String) -> Runbook? {
+  mutating func runbook(_ node: YAMLNode, digest: String) -> Runbook? {
     let topKeys = ["runbook", "description", "inputs", "env", "phases", "report"]
     guard let pairs = mapping(node, what: "runbook", allowed: topKeys) else { return nil }
     var rb = Runbook(
@@ -186,7 +195,7 @@ private struct NodeReader {
     return rb
   }
 
-  mutating func inputs(_ node: Node) -> [InputSpec] {
+  mutating func inputs(_ node: YAMLNode) -> [InputSpec] {
     guard let pairs = mapping(node, what: "'inputs'", allowed: nil) else { return [] }
     var out: [InputSpec] = []
     for (name, keyNode, value) in pairs {
@@ -224,7 +233,7 @@ private struct NodeReader {
   }
 
   /// `env:` is a list of names, or a map name → {secret, description}.
-  mutating func envSpecs(_ node: Node) -> [EnvSpec] {
+  mutating func envSpecs(_ node: YAMLNode) -> [EnvSpec] {
     if case .sequence = node {
       return (sequence(node, what: "'env'") ?? []).compactMap { n in
         guard let name = string(n, what: "an env entry") else { return nil }
@@ -243,7 +252,7 @@ private struct NodeReader {
     }
   }
 
-  mutating func phases(_ node: Node) -> [(Phase, [Step])] {
+  mutating func phases(_ node: YAMLNode) -> [(Phase, [Step])] {
     let names = Phase.allCases.map(\.rawValue)
     guard case .mapping = node else {
       error(node, "'phases' must be a map of phase name to steps (\(names.joined(separator: ", ")))")
@@ -262,7 +271,7 @@ private struct NodeReader {
     return out.sorted { $0.0 < $1.0 }
   }
 
-  mutating func step(_ node: Node, phase: Phase) -> Step? {
+  mutating func step(_ node: YAMLNode, phase: Phase) -> Step? {
     let allowed = ["id", "name", "action", "with", "when", "retry", "timeout", "continue-on-error", "approval", "undo"]
     guard let pairs = mapping(node, what: "a step", allowed: allowed) else { return nil }
     var step = Step(
@@ -319,7 +328,7 @@ private struct NodeReader {
     return sawID ? step : nil
   }
 
-  mutating func undo(_ node: Node) -> UndoSpec? {
+  mutating func undo(_ node: YAMLNode) -> UndoSpec? {
     guard let pairs = mapping(node, what: "'undo'", allowed: ["action", "with"]) else { return nil }
     var spec = UndoSpec(action: "", with: [], location: loc(node))
     for (k, _, v) in pairs {
@@ -333,7 +342,7 @@ private struct NodeReader {
     return spec
   }
 
-  mutating func retry(_ node: Node) -> RetryPolicy? {
+  mutating func retry(_ node: YAMLNode) -> RetryPolicy? {
     var policy = RetryPolicy()
     for (k, _, v) in mapping(node, what: "'retry'", allowed: ["attempts", "backoff", "max-delay", "max-total"]) ?? [] {
       switch k {
@@ -352,7 +361,7 @@ private struct NodeReader {
     return policy
   }
 
-  mutating func report(_ node: Node) -> ReportSpec {
+  mutating func report(_ node: YAMLNode) -> ReportSpec {
     var spec = ReportSpec(facts: [], title: nil)
     for (k, _, v) in mapping(node, what: "'report'", allowed: ["title", "facts"]) ?? [] {
       if k == "title" { spec.title = string(v, what: "'title'") }
@@ -363,7 +372,7 @@ private struct NodeReader {
 
   // MARK: - Values and templates
 
-  mutating func parameters(_ node: Node, what: String) -> ([(String, TemplateValue)], [String: SourceLocation]) {
+  mutating func parameters(_ node: YAMLNode, what: String) -> ([(String, TemplateValue)], [String: SourceLocation]) {
     var locations: [String: SourceLocation] = [:]
     let pairs = (mapping(node, what: what, allowed: nil) ?? []).map { key, keyNode, value -> (String, TemplateValue) in
       locations[key] = loc(keyNode)
@@ -372,7 +381,7 @@ private struct NodeReader {
     return (pairs, locations)
   }
 
-  mutating func templateValue(_ node: Node) -> TemplateValue {
+  mutating func templateValue(_ node: YAMLNode) -> TemplateValue {
     switch node {
     case .scalar(let s):
       if s.style == .plain {
@@ -398,7 +407,7 @@ private struct NodeReader {
   }
 
   /// Where a scalar's text starts: after the opening quote for quoted scalars.
-  func valueStart(_ node: Node) -> SourceLocation {
+  func valueStart(_ node: YAMLNode) -> SourceLocation {
     let l = loc(node)
     if case .scalar(let s) = node, s.style == .singleQuoted || s.style == .doubleQuoted { return l.advanced(by: 1) }
     return l
@@ -415,6 +424,39 @@ private struct NodeReader {
 }
 
 // MARK: - Helpers
+
+extension RunbookLoader {
+  /// The first `&anchor` or `*alias` token outside quotes and comments, if any.
+  static func firstAnchorOrAlias(in text: String) -> (line: Int, column: Int)? {
+    var lineNo = 0
+    for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      lineNo += 1
+      let chars = Array(rawLine)
+      var i = 0
+      var quote: Character?
+      var previous: Character = " "
+      while i < chars.count {
+        let c = chars[i]
+        if let q = quote {
+          if c == q { quote = nil }
+        } else if c == "'" || c == "\"" {
+          if previous == " " || previous == "[" || previous == "{" || previous == "," || previous == ":" || i == 0 {
+            quote = c
+          }
+        } else if c == "#" && (previous == " " || i == 0) {
+          break
+        } else if (c == "&" || c == "*") && (i == 0 || " [{,".contains(previous)), i + 1 < chars.count,
+          chars[i + 1].isLetter || chars[i + 1].isNumber || chars[i + 1] == "_" || chars[i + 1] == "-"
+        {
+          return (lineNo, i + 1)
+        }
+        previous = c
+        i += 1
+      }
+    }
+    return nil
+  }
+}
 
 /// Lower-case letters, digits and '-' (and '_'), starting with a letter: ids, input and runbook names.
 package func isIdentifier(_ s: String) -> Bool {

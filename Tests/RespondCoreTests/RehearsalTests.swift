@@ -1,0 +1,267 @@
+import Foundation
+import Testing
+
+@testable import RespondCore
+
+/// Rehearsals: a runbook plus recorded action results in, the step order, outcomes, outputs and
+/// journal out. No network: scripted actions and a recording transport.
+@Suite struct RehearsalTests {
+  struct Harness {
+    let registry: ActionRegistry
+    let actions: [String: ScriptedAction]
+    let transport = OKTransport()
+    let masker = Masker()
+    let sink = TextSink()
+    let out = temporaryDirectory()
+
+    init(_ actions: [ScriptedAction]) {
+      self.actions = Dictionary(uniqueKeysWithValues: actions.map { ($0.descriptor.name, $0) })
+      registry = ActionRegistry(actions)
+    }
+
+    func runner(_ rb: Runbook, mode: RunMode = .live, yes: Bool = true, approver: (any Approver)? = nil,
+                environment: [String: String] = [:], rerunInterrupted: Bool = false) -> IncidentRunner {
+      var options = RunOptions()
+      options.mode = mode
+      options.assumeYes = yes
+      options.rerunInterrupted = rerunInterrupted
+      options.operatorName = "tester"
+      let sink = self.sink
+      return IncidentRunner(
+        runbook: rb, registry: registry, environment: environment, transport: transport, masker: masker,
+        progress: ProgressLog(masker: masker, colour: false) { sink.write($0) }, approver: approver, options: options)
+    }
+
+    func outcomes(_ r: RunResult) -> [String] {
+      r.state.stepOrder.map { "\($0):\(r.state.steps[$0]?.outcome?.rawValue ?? "unfinished")" }
+    }
+  }
+
+  static let yaml = """
+    runbook: rehearsal
+    inputs:
+      key: { required: true, secret: true }
+    phases:
+      detect:
+        - id: identify
+          action: identify
+          with: { key: "${{ inputs.key }}" }
+      contain:
+        - id: deactivate
+          action: deactivate
+          when: steps.identify.provider == 'aws'
+          approval: required
+          with: { id: "${{ steps.identify.key-id }}" }
+        - id: revoke-github
+          action: deactivate
+          when: steps.identify.provider == 'github'
+          with: { id: x }
+      investigate:
+        - id: trail
+          action: lookup
+          continue-on-error: true
+          with: { id: "${{ steps.identify.key-id }}" }
+      recover:
+        - id: create
+          action: create
+          with: { user: alice }
+          undo: { action: delete, with: { id: "${{ steps.create.new-id }}" } }
+        - id: store
+          action: store
+          with: { id: "${{ steps.create.new-id }}", secret: "${{ steps.create.new-secret }}" }
+    report:
+      facts:
+        Leaked key: ${{ steps.identify.key-id }}
+        Replacement: ${{ steps.create.new-id }}
+    """
+
+  static let leaked = "AKIAIOSFODNN7EXAMPLE"
+  static let newSecret = "NEWsecretValue/abc+def1234567890"
+
+  func makeHarness(trail: [Result<[String: Value], ActionError>] = [.success(["count": 3])],
+                   create: [Result<[String: Value], ActionError>]? = nil, createIdempotent: Bool = false) -> Harness {
+    Harness([
+      ScriptedAction("identify", parameters: [ParameterSpec("key", required: true, secret: true)],
+                     outputs: [OutputSpec("provider"), OutputSpec("key-id")],
+                     script: [.success(["provider": "aws", "key-id": .string(Self.leaked)])]),
+      ScriptedAction("deactivate", mutates: true, parameters: [ParameterSpec("id", required: true)],
+                     script: [.success([:])]),
+      ScriptedAction("lookup", parameters: [ParameterSpec("id")], outputs: [OutputSpec("count")], script: trail),
+      ScriptedAction("create", mutates: true, idempotent: createIdempotent, parameters: [ParameterSpec("user")],
+                     outputs: [OutputSpec("new-id"), OutputSpec("new-secret", secret: true)],
+                     script: create ?? [.success(["new-id": "AKIANEWKEY0000000001", "new-secret": .string(Self.newSecret)])]),
+      ScriptedAction("store", mutates: true, idempotent: true,
+                     parameters: [ParameterSpec("id"), ParameterSpec("secret", secret: true)], script: [.success([:])]),
+      ScriptedAction("delete", mutates: true, parameters: [ParameterSpec("id")], script: [.success([:])]),
+    ])
+  }
+
+  @Test func aLiveRunFollowsPhasesConditionsAndKeepsSecretsOutOfTheJournal() async throws {
+    let h = makeHarness()
+    let rb = try runbook(Self.yaml, registry: h.registry)
+    let r = try await h.runner(rb).start(inputs: ["key": Self.leaked], outDir: h.out)
+    #expect(r.status == .completed)
+    #expect(r.exitCode == 0)
+    #expect(h.outcomes(r) == ["identify:succeeded", "deactivate:succeeded", "revoke-github:skipped-condition",
+                              "trail:succeeded", "create:succeeded", "store:succeeded"])
+    // The secret output flowed to the next step in memory...
+    #expect(h.actions["store"]!.calls.first?["secret"] == .string(Self.newSecret))
+    // ...and was never written.
+    let journal = try String(contentsOfFile: r.incidentDirectory + "/journal.jsonl", encoding: .utf8)
+    #expect(!journal.contains(Self.newSecret))
+    #expect(journal.contains(Self.leaked))  // an access key id is an identifier, kept
+    #expect(r.state.steps["create"]?.secretOutputs == ["new-secret"])
+    #expect(r.state.facts == [["Leaked key", Self.leaked], ["Replacement", "AKIANEWKEY0000000001"]])
+    #expect(!h.sink.text.contains(Self.newSecret))
+  }
+
+  @Test func aFailedStepStopsTheRunButContinueOnErrorDoesNot() async throws {
+    let h = makeHarness(trail: [.failure(.failed("CloudTrail said no"))],
+                        create: [.failure(.verification("LimitExceeded: user has two keys"))])
+    let rb = try runbook(Self.yaml, registry: h.registry)
+    let r = try await h.runner(rb).start(inputs: ["key": Self.leaked], outDir: h.out)
+    #expect(r.status == .failed)
+    #expect(r.exitCode == 1)
+    #expect(r.stoppedAt == "create")
+    #expect(h.outcomes(r) == ["identify:succeeded", "deactivate:succeeded", "revoke-github:skipped-condition",
+                              "trail:failed", "create:failed"])
+    #expect(h.actions["store"]!.callCount == 0)
+    let report = IncidentReport(state: r.state)
+    #expect(report.notDone.contains { $0.step == "store" && $0.reason.hasPrefix("not reached") })
+    #expect(report.statusLine.contains("run FAILED at step `create`"))
+  }
+
+  @Test func retryableErrorsAreRetriedAndNonIdempotentStepsOnlyWhenNotProcessed() async throws {
+    let throttled = ActionError.provider(ProviderError(
+      provider: "AWS", operation: "LookupEvents", endpoint: "https://x", status: 400, code: "ThrottlingException",
+      message: "slow down", retryable: true, processed: false, retryAfter: .milliseconds(10)))
+    let ambiguous = ActionError.provider(ProviderError(
+      provider: "AWS", operation: "CreateAccessKey", endpoint: "https://x", status: 500, code: "InternalFailure",
+      message: "oops", retryable: true, processed: true))
+    let h = makeHarness(trail: [.failure(throttled), .failure(throttled), .success(["count": 1])],
+                        create: [.failure(ambiguous)])
+    let rb = try runbook(Self.yaml, registry: h.registry)
+    let r = try await h.runner(rb).start(inputs: ["key": Self.leaked], outDir: h.out)
+    #expect(h.actions["lookup"]!.callCount == 3)
+    #expect(r.state.steps["trail"]?.outcome == .succeeded)
+    // A 500 on a non-idempotent create may have minted a key: never retried blindly.
+    #expect(h.actions["create"]!.callCount == 1)
+    #expect(r.state.steps["create"]?.outcome == .failed)
+  }
+
+  @Test func withoutYesOrATerminalTheRunStopsAtTheApprovalGateAndResumesWithYes() async throws {
+    let h = makeHarness()
+    let rb = try runbook(Self.yaml, registry: h.registry)
+    let r = try await h.runner(rb, yes: false).start(inputs: ["key": Self.leaked], outDir: h.out)
+    #expect(r.status == .stoppedAtApproval)
+    #expect(r.exitCode == 3)
+    #expect(h.actions["deactivate"]!.callCount == 0)
+    let state = try IncidentState.load(journal: r.incidentDirectory + "/journal.jsonl")
+    let resumed = try await h.runner(rb, yes: true).resume(directory: r.incidentDirectory, journalState: state, inputs: [:])
+    #expect(resumed.status == .completed)
+    #expect(h.actions["identify"]!.callCount == 1)  // not repeated
+    #expect(h.actions["deactivate"]!.callCount == 1)
+    #expect(IncidentReport(state: resumed.state).resumedAt.count == 1)
+  }
+
+  @Test func aDryRunSendsNothingThatMutatesAndShowsWhatItWouldSend() async throws {
+    let h = makeHarness()
+    let rb = try runbook(Self.yaml, registry: h.registry)
+    let r = try await h.runner(rb, mode: .dryRun, yes: false).start(inputs: ["key": Self.leaked], outDir: h.out)
+    #expect(r.status == .completed)
+    #expect(h.transport.sent.isEmpty)
+    #expect(h.outcomes(r) == ["identify:succeeded", "deactivate:skipped-dry-run", "revoke-github:skipped-condition",
+                              "trail:succeeded", "create:skipped-dry-run", "store:skipped-dry-run"])
+    #expect(r.state.steps["deactivate"]?.wouldSend.first?.hasPrefix("POST https://provider.example/deactivate") == true)
+    let report = IncidentReport(state: r.state)
+    #expect(report.mode == "DRILL")
+    #expect(report.statusLine.hasPrefix("DRILL: nothing was changed"))
+  }
+
+  @Test func aDrillReportsWhatEachStepNeeds() async throws {
+    let h = Harness([
+      ScriptedAction("identify", outputs: [OutputSpec("provider"), OutputSpec("key-id")],
+                     script: [.success(["provider": "aws"])]),
+      ScriptedAction("deactivate", mutates: true,
+                     requirements: [Requirement("AWS credentials", anyOf: [["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"], ["AWS_PROFILE"]])]),
+    ])
+    let rb = try runbook("""
+      runbook: drill
+      phases:
+        detect:
+          - { id: identify, action: identify }
+        contain:
+          - { id: deactivate, action: deactivate }
+      """, registry: h.registry)
+    let r = try await h.runner(rb, mode: .drill).start(inputs: [:], outDir: h.out)
+    let report = IncidentReport(state: r.state)
+    #expect(report.readiness?.first { $0.step == "deactivate" }?.missing
+      == ["AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"])
+    #expect(report.readiness?.first { $0.step == "identify" }?.ready == true)
+    #expect(MarkdownReport.render(report).contains("## Drill readiness"))
+  }
+
+  @Test func resumeUndoesAndRerunsAStepWhoseSecretOutputWasLost() async throws {
+    // First process: create succeeds, then the process "dies" before store.
+    let h = makeHarness()
+    let rb = try runbook(Self.yaml, registry: h.registry)
+    let first = try await h.runner(rb).start(inputs: ["key": Self.leaked], outDir: h.out)
+    #expect(first.status == .completed)
+    // Rebuild a journal that ends right after `create` finished (what a crash leaves).
+    let lines = try String(contentsOfFile: first.incidentDirectory + "/journal.jsonl", encoding: .utf8)
+      .split(separator: "\n")
+    let cut = lines.firstIndex { $0.contains("\"step-finished\"") && $0.contains("\"create\"") }!
+    let crashed = temporaryDirectory()
+    try (lines[...cut].joined(separator: "\n") + "\n").write(toFile: crashed + "/journal.jsonl", atomically: true, encoding: .utf8)
+    var state = try IncidentState.load(journal: crashed + "/journal.jsonl")
+    state.incident?.directory = crashed
+    let h2 = makeHarness(create: [.success(["new-id": "AKIANEWKEY0000000002", "new-secret": "another-secret-value-123"])])
+    let resumed = try await h2.runner(rb).resume(directory: crashed, journalState: state, inputs: [:])
+    #expect(resumed.status == .completed)
+    #expect(h2.actions["delete"]!.calls.first?["id"] == "AKIANEWKEY0000000001")  // the orphan is deleted
+    #expect(h2.actions["create"]!.callCount == 1)  // and a fresh key minted
+    #expect(h2.actions["store"]!.calls.first?["id"] == "AKIANEWKEY0000000002")
+    #expect(h2.actions["identify"]!.callCount == 0)
+  }
+
+  @Test func anInterruptedNonIdempotentStepStopsResumeWithInstructions() async throws {
+    let h = makeHarness()
+    let rb = try runbook(Self.yaml, registry: h.registry)
+    let first = try await h.runner(rb).start(inputs: ["key": Self.leaked], outDir: h.out)
+    let lines = try String(contentsOfFile: first.incidentDirectory + "/journal.jsonl", encoding: .utf8).split(separator: "\n")
+    let cut = lines.firstIndex { $0.contains("\"step-started\"") && $0.contains("\"create\"") }!
+    let crashed = temporaryDirectory()
+    // Keep the start of `create` and tear the next line mid-write.
+    try (lines[...cut].joined(separator: "\n") + "\n{\"seq\":99,\"ty").write(toFile: crashed + "/journal.jsonl", atomically: true, encoding: .utf8)
+    var state = try IncidentState.load(journal: crashed + "/journal.jsonl")
+    #expect(state.tornTail)
+    state.incident?.directory = crashed
+    let h2 = makeHarness()
+    let r = try await h2.runner(rb).resume(directory: crashed, journalState: state, inputs: [:])
+    #expect(r.status == .needsOperator)
+    #expect(r.exitCode == 1)
+    #expect(h2.actions["create"]!.callCount == 0)
+    #expect(r.message?.contains("--rerun-interrupted") == true)
+    let again = try await h2.runner(rb, rerunInterrupted: true).resume(
+      directory: crashed, journalState: try IncidentState.load(journal: crashed + "/journal.jsonl"), inputs: [:])
+    #expect(again.status == .completed)
+    #expect(h2.actions["create"]!.callCount == 1)
+  }
+
+  @Test func secretInputsAreWithheldFromTheJournalAndMustBeGivenAgainOnResume() async throws {
+    let h = makeHarness()
+    let rb = try runbook(Self.yaml, registry: h.registry)
+    let token = "ghp_" + String(repeating: "a1B2", count: 9)
+    let r = try await h.runner(rb, yes: false).start(inputs: ["key": token], outDir: h.out)
+    let journal = try String(contentsOfFile: r.incidentDirectory + "/journal.jsonl", encoding: .utf8)
+    #expect(!journal.contains(token))
+    let state = try IncidentState.load(journal: r.incidentDirectory + "/journal.jsonl")
+    #expect(state.withheldInputs == ["key"])
+    await #expect(throws: UsageError.self) {
+      _ = try await h.runner(rb).resume(directory: r.incidentDirectory, journalState: state, inputs: [:])
+    }
+    await #expect(throws: UsageError.self) {
+      _ = try await h.runner(rb).resume(directory: r.incidentDirectory, journalState: state, inputs: ["key": "ghp_wrong0000000000000000000000000000000"])
+    }
+  }
+}

@@ -1,0 +1,144 @@
+import Testing
+
+@testable import RespondCore
+
+/// Every kind of mistake `validate` must catch, with its exact text and location.
+@Suite struct ValidationTests {
+  let registry = ActionRegistry([
+    ScriptedAction("key.identify", parameters: [ParameterSpec("key", required: true)],
+                   outputs: [OutputSpec("provider"), OutputSpec("key-id")]),
+    ScriptedAction("aws.iam.update-access-key", mutates: true,
+                   parameters: [ParameterSpec("access-key-id", required: true),
+                                ParameterSpec("status", required: true, allowed: ["Active", "Inactive"]),
+                                ParameterSpec("attempts", .integer)]),
+    ScriptedAction("http", parameters: [ParameterSpec("url", required: true), ParameterSpec("outputs", .map)],
+                   outputs: [OutputSpec("status")]),
+  ])
+
+  @Test func aGoodRunbookHasNoDiagnostics() {
+    let yaml = """
+      runbook: ok
+      inputs:
+        key: { required: true, secret: true }
+      phases:
+        detect:
+          - id: identify
+            action: key.identify
+            with: { key: "${{ inputs.key }}" }
+        contain:
+          - id: off
+            action: aws.iam.update-access-key
+            when: steps.identify.provider == 'aws'
+            with: { access-key-id: "${{ steps.identify.key-id }}", status: Inactive }
+          - id: call
+            action: http
+            with: { url: "https://x.example/", outputs: { user-id: /id } }
+          - id: use
+            action: http
+            with: { url: "https://x.example/${{ steps.call.user-id }}" }
+      """
+    #expect(diagnostics(yaml, registry: registry) == [])
+  }
+
+  @Test func structuralMistakesAreEachLocated() {
+    let yaml = """
+      runbook: bad
+      colour: blue
+      phases:
+        detect:
+          - id: identify
+            action: key.identfy
+            with: { key: x }
+          - id: identify
+            action: key.identify
+            with: { key: x, extra: 1 }
+          - id: two
+            action: aws.iam.update-access-key
+            with: { status: Sleeping, attempts: [1] }
+            retry: { attempts: 99 }
+            timeout: soon
+            approval: maybe
+        cleanup:
+          - id: x
+            action: key.identify
+      """
+    #expect(diagnostics(yaml, registry: registry) == [
+      "rb.yaml:2:1: error: unknown key 'colour' in runbook; expected one of: runbook, description, inputs, env, phases, report",
+      "rb.yaml:6:15: error: unknown action 'key.identfy'; did you mean 'key.identify'? (`respond actions` lists them)",
+      "rb.yaml:8:11: error: duplicate step id 'identify' (first defined at line 5)",
+      "rb.yaml:10:23: error: step 'identify': action key.identify has no parameter 'extra'",
+      "rb.yaml:11:11: error: step 'two': action aws.iam.update-access-key requires parameter 'access-key-id'",
+      "rb.yaml:13:15: error: step 'two': parameter 'status' of aws.iam.update-access-key must be one of Active, Inactive, found 'Sleeping'",
+      "rb.yaml:13:33: error: step 'two': parameter 'attempts' of aws.iam.update-access-key must be an integer, found a list",
+      "rb.yaml:14:26: error: 'attempts' must be a whole number from 1 to 20",
+      "rb.yaml:15:16: error: 'timeout' must be a positive duration like 30s, 500ms, 2m or 1h, found 'soon'",
+      "rb.yaml:16:17: error: 'approval' must be 'required' or 'none', found 'maybe'",
+      "rb.yaml:17:3: error: unknown phase 'cleanup'; phases are detect, contain, investigate, recover, notify, document",
+    ])
+  }
+
+  @Test func referenceMistakesAreLocatedInsideTheExpression() {
+    let yaml = """
+      runbook: refs
+      inputs:
+        key: { required: true }
+      phases:
+        detect:
+          - id: identify
+            action: key.identify
+            with: { key: "${{ inputs.kee }}" }
+          - id: early
+            action: key.identify
+            with: { key: "${{ steps.later.provider }}" }
+          - id: wrong-output
+            action: key.identify
+            with: { key: "${{ steps.identify.owner }}" }
+          - id: envs
+            action: key.identify
+            with: { key: "${{ env.GITHUB_TOKEN }}" }
+          - id: syntax
+            action: key.identify
+            with: { key: "${{ inputs.key == }}" }
+          - id: nobody
+            action: key.identify
+            when: steps.ghost.provider == 'aws'
+            with: { key: x }
+        contain:
+          - id: later
+            action: key.identify
+            with: { key: "${{ incident.colour }}" }
+      """
+    #expect(diagnostics(yaml, registry: registry) == [
+      "rb.yaml:8:25: error: undefined input 'kee'; did you mean 'key'?",
+      "rb.yaml:11:25: error: step 'later' has not run yet at this point (it runs later, in phase contain)",
+      "rb.yaml:14:25: error: step 'identify' (key.identify) has no output 'owner'; its outputs are key-id, provider",
+      "rb.yaml:17:25: error: env 'GITHUB_TOKEN' is not declared in the runbook's 'env' list",
+      "rb.yaml:20:39: error: invalid expression: expected an expression",
+      "rb.yaml:23:13: error: unknown step 'ghost'",
+      "rb.yaml:28:25: error: unknown incident field 'colour'; fields are id, runbook, started-at, mode, directory",
+    ])
+  }
+
+  @Test func yamlSyntaxAndDuplicateKeysAndMissingNameAreReported() {
+    #expect(diagnostics("runbook: [unclosed\nphases: {}\n", registry: registry).first?.hasPrefix("rb.yaml:2:") == true)
+    #expect(diagnostics("runbook: a\nrunbook: b\nphases: {}\n", registry: registry)
+      == ["rb.yaml:1:1: error: duplicate key 'runbook'"])
+    #expect(diagnostics("description: x\nphases:\n  detect: []\n", registry: registry)
+      == ["rb.yaml:1:1: error: missing required key 'runbook' (the runbook's name)",
+          "rb.yaml:1:1: error: runbook has no steps"])
+  }
+
+  @Test func anchorsAndAliasesAreRefused() {
+    let yaml = """
+      runbook: a
+      phases:
+        detect:
+          - &s { id: one, action: key.identify, with: { key: x } }
+          - *s
+      """
+    #expect(diagnostics(yaml, registry: registry) == ["rb.yaml:4:7: error: YAML anchors and aliases are not allowed in runbooks"])
+    // `&&` in a condition is not an anchor.
+    let ok = "runbook: a\nphases:\n  detect:\n    - id: one\n      action: key.identify\n      when: inputs.a && inputs.b\n      with: { key: x }\n"
+    #expect(!diagnostics(ok, registry: registry).contains { $0.contains("anchors") })
+  }
+}
