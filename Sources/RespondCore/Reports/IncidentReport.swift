@@ -107,7 +107,7 @@ extension IncidentReport {
     host = state.host ?? ""
     startedAt = state.startedAt
     endedAt = state.finishedAt
-    durationMs = zip2(startedAt, endedAt).map { Int($1.timeIntervalSince($0) * 1000) }
+    durationMs = zip2(startedAt, endedAt).map { Int(($1.timeIntervalSince($0) * 1000).rounded()) }
     resumedAt = state.resumes
     stoppedAt = state.stoppedAt
     stopMessage = state.stopMessage
@@ -138,7 +138,7 @@ extension IncidentReport {
     let containedStep = containSteps.filter { $0.outcome == StepOutcome.succeeded.rawValue && $0.mutates != false }
     contained = !mode.isDry && !containedStep.isEmpty
     containedAt = contained ? containedStep.compactMap(\.finishedAt).max() : nil
-    timeToContainmentMs = zip2(startedAt, containedAt).map { Int($1.timeIntervalSince($0) * 1000) }
+    timeToContainmentMs = zip2(startedAt, containedAt).map { Int(($1.timeIntervalSince($0) * 1000).rounded()) }
 
     // Not done: skipped, dry-run, failed-and-continued, and everything never reached.
     var notDone: [NotDone] = []
@@ -215,7 +215,7 @@ extension IncidentReport {
         line += "; \(r.filter { !$0.ready }.count) step(s) not ready here (see Drill readiness)"
       }
     } else if contained {
-      let ttc = timeToContainmentMs.map { " \(formatMs($0)) after the start" } ?? ""
+      let ttc = timeToContainmentMs.map { " (\(formatMs($0)) after the start)" } ?? ""
       line = "LIVE: CONTAINED at \(containedAt.map(ISO8601.string) ?? "?")\(ttc)"
     } else {
       line = "LIVE: NOT CONTAINED"

@@ -47,7 +47,10 @@ package enum MarkdownReport {
     md.append("    dateFormat YYYY-MM-DD HH:mm:ss.SSS")
     md.append("    axisFormat %H:%M:%S")
     for phase in Phase.allCases {
-      let steps = r.steps.filter { $0.phase == phase && $0.startedAt != nil }
+      // Only steps that ran take time on the chart; skipped ones are in the timeline.
+      let steps = r.steps.filter {
+        $0.phase == phase && $0.startedAt != nil && $0.outcome != StepOutcome.skippedCondition.rawValue
+      }
       guard !steps.isEmpty else { continue }
       md.append("    section \(phase.rawValue)")
       for (i, s) in steps.enumerated() {
@@ -70,16 +73,16 @@ package enum MarkdownReport {
     md.append("")
     md.append("| Time (UTC) | Phase | Step | Action | Outcome | Duration | Detail |")
     md.append("|---|---|---|---|---|---|---|")
-    if let s = r.startedAt { md.append("| \(ISO8601.string(s)) | | | | run started | | by \(escape(r.operatorName)) |") }
+    if let s = r.startedAt { md.append("| \(ISO8601.precise(s)) | | | | run started | | by \(escape(r.operatorName)) |") }
     for s in r.steps {
-      let t = (s.finishedAt ?? s.startedAt).map(ISO8601.string) ?? ""
+      let t = (s.finishedAt ?? s.startedAt).map(ISO8601.precise) ?? ""
       let d = s.durationMs.map(formatMs) ?? ""
       var detail = s.error ?? s.summary ?? ""
       if s.attempts > 1 { detail += (detail.isEmpty ? "" : "; ") + "\(s.attempts) attempts" }
       md.append("| \(t) | \(s.phase.rawValue) | `\(s.id)` | `\(s.action)` | \(outcomeWord(s.outcome)) | \(d) | \(escape(oneLine(detail))) |")
     }
-    for at in r.resumedAt { md.append("| \(ISO8601.string(at)) | | | | resumed | | |") }
-    if let e = r.endedAt { md.append("| \(ISO8601.string(e)) | | | | run \(r.status) | | |") }
+    for at in r.resumedAt { md.append("| \(ISO8601.precise(at)) | | | | resumed | | |") }
+    if let e = r.endedAt { md.append("| \(ISO8601.precise(e)) | | | | run \(r.status) | | |") }
     md.append("")
 
     // Per phase.
@@ -91,7 +94,11 @@ package enum MarkdownReport {
       md.append("### \(phase.rawValue.capitalized)")
       md.append("")
       for s in steps {
-        var head = "- **\(escape(s.title))** (`\(s.action)`): \(outcomeWord(s.outcome))"
+        var word = outcomeWord(s.outcome)
+        if s.action == "manual" && s.outcome == StepOutcome.succeeded.rawValue {
+          word = s.outputs["done"]?.boolValue == true ? "done by the operator" : "**left for a human** (see follow-ups)"
+        }
+        var head = "- **\(escape(s.title))** (`\(s.action)`): \(word)"
         if let d = s.durationMs { head += " in \(formatMs(d))" }
         if let sum = s.summary, !sum.isEmpty { head += ". \(escape(oneLine(sum)))" }
         md.append(head)
@@ -137,7 +144,7 @@ package enum MarkdownReport {
       for c in e.caveats { md.append("- Caveat: \(escape(c))") }
       md.append("")
       for (name, tally) in e.tallies.sorted(by: { $0.key < $1.key }) where !tally.isEmpty {
-        md.append("| \(escape(name.capitalized)) | Count |")
+        md.append("| \(escape(name.prefix(1).uppercased() + name.dropFirst())) | Count |")
         md.append("|---|---|")
         for (k, n) in tally.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
           md.append("| \(escape(k)) | \(n) |")

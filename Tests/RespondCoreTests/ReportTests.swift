@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+
+@testable import RespondCore
+
+/// Golden tests of report.md and report.json: a fixed journal in, exact Markdown out. Set
+/// RESPOND_RECORD_GOLDEN=1 to re-record after an intended change (the test still fails that run,
+/// so a new baseline is always looked at).
+@Suite struct ReportTests {
+  static let t0 = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-18T...
+
+  static func at(_ ms: Int) -> Date { t0.addingTimeInterval(Double(ms) / 1000) }
+
+  static func step(_ type: RecordType, _ id: String, _ phase: Phase, _ action: String, at ms: Int,
+                   outcome: StepOutcome? = nil, duration: Int? = nil, change: (inout JournalRecord) -> Void = { _ in })
+    -> JournalRecord
+  {
+    var r = JournalRecord(at: at(ms), type: type)
+    r.step = id
+    r.phase = phase
+    r.action = action
+    r.outcome = outcome
+    r.durationMs = duration
+    r.attempt = type == .stepStarted ? 1 : nil
+    change(&r)
+    return r
+  }
+
+  static func journal(mode: RunMode, finished: RunStatus?) -> [JournalRecord] {
+    var start = JournalRecord(at: t0, type: .runStarted)
+    start.incident = IncidentInfo(id: "20261118T103320Z-key-compromised", runbook: "key-compromised", startedAt: t0,
+                                  mode: mode, directory: "/incidents/20261118T103320Z-key-compromised")
+    start.runbookDescription = "Contain, investigate and rotate a leaked credential"
+    start.operator = "oncall"
+    start.host = "laptop"
+    start.version = "0.1.0"
+    start.inputs = ["key": "AKIAIOSFODNN7EXAMPLE"]
+    start.plan = [
+      PlanEntry(id: "identify", phase: .detect, action: "key.identify", title: "Recognise the credential",
+                condition: nil, mutates: false, approval: false, continueOnError: false),
+      PlanEntry(id: "deactivate", phase: .contain, action: "aws.iam.update-access-key", title: "Deactivate the key",
+                condition: "steps.identify.provider == 'aws'", mutates: true, approval: true, continueOnError: false),
+      PlanEntry(id: "logs", phase: .investigate, action: "aws.logs.filter-log-events", title: "What did the key do?",
+                condition: nil, mutates: false, approval: false, continueOnError: true),
+      PlanEntry(id: "rotate-by-hand", phase: .recover, action: "manual", title: "Roll the key",
+                condition: nil, mutates: true, approval: false, continueOnError: false),
+      PlanEntry(id: "slack", phase: .notify, action: "notify.slack", title: "Tell the channel",
+                condition: "env.SLACK_WEBHOOK_URL", mutates: true, approval: false, continueOnError: false),
+    ]
+    var records = [start]
+    records.append(step(.stepFinished, "identify", .detect, "key.identify", at: 2, outcome: .succeeded, duration: 2) {
+      $0.outputs = ["provider": "aws", "kind": "access-key", "key-id": "AKIAIOSFODNN7EXAMPLE"]
+      $0.summary = "aws access-key"
+    })
+    records.append(step(.stepStarted, "deactivate", .contain, "aws.iam.update-access-key", at: 3))
+    if mode.isDry {
+      records.append(step(.stepFinished, "deactivate", .contain, "aws.iam.update-access-key", at: 5, outcome: .skippedDryRun, duration: 2) {
+        $0.wouldSend = ["POST https://iam.amazonaws.com/\nAuthorization: <redacted>\n\nAction=UpdateAccessKey&AccessKeyId=AKIAIOSFODNN7EXAMPLE&Status=Inactive&Version=2010-05-08"]
+        $0.summary = "not sent (dry run)"
+        $0.mutates = true
+      })
+    } else {
+      var approval = JournalRecord(at: at(3), type: .approval)
+      approval.step = "deactivate"
+      approval.decision = "granted (--yes)"
+      records.append(approval)
+      records.append(step(.stepFinished, "deactivate", .contain, "aws.iam.update-access-key", at: 180, outcome: .succeeded, duration: 177) {
+        $0.mutates = true
+        $0.summary = "AKIAIOSFODNN7EXAMPLE is now Inactive"
+      })
+    }
+    records.append(step(.stepStarted, "logs", .investigate, "aws.logs.filter-log-events", at: 181))
+    records.append(step(.stepFinished, "logs", .investigate, "aws.logs.filter-log-events", at: 420, outcome: .succeeded, duration: 239) {
+      $0.outputs = ["event-count": 3]
+      $0.evidence = Evidence(
+        source: "CloudWatch Logs FilterLogEvents", endpoint: "https://logs.us-east-1.amazonaws.com/",
+        query: "logGroupName=trail, filterPattern={ $.userIdentity.accessKeyId = \"AKIAIOSFODNN7EXAMPLE\" }",
+        windowStart: t0.addingTimeInterval(-90 * 86400), windowEnd: t0, eventCount: 3,
+        firstSeen: t0.addingTimeInterval(-7200), lastSeen: t0.addingTimeInterval(-600),
+        tallies: ["event names": ["ListBuckets": 2, "GetCallerIdentity": 1], "source IPs": ["203.0.113.7": 3]],
+        events: [EvidenceEvent(time: t0.addingTimeInterval(-7200), name: "GetCallerIdentity", sourceIP: "203.0.113.7", detail: "aws-cli/2.15"),
+                 EvidenceEvent(time: t0.addingTimeInterval(-600), name: "ListBuckets", sourceIP: "203.0.113.7", detail: "aws-cli/2.15")],
+        caveats: ["filter pattern re-applied on the client"])
+      $0.continueOnError = true
+    })
+    records.append(step(.stepFinished, "rotate-by-hand", .recover, "manual", at: 421, outcome: .succeeded, duration: 1) {
+      $0.outputs = ["instruction": "Roll the key in the dashboard", "done": false]
+    })
+    records.append(step(.stepFinished, "slack", .notify, "notify.slack", at: 422, outcome: .skippedCondition, duration: 0))
+    if let finished {
+      var fin = JournalRecord(at: at(500), type: .runFinished)
+      fin.status = finished
+      fin.facts = [["Leaked key", "AKIAIOSFODNN7EXAMPLE"], ["Owner", "alice"], ["Replacement key", ""]]
+      records.append(fin)
+    }
+    return records.enumerated().map { i, r in
+      var r = r
+      r.seq = i + 1
+      return r
+    }
+  }
+
+  func check(_ text: String, golden name: String) throws {
+    let path = TestPaths.golden(name)
+    if ProcessInfo.processInfo.environment["RESPOND_RECORD_GOLDEN"] != nil {
+      try text.write(toFile: path, atomically: true, encoding: .utf8)
+      Issue.record("re-recorded \(name); run again without RESPOND_RECORD_GOLDEN")
+      return
+    }
+    let expected = try String(contentsOfFile: path, encoding: .utf8)
+    #expect(text == expected, "report differs from \(path); re-record with RESPOND_RECORD_GOLDEN=1 if intended")
+  }
+
+  @Test func liveReportMatchesGolden() throws {
+    let report = IncidentReport(state: IncidentState(records: Self.journal(mode: .live, finished: .completed)))
+    #expect(report.contained)
+    #expect(report.timeToContainmentMs == 180)
+    #expect(report.statusLine == "LIVE: CONTAINED at 2026-11-18T11:06:40Z (180 ms after the start); run completed; 1 follow-up needs a human.")
+    try check(MarkdownReport.render(report), golden: "report-live.md")
+    try check(report.json() + "\n", golden: "report-live.json")
+  }
+
+  @Test func drillReportMatchesGolden() throws {
+    let report = IncidentReport(state: IncidentState(records: Self.journal(mode: .drill, finished: .completed)))
+    #expect(!report.contained)
+    try check(MarkdownReport.render(report), golden: "report-drill.md")
+  }
+
+  @Test func anUnfinishedRunSaysSoAndHowToResume() throws {
+    let report = IncidentReport(state: IncidentState(records: Self.journal(mode: .live, finished: nil)))
+    #expect(report.statusLine.contains("run did not finish"))
+    #expect(report.followUps.first?.text.contains("respond resume /incidents/20261118T103320Z-key-compromised") == true)
+  }
+}
+
+enum TestPaths {
+  static func golden(_ name: String, file: String = #filePath) -> String {
+    URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent("Golden/\(name)").path
+  }
+}
