@@ -58,7 +58,7 @@ package struct EmailNotifyAction: Action {
     let body = context.masker.mask(context.parameters["body"]?.stringValue ?? "")
     guard !body.isEmpty else { throw ActionError.badParameter(name: "body", reason: "is required") }
     let domain = fromAddress.split(separator: "@").last.map(String.init) ?? "respond.invalid"
-    let messageID = "<\(UUID().uuidString.lowercased()).\(context.incident.id.filter { $0.isLetter || $0.isNumber || $0 == "-" })@\(domain)>"
+    let messageID = "<\(UUID().uuidString.lowercased())@\(domain)>"
     let message = Self.message(
       from: from, to: to, subject: subject, body: body, date: Date(), messageID: messageID,
       incident: context.incident.id)

@@ -300,8 +300,8 @@ struct AuditScan {
 
 /// A fast parser for the RFC 3339 timestamps audit devices write (`2026-11-23T13:17:44.008325961Z`,
 /// or with a `+hh:mm` offset). A formatter per line would dominate the time of a large scan.
-enum RFC3339 {
-  static func parse(_ text: String) -> Date? {
+package enum RFC3339 {
+  package static func parse(_ text: String) -> Date? {
     let b = Array(text.utf8)
     guard b.count >= 20, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54 || b[10] == 0x74 || b[10] == 0x20,
       b[13] == 0x3A, b[16] == 0x3A
