@@ -1,0 +1,125 @@
+import Foundation
+import RespondCore
+
+/// Every notification action, for the registry. All of them mutate (a dry run never sends them)
+/// and mask what they send.
+package enum NotifyActions {
+  package static func all() -> [any Action] {
+    [SlackNotifyAction(), PagerDutyNotifyAction(), EmailNotifyAction(), WebhookNotifyAction()]
+  }
+}
+
+/// Sends a notification request, retrying throttling (429) and server errors (5xx) a bounded number
+/// of times with `Retry-After` honoured, and connection failures when the request cannot have been
+/// delivered (or the action is idempotent). Everything else comes back as a `ProviderError`.
+package struct NotifySender: Sendable {
+  package var provider: String
+  /// The URL as it may be shown (webhook URLs are secrets: scheme and host only).
+  package var shownEndpoint: String
+  package var maxAttempts: Int
+  package var baseBackoff: Duration
+  /// The longest single wait; a longer `Retry-After` ends the retries (the executor may try later).
+  package var maxWait: Duration
+  /// Whether sending twice is harmless (the receiver de-duplicates), so an answer lost in transit
+  /// may be retried.
+  package var idempotent: Bool
+  /// Progress lines (retries).
+  package var log: @Sendable (String) -> Void
+
+  package init(provider: String, shownEndpoint: String, idempotent: Bool, maxAttempts: Int = 4,
+               baseBackoff: Duration = .milliseconds(500), maxWait: Duration = .seconds(60),
+               log: @escaping @Sendable (String) -> Void = { _ in }) {
+    self.provider = provider
+    self.shownEndpoint = shownEndpoint
+    self.idempotent = idempotent
+    self.maxAttempts = maxAttempts
+    self.baseBackoff = baseBackoff
+    self.maxWait = maxWait
+    self.log = log
+  }
+
+  /// Sends `build()`'s request (rebuilt per attempt, so signatures carry a fresh timestamp) until
+  /// it gets a 2xx, a final error, or runs out of attempts.
+  package func send(
+    transport: any HTTPTransport, operation: String, build: () throws -> HTTPRequest
+  ) async throws -> HTTPResponse {
+    var attempt = 0
+    while true {
+      attempt += 1
+      let request = try build()
+      let response: HTTPResponse
+      do {
+        response = try await transport.send(request)
+      } catch let error as TransportError {
+        let wrapped = ActionError.transport(error)
+        let safe = error.requestNotProcessed || idempotent
+        guard wrapped.isRetryable, safe, attempt < maxAttempts else { throw wrapped }
+        log("\(provider): \(error) — retrying (attempt \(attempt + 1) of \(maxAttempts))")
+        try await Task.sleep(for: backoff(attempt))
+        continue
+      }
+      if (200..<300).contains(response.status) { return response }
+      let retryable = response.status == 429 || response.status >= 500
+      let error = ProviderError(
+        provider: provider, operation: operation, endpoint: shownEndpoint, status: response.status,
+        code: Self.errorCode(response), message: Self.errorMessage(response), retryable: retryable,
+        processed: !(response.status == 429 || response.status == 503 || (400..<500).contains(response.status)),
+        retryAfter: retryable ? response.retryAfter : nil)
+      if retryable, attempt < maxAttempts {
+        let wait = response.retryAfter ?? backoff(attempt)
+        if wait <= maxWait {
+          log("\(provider) answered HTTP \(response.status) — retrying in \(wait.shortDescription) (attempt \(attempt + 1) of \(maxAttempts))")
+          try await Task.sleep(for: wait)
+          continue
+        }
+      }
+      throw ActionError.provider(error)
+    }
+  }
+
+  private func backoff(_ attempt: Int) -> Duration { baseBackoff * (1 << min(attempt - 1, 6)) }
+
+  /// A short error code from the body: Slack's plain-text codes (`invalid_payload`), PagerDuty's
+  /// `status` field.
+  static func errorCode(_ response: HTTPResponse) -> String? {
+    if let json = response.json { return json["status"]?.stringValue ?? json["error"]?.stringValue }
+    let text = response.text.trimmingCharacters(in: .whitespacesAndNewlines)
+    if !text.isEmpty, text.count <= 64, text.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) { return text }
+    return nil
+  }
+
+  /// The provider's explanation, bounded in length.
+  static func errorMessage(_ response: HTTPResponse) -> String {
+    if let json = response.json {
+      var parts: [String] = []
+      if let m = json["message"]?.stringValue { parts.append(m) }
+      if let errs = json["errors"]?.arrayValue { parts.append(contentsOf: errs.map(\.description)) }
+      if !parts.isEmpty { return String(parts.joined(separator: "; ").prefix(500)) }
+    }
+    return String(response.text.trimmingCharacters(in: .whitespacesAndNewlines).prefix(500))
+  }
+
+  /// How a secret URL may be shown: scheme and host, the path elided.
+  package static func shownURL(_ url: String) -> String {
+    guard let u = URL(string: url), let scheme = u.scheme, let host = u.host else { return "(webhook URL)" }
+    let port = u.port.map { ":\($0)" } ?? ""
+    return "\(scheme)://\(host)\(port)/…"
+  }
+
+  /// Checks a configured URL before anything is sent (a clear error rather than a transport one).
+  static func checkURL(_ url: String, name: String) throws {
+    guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), ["http", "https"].contains(scheme),
+      u.host != nil
+    else {
+      throw ActionError.badParameter(name: name, reason: "must be an https URL")
+    }
+  }
+}
+
+extension Masker {
+  /// The bytes to send for a payload: serialized, then masked. Masking the serialized text (not
+  /// the fields one by one) is what makes it hold by construction for everything in the body.
+  func maskedJSON(_ payload: Value) -> Data {
+    Data(mask(payload.jsonString()).utf8)
+  }
+}
