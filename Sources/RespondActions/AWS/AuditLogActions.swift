@@ -1,0 +1,297 @@
+import Foundation
+import RespondCore
+
+/// What a set of CloudTrail records says about one access key: counts and distinct values for
+/// outputs, and evidence (tallies, a bounded sample, caveats) for the report. Both audit-log
+/// actions feed it, so the CloudTrail and CloudWatch Logs answers read the same way.
+struct CloudTrailFindings {
+  let accessKeyID: String
+  private(set) var count = 0
+  private(set) var firstSeen: Date?
+  private(set) var lastSeen: Date?
+  private(set) var eventNames: [String: Int] = [:]
+  private(set) var sourceIPs: [String: Int] = [:]
+  private(set) var userAgents: [String: Int] = [:]
+  private(set) var principalARNs: [String: Int] = [:]
+  private(set) var roleNames: [String: Int] = [:]
+  private(set) var events: [EvidenceEvent] = []
+  /// Records dropped because they belong to another key (the server did not filter).
+  private(set) var otherKeys = 0
+  /// Messages that were not CloudTrail JSON.
+  private(set) var unreadable = 0
+  private var seenIDs: Set<String> = []
+
+  /// How many events the evidence keeps (the newest ones).
+  static let sampleSize = 200
+
+  init(accessKeyID: String) { self.accessKeyID = accessKeyID }
+
+  /// Counts a message that could not be read as a CloudTrail record.
+  mutating func addUnreadable() { unreadable += 1 }
+
+  /// Adds one CloudTrail record if it belongs to the key. `fallbackTime` is the log event's or
+  /// LookupEvents' own time, used when the record has no readable eventTime. `keyField` is the
+  /// key id the API reported next to the record (LookupEvents' AccessKeyId), if any.
+  mutating func add(record: Value, fallbackTime: Date?, fallbackName: String? = nil, keyField: String? = nil) {
+    let identity = record["userIdentity"]
+    let recordKey = identity?["accessKeyId"]?.stringValue
+    if let key = recordKey ?? keyField, key != accessKeyID {
+      otherKeys += 1
+      return
+    }
+    if let id = record["eventID"]?.stringValue {
+      guard seenIDs.insert(id).inserted else { return }
+    }
+    count += 1
+    let time = record["eventTime"]?.stringValue.flatMap(ISO8601.parse) ?? fallbackTime
+    if let time {
+      firstSeen = min(firstSeen ?? time, time)
+      lastSeen = max(lastSeen ?? time, time)
+    }
+    let name = record["eventName"]?.stringValue ?? fallbackName ?? "(unnamed)"
+    eventNames[name, default: 0] += 1
+    let ip = record["sourceIPAddress"]?.stringValue
+    if let ip { sourceIPs[ip, default: 0] += 1 }
+    let agent = record["userAgent"]?.stringValue
+    if let agent { userAgents[agent, default: 0] += 1 }
+    let arn = identity?["arn"]?.stringValue
+    if let arn { principalARNs[arn, default: 0] += 1 }
+    if let issuer = identity?["sessionContext"]?["sessionIssuer"], issuer["type"]?.stringValue == "Role",
+      let role = issuer["userName"]?.stringValue
+    {
+      roleNames[role, default: 0] += 1
+    }
+    if let time {
+      var detail: [String] = []
+      if let source = record["eventSource"]?.stringValue { detail.append(source) }
+      if let arn { detail.append(arn) }
+      if let agent { detail.append("agent: \(agent)") }
+      if let code = record["errorCode"]?.stringValue { detail.append("error: \(code)") }
+      events.append(
+        EvidenceEvent(time: time, name: name, sourceIP: ip, detail: detail.isEmpty ? nil : detail.joined(separator: "; ")))
+      if events.count > Self.sampleSize * 2 { trimSample() }
+    }
+  }
+
+  /// Keeps the newest `sampleSize` events, oldest first.
+  private mutating func trimSample() {
+    events.sort { $0.time < $1.time }
+    if events.count > Self.sampleSize { events.removeFirst(events.count - Self.sampleSize) }
+  }
+
+  private static func sortedKeys(_ tally: [String: Int]) -> Value {
+    .array(tally.keys.sorted().map { .string($0) })
+  }
+
+  /// The outputs both audit actions declare.
+  var outputs: [String: Value] {
+    [
+      "event-count": .number(Double(count)),
+      "event-names": Self.sortedKeys(eventNames),
+      "source-ips": Self.sortedKeys(sourceIPs),
+      "user-agents": Self.sortedKeys(userAgents),
+      "first-seen": AWSActions.value(firstSeen),
+      "last-seen": AWSActions.value(lastSeen),
+      "principal-arns": Self.sortedKeys(principalARNs),
+      "role-names": Self.sortedKeys(roleNames),
+    ]
+  }
+
+  /// The evidence, with its provenance.
+  func evidence(source: String, endpoint: String, query: String, window: (start: Date, end: Date), caveats: [String])
+    -> Evidence
+  {
+    var all = caveats
+    if otherKeys > 0 {
+      all.append("\(otherKeys) record(s) returned by the server belonged to other keys and were discarded (checked userIdentity.accessKeyId)")
+    }
+    if unreadable > 0 { all.append("\(unreadable) message(s) were not CloudTrail JSON and were skipped") }
+    var sample = self
+    sample.trimSample()
+    if count > sample.events.count {
+      all.append("the evidence keeps the newest \(sample.events.count) of \(count) events; the tallies count all of them")
+    }
+    var tallies: [String: [String: Int]] = ["event names": eventNames, "source IPs": sourceIPs, "user agents": userAgents]
+    if !principalARNs.isEmpty { tallies["principal ARNs"] = principalARNs }
+    if !roleNames.isEmpty { tallies["role names"] = roleNames }
+    return Evidence(
+      source: source, endpoint: endpoint, query: query, windowStart: window.start, windowEnd: window.end,
+      eventCount: count, firstSeen: firstSeen, lastSeen: lastSeen, tallies: tallies, events: sample.events,
+      caveats: all)
+  }
+
+  /// "12 events (ConsoleLogin, ListBuckets…) from 2 IPs, 2026-…–2026-…"
+  func summary(_ where: String) -> String {
+    guard count > 0 else { return "no events for \(accessKeyID) in \(`where`)" }
+    let names = eventNames.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(3)
+      .map(\.key).joined(separator: ", ")
+    var s = "\(count) event(s) for \(accessKeyID) in \(`where`) (\(names)) from \(sourceIPs.count) source IP(s)"
+    if let firstSeen, let lastSeen { s += ", \(ISO8601.string(firstSeen)) to \(ISO8601.string(lastSeen))" }
+    return s
+  }
+}
+
+/// The outputs both audit-log actions declare.
+private let auditOutputs: [OutputSpec] = [
+  OutputSpec("event-count", "events made with the key"),
+  OutputSpec("event-names", "distinct event names, sorted"),
+  OutputSpec("source-ips", "distinct source IP addresses, sorted"),
+  OutputSpec("user-agents", "distinct user agents, sorted"),
+  OutputSpec("first-seen", "ISO-8601 UTC time of the first event, null if none"),
+  OutputSpec("last-seen", "ISO-8601 UTC time of the last event, null if none"),
+  OutputSpec("principal-arns", "distinct caller ARNs, sorted"),
+  OutputSpec("role-names", "roles whose sessions used the key (session issuer of type Role)"),
+]
+
+/// How many pages an audit query reads before stopping with a caveat.
+private let maxPages = 1000
+
+// MARK: - CloudWatch Logs
+
+/// `aws.logs.filter-log-events`: everything a key did, from CloudTrail events delivered to a
+/// CloudWatch Logs group. The JSON filter pattern narrows the search server-side; every message
+/// is then parsed and checked again (some servers ignore filter patterns), so only records whose
+/// `userIdentity.accessKeyId` is the key are counted.
+struct FilterLogEventsAction: Action {
+  var descriptor: ActionDescriptor {
+    ActionDescriptor(
+      name: "aws.logs.filter-log-events",
+      summary: "Find a key's CloudTrail events in a CloudWatch Logs group (FilterLogEvents, all pages)",
+      parameters: [
+        ParameterSpec("log-group", required: true, "the log group CloudTrail delivers to"),
+        ParameterSpec("access-key-id", required: true, "the key to look for"),
+        ParameterSpec("start", .string, "ISO-8601 UTC start of the window (default: 90 days before end)"),
+        ParameterSpec("end", .string, "ISO-8601 UTC end of the window (default: now)"),
+        ParameterSpec("region", .string, "the log group's region (default: the configured region)"),
+      ],
+      outputs: auditOutputs, mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: true))
+  }
+
+  /// CloudWatch Logs' FilterLogEvents quota: 5 requests per second per account and region.
+  static let perSecond: Double = 5
+
+  static func filterPattern(_ key: String) -> String { "{ $.userIdentity.accessKeyId = \"\(key)\" }" }
+
+  func run(_ context: ActionContext) async throws -> ActionResult {
+    let group = try context.string("log-group")
+    let key = try context.string("access-key-id")
+    let window = try AWSActions.window(context)
+    let client = try AWSClient(context)
+    let region = context.optionalString("region")
+    let endpoint = try client.configuration.endpoint(for: .logs, region: region)
+    let pattern = Self.filterPattern(key)
+    var findings = CloudTrailFindings(accessKeyID: key)
+    var caveats: [String] = []
+    var token: String?
+    var pages = 0
+    repeat {
+      var body: [String: Value] = [
+        "logGroupName": .string(group), "filterPattern": .string(pattern),
+        "startTime": .number((window.start.timeIntervalSince1970 * 1000).rounded(.down)),
+        "endTime": .number((window.end.timeIntervalSince1970 * 1000).rounded(.up)),
+      ]
+      if let token { body["nextToken"] = .string(token) }
+      let page = try await client.json(
+        .logs, target: "Logs_20140328.FilterLogEvents", .object(body), mutates: false, region: region,
+        perSecond: Self.perSecond)
+      for event in page["events"]?.arrayValue ?? [] {
+        let stamp = event["timestamp"]?.numberValue.map { Date(timeIntervalSince1970: $0 / 1000) }
+        guard let message = event["message"]?.stringValue, let record = Value.parseJSON(message),
+          record.objectValue != nil
+        else {
+          findings.addUnreadable()
+          continue
+        }
+        findings.add(record: record, fallbackTime: stamp)
+      }
+      pages += 1
+      let next = page["nextToken"]?.stringValue
+      token = (next?.isEmpty ?? true) || next == token ? nil : next
+    } while token != nil && pages < maxPages
+    if token != nil { caveats.append("stopped after \(maxPages) pages: more events may exist") }
+    let evidence = findings.evidence(
+      source: "CloudWatch Logs FilterLogEvents", endpoint: AWSClient.requestURL(endpoint),
+      query: "log group \(group), filter pattern \(pattern)", window: window, caveats: caveats)
+    return ActionResult(
+      outputs: findings.outputs, evidence: evidence, summary: findings.summary("log group \(group)"))
+  }
+}
+
+// MARK: - CloudTrail
+
+/// `aws.cloudtrail.lookup-events`: everything a key did in the last 90 days of CloudTrail event
+/// history, per region (management events only). Pages with identical parameters until
+/// NextToken is gone, paced at CloudTrail's 2 requests per second per region.
+struct LookupEventsAction: Action {
+  var descriptor: ActionDescriptor {
+    ActionDescriptor(
+      name: "aws.cloudtrail.lookup-events",
+      summary: "Find a key's events in CloudTrail event history, per region (LookupEvents, all pages)",
+      parameters: [
+        ParameterSpec("access-key-id", required: true, "the key to look for"),
+        ParameterSpec("start", .string, "ISO-8601 UTC start of the window (default: 90 days before end)"),
+        ParameterSpec("end", .string, "ISO-8601 UTC end of the window (default: now)"),
+        ParameterSpec("regions", .list, "regions to query (list or comma-separated; default: the configured region)"),
+      ],
+      outputs: auditOutputs + [OutputSpec("regions", "the regions queried")], mutates: false, idempotent: true,
+      requirements: AWSActions.requirements(regional: true))
+  }
+
+  /// CloudTrail LookupEvents' quota: 2 requests per second per account and region.
+  static let perSecond: Double = 2
+  static let target = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
+
+  func run(_ context: ActionContext) async throws -> ActionResult {
+    let key = try context.string("access-key-id")
+    let window = try AWSActions.window(context)
+    let client = try AWSClient(context)
+    let regions = try AWSActions.stringList(context, "regions")
+      ?? [try client.configuration.region(for: .cloudtrail)]
+    var findings = CloudTrailFindings(accessKeyID: key)
+    var caveats: [String] = []
+    var endpoints: [String] = []
+    for region in regions {
+      endpoints.append(AWSClient.requestURL(try client.configuration.endpoint(for: .cloudtrail, region: region)))
+      var token: String?
+      var pages = 0
+      repeat {
+        var body: [String: Value] = [
+          "LookupAttributes": [["AttributeKey": "AccessKeyId", "AttributeValue": .string(key)]],
+          "StartTime": .number(window.start.timeIntervalSince1970.rounded(.down)),
+          "EndTime": .number(window.end.timeIntervalSince1970.rounded(.up)),
+          "MaxResults": 50,
+        ]
+        if let token { body["NextToken"] = .string(token) }
+        let page = try await client.json(
+          .cloudtrail, target: Self.target, .object(body), mutates: false, region: region, perSecond: Self.perSecond)
+        for event in page["Events"]?.arrayValue ?? [] {
+          let time = event["EventTime"]?.numberValue.map { Date(timeIntervalSince1970: $0) }
+            ?? event["EventTime"]?.stringValue.flatMap(ISO8601.parse)
+          var record: Value = [:]
+          if let text = event["CloudTrailEvent"]?.stringValue {
+            if let parsed = Value.parseJSON(text), parsed.objectValue != nil { record = parsed } else { findings.addUnreadable() }
+          }
+          if record["eventID"] == nil, let id = event["EventId"] {
+            if case .object(var o) = record { o["eventID"] = id; record = .object(o) }
+          }
+          findings.add(
+            record: record, fallbackTime: time, fallbackName: event["EventName"]?.stringValue,
+            keyField: event["AccessKeyId"]?.stringValue)
+        }
+        pages += 1
+        let next = page["NextToken"]?.stringValue
+        token = (next?.isEmpty ?? true) || next == token ? nil : next
+      } while token != nil && pages < maxPages
+      if token != nil { caveats.append("\(region): stopped after \(maxPages) pages: more events may exist") }
+    }
+    caveats.append("CloudTrail event history holds management events only (no data events), per region")
+    let evidence = findings.evidence(
+      source: "CloudTrail LookupEvents", endpoint: endpoints.joined(separator: ", "),
+      query: "LookupAttributes AttributeKey=AccessKeyId, AttributeValue=\(key); regions \(regions.joined(separator: ", "))",
+      window: window, caveats: caveats)
+    var outputs = findings.outputs
+    outputs["regions"] = .array(regions.map { .string($0) })
+    return ActionResult(
+      outputs: outputs, evidence: evidence, summary: findings.summary("CloudTrail (\(regions.joined(separator: ", ")))"))
+  }
+}

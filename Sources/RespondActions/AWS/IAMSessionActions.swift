@@ -1,0 +1,62 @@
+import Foundation
+import RespondCore
+
+/// `aws.iam.deny-sessions-before`: the console's "Revoke active sessions". Temporary
+/// credentials (ASIA…) cannot be deactivated, so an inline policy named
+/// `AWSRevokeOlderSessions` denies everything to sessions issued before a time. Put on the role
+/// (PutRolePolicy) or on the user whose session tokens leaked (PutUserPolicy). The policy is
+/// written by name, so running it again just moves the time.
+struct DenySessionsBeforeAction: Action {
+  static let policyName = "AWSRevokeOlderSessions"
+
+  var descriptor: ActionDescriptor {
+    ActionDescriptor(
+      name: "aws.iam.deny-sessions-before",
+      summary: "Deny every session issued before a time, for a role or user (inline policy AWSRevokeOlderSessions)",
+      parameters: [
+        ParameterSpec("role-name", .string, "the role whose older sessions to deny (or user-name)"),
+        ParameterSpec("user-name", .string, "the user whose older session tokens to deny (or role-name)"),
+        ParameterSpec("before", .string, "ISO-8601 UTC time; sessions issued before it are denied (default: now)"),
+      ],
+      outputs: [
+        OutputSpec("policy-name", "AWSRevokeOlderSessions"),
+        OutputSpec("principal", "role/<name> or user/<name>"),
+        OutputSpec("before", "the cut-off time, ISO-8601 UTC"),
+      ],
+      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: false))
+  }
+
+  /// The policy document: Deny * on * when aws:TokenIssueTime is before the cut-off.
+  static func policyDocument(before: Date) -> String {
+    let statement: Value = [
+      "Effect": "Deny", "Action": ["*"], "Resource": ["*"],
+      "Condition": ["DateLessThan": ["aws:TokenIssueTime": .string(ISO8601.string(before))]],
+    ]
+    let doc: Value = ["Version": "2012-10-17", "Statement": [statement]]
+    return doc.jsonString()
+  }
+
+  func run(_ context: ActionContext) async throws -> ActionResult {
+    let role = context.optionalString("role-name")
+    let user = context.optionalString("user-name")
+    let before = try AWSActions.date(context, "before") ?? Date()
+    let (operation, nameField, name, principal): (String, String, String, String)
+    switch (role, user) {
+    case (let r?, nil): (operation, nameField, name, principal) = ("PutRolePolicy", "RoleName", r, "role/\(r)")
+    case (nil, let u?): (operation, nameField, name, principal) = ("PutUserPolicy", "UserName", u, "user/\(u)")
+    case (nil, nil): throw ActionError.badParameter(name: "role-name", reason: "or user-name is required")
+    default: throw ActionError.badParameter(name: "role-name", reason: "and user-name cannot both be given")
+    }
+    let client = try AWSClient(context)
+    _ = try await client.query(
+      .iam, operation,
+      [(nameField, name), ("PolicyName", Self.policyName), ("PolicyDocument", Self.policyDocument(before: before))],
+      mutates: true)
+    return ActionResult(
+      outputs: [
+        "policy-name": .string(Self.policyName), "principal": .string(principal),
+        "before": .string(ISO8601.string(before)),
+      ],
+      summary: "sessions of \(principal) issued before \(ISO8601.string(before)) are denied")
+  }
+}
