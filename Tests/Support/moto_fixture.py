@@ -6,6 +6,9 @@ so tests verify respond with a second implementation of the AWS protocols).
   moto_fixture.py user URL NAME                  -> creates user NAME with one key; prints "KEY_ID SECRET"
   moto_fixture.py keys URL NAME                  -> prints JSON [{"id":..., "status":...}] of NAME's keys
   moto_fixture.py auth URL KEY_ID SECRET         -> prints the caller ARN if the key authenticates, exits 1 otherwise
+  moto_fixture.py trail URL GROUP KEY [DECOY...] -> a CloudWatch Logs group holding CloudTrail-shaped events:
+                                                    3 for KEY (2 source IPs) and 2 for each decoy key
+  moto_fixture.py secret URL NAME JSON           -> creates a Secrets Manager secret
 Admin credentials for everything but bootstrap come from RESPOND_TEST_AWS_ACCESS_KEY_ID/SECRET.
 """
 import json, os, sys
@@ -44,6 +47,29 @@ def main():
         except Exception as e:
             print(str(e), file=sys.stderr)
             sys.exit(1)
+    elif cmd == "trail":
+        import time
+        logs = client("logs", url)
+        group, key, decoys = sys.argv[3], sys.argv[4], sys.argv[5:]
+        logs.create_log_group(logGroupName=group)
+        logs.create_log_stream(logGroupName=group, logStreamName="cloudtrail")
+        now = int(time.time() * 1000)
+        def event(k, name, ip, agent, ago_min):
+            return {"timestamp": now - ago_min * 60000, "message": json.dumps({
+                "eventVersion": "1.08", "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime((now - ago_min * 60000) / 1000)),
+                "eventSource": "iam.amazonaws.com" if name.startswith(("List", "Create")) else "sts.amazonaws.com",
+                "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": ip, "userAgent": agent,
+                "userIdentity": {"type": "IAMUser", "accessKeyId": k, "userName": "someone",
+                                 "arn": "arn:aws:iam::123456789012:user/someone"}})}
+        events = [event(key, "GetCallerIdentity", "203.0.113.7", "aws-cli/2.15.0", 120),
+                  event(key, "ListUsers", "203.0.113.7", "aws-cli/2.15.0", 90),
+                  event(key, "CreateUser", "198.51.100.23", "Boto3/1.34.0", 30)]
+        for i, d in enumerate(decoys):
+            events += [event(d, "ListBuckets", "192.0.2.1", "console", 100 - i), event(d, "GetCallerIdentity", "192.0.2.1", "console", 50 - i)]
+        events.sort(key=lambda e: e["timestamp"])
+        logs.put_log_events(logGroupName=group, logStreamName="cloudtrail", logEvents=events)
+    elif cmd == "secret":
+        client("secretsmanager", url).create_secret(Name=sys.argv[3], SecretString=sys.argv[4])
     else:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
