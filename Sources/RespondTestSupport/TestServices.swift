@@ -123,3 +123,119 @@ package struct MotoFixture: Sendable {
     (try? run(["auth", services.motoURL, id, secret])) != nil
   }
 }
+
+extension MotoFixture {
+  private func call(_ args: [String]) throws -> String {
+    try runProgram("/usr/bin/env", ["python3", services.repoRoot + "/Tests/Support/moto_fixture.py"] + args,
+                   environment: ["RESPOND_TEST_AWS_ACCESS_KEY_ID": services.awsAccessKeyID,
+                                 "RESPOND_TEST_AWS_SECRET_ACCESS_KEY": services.awsSecretAccessKey])
+  }
+
+  /// A log group with CloudTrail-shaped events: 3 for `key`, 2 for each decoy.
+  package func trail(group: String, key: String, decoys: [String]) throws {
+    _ = try call(["trail", services.motoURL, group, key] + decoys)
+  }
+
+  package func createSecret(_ name: String, json: String) throws {
+    _ = try call(["secret", services.motoURL, name, json])
+  }
+
+  package func secretString(_ name: String) throws -> String {
+    try call(["get-secret", services.motoURL, name])
+  }
+
+  package func createRole(_ name: String) throws {
+    _ = try call(["role", services.motoURL, name])
+  }
+
+  package func rolePolicy(role: String, policy: String) throws -> String {
+    try call(["role-policy", services.motoURL, role, policy])
+  }
+}
+
+/// OpenBao through its own CLI (`bao`), an implementation independent of respond's client.
+package struct BaoFixture: Sendable {
+  package var services: TestServices
+
+  package init(_ services: TestServices) { self.services = services }
+
+  private var env: [String: String] { ["VAULT_ADDR": services.baoAddr, "VAULT_TOKEN": services.baoToken] }
+
+  /// Writes a KV v2 secret (`secret/<path>`).
+  package func put(_ path: String, _ fields: [String: String]) throws {
+    _ = try runProgram("/usr/bin/env", ["bao", "kv", "put", "-mount=secret", path] + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+                       environment: env)
+  }
+
+  /// Reads a KV v2 secret's fields.
+  package func get(_ path: String) throws -> [String: String] {
+    let out = try runProgram("/usr/bin/env", ["bao", "kv", "get", "-mount=secret", "-format=json", path], environment: env)
+    let data = Value.parseJSON(out)?.pointer("/data/data")?.objectValue ?? [:]
+    return data.compactMapValues(\.stringValue)
+  }
+}
+
+/// The built `respond` executable (RESPOND_BIN, or .build/debug/respond in the repository).
+package func respondExecutable() -> String {
+  if let bin = ProcessInfo.processInfo.environment["RESPOND_BIN"] { return bin }
+  return TestServices.repositoryRoot() + "/.build/debug/respond"
+}
+
+/// What a `respond` process did.
+package struct ProcessOutcome: Sendable {
+  package var status: Int32
+  package var stdout: String
+  package var stderr: String
+
+  /// The last line on stdout: the contract says it is the report's path.
+  package var lastLine: String { stdout.split(separator: "\n").last.map(String.init) ?? "" }
+}
+
+/// Runs `respond` with exactly `environment` (nothing inherited but PATH and HOME), no stdin.
+package func runRespond(_ args: [String], environment: [String: String], cwd: String? = nil, timeout: Double = 120)
+  throws -> ProcessOutcome
+{
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: respondExecutable())
+  p.arguments = args
+  var env = environment
+  env["PATH"] = env["PATH"] ?? ProcessInfo.processInfo.environment["PATH"]
+  env["HOME"] = env["HOME"] ?? NSTemporaryDirectory()
+  env["NO_COLOR"] = "1"
+  p.environment = env
+  if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+  let out = Pipe(), err = Pipe()
+  p.standardOutput = out
+  p.standardError = err
+  p.standardInput = FileHandle.nullDevice
+  try p.run()
+  let group = DispatchGroup()
+  nonisolated(unsafe) var o = Data(), e = Data()
+  group.enter()
+  DispatchQueue.global().async { o = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+  group.enter()
+  DispatchQueue.global().async { e = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+  if group.wait(timeout: .now() + timeout) == .timedOut {
+    p.terminate()
+    throw TestServices.Missing(description: "respond \(args.joined(separator: " ")) did not finish in \(timeout)s")
+  }
+  p.waitUntilExit()
+  return ProcessOutcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                        stderr: String(decoding: e, as: UTF8.self))
+}
+
+/// Every byte of every file under `dir`, for "no secret anywhere" checks.
+package func allFileContents(under dir: String) -> [(path: String, text: String)] {
+  guard let e = FileManager.default.enumerator(atPath: dir) else { return [] }
+  var out: [(String, String)] = []
+  while let name = e.nextObject() as? String {
+    let path = dir + "/" + name
+    var isDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
+      let d = FileManager.default.contents(atPath: path)
+    {
+      out.append((path, String(decoding: d, as: UTF8.self)))
+    }
+  }
+  return out
+}

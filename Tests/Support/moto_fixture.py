@@ -9,6 +9,9 @@ so tests verify respond with a second implementation of the AWS protocols).
   moto_fixture.py trail URL GROUP KEY [DECOY...] -> a CloudWatch Logs group holding CloudTrail-shaped events:
                                                     3 for KEY (2 source IPs) and 2 for each decoy key
   moto_fixture.py secret URL NAME JSON           -> creates a Secrets Manager secret
+  moto_fixture.py get-secret URL NAME            -> prints the secret's current SecretString
+  moto_fixture.py role URL NAME                  -> creates an IAM role
+  moto_fixture.py role-policy URL ROLE POLICY    -> prints the role's inline policy document as JSON
 Admin credentials for everything but bootstrap come from RESPOND_TEST_AWS_ACCESS_KEY_ID/SECRET.
 """
 import json, os, sys
@@ -70,6 +73,15 @@ def main():
         logs.put_log_events(logGroupName=group, logStreamName="cloudtrail", logEvents=events)
     elif cmd == "secret":
         client("secretsmanager", url).create_secret(Name=sys.argv[3], SecretString=sys.argv[4])
+    elif cmd == "get-secret":
+        print(client("secretsmanager", url).get_secret_value(SecretId=sys.argv[3])["SecretString"])
+    elif cmd == "role":
+        client("iam", url).create_role(RoleName=sys.argv[3], AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                   "Action": "sts:AssumeRole"}]}))
+    elif cmd == "role-policy":
+        doc = client("iam", url).get_role_policy(RoleName=sys.argv[3], PolicyName=sys.argv[4])["PolicyDocument"]
+        print(json.dumps(doc) if not isinstance(doc, str) else doc)
     else:
         print(__doc__, file=sys.stderr)
         sys.exit(2)

@@ -1,0 +1,252 @@
+import Foundation
+import RespondCore
+import RespondTestSupport
+import Testing
+
+/// `respond key-compromised` as a user runs it: the built executable, real moto (SigV4 checked)
+/// and a real OpenBao dev server, checked afterwards with independent clients (boto3, bao).
+@Suite(.serialized) struct KeyCompromisedAWSTests {
+  let services: TestServices
+  let moto: MotoFixture
+  let bao: BaoFixture
+  let out = NSTemporaryDirectory() + "respond-e2e-" + UUID().uuidString
+
+  init() throws {
+    services = try TestServices.load()
+    moto = MotoFixture(services)
+    bao = BaoFixture(services)
+  }
+
+  var environment: [String: String] {
+    services.awsEnvironment.merging(services.vaultEnvironment) { a, _ in a }
+  }
+
+  func unique(_ base: String) -> String { "\(base)-\(UUID().uuidString.prefix(8).lowercased())" }
+
+  /// Secrets that must appear in no output and no file.
+  func assertNoSecrets(_ secrets: [String], in outcome: ProcessOutcome, incident: String?) {
+    for s in secrets where !s.isEmpty {
+      #expect(!outcome.stdout.contains(s), "secret in stdout")
+      #expect(!outcome.stderr.contains(s), "secret in stderr")
+      if let incident {
+        for (path, text) in allFileContents(under: incident) { #expect(!text.contains(s), "secret in \(path)") }
+      }
+    }
+  }
+
+  func incidentDirectory(_ o: ProcessOutcome) -> String {
+    (o.lastLine as NSString).deletingLastPathComponent
+  }
+
+  @Test func liveResponseRotatesTheKeyEverywhereAndReportsIt() throws {
+    let user = unique("ci-deployer")
+    let leaked = try moto.createUser(user)
+    let decoy = try moto.createUser(unique("bystander"))
+    let group = unique("trail")
+    try moto.trail(group: group, key: leaked.id, decoys: [decoy.id])
+    let vaultPath = "e2e/\(user)"
+    try bao.put(vaultPath, ["access_key_id": leaked.id, "secret_access_key": leaked.secret, "region": "eu-west-1"])
+    let secretID = unique("ci/aws")
+    try moto.createSecret(secretID, json: "{\"access_key_id\":\"\(leaked.id)\",\"secret_access_key\":\"\(leaked.secret)\",\"note\":\"kept\"}")
+
+    let o = try runRespond(
+      ["key-compromised", "--key", leaked.id, "--vault-path", "secret/\(vaultPath)", "--secret-id", secretID,
+       "--log-group", group, "--yes", "--out", out],
+      environment: environment)
+    #expect(o.status == 0, "stderr: \(o.stderr)")
+    #expect(o.lastLine.hasSuffix("/report.md"))
+
+    // IAM: the leaked key is gone and exactly one new Active key exists.
+    let keys = try moto.keys(of: user)
+    #expect(!keys.contains { $0.id == leaked.id })
+    #expect(keys.count == 1)
+    #expect(keys.first?.status == "Active")
+    let newID = try #require(keys.first?.id)
+
+    // Vault holds the new key, its secret authenticates, other fields are kept.
+    let stored = try bao.get(vaultPath)
+    #expect(stored["access_key_id"] == newID)
+    #expect(stored["region"] == "eu-west-1")
+    let newSecret = try #require(stored["secret_access_key"])
+    #expect(newSecret != leaked.secret)
+    #expect(moto.authenticates(newID, newSecret))
+    #expect(!moto.authenticates(leaked.id, leaked.secret))
+
+    // Secrets Manager too, with its other field kept.
+    let sm = Value.parseJSON(try moto.secretString(secretID))
+    #expect(sm?["access_key_id"]?.stringValue == newID)
+    #expect(sm?["note"]?.stringValue == "kept")
+
+    // The report names both key ids and the key's own audit events only.
+    let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
+    #expect(report.contains("LIVE: CONTAINED"))
+    #expect(report.contains(leaked.id))
+    #expect(report.contains(newID))
+    #expect(report.contains("203.0.113.7"))
+    #expect(report.contains("CreateUser"))
+    #expect(!report.contains("192.0.2.1"), "a decoy key's events leaked into the evidence")
+    #expect(report.contains("```mermaid"))
+
+    // Files and folder are private; no secret anywhere.
+    let dir = incidentDirectory(o)
+    let dirMode = try FileManager.default.attributesOfItem(atPath: dir)[.posixPermissions] as? Int
+    #expect(dirMode == 0o700)
+    for name in ["journal.jsonl", "report.md", "report.json"] {
+      let mode = try FileManager.default.attributesOfItem(atPath: dir + "/" + name)[.posixPermissions] as? Int
+      #expect(mode == 0o600, "\(name) mode")
+    }
+    assertNoSecrets([leaked.secret, newSecret, services.baoToken, services.awsSecretAccessKey], in: o, incident: dir)
+
+    // A second run on the now-deleted key mints nothing.
+    let again = try runRespond(["key-compromised", "--key", leaked.id, "--yes", "--out", out], environment: environment)
+    #expect(again.status == 0, "stderr: \(again.stderr)")
+    #expect(try moto.keys(of: user).count == 1)
+    let againReport = try String(contentsOfFile: again.lastLine, encoding: .utf8)
+    #expect(againReport.contains("was not found"))
+  }
+
+  @Test func aRerunOnADeactivatedKeyDoesNotMintAnother() throws {
+    let user = unique("rerun")
+    let leaked = try moto.createUser(user)
+    // Someone already deactivated the key in the console (or an earlier run did, then died).
+    _ = try runProgram("/usr/bin/env", ["python3", "-c", """
+      import boto3; boto3.client('iam', endpoint_url='\(services.motoURL)', region_name='us-east-1',
+        aws_access_key_id='\(services.awsAccessKeyID)', aws_secret_access_key='\(services.awsSecretAccessKey)'
+      ).update_access_key(UserName='\(user)', AccessKeyId='\(leaked.id)', Status='Inactive')
+      """])
+    let o = try runRespond(["key-compromised", "--key", leaked.id, "--yes", "--out", out], environment: environment)
+    #expect(o.status == 0, "stderr: \(o.stderr)")
+    let keys = try moto.keys(of: user)
+    #expect(keys.isEmpty, "the inactive leaked key is deleted and no replacement is minted: \(keys)")
+    let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
+    #expect(report.contains("No replacement minted"))
+  }
+
+  @Test func aDryRunChangesNothingAndShowsEveryChange() throws {
+    let user = unique("dry")
+    let leaked = try moto.createUser(user)
+    let vaultPath = "e2e/\(user)"
+    try bao.put(vaultPath, ["access_key_id": leaked.id, "secret_access_key": leaked.secret])
+    let o = try runRespond(
+      ["key-compromised", "--key", leaked.id, "--vault-path", "secret/\(vaultPath)", "--dry-run", "--out", out],
+      environment: environment)
+    #expect(o.status == 0, "stderr: \(o.stderr)")
+    let keys = try moto.keys(of: user)
+    #expect(keys.count == 1 && keys.first?.id == leaked.id && keys.first?.status == "Active")
+    #expect(try bao.get(vaultPath)["access_key_id"] == leaked.id)
+    let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
+    #expect(report.contains("(DRILL)"))
+    #expect(report.contains("Would send (not sent)"))
+    #expect(report.contains("Action=UpdateAccessKey"))
+    let state = try IncidentState.load(journal: incidentDirectory(o) + "/journal.jsonl")
+    for id in ["deactivate", "create"] {
+      #expect(state.steps[id]?.outcome == .skippedDryRun, "\(id)")
+    }
+    assertNoSecrets([leaked.secret, services.baoToken, services.awsSecretAccessKey], in: o, incident: incidentDirectory(o))
+  }
+
+  @Test func withoutYesAndWithoutATerminalTheRunStopsAtTheGate() throws {
+    let user = unique("gate")
+    let leaked = try moto.createUser(user)
+    let o = try runRespond(["key-compromised", "--key", leaked.id, "--out", out], environment: environment)
+    #expect(o.status == 3)
+    #expect(try moto.keys(of: user).first?.status == "Active")
+    let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
+    #expect(report.contains("STOPPED at approval gate `deactivate`"))
+    // Resuming with --yes finishes the response.
+    let r = try runRespond(["resume", incidentDirectory(o), "--yes"], environment: environment)
+    #expect(r.status == 0, "stderr: \(r.stderr)")
+    let keys = try moto.keys(of: user)
+    #expect(keys.count == 1 && keys.first?.id != leaked.id)
+    #expect(try String(contentsOfFile: r.lastLine, encoding: .utf8).contains("| Resumed | 1 time(s)"))
+  }
+
+  @Test func temporaryCredentialsDenyOlderSessionsOfTheRole() throws {
+    let role = unique("app-role")
+    try moto.createRole(role)
+    let asia = "ASIA" + String(repeating: "Q", count: 12) + "ABCD"
+    let o = try runRespond(["key-compromised", "--key", asia, "--role", role, "--yes", "--out", out], environment: environment)
+    #expect(o.status == 0, "stderr: \(o.stderr)")
+    let policy = try moto.rolePolicy(role: role, policy: "AWSRevokeOlderSessions")
+    #expect(policy.contains("aws:TokenIssueTime"))
+    #expect(policy.contains("Deny"))
+    let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
+    #expect(report.contains("LIVE: CONTAINED"))
+  }
+
+  @Test func missingCredentialsFailWithAClearMessage() throws {
+    let o = try runRespond(
+      ["key-compromised", "--key", "AKIAIOSFODNN7EXAMPLE", "--yes", "--out", out],
+      environment: ["AWS_ENDPOINT_URL": services.motoURL, "HOME": NSTemporaryDirectory() + UUID().uuidString])
+    #expect(o.status == 1)
+    #expect(o.stderr.contains("AWS_ACCESS_KEY_ID"))
+    #expect(o.lastLine.hasSuffix("report.md"))
+    let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
+    #expect(report.contains("NOT CONTAINED"))
+  }
+
+  @Test func anEndpointThatRefusesConnectionsFailsTheStepAndStaysResumable() throws {
+    let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
+    let port = UInt16(bigEndian: addr.sin_port)
+    close(s)  // nothing listens there now
+    var env = environment
+    env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(port)"
+    let o = try runRespond(["key-compromised", "--key", "AKIAIOSFODNN7EXAMPLE", "--yes", "--out", out], environment: env)
+    #expect(o.status == 1)
+    #expect(o.stderr.contains("127.0.0.1:\(port)"))
+    let state = try IncidentState.load(journal: incidentDirectory(o) + "/journal.jsonl")
+    #expect(state.status == .failed)
+    #expect(state.stoppedAt == "owner")
+  }
+}
+
+/// The shipped runbooks and the CLI contract, without servers.
+@Suite struct CLIContractTests {
+  @Test func shippedRunbooksValidate() throws {
+    let o = try runRespond(["validate", TestServices.repositoryRoot() + "/Runbooks"], environment: [:])
+    #expect(o.status == 0, "\(o.stdout)\(o.stderr)")
+  }
+
+  @Test func anInvalidRunbookExitsTwoWithLocatedErrors() throws {
+    let dir = NSTemporaryDirectory() + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try "runbook: x\nphases:\n  detect:\n    - id: a\n      action: nope.nothing\n".write(
+      toFile: dir + "/x.yaml", atomically: true, encoding: .utf8)
+    let o = try runRespond(["validate", dir + "/x.yaml"], environment: [:])
+    #expect(o.status == 2)
+    #expect(o.stdout.contains("x.yaml:5:15: error: unknown action 'nope.nothing'"))
+    let run = try runRespond(["x", "--runbooks", dir, "--out", dir + "/incidents"], environment: [:])
+    #expect(run.status == 2)
+    #expect(!FileManager.default.fileExists(atPath: dir + "/incidents"), "an invalid runbook must never start")
+  }
+
+  @Test func badUsageExitsTwo() throws {
+    let root = TestServices.repositoryRoot()
+    let missing = try runRespond(["key-compromised", "--runbooks", root + "/Runbooks"], environment: [:])
+    #expect(missing.status == 2)
+    #expect(missing.stderr.contains("missing required input --key"))
+    let unknown = try runRespond(["key-compromised", "--runbooks", root + "/Runbooks", "--key", "x", "--vault-pth", "y"], environment: [:])
+    #expect(unknown.status == 2)
+    #expect(unknown.stderr.contains("did you mean --vault-path?"))
+  }
+
+  @Test func aDrillWithNoCredentialsSaysWhatEachStepNeeds() throws {
+    let out = NSTemporaryDirectory() + "respond-drill-" + UUID().uuidString
+    let o = try runRespond(
+      ["drill", "key-compromised", "--runbooks", TestServices.repositoryRoot() + "/Runbooks", "--key",
+       "AKIAIOSFODNN7EXAMPLE", "--vault-path", "secret/ci/aws", "--out", out],
+      environment: ["HOME": out])
+    #expect(o.status == 0, "\(o.stderr)")
+    let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
+    #expect(report.contains("(DRILL)"))
+    #expect(report.contains("## Drill readiness"))
+    #expect(report.contains("AWS_ACCESS_KEY_ID"))
+  }
+}
