@@ -169,12 +169,18 @@ struct ExpressionTests {
   }
 
   @Test func orderingErrors() throws {
-    #expect(try evaluationError("null < 1") == ExpressionError("'<' needs two numbers or two strings, got null and number", at: 5))
+    #expect(
+      try evaluationError("null < 1")
+        == ExpressionError("'<' needs two numbers or two strings, got null and number", at: 5))
     #expect(
       try evaluationError("inputs.list >= 1")
         == ExpressionError("'>=' needs two numbers or two strings, got list and number", at: 12))
-    #expect(try evaluationError("1 > 'abc'") == ExpressionError("'>' needs two numbers or two strings, got number and string", at: 2))
-    #expect(try evaluationError("true <= false") == ExpressionError("'<=' needs two numbers or two strings, got boolean and boolean", at: 5))
+    #expect(
+      try evaluationError("1 > 'abc'")
+        == ExpressionError("'>' needs two numbers or two strings, got number and string", at: 2))
+    #expect(
+      try evaluationError("true <= false")
+        == ExpressionError("'<=' needs two numbers or two strings, got boolean and boolean", at: 5))
   }
 
   // MARK: - Functions
@@ -187,7 +193,9 @@ struct ExpressionTests {
     #expect(try evaluate("contains(steps.skipped.list, 'c')") == false)
     #expect(try evaluate("contains(steps.identify.notes, 'n1')") == true)
     #expect(try evaluate("contains(12345, 34)") == true)
-    #expect(try evaluationError("contains(inputs.map, 'x')") == ExpressionError("contains() needs a string or a list as its first argument, got map", at: 0))
+    #expect(
+      try evaluationError("contains(inputs.map, 'x')")
+        == ExpressionError("contains() needs a string or a list as its first argument, got map", at: 0))
   }
 
   @Test func startsWithAndEndsWith() throws {
@@ -197,7 +205,9 @@ struct ExpressionTests {
     #expect(try evaluate("endsWith('abc', 'b')") == false)
     #expect(try evaluate("startswith('abc', 'a')") == true)  // function names ignore case
     #expect(try evaluate("startsWith(steps.skipped.x, 'a')") == false)
-    #expect(try evaluationError("endsWith(inputs.list, 'b')") == ExpressionError("endsWith() needs a string as its first argument, got list", at: 0))
+    #expect(
+      try evaluationError("endsWith(inputs.list, 'b')")
+        == ExpressionError("endsWith() needs a string as its first argument, got list", at: 0))
   }
 
   @Test func defaultFunction() throws {
@@ -221,7 +231,9 @@ struct ExpressionTests {
     #expect(try evaluate("format('{{literal}} {0}', null)") == "{literal} ")
     #expect(try evaluate("format('plain')") == "plain")
     #expect(try evaluate("format(inputs.name, 1)") == "x")
-    #expect(parseError("format('{0} {1}', 1)") == ExpressionError("format() has no argument {1} (it was given 1 after the format string)", at: 7))
+    #expect(
+      parseError("format('{0} {1}', 1)")
+        == ExpressionError("format() has no argument {1} (it was given 1 after the format string)", at: 7))
     #expect(parseError("format('{0', 1)") == ExpressionError("format() string has an unmatched '{'", at: 7))
     #expect(parseError("format('a } b')") == ExpressionError("format() string has an unmatched '}'", at: 7))
     let dynamic = EvaluationContext(inputs: ["f": "{3}"])
@@ -236,7 +248,9 @@ struct ExpressionTests {
     #expect(try evaluate("join(steps.identify.notes, '')") == "n1n2")
     #expect(try evaluate("join('single', '-')") == "single")
     #expect(try evaluate("join(null)") == "")
-    #expect(try evaluationError("join(inputs.map)") == ExpressionError("join() needs a list as its first argument, got map", at: 0))
+    #expect(
+      try evaluationError("join(inputs.map)")
+        == ExpressionError("join() needs a list as its first argument, got map", at: 0))
   }
 
   @Test func toJSON() throws {
@@ -252,7 +266,8 @@ struct ExpressionTests {
     #expect(try evaluate("length(inputs.list)") == 2)
     #expect(try evaluate("length(inputs.map)") == 2)
     #expect(try evaluate("length(steps.skipped.x)") == 0)
-    #expect(try evaluationError("length(3)") == ExpressionError("length() needs a string, list or map, got number", at: 0))
+    #expect(
+      try evaluationError("length(3)") == ExpressionError("length() needs a string, list or map, got number", at: 0))
   }
 
   @Test func lowerAndUpper() throws {
@@ -260,7 +275,9 @@ struct ExpressionTests {
     #expect(try evaluate("upper('aws')") == "AWS")
     #expect(try evaluate("lower(null)") == "")
     #expect(try evaluate("upper(steps.identify.provider) == 'AWS'") == true)
-    #expect(try evaluationError("lower(inputs.list)") == ExpressionError("lower() needs a string as its first argument, got list", at: 0))
+    #expect(
+      try evaluationError("lower(inputs.list)")
+        == ExpressionError("lower() needs a string as its first argument, got list", at: 0))
   }
 
   @Test func functionResultsCanBeIndexed() throws {
@@ -279,7 +296,8 @@ struct ExpressionTests {
         Reference(path: ["inputs", "i"], offset: 64),
         Reference(path: ["env", "HOME"], offset: 80),
       ])
-    #expect(try Expr.parse("inputs.list[0].name").references == [Reference(path: ["inputs", "list", "0", "name"], offset: 0)])
+    #expect(
+      try Expr.parse("inputs.list[0].name").references == [Reference(path: ["inputs", "list", "0", "name"], offset: 0)])
     #expect(try Expr.parse("  inputs").references == [Reference(path: ["inputs"], offset: 2)])
     #expect(try Expr.parse("'steps.x' == format('{0}', 1)").references.isEmpty)
     #expect(e.source == "steps.identify.key-id == inputs['key'] && contains(steps.x.list[inputs.i].name, env.HOME)")
@@ -317,7 +335,9 @@ struct ExpressionTests {
   }
 
   @Test func templateLiteralDollars() throws {
-    for text in ["price: $5", "${HOME} and $PATH", "${ {x} }", "$ {{ not }}", "{{ braces }}", "$", "${", "${{", "a$${", ""] {
+    for text in [
+      "price: $5", "${HOME} and $PATH", "${ {x} }", "$ {{ not }}", "{{ braces }}", "$", "${", "${{", "a$${", "",
+    ] {
       if text == "${{" {
         #expect(templateError(text) == ExpressionError("unterminated '${{': expected '}}'", at: 0))
         continue
@@ -339,8 +359,10 @@ struct ExpressionTests {
 
   @Test func templateErrorsAreRelativeToTheTemplate() throws {
     #expect(templateError("a ${{ inputs.x ") == ExpressionError("unterminated '${{': expected '}}'", at: 2))
-    #expect(templateError("ok ${{ inputs.x }} then ${{ foo }}") == ExpressionError(
-      "unknown name 'foo': expressions can use inputs, steps, env and incident", at: 28))
+    #expect(
+      templateError("ok ${{ inputs.x }} then ${{ foo }}")
+        == ExpressionError(
+          "unknown name 'foo': expressions can use inputs, steps, env and incident", at: 28))
     #expect(templateError("x ${{ }}") == ExpressionError("empty expression", at: 5))
     #expect(templateError("${{ don't }}") == ExpressionError("unterminated string", at: 7))
     let t = try Template.parse("n: ${{ inputs.list < 1 }}")
@@ -355,44 +377,47 @@ struct ExpressionTests {
 
   // MARK: - Errors
 
-  @Test(arguments: [ErrorCase]([
-    ErrorCase("", "empty expression", 0),
-    ErrorCase("   ", "empty expression", 0),
-    ErrorCase("inputs.key ==", "expected an expression", 13),
-    ErrorCase("'abc", "unterminated string", 0),
-    ErrorCase("inputs.a = 'x'", "unexpected '=': use '==' to compare", 9),
-    ErrorCase("inputs.a & inputs.b", "unexpected '&': use '&&'", 9),
-    ErrorCase("inputs.a | inputs.b", "unexpected '|': use '||'", 9),
-    ErrorCase("\"double\"", "unexpected '\"': strings use single quotes", 0),
-    ErrorCase("foo.bar", "unknown name 'foo': expressions can use inputs, steps, env and incident", 0),
-    ErrorCase("inputs.a == secrets.b", "unknown name 'secrets': expressions can use inputs, steps, env and incident", 12),
-    ErrorCase(
-      "fromJSON(inputs.a)",
-      "unknown function 'fromJSON': expressions can call contains, startsWith, endsWith, default, mask, format, join, toJSON, length, lower, upper",
-      0
-    ),
-    ErrorCase("startsWith('a')", "startsWith() takes 2 arguments, got 1", 0),
-    ErrorCase("true || mask()", "mask() takes 1 argument, got 0", 8),
-    ErrorCase("join(1, 2, 3)", "join() takes 1 or 2 arguments, got 3", 0),
-    ErrorCase("format()", "format() takes at least 1 argument, got 0", 0),
-    ErrorCase("(inputs.a", "expected ')'", 9),
-    ErrorCase("contains(inputs.a 'b')", "expected ',' or ')'", 18),
-    ErrorCase("inputs.a inputs.b", "expected end of expression, found 'inputs'", 9),
-    ErrorCase("inputs.a)", "expected end of expression, found ')'", 8),
-    ErrorCase("inputs.", "expected a property name after '.'", 7),
-    ErrorCase("inputs.0", "expected a property name after '.'", 7),
-    ErrorCase("inputs.list[0", "expected ']'", 13),
-    ErrorCase("inputs[]", "expected an expression, found ']'", 7),
-    ErrorCase("inputs.a # x", "unexpected character '#'", 9),
-    ErrorCase("inputs.\u{E9}", "unexpected character U+00E9", 7),
-    ErrorCase("inputs.a == \u{0}", "unexpected character U+0000", 12),
-    ErrorCase("1.", "invalid number", 0),
-    ErrorCase("12abc", "invalid number", 0),
-    ErrorCase("1e", "invalid number", 0),
-    ErrorCase("0x", "invalid number", 0),
-    ErrorCase("== 1", "expected an expression, found '=='", 0),
-    ErrorCase("!", "expected an expression", 1),
-  ]))
+  @Test(
+    arguments: [ErrorCase]([
+      ErrorCase("", "empty expression", 0),
+      ErrorCase("   ", "empty expression", 0),
+      ErrorCase("inputs.key ==", "expected an expression", 13),
+      ErrorCase("'abc", "unterminated string", 0),
+      ErrorCase("inputs.a = 'x'", "unexpected '=': use '==' to compare", 9),
+      ErrorCase("inputs.a & inputs.b", "unexpected '&': use '&&'", 9),
+      ErrorCase("inputs.a | inputs.b", "unexpected '|': use '||'", 9),
+      ErrorCase("\"double\"", "unexpected '\"': strings use single quotes", 0),
+      ErrorCase("foo.bar", "unknown name 'foo': expressions can use inputs, steps, env and incident", 0),
+      ErrorCase(
+        "inputs.a == secrets.b", "unknown name 'secrets': expressions can use inputs, steps, env and incident", 12),
+      ErrorCase(
+        "fromJSON(inputs.a)",
+        "unknown function 'fromJSON': expressions can call contains, startsWith, endsWith, default, mask, format, "
+          + "join, toJSON, length, lower, upper",
+        0
+      ),
+      ErrorCase("startsWith('a')", "startsWith() takes 2 arguments, got 1", 0),
+      ErrorCase("true || mask()", "mask() takes 1 argument, got 0", 8),
+      ErrorCase("join(1, 2, 3)", "join() takes 1 or 2 arguments, got 3", 0),
+      ErrorCase("format()", "format() takes at least 1 argument, got 0", 0),
+      ErrorCase("(inputs.a", "expected ')'", 9),
+      ErrorCase("contains(inputs.a 'b')", "expected ',' or ')'", 18),
+      ErrorCase("inputs.a inputs.b", "expected end of expression, found 'inputs'", 9),
+      ErrorCase("inputs.a)", "expected end of expression, found ')'", 8),
+      ErrorCase("inputs.", "expected a property name after '.'", 7),
+      ErrorCase("inputs.0", "expected a property name after '.'", 7),
+      ErrorCase("inputs.list[0", "expected ']'", 13),
+      ErrorCase("inputs[]", "expected an expression, found ']'", 7),
+      ErrorCase("inputs.a # x", "unexpected character '#'", 9),
+      ErrorCase("inputs.\u{E9}", "unexpected character U+00E9", 7),
+      ErrorCase("inputs.a == \u{0}", "unexpected character U+0000", 12),
+      ErrorCase("1.", "invalid number", 0),
+      ErrorCase("12abc", "invalid number", 0),
+      ErrorCase("1e", "invalid number", 0),
+      ErrorCase("0x", "invalid number", 0),
+      ErrorCase("== 1", "expected an expression, found '=='", 0),
+      ErrorCase("!", "expected an expression", 1),
+    ]))
   func parseErrors(_ c: ErrorCase) {
     #expect(parseError(c.text) == ExpressionError(c.message, at: c.offset))
   }
@@ -402,7 +427,8 @@ struct ExpressionTests {
     #expect(try evaluate(fine) == 1)
     let deep = String(repeating: "(", count: 65) + "1" + String(repeating: ")", count: 65)
     #expect(parseError(deep) == ExpressionError("expression nested too deeply", at: 64))
-    #expect(parseError(String(repeating: "!", count: 65) + "true") == ExpressionError("expression nested too deeply", at: 64))
+    #expect(
+      parseError(String(repeating: "!", count: 65) + "true") == ExpressionError("expression nested too deeply", at: 64))
     #expect(try evaluate(String(repeating: "!", count: 64) + "true") == true)
     let calls = String(repeating: "lower(", count: 100) + "'x'" + String(repeating: ")", count: 100)
     #expect(parseError(calls) == ExpressionError("expression nested too deeply", at: 6 * 64 + 5))
@@ -414,7 +440,8 @@ struct ExpressionTests {
     let longest = "'" + String(repeating: "a", count: Expr.maximumLength - 2) + "'"
     #expect(try evaluate(longest).stringValue?.count == Expr.maximumLength - 2)
     let tooLong = longest + " "
-    #expect(parseError(tooLong) == ExpressionError("expression too long (4097 characters; the limit is 4096)", at: 4096))
+    #expect(
+      parseError(tooLong) == ExpressionError("expression too long (4097 characters; the limit is 4096)", at: 4096))
   }
 
   @Test func longOperatorChainsDoNotRecurse() throws {

@@ -5,6 +5,7 @@ import Foundation
 struct Evaluator {
   let context: EvaluationContext
 
+  /// The value of a node; `&&` and `||` short-circuit.
   func evaluate(_ node: Node) throws(ExpressionError) -> Value {
     switch node {
     case .literal(let value):
@@ -156,7 +157,8 @@ struct Evaluator {
         guard let o = order(nx, ny) else { return false }
         ordering = o
       } else {
-        let xs = Array(x.unicodeScalars.map(\.value)), ys = Array(y.unicodeScalars.map(\.value))
+        let xs = Array(x.unicodeScalars.map(\.value))
+        let ys = Array(y.unicodeScalars.map(\.value))
         ordering = xs == ys ? 0 : (xs.lexicographicallyPrecedes(ys) ? -1 : 1)
       }
     default:
@@ -177,6 +179,7 @@ struct Evaluator {
   }
 
   private static func mismatch(_ a: Value, _ op: BinaryOperator, _ b: Value, _ offset: Int) -> ExpressionError {
-    ExpressionError("'\(op.rawValue)' needs two numbers or two strings, got \(a.typeName) and \(b.typeName)", at: offset)
+    ExpressionError(
+      "'\(op.rawValue)' needs two numbers or two strings, got \(a.typeName) and \(b.typeName)", at: offset)
   }
 }

@@ -47,6 +47,11 @@ enum Lexer {
     var tokens: [Token] = []
     var i = 0
     func at(_ k: Int) -> Unicode.Scalar? { k < s.count ? s[k] : nil }
+    /// Appends a punctuation token of `width` scalars at `i` and moves past it.
+    func add(_ kind: Token.Kind, _ width: Int) {
+      tokens.append(Token(kind: kind, offset: i))
+      i += width
+    }
 
     while i < s.count {
       let c = s[i]
@@ -55,39 +60,24 @@ enum Lexer {
       case " ", "\t", "\n", "\r":
         i += 1
         continue
-      case "(": tokens.append(Token(kind: .leftParen, offset: i)); i += 1
-      case ")": tokens.append(Token(kind: .rightParen, offset: i)); i += 1
-      case "[": tokens.append(Token(kind: .leftBracket, offset: i)); i += 1
-      case "]": tokens.append(Token(kind: .rightBracket, offset: i)); i += 1
-      case ".": tokens.append(Token(kind: .dot, offset: i)); i += 1
-      case ",": tokens.append(Token(kind: .comma, offset: i)); i += 1
-      case "!":
-        if at(i + 1) == "=" {
-          tokens.append(Token(kind: .notEqual, offset: i)); i += 2
-        } else {
-          tokens.append(Token(kind: .not, offset: i)); i += 1
-        }
-      case "<":
-        if at(i + 1) == "=" {
-          tokens.append(Token(kind: .lessEqual, offset: i)); i += 2
-        } else {
-          tokens.append(Token(kind: .less, offset: i)); i += 1
-        }
-      case ">":
-        if at(i + 1) == "=" {
-          tokens.append(Token(kind: .greaterEqual, offset: i)); i += 2
-        } else {
-          tokens.append(Token(kind: .greater, offset: i)); i += 1
-        }
+      case "(": add(.leftParen, 1)
+      case ")": add(.rightParen, 1)
+      case "[": add(.leftBracket, 1)
+      case "]": add(.rightBracket, 1)
+      case ".": add(.dot, 1)
+      case ",": add(.comma, 1)
+      case "!": at(i + 1) == "=" ? add(.notEqual, 2) : add(.not, 1)
+      case "<": at(i + 1) == "=" ? add(.lessEqual, 2) : add(.less, 1)
+      case ">": at(i + 1) == "=" ? add(.greaterEqual, 2) : add(.greater, 1)
       case "=":
         guard at(i + 1) == "=" else { throw ExpressionError("unexpected '=': use '==' to compare", at: i) }
-        tokens.append(Token(kind: .equal, offset: i)); i += 2
+        add(.equal, 2)
       case "&":
         guard at(i + 1) == "&" else { throw ExpressionError("unexpected '&': use '&&'", at: i) }
-        tokens.append(Token(kind: .and, offset: i)); i += 2
+        add(.and, 2)
       case "|":
         guard at(i + 1) == "|" else { throw ExpressionError("unexpected '|': use '||'", at: i) }
-        tokens.append(Token(kind: .or, offset: i)); i += 2
+        add(.or, 2)
       case "'":
         var text = String.UnicodeScalarView()
         i += 1

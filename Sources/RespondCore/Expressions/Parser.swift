@@ -5,7 +5,12 @@ enum Root: String, Sendable, CaseIterable {
 
 /// A binary operator, in the precedence groups GitHub Actions uses.
 enum BinaryOperator: String, Sendable {
-  case less = "<", lessEqual = "<=", greater = ">", greaterEqual = ">=", equal = "==", notEqual = "!="
+  case less = "<"
+  case lessEqual = "<="
+  case greater = ">"
+  case greaterEqual = ">="
+  case equal = "=="
+  case notEqual = "!="
 }
 
 /// One step of a property chain: `.name` or `[expression]`.

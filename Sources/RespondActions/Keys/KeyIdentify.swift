@@ -1,0 +1,88 @@
+import RespondCore
+
+/// The key actions, for the registry.
+package enum KeyActions {
+  package static func all() -> [any Action] { [KeyIdentifyAction()] }
+}
+
+/// `key.identify`: recognises a leaked credential's provider and kind from its format, offline.
+/// The detect phase's first step; every later step dispatches on its outputs. Read-only and
+/// needs nothing from the environment, so it runs the same in live runs, dry runs and drills.
+package struct KeyIdentifyAction: Action {
+  package init() {}
+
+  package var descriptor: ActionDescriptor {
+    ActionDescriptor(
+      name: "key.identify",
+      summary: "Recognise a leaked credential's provider and kind from its format (offline)",
+      parameters: [
+        ParameterSpec("key", required: true, secret: true, "the leaked key, token or webhook URL")
+      ],
+      outputs: [
+        OutputSpec("provider", "aws, github, gitlab, slack, stripe, sendgrid, openai, vault, google or npm"),
+        OutputSpec("kind", "the credential's kind, e.g. access-key, session-key, classic-pat, service-token"),
+        OutputSpec("key-id", "the public identifier naming the key (AWS access key id, SendGrid key id), or null"),
+        OutputSpec("fingerprint", "sha256: fingerprint of the key"),
+        OutputSpec("checksum-valid", "whether the format's checksum matches (GitHub, npm), or null without one"),
+        OutputSpec("display", "a form safe to print: an AWS key id, otherwise prefix…fingerprint"),
+        OutputSpec("secret", "whether the string authenticates by itself (false for AWS access key ids)"),
+        OutputSpec("revocable-via", "how such a credential is revoked"),
+        OutputSpec("notes", "facts about this format worth knowing (a list)"),
+      ],
+      mutates: false,
+      idempotent: true
+    )
+  }
+
+  package func run(_ context: ActionContext) async throws -> ActionResult {
+    let raw = try context.string("key")
+    context.masker.register(raw)
+    let key = try Self.normalise(raw)
+    context.masker.register(key)
+    guard let identity = KeyFormats.identify(key) else {
+      var message = "unrecognised key format (\(key.unicodeScalars.count) characters)"
+      if let hint = KeyFormats.nearMiss(key) { message += ": \(hint)" }
+      message += ". Known formats: " + KeyFormats.knownFormats
+      throw ActionError.failed(message)
+    }
+    var summary = "\(identity.provider) \(identity.kind) \(identity.display)"
+    if let valid = identity.checksumValid { summary += valid ? ", checksum valid" : ", checksum does NOT match" }
+    return ActionResult(outputs: Self.outputs(identity), summary: summary)
+  }
+
+  /// The key without surrounding whitespace; a key with a line break or control character inside
+  /// is refused (two keys pasted at once, or a copy that picked up a terminal escape).
+  package static func normalise(_ raw: String) throws -> String {
+    let scalars = raw.unicodeScalars
+    let start = scalars.firstIndex { !isSpace($0) } ?? scalars.endIndex
+    let end = scalars.lastIndex { !isSpace($0) }.map { scalars.index(after: $0) } ?? start
+    let key = start < end ? String(scalars[start..<end]) : ""
+    if key.isEmpty { throw ActionError.badParameter(name: "key", reason: "is empty") }
+    if key.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || isLineBreak($0) }) {
+      throw ActionError.badParameter(
+        name: "key", reason: "contains a line break or control character: pass exactly one key, on one line")
+    }
+    return key
+  }
+
+  private static func isSpace(_ c: Unicode.Scalar) -> Bool { c.properties.isWhitespace }
+
+  private static func isLineBreak(_ c: Unicode.Scalar) -> Bool {
+    c == "\n" || c == "\r" || c == "\u{0B}" || c == "\u{0C}" || c == "\u{85}" || c == "\u{2028}" || c == "\u{2029}"
+  }
+
+  /// The outputs as later steps read them (`steps.<id>.provider`...); absent facts are null.
+  static func outputs(_ identity: KeyIdentity) -> [String: Value] {
+    [
+      "provider": .string(identity.provider),
+      "kind": .string(identity.kind),
+      "key-id": identity.keyID.map { .string($0) } ?? .null,
+      "fingerprint": .string(identity.fingerprint),
+      "checksum-valid": identity.checksumValid.map { .bool($0) } ?? .null,
+      "display": .string(identity.display),
+      "secret": .bool(identity.secret),
+      "revocable-via": .string(identity.revocableVia),
+      "notes": .array(identity.notes.map { .string($0) }),
+    ]
+  }
+}
