@@ -10,6 +10,6 @@ package enum StandardActions {
   }
 
   static func families() -> [any Action] {
-    AWSActions.all() + VaultActions.all() + NotifyActions.all()
+    KeyActions.all() + AWSActions.all() + VaultActions.all() + NotifyActions.all()
   }
 }
