@@ -311,6 +311,15 @@ package final class IncidentRunner: @unchecked Sendable {
 
   // MARK: - One step
 
+  /// The ids of the steps whose outputs these templates read.
+  private func dependencies(in templates: [Template]) -> [String] {
+    var ids: [String] = []
+    for ref in templates.flatMap(\.references) where ref.path.count >= 2 && ref.path[0] == "steps" {
+      if !ids.contains(ref.path[1]) { ids.append(ref.path[1]) }
+    }
+    return ids
+  }
+
   private func evaluationContext() -> EvaluationContext {
     var steps: [String: [String: Value]] = [:]
     for (id, s) in state.steps { steps[id] = s.outputs }
@@ -352,7 +361,7 @@ package final class IncidentRunner: @unchecked Sendable {
   private func makeContext(step: Step, parameters: [String: Value], transport: any HTTPTransport) -> ActionContext {
     let approver = self.approver
     let ask: (@Sendable (String) async -> Bool?)? =
-      options.assumeYes || approver == nil ? nil : { @Sendable q in await approver?.ask(q) }
+      options.assumeYes || approver == nil || options.mode.isDry ? nil : { @Sendable q in await approver?.ask(q) }
     let progress = self.progress
     return ActionContext(
       stepID: step.id, parameters: parameters, environment: environment, transport: transport, masker: masker,
@@ -369,6 +378,20 @@ package final class IncidentRunner: @unchecked Sendable {
     }
     let descriptor = action.descriptor
 
+    // In a dry run, a step that reads outputs of steps that did not really run (they were
+    // shown, not sent) cannot be decided or resolved: show it as what would happen, unresolved,
+    // with what it needs, instead of guessing a branch.
+    func unresolved(_ ids: [String]) throws -> StepOutcome? {
+      let unknown = ids.filter { state.steps[$0]?.outcome == .skippedDryRun }
+      guard options.mode.isDry, !unknown.isEmpty else { return nil }
+      let missing = descriptor.requirements.filter { !$0.isMet(in: environment) }.map(\.missingDescription)
+      var summary = "depends on \(unknown.map { "`\($0)`" }.joined(separator: ", ")), not run in this dry run"
+      if let src = step.whenSource { summary += "; would run when `\(src)`" }
+      return try finish(step, .skippedDryRun, began: began, summary: summary, missing: missing,
+                        mutates: descriptor.mutates)
+    }
+    if let when = step.when, let outcome = try unresolved(dependencies(in: [when])) { return outcome }
+
     // Condition.
     if let when = step.when {
       let holds: Bool
@@ -379,6 +402,7 @@ package final class IncidentRunner: @unchecked Sendable {
       }
       if !holds { return try finish(step, .skippedCondition, began: began, mutates: descriptor.mutates) }
     }
+    if let outcome = try unresolved(dependencies(in: step.with.flatMap(\.1.templates).map(\.0))) { return outcome }
 
     // Parameters.
     let params: [String: Value]

@@ -182,7 +182,7 @@ extension IncidentReport {
     case .completed?:
       break
     }
-    for s in steps where s.action == "manual" {
+    for s in steps where s.action == "manual" && s.outcome == StepOutcome.succeeded.rawValue {
       let instruction = s.outputs["instruction"]?.stringValue ?? s.summary ?? s.title
       let done = s.outputs["done"]?.boolValue ?? false
       follow.append(FollowUp(text: instruction, done: done))
@@ -209,7 +209,8 @@ extension IncidentReport {
     var line: String
     if mode.isDry {
       let failed = steps.filter { $0.outcome == StepOutcome.failed.rawValue }.count
-      line = "DRILL: nothing was changed. \(steps.filter { $0.outcome == StepOutcome.skippedDryRun.rawValue }.count) step(s) would change state"
+      let changes = steps.filter { $0.outcome == StepOutcome.skippedDryRun.rawValue && $0.mutates != false }.count
+      line = "DRILL: nothing was changed. \(changes) step(s) would change state"
       if failed > 0 { line += "; \(failed) step(s) failed" }
       if let r = readiness, r.contains(where: { !$0.ready }) {
         line += "; \(r.filter { !$0.ready }.count) step(s) not ready here (see Drill readiness)"
