@@ -536,7 +536,10 @@ package final class IncidentRunner: @unchecked Sendable {
     r.summary = summary.map { masker.mask($0) }
     r.evidence = evidence
     r.wouldSend = wouldSend?.isEmpty == false ? wouldSend : nil
-    r.missing = missing
+    // Drills report readiness for every step, including branches this drill did not take.
+    r.missing = missing ?? (options.mode.isDry
+      ? registry.action(named: step.action)?.descriptor.requirements.filter { !$0.isMet(in: environment) }
+        .map(\.missingDescription) : nil)
     r.mutates = mutates
     r.continueOnError = step.continueOnError ? true : nil
     try record(r)

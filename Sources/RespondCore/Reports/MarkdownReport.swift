@@ -185,10 +185,11 @@ package enum MarkdownReport {
       md.append("")
       md.append("What each step needs to run for real, checked against this environment.")
       md.append("")
-      md.append("| Step | Action | Ready | Missing |")
-      md.append("|---|---|---|---|")
+      md.append("| Step | Action | In this drill | Ready | Missing |")
+      md.append("|---|---|---|---|---|")
       for x in readiness {
-        md.append("| `\(x.step)` | `\(x.action)` | \(x.ready ? "yes" : "**no**") | \(escape(x.missing.joined(separator: "; "))) |")
+        let outcome = r.steps.first { $0.id == x.step }.map { outcomeWord($0.outcome) } ?? ""
+        md.append("| `\(x.step)` | `\(x.action)` | \(outcome) | \(x.ready ? "yes" : "**no**") | \(escape(x.missing.joined(separator: "; "))) |")
       }
       md.append("")
     }
