@@ -1,15 +1,40 @@
+import Foundation
 import RespondCore
 
-/// Every action respond ships, in one registry. Each family lives in its own folder and lists
-/// its actions; adding a family means adding it here.
+/// Every action respond ships, in one registry: the Swift families (each lives in its own folder
+/// and lists its actions) plus the YAML-defined ones found in an `actions/` folder beside the
+/// runbooks (`Runbooks/actions/*.yaml`), which is how simple REST providers are added.
 package enum StandardActions {
+  /// The Swift actions only.
   package static func registry() -> ActionRegistry {
-    var all: [any Action] = [ManualAction(), IncidentReportAction(), CheckAction()]
-    all += families()
-    return ActionRegistry(all)
+    ActionRegistry(swiftActions())
   }
 
-  static func families() -> [any Action] {
-    KeyActions.all() + AWSActions.all() + VaultActions.all() + NotifyActions.all()
+  /// The Swift actions plus the definitions in `<runbooksFolder>/actions`; problems in those
+  /// files come back as diagnostics (a bad definition is left out, never half-loaded).
+  package static func registry(runbooksFolder: String?) -> (ActionRegistry, [Diagnostic]) {
+    var registry = ActionRegistry(swiftActions())
+    guard let folder = runbooksFolder, let http = registry.action(named: "http") else { return (registry, []) }
+    let (definitions, diagnostics) = RunbookLoader().loadActions(folder: folder + "/actions")
+    var extra: [Diagnostic] = []
+    for d in definitions {
+      if registry.action(named: d.name) != nil {
+        extra.append(Diagnostic(d.location, "action '\(d.name)' is already defined"))
+        continue
+      }
+      registry.register(DefinedAction(d, http: http))
+    }
+    return (registry, diagnostics + extra)
+  }
+
+  /// The registry for a runbook file: its folder's `actions/` definitions included.
+  package static func registry(forRunbook path: String) -> (ActionRegistry, [Diagnostic]) {
+    registry(runbooksFolder: (path as NSString).deletingLastPathComponent.isEmpty
+      ? "." : (path as NSString).deletingLastPathComponent)
+  }
+
+  static func swiftActions() -> [any Action] {
+    [ManualAction(), IncidentReportAction(), CheckAction()]
+      + KeyActions.all() + AWSActions.all() + VaultActions.all() + NotifyActions.all()
   }
 }

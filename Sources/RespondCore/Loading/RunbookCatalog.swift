@@ -50,10 +50,13 @@ package struct RunbookCatalog {
   package var searched: String { searchPath.joined(separator: ", ") }
 }
 
-/// Loads and validates a runbook, or returns every diagnostic.
-package func loadValidRunbook(path: String, registry: ActionRegistry) -> Result<Runbook, RunbookInvalid> {
+/// Loads and validates a runbook, or returns every diagnostic (`extra`: problems already found,
+/// e.g. in the action definitions beside it).
+package func loadValidRunbook(path: String, registry: ActionRegistry, extra: [Diagnostic] = [])
+  -> Result<Runbook, RunbookInvalid>
+{
   let (rb, loadDiagnostics) = RunbookLoader().load(path: path)
-  var diagnostics = loadDiagnostics
+  var diagnostics = loadDiagnostics + extra
   if let rb { diagnostics += RunbookValidator(registry: registry).validate(rb) }
   if diagnostics.hasErrors || rb == nil { return .failure(RunbookInvalid(diagnostics: diagnostics.sorted())) }
   return .success(rb!)

@@ -3,7 +3,7 @@ import Foundation
 import Yams
 
 /// The YAML tree (the expression AST has its own `Node`).
-private typealias YAMLNode = Yams.Node
+typealias YAMLNode = Yams.Node
 
 /// Reads a runbook file into the model, keeping a source location for every part so that later
 /// checks (unknown action, bad reference) can point at the exact line and column. Collects every
@@ -56,7 +56,7 @@ package struct RunbookLoader {
 }
 
 /// Walks the YAML node tree, building the model and collecting diagnostics.
-private struct NodeReader {
+struct NodeReader {
   let file: String
   var diagnostics: [Diagnostic] = []
 

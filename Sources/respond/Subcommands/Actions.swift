@@ -11,8 +11,13 @@ struct Actions: AsyncParsableCommand {
   @Flag(help: "Print JSON instead of text.")
   var json = false
 
+  @Option(help: "Where runbooks (and their actions/ definitions) are found (default ./Runbooks).")
+  var runbooks: String?
+
   func run() async throws {
-    let registry = StandardActions.registry()
+    let folder = RunbookCatalog(explicit: runbooks).searchPath.first { FileManager.default.fileExists(atPath: $0) }
+    let (registry, problems) = StandardActions.registry(runbooksFolder: folder)
+    for p in problems { FileHandle.standardError.write(Data((p.description + "\n").utf8)) }
     if json {
       let list: [Value] = registry.all.map { a in
         let d = a.descriptor

@@ -15,7 +15,6 @@ struct Plan: AsyncParsableCommand {
   var inputs: [String] = []
 
   func run() async throws {
-    let registry = StandardActions.registry()
     let invocation: RunbookInvocation
     do { invocation = try RunbookInvocation.parse(inputs, inputs: nil) } catch {
       Frontend.error("\(error)")
@@ -26,7 +25,8 @@ struct Plan: AsyncParsableCommand {
       Frontend.error("no runbook '\(runbook)' (looked in \(catalog.searched))")
       throw ExitCode(2)
     }
-    switch loadValidRunbook(path: path, registry: registry) {
+    let (registry, definitionProblems) = StandardActions.registry(forRunbook: path)
+    switch loadValidRunbook(path: path, registry: registry, extra: definitionProblems) {
     case .failure(let invalid):
       FileHandle.standardError.write(Data((invalid.description + "\n").utf8))
       throw ExitCode(2)

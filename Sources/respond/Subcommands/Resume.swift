@@ -36,7 +36,6 @@ struct Resume: AsyncParsableCommand {
       Frontend.error("\(error)")
       throw ExitCode(2)
     }
-    let registry = StandardActions.registry()
     let path = invocation.runbooks.flatMap { RunbookCatalog(explicit: $0).locate(info.runbook) }
       ?? state.runbookFile.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
       ?? RunbookCatalog(explicit: nil).locate(info.runbook)
@@ -44,8 +43,9 @@ struct Resume: AsyncParsableCommand {
       Frontend.error("cannot find runbook '\(info.runbook)' (it was \(state.runbookFile ?? "?")); pass --runbooks DIR")
       throw ExitCode(2)
     }
+    let (registry, definitionProblems) = StandardActions.registry(forRunbook: path)
     let runbook: Runbook
-    switch loadValidRunbook(path: path, registry: registry) {
+    switch loadValidRunbook(path: path, registry: registry, extra: definitionProblems) {
     case .success(let rb): runbook = rb
     case .failure(let invalid):
       FileHandle.standardError.write(Data((invalid.description + "\n").utf8))

@@ -7,7 +7,6 @@ import RespondHTTP
 /// flags, start the incident, print the report path last on stdout.
 enum RunbookCommand {
   static func run(runbook name: String, arguments: [String], mode requested: RunMode) async -> Int32 {
-    let registry = StandardActions.registry()
     // --runbooks may come before the runbook is known: parse it leniently first.
     let early = try? RunbookInvocation.parse(arguments, inputs: nil)
     let catalog = RunbookCatalog(explicit: early?.runbooks)
@@ -15,8 +14,9 @@ enum RunbookCommand {
       Frontend.error("no runbook '\(name)' (looked in \(catalog.searched)); `respond list` shows the runbooks")
       return 2
     }
+    let (registry, definitionProblems) = StandardActions.registry(forRunbook: path)
     let runbook: Runbook
-    switch loadValidRunbook(path: path, registry: registry) {
+    switch loadValidRunbook(path: path, registry: registry, extra: definitionProblems) {
     case .success(let rb): runbook = rb
     case .failure(let invalid):
       FileHandle.standardError.write(Data((invalid.description + "\n").utf8))

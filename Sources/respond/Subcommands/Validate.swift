@@ -13,7 +13,6 @@ struct Validate: AsyncParsableCommand {
   var paths: [String] = []
 
   func run() async throws {
-    let registry = StandardActions.registry()
     var files: [String] = []
     for p in paths.isEmpty ? ["Runbooks"] : paths {
       var isDir: ObjCBool = false
@@ -28,7 +27,18 @@ struct Validate: AsyncParsableCommand {
       }
     }
     var all: [Diagnostic] = []
+    var checkedFolders = Set<String>()
     for f in files {
+      let (registry, definitionProblems) = StandardActions.registry(forRunbook: f)
+      // Report each folder's action-definition problems once.
+      if checkedFolders.insert((f as NSString).deletingLastPathComponent).inserted { all += definitionProblems }
+      // An action-definition file (top-level `actions:`) is checked as one.
+      if let text = try? String(contentsOfFile: f, encoding: .utf8),
+        text.split(separator: "\n").contains(where: { $0.hasPrefix("actions:") })
+      {
+        all += RunbookLoader().loadActions(path: f).1
+        continue
+      }
       let (rb, diags) = RunbookLoader().load(path: f)
       all += diags
       if let rb { all += RunbookValidator(registry: registry).validate(rb) }

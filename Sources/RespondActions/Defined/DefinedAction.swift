@@ -1,0 +1,45 @@
+import RespondCore
+
+/// An action defined in YAML (see `ActionDefinition`): resolves its request template against its
+/// parameters and declared environment, then sends it through the generic `http` action, so it
+/// gets the same transport, dry-run gate, status checks, retries classification and masking.
+package struct DefinedAction: Action {
+  package let definition: ActionDefinition
+  let http: any Action
+
+  package init(_ definition: ActionDefinition, http: any Action) {
+    self.definition = definition
+    self.http = http
+  }
+
+  package var descriptor: ActionDescriptor {
+    ActionDescriptor(
+      name: definition.name, summary: definition.summary, parameters: definition.parameters,
+      outputs: definition.outputs, mutates: definition.mutates, idempotent: definition.idempotent,
+      requirements: definition.requirements)
+  }
+
+  package func run(_ context: ActionContext) async throws -> ActionResult {
+    var env: [String: String] = [:]
+    for name in definition.env { if let v = context.environment[name] { env[name] = v } }
+    let evaluation = EvaluationContext(inputs: context.parameters, env: env)
+    var request: [String: Value] = [:]
+    for (key, template) in definition.request {
+      do {
+        request[key] = try template.evaluate(evaluation)
+      } catch {
+        throw ActionError.badParameter(name: "request.\(key)", reason: "could not be evaluated: \(error.message)")
+      }
+    }
+    // A read-only definition must not be stopped by the dry-run gate because it uses POST.
+    if !definition.mutates && request["mutates"] == nil { request["mutates"] = .bool(false) }
+    var inner = context
+    inner.parameters = request
+    var result = try await http.run(inner)
+    for o in definition.outputs where o.secret {
+      if let v = result.outputs[o.name] { context.masker.register(v) }
+    }
+    result.summary = result.summary ?? "\(definition.name): HTTP \(result.outputs["status"]?.description ?? "?")"
+    return result
+  }
+}
