@@ -1,3 +1,5 @@
+import Crypto
+import Foundation
 import RespondCore
 
 /// The key actions, for the registry.
@@ -28,6 +30,7 @@ package struct KeyIdentifyAction: Action {
         OutputSpec("secret", "whether the string authenticates by itself (false for AWS access key ids)"),
         OutputSpec("revocable-via", "how such a credential is revoked"),
         OutputSpec("notes", "facts about this format worth knowing (a list)"),
+        OutputSpec("hashed-token", "GitHub tokens: base64 of the SHA-256 digest, as the audit log's hashed_token shows it"),
       ],
       mutates: false,
       idempotent: true
@@ -47,7 +50,11 @@ package struct KeyIdentifyAction: Action {
     }
     var summary = "\(identity.provider) \(identity.kind) \(identity.display)"
     if let valid = identity.checksumValid { summary += valid ? ", checksum valid" : ", checksum does NOT match" }
-    return ActionResult(outputs: Self.outputs(identity), summary: summary)
+    var outputs = Self.outputs(identity)
+    // GitHub's audit log names a token by base64(SHA-256(token)): a one-way digest, safe to show.
+    outputs["hashed-token"] = identity.provider == "github"
+      ? .string(Data(SHA256.hash(data: Data(key.utf8))).base64EncodedString()) : .null
+    return ActionResult(outputs: outputs, summary: summary)
   }
 
   /// The key without surrounding whitespace; a key with a line break or control character inside
