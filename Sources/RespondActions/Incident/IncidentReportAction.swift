@@ -15,6 +15,7 @@ package struct IncidentReportAction: Action {
       outputs: [
         OutputSpec("path", "path of report.md"),
         OutputSpec("status-line", "the report's opening status line"),
+        OutputSpec("markdown", "the report itself (masked), e.g. as an e-mail body"),
       ],
       mutates: false, idempotent: true)
   }
@@ -25,6 +26,8 @@ package struct IncidentReportAction: Action {
     let path = try ReportWriter.write(directory: dir, masker: context.masker)
     let state = try IncidentState.load(journal: dir + "/journal.jsonl")
     let line = IncidentReport(state: state).statusLine
-    return ActionResult(outputs: ["path": .string(path), "status-line": .string(line)], summary: path)
+    let markdown = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    return ActionResult(
+      outputs: ["path": .string(path), "status-line": .string(line), "markdown": .string(markdown)], summary: path)
   }
 }
