@@ -12,6 +12,28 @@ import RespondHTTP
 enum Frontend {
   static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
+  /// When the process started, for `RESPOND_TIMING`.
+  nonisolated(unsafe) static var startedAt = ContinuousClock.now
+  nonisolated(unsafe) static var measured: MeasuredTransport?
+
+  /// The real transport; measured when RESPOND_TIMING is set (benchmarks read the line it prints).
+  static func transport() -> any HTTPTransport {
+    let curl = CurlTransport()
+    guard environment["RESPOND_TIMING"] != nil else { return curl }
+    let m = MeasuredTransport(curl)
+    measured = m
+    return m
+  }
+
+  /// `respond: timing: wall=41.2ms servers=30.1ms own=11.1ms requests=17`
+  static func printTiming() {
+    guard let m = measured else { return }
+    let wall = ContinuousClock.now - startedAt
+    let (waiting, n) = m.totals
+    let ms = { (d: Duration) in String(format: "%.1fms", d.seconds * 1000) }
+    note("timing: wall=\(ms(wall)) servers=\(ms(waiting)) own=\(ms(wall - waiting)) requests=\(n)")
+  }
+
   static func progress(_ masker: Masker) -> ProgressLog {
     let colour = isatty(STDERR_FILENO) == 1 && environment["NO_COLOR"] == nil
     return ProgressLog(masker: masker, colour: colour) { text in

@@ -24,6 +24,7 @@ struct Respond: AsyncParsableCommand {
     ])
 
   static func main() async {
+    Frontend.startedAt = ContinuousClock.now
     CurlTransport.globalInit()
     let args = Array(CommandLine.arguments.dropFirst())
     let known = configuration.subcommands.map { $0._commandName } + ["help"]

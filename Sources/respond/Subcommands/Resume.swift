@@ -60,7 +60,7 @@ struct Resume: AsyncParsableCommand {
     options.rerunInterrupted = invocation.rerunInterrupted
     let masker = Masker()
     let runner = IncidentRunner(
-      runbook: runbook, registry: registry, environment: Frontend.environment, transport: CurlTransport(),
+      runbook: runbook, registry: registry, environment: Frontend.environment, transport: Frontend.transport(),
       masker: masker, progress: Frontend.progress(masker), approver: Frontend.approver(), options: options)
     let result: RunResult
     do {

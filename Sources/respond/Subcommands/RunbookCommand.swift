@@ -42,7 +42,7 @@ enum RunbookCommand {
     options.assumeYes = invocation.yes
     let masker = Masker()
     let runner = IncidentRunner(
-      runbook: runbook, registry: registry, environment: Frontend.environment, transport: CurlTransport(),
+      runbook: runbook, registry: registry, environment: Frontend.environment, transport: Frontend.transport(),
       masker: masker, progress: Frontend.progress(masker), approver: Frontend.approver(), options: options)
     do {
       let result = try await Interrupts.run { try await runner.start(inputs: invocation.inputs, outDir: invocation.out ?? "incidents") }
@@ -63,6 +63,7 @@ enum RunbookCommand {
       let report = IncidentReport(state: try IncidentState.load(journal: result.incidentDirectory + "/journal.jsonl"))
       Frontend.note(masker.mask(report.statusLine))
       if let m = result.message, result.status != .completed { Frontend.note(masker.mask(m)) }
+      Frontend.printTiming()
       print(path)
     } catch {
       Frontend.error("could not write the report: \(error)")
