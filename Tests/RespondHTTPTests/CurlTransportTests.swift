@@ -366,3 +366,91 @@ struct CurlTransportHTTPTests {
     #expect(ContinuousClock.now - started < .seconds(2))
   }
 }
+
+@Suite("CurlTransport SMTP")
+struct CurlTransportSMTPTests {
+  let services: TestServices
+  let transport = CurlTransport()
+
+  init() throws {
+    services = try TestServices.load()
+  }
+
+  /// The delivered message whose text contains `marker` (aiosmtpd's Mailbox writes maildir files).
+  func delivered(containing marker: String, attempts: Int = 50) async throws -> String? {
+    for _ in 0..<attempts {
+      for sub in ["new", "cur"] {
+        let dir = services.maildir + "/" + sub
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+          if let text = try? String(contentsOfFile: dir + "/" + name, encoding: .utf8), text.contains(marker) {
+            return text
+          }
+        }
+      }
+      try await Task.sleep(for: .milliseconds(100))
+    }
+    return nil
+  }
+
+  func message(subject: String, body: String) -> Data {
+    let lines = [
+      "From: respond <alerts@example.test>", "To: oncall@example.test, sec@example.test", "Subject: \(subject)",
+      "Date: Mon, 23 Nov 2026 10:00:00 +0000", "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "",
+      body, "",
+    ]
+    return Data(lines.joined(separator: "\r\n").utf8)
+  }
+
+  @Test func mailArrivesWithHeadersAndBody() async throws {
+    let marker = "incident-\(UUID().uuidString.prefix(8))"
+    let body = "Key AKIA…WXYZ was deactivated.\r\n.leading dot line stays\r\nEnd."
+    try await transport.sendMail(MailRequest(
+      url: services.smtpURL, from: "alerts@example.test", recipients: ["oncall@example.test", "<sec@example.test>"],
+      message: message(subject: "respond \(marker)", body: body)))
+    let text = try #require(try await delivered(containing: marker))
+    #expect(text.contains("From: respond <alerts@example.test>"))
+    #expect(text.contains("To: oncall@example.test, sec@example.test"))
+    #expect(text.contains("Subject: respond \(marker)"))
+    #expect(text.contains("Key AKIA…WXYZ was deactivated."))
+    #expect(text.contains("\n.leading dot line stays"), "dot-stuffing is undone by the server")
+    #expect(text.contains("X-RcptTo: oncall@example.test, sec@example.test") || text.contains("X-RcptTo: oncall@example.test,sec@example.test"))
+    #expect(text.contains("X-MailFrom: alerts@example.test"))
+  }
+
+  @Test func remoteHostWithoutStartTLSFailsAsTLS() async throws {
+    let marker = "plain-\(UUID().uuidString.prefix(8))"
+    let strict = CurlTransport(treatAsRemoteHosts: ["127.0.0.1"])
+    await #expect {
+      try await strict.sendMail(MailRequest(
+        url: services.smtpURL, from: "alerts@example.test", recipients: ["oncall@example.test"],
+        message: message(subject: marker, body: "must not be sent in clear"), username: "user",
+        password: "hunter2-password"))
+    } throws: { error in
+      guard case .tls(let url, _) = error as? TransportError else { return false }
+      return url.hasPrefix(services.smtpURL) && !"\(error)".contains("hunter2")
+    }
+    #expect(try await delivered(containing: marker, attempts: 3) == nil)
+  }
+
+  @Test(arguments: ["http://127.0.0.1:1/", "ftp://127.0.0.1/x"])
+  func nonMailSchemesAreRefused(_ url: String) async throws {
+    await #expect {
+      try await transport.sendMail(MailRequest(url: url, from: "a@example.test", recipients: ["b@example.test"],
+                                               message: Data("x".utf8)))
+    } throws: { error in
+      guard case .refused = error as? TransportError else { return false }
+      return true
+    }
+  }
+
+  @Test func addressWithLineBreakIsRefused() async throws {
+    await #expect {
+      try await transport.sendMail(MailRequest(
+        url: services.smtpURL, from: "a@example.test", recipients: ["b@example.test>\r\nRCPT TO:<evil@example.test"],
+        message: Data("x".utf8)))
+    } throws: { error in
+      guard case .refused = error as? TransportError else { return false }
+      return true
+    }
+  }
+}
