@@ -1,35 +1,53 @@
 import Foundation
 
-/// Paces requests to a provider: at most `perSecond` starts per second, shared by every step
-/// and every concurrent incident that uses the same key (provider, account, region). Throttling
-/// answers slow it down further (`penalize`).
+/// Paces requests to a provider with a token bucket: up to `burst` requests at once, refilled at
+/// `perSecond`, shared by every step and every concurrent incident that uses the same key
+/// (provider, account, region). A single incident's dozen calls go out without waiting; a batch
+/// settles at the provider's documented rate. Throttling answers slow it down further.
 package actor RateLimiter {
-  private var interval: Duration
-  private let baseInterval: Duration
-  private var next: ContinuousClock.Instant = .now
+  private var rate: Double
+  private let baseRate: Double
+  private let burst: Double
+  private var tokens: Double
+  private var last: ContinuousClock.Instant = .now
+  private var notBefore: ContinuousClock.Instant = .now
 
-  package init(perSecond: Double) {
-    let ns = Int64(1e9 / max(perSecond, 0.001))
-    self.interval = .nanoseconds(ns)
-    self.baseInterval = .nanoseconds(ns)
+  /// `burst` defaults to one second's worth of requests (at least 1).
+  package init(perSecond: Double, burst: Double? = nil) {
+    let r = max(perSecond, 0.001)
+    rate = r
+    baseRate = r
+    self.burst = max(1, burst ?? r)
+    tokens = self.burst
   }
 
-  /// Waits until a request may start.
+  /// Waits until a request may start, then takes a token.
   package func acquire() async throws {
-    let now = ContinuousClock.now
-    let start = max(now, next)
-    next = start + interval
-    if start > now { try await Task.sleep(until: start, clock: .continuous) }
+    while true {
+      let now = ContinuousClock.now
+      tokens = min(burst, tokens + (now - last).seconds * rate)
+      last = now
+      if now >= notBefore && tokens >= 1 {
+        tokens -= 1
+        return
+      }
+      let needed = tokens >= 1 ? 0 : (1 - tokens) / rate
+      let wait = max(notBefore - now, .milliseconds(Int64(needed * 1000) + 1))
+      try await Task.sleep(for: wait)
+    }
   }
 
-  /// The provider said "slow down": double the spacing (up to 8x) and push the next start out.
+  /// The provider said "slow down": halve the rate (down to 1/8 of the base), empty the
+  /// bucket, and wait out the provider's hint if it gave one.
   package func penalize(retryAfter: Duration?) {
-    interval = min(interval * 2, baseInterval * 8)
-    next = max(next, ContinuousClock.now + (retryAfter ?? interval))
+    rate = max(rate / 2, baseRate / 8)
+    tokens = 0
+    last = .now
+    notBefore = max(notBefore, ContinuousClock.now + (retryAfter ?? .milliseconds(Int64(1000 / rate))))
   }
 }
 
-/// The run's limiters, by key (e.g. "aws:cloudtrail:123456789012:us-east-1").
+/// The run's limiters, by key (e.g. "aws:cloudtrail:us-east-1").
 package final class RateLimiters: @unchecked Sendable {
   private let lock = NSLock()
   private var limiters: [String: RateLimiter] = [:]
@@ -37,11 +55,11 @@ package final class RateLimiters: @unchecked Sendable {
   package init() {}
 
   /// The limiter for `key`, created with `perSecond` the first time it is asked for.
-  package func limiter(_ key: String, perSecond: Double) -> RateLimiter {
+  package func limiter(_ key: String, perSecond: Double, burst: Double? = nil) -> RateLimiter {
     lock.lock()
     defer { lock.unlock() }
     if let l = limiters[key] { return l }
-    let l = RateLimiter(perSecond: perSecond)
+    let l = RateLimiter(perSecond: perSecond, burst: burst)
     limiters[key] = l
     return l
   }

@@ -13,13 +13,21 @@ package struct RunOptions: Sendable {
   package var assumeYes = false
   /// Resume only: run again a non-idempotent step that was interrupted, after the operator checked.
   package var rerunInterrupted = false
-  package var operatorName = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+  package var operatorName = RunOptions.currentUser()
   package var host = ProcessInfo.processInfo.hostName
   package var version = respondVersion
   /// Default per-step time limit when the step sets none.
   package var defaultTimeout: Duration = .seconds(300)
 
   package init() {}
+
+  /// Who runs respond: $USER, $LOGNAME, or the account name of the process's user.
+  package static func currentUser() -> String {
+    let env = ProcessInfo.processInfo.environment
+    if let u = env["USER"] ?? env["LOGNAME"], !u.isEmpty { return u }
+    if let pw = getpwuid(getuid()), let name = pw.pointee.pw_name { return String(cString: name) }
+    return "uid \(getuid())"
+  }
 }
 
 package let respondVersion = "0.1.0"

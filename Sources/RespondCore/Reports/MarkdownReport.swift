@@ -74,7 +74,10 @@ package enum MarkdownReport {
     md.append("| Time (UTC) | Phase | Step | Action | Outcome | Duration | Detail |")
     md.append("|---|---|---|---|---|---|---|")
     if let s = r.startedAt { md.append("| \(ISO8601.precise(s)) | | | | run started | | by \(escape(r.operatorName)) |") }
-    for s in r.steps {
+    // Steps whose condition was false belong to other branches: they are listed under
+    // "Not done" with their condition, not in the timeline of what happened.
+    let branchSkips = r.steps.filter { $0.outcome == StepOutcome.skippedCondition.rawValue }.count
+    for s in r.steps where s.outcome != StepOutcome.skippedCondition.rawValue {
       let t = (s.finishedAt ?? s.startedAt).map(ISO8601.precise) ?? ""
       let d = s.durationMs.map(formatMs) ?? ""
       var detail = s.error ?? s.summary ?? ""
@@ -84,12 +87,16 @@ package enum MarkdownReport {
     for at in r.resumedAt { md.append("| \(ISO8601.precise(at)) | | | | resumed | | |") }
     if let e = r.endedAt { md.append("| \(ISO8601.precise(e)) | | | | run \(r.status) | | |") }
     md.append("")
+    if branchSkips > 0 {
+      md.append("\(branchSkips) step(s) of other branches did not apply (their condition was false); see Not done.")
+      md.append("")
+    }
 
     // Per phase.
     md.append("## What was done, by phase")
     md.append("")
     for phase in Phase.allCases {
-      let steps = r.steps.filter { $0.phase == phase }
+      let steps = r.steps.filter { $0.phase == phase && $0.outcome != StepOutcome.skippedCondition.rawValue }
       guard !steps.isEmpty else { continue }
       md.append("### \(phase.rawValue.capitalized)")
       md.append("")
