@@ -35,6 +35,6 @@ package enum StandardActions {
 
   static func swiftActions() -> [any Action] {
     [ManualAction(), IncidentReportAction(), CheckAction()]
-      + KeyActions.all() + AWSActions.all() + VaultActions.all() + NotifyActions.all()
+      + KeyActions.all() + HTTPActions.all() + AWSActions.all() + VaultActions.all() + NotifyActions.all()
   }
 }
