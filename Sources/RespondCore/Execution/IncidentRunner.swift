@@ -483,6 +483,13 @@ package final class IncidentRunner: @unchecked Sendable {
           return try finish(step, .skippedDryRun, began: began, summary: "not sent (dry run)",
                             wouldSend: gate.intercepted, mutates: true)
         }
+        // A verification checks the effect of changes; in a dry run those changes were not
+        // made, so a failed check says nothing about the real run: show it, do not fail.
+        if options.mode.isDry, let e = error as? ActionError, case .verification(let what) = e {
+          return try finish(step, .skippedDryRun, began: began,
+                            summary: "check not meaningful in a dry run (the change it verifies was not made): \(what)",
+                            mutates: descriptor.mutates)
+        }
         let failure = ActionFailure(error)
         let elapsed = ContinuousClock.now - began
         let retryable = failure.retryable && (descriptor.idempotent || failure.notProcessed)
