@@ -19,7 +19,13 @@ set -a; . "$RESPOND_SERVICES_DIR/services.env"; set +a
 export AWS_ACCESS_KEY_ID="$RESPOND_TEST_AWS_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$RESPOND_TEST_AWS_SECRET_ACCESS_KEY"
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL="$RESPOND_TEST_MOTO_URL"
 export VAULT_ADDR="$RESPOND_TEST_BAO_ADDR" VAULT_TOKEN="$RESPOND_TEST_BAO_TOKEN"
-export AWS_PAGER="" AWS_MAX_ATTEMPTS=1
+export AWS_PAGER=""
+# moto does not implement CloudTrail LookupEvents (it answers 500, and every client then spends
+# seconds retrying). For a fair race all three contestants get the documented empty answer from
+# the recording receiver instead.
+curl -sf -X POST "$RESPOND_TEST_RECEIVER_URL/_control/script" \
+  -d '{"path": "/cloudtrail", "responses": [], "default": {"status": 200, "headers": {"Content-Type": "application/x-amz-json-1.1"}, "body": "{\"Events\": []}"}}' >/dev/null
+export AWS_ENDPOINT_URL_CLOUDTRAIL="$RESPOND_TEST_RECEIVER_URL/cloudtrail"
 FIX="python3 $ROOT/Tests/Support/moto_fixture.py"
 OUT="$(mktemp -d)"
 

@@ -14,7 +14,7 @@ package struct KeyIdentifyAction: Action {
   package init() {}
 
   package var descriptor: ActionDescriptor {
-    ActionDescriptor(
+    var d = ActionDescriptor(
       name: "key.identify",
       summary: "Recognise a leaked credential's provider and kind from its format (offline)",
       parameters: [
@@ -35,6 +35,8 @@ package struct KeyIdentifyAction: Action {
       mutates: false,
       idempotent: true
     )
+    d.offline = true
+    return d
   }
 
   package func run(_ context: ActionContext) async throws -> ActionResult {

@@ -84,6 +84,9 @@ package struct ActionDescriptor: Sendable {
   /// Whether the action accepts parameters it does not declare (the generic `http` action's
   /// user-defined wrappers); off means unknown parameters are validation errors.
   package var acceptsExtraParameters: Bool
+  /// Whether it works without any network or environment (format checks): `plan` runs such
+  /// steps to show which branch a given input takes.
+  package var offline: Bool = false
 
   package init(
     name: String, summary: String, parameters: [ParameterSpec] = [], outputs: [OutputSpec] = [],

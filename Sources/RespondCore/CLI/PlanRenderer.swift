@@ -1,10 +1,13 @@
 /// `respond plan`: the steps in order, each with its condition evaluated where the inputs alone
 /// decide it, so a responder can see which branch will run before running anything.
 package enum PlanRenderer {
-  package static func render(_ rb: Runbook, inputs: [String: String], registry: ActionRegistry) -> String {
+  /// `known`: outputs of steps that `plan` could run offline (key.identify), so conditions on
+  /// them are decided too.
+  package static func render(_ rb: Runbook, inputs: [String: String], registry: ActionRegistry,
+                             known: [String: [String: Value]] = [:]) -> String {
     var values: [String: Value] = [:]
     for i in rb.inputs { if let v = inputs[i.name] ?? i.defaultValue { values[i.name] = .string(v) } }
-    let ctx = EvaluationContext(inputs: values)
+    let ctx = EvaluationContext(inputs: values, steps: known)
     var out = ["plan for \(rb.name)\(rb.description.isEmpty ? "" : ": " + rb.description)"]
     var n = 0
     for (phase, steps) in rb.phases where !steps.isEmpty {
@@ -19,7 +22,9 @@ package enum PlanRenderer {
         if s.continueOnError { flags.append("continue-on-error") }
         var line = "  \(String(n).leftPadding(2)). \(s.id.padding(24))\(s.action.padding(36))[\(flags.joined(separator: ", "))]"
         if let when = s.when, let src = s.whenSource {
-          let refsOnlyInputs = when.references.allSatisfy { $0.path.first == "inputs" || $0.path.first == "env" }
+          let refsOnlyInputs = when.references.allSatisfy {
+            $0.path.first == "inputs" || ($0.path.first == "steps" && $0.path.count > 1 && known[$0.path[1]] != nil)
+          }
           if refsOnlyInputs, let v = try? when.evaluate(ctx) {
             line += "\n      when \(src)  → \(v.isTruthy ? "runs" : "skipped")"
           } else {

@@ -37,7 +37,23 @@ struct Plan: AsyncParsableCommand {
       }
       let masker = Masker()
       for i in rb.inputs where i.secret { if let v = invocation.inputs[i.name] { masker.register(v) } }
-      print(masker.mask(PlanRenderer.render(rb, inputs: invocation.inputs, registry: registry)))
+      // Steps that need nothing but their inputs (key.identify) run here, offline, so the plan
+      // can say which branch this key takes.
+      var known: [String: [String: Value]] = [:]
+      var values: [String: Value] = [:]
+      for i in rb.inputs { if let v = invocation.inputs[i.name] ?? i.defaultValue { values[i.name] = .string(v) } }
+      for step in rb.steps {
+        guard let action = registry.action(named: step.action), action.descriptor.offline, step.when == nil,
+          step.with.flatMap(\.1.templates).allSatisfy({ $0.0.references.allSatisfy { $0.path.first == "inputs" } })
+        else { continue }
+        var params: [String: Value] = [:]
+        for (k, v) in step.with { params[k] = try? v.evaluate(EvaluationContext(inputs: values)) }
+        let context = ActionContext(
+          stepID: step.id, parameters: params, environment: [:], transport: OfflineTransport(), masker: masker,
+          incident: IncidentInfo(id: "plan", runbook: rb.name, startedAt: Date(), mode: .dryRun, directory: ""))
+        if let result = try? await action.run(context) { known[step.id] = result.outputs }
+      }
+      print(masker.mask(PlanRenderer.render(rb, inputs: invocation.inputs, registry: registry, known: known)))
     }
   }
 }
