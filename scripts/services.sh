@@ -63,7 +63,7 @@ HCL
   # --- aiosmtpd into a maildir ---
   SMTP_PORT=$(free_port)
   MAILDIR="$STATE/maildir"
-  rm -rf "$MAILDIR"; mkdir -p "$MAILDIR"
+  rm -rf "$MAILDIR"; mkdir -p "$MAILDIR/tmp" "$MAILDIR/new" "$MAILDIR/cur"  # a Maildir: aiosmtpd does not create the subfolders
   nohup python3 -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$MAILDIR" \
     >"$STATE/logs/smtp.log" 2>&1 &
   echo $! >"$STATE/pids/smtp"

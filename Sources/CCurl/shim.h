@@ -11,6 +11,8 @@ static inline CURLcode respond_setopt_off(CURL *h, CURLoption o, curl_off_t v) {
 static inline CURLcode respond_setopt_ptr(CURL *h, CURLoption o, void *v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode respond_setopt_string(CURL *h, CURLoption o, const char *v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode respond_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(h, o, v); }
+/* CURLOPT_CURLU takes a parsed URL handle, so the transfer uses exactly the URL the policy checked. */
+static inline CURLcode respond_setopt_curlu(CURL *h, CURLU *u) { return curl_easy_setopt(h, CURLOPT_CURLU, u); }
 
 typedef size_t (*respond_data_cb)(char *ptr, size_t size, size_t nmemb, void *userdata);
 static inline CURLcode respond_setopt_write_function(CURL *h, respond_data_cb f) { return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, f); }
@@ -21,5 +23,13 @@ static inline CURLcode respond_getinfo_long(CURL *h, CURLINFO i, long *v) { retu
 static inline CURLcode respond_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode respond_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode respond_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
+
+/* Macros Swift does not import (expressions over other macros) and union members of CURLMsg. */
+static inline CURLcode respond_global_init_all(void) { return curl_global_init(CURL_GLOBAL_ALL); }
+static inline int respond_error_size(void) { return CURL_ERROR_SIZE; }
+static inline size_t respond_readfunc_abort(void) { return CURL_READFUNC_ABORT; }
+static inline int respond_msg_is_done(CURLMsg *m) { return m->msg == CURLMSG_DONE; }
+static inline CURLcode respond_msg_result(CURLMsg *m) { return m->data.result; }
+static inline CURL *respond_msg_easy(CURLMsg *m) { return m->easy_handle; }
 
 #endif

@@ -28,6 +28,9 @@ RECORDS = []
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without TCP_NODELAY every keep-alive answer
+    # waits ~40 ms for the client's delayed ACK (Nagle), which would hide respond's own latency.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass

@@ -1,0 +1,227 @@
+import CCurl
+import Foundation
+
+/// One transfer in flight: the easy handle, what it uploads, and what came back. Owned by the
+/// caller while it is configured, then by the engine thread until `onDone` runs; never touched by
+/// two threads at once, hence `@unchecked Sendable`.
+final class CurlTransfer: @unchecked Sendable {
+  let easy: UnsafeMutableRawPointer
+  /// The parsed URL the transfer uses (CURLOPT_CURLU): must outlive the transfer.
+  let target: CurlTarget
+  var responseBody = Data()
+  /// Header lines of the latest response block (a new status line starts over, so interim
+  /// 100-continue and proxy CONNECT answers are dropped).
+  var responseHeaders: [(String, String)] = []
+  var upload: Data
+  var uploadOffset = 0
+  /// CURLOPT_ERRORBUFFER: libcurl writes a readable message here on failure.
+  let errorBuffer: UnsafeMutablePointer<CChar>
+  /// Lists handed to libcurl (headers, recipients): libcurl does not copy them.
+  var slists: [UnsafeMutablePointer<curl_slist>] = []
+  /// Runs on the engine thread after the handle left the multi handle, before it is reset.
+  var onDone: ((CURLcode) -> Void)?
+  /// Engine-thread state: whether `onDone` already ran.
+  var finished = false
+  /// Set under the engine's lock when the caller's task is cancelled.
+  var cancelRequested = false
+
+  init(easy: UnsafeMutableRawPointer, target: CurlTarget, upload: Data = Data()) {
+    self.easy = easy
+    self.target = target
+    self.upload = upload
+    let size = Int(respond_error_size()) + 1
+    errorBuffer = .allocate(capacity: size)
+    errorBuffer.initialize(repeating: 0, count: size)
+  }
+
+  deinit {
+    for list in slists { curl_slist_free_all(list) }
+    errorBuffer.deallocate()
+  }
+
+  /// Builds a curl_slist from `items` and keeps it alive with the transfer.
+  func makeList(_ items: [String]) -> UnsafeMutablePointer<curl_slist>? {
+    var list: UnsafeMutablePointer<curl_slist>?
+    for item in items {
+      guard let next = curl_slist_append(list, item) else { continue }
+      list = next
+    }
+    if let list { slists.append(list) }
+    return list
+  }
+
+  /// The text libcurl left in the error buffer, if any.
+  var errorText: String {
+    let s = String(cString: errorBuffer).trimmingCharacters(in: .whitespacesAndNewlines)
+    return s
+  }
+
+  var opaque: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
+
+  static func from(_ p: UnsafeMutableRawPointer?) -> CurlTransfer? {
+    guard let p else { return nil }
+    return Unmanaged<CurlTransfer>.fromOpaque(p).takeUnretainedValue()
+  }
+
+  // MARK: - C callbacks (no captures: context comes through the *DATA pointer)
+
+  static let writeCallback: respond_data_cb = { ptr, size, count, userdata in
+    let n = size * count
+    guard let t = CurlTransfer.from(userdata) else { return 0 }
+    if let ptr, n > 0 { t.responseBody.append(UnsafeRawPointer(ptr).assumingMemoryBound(to: UInt8.self), count: n) }
+    return n
+  }
+
+  static let headerCallback: respond_data_cb = { ptr, size, count, userdata in
+    let n = size * count
+    guard let t = CurlTransfer.from(userdata), let ptr else { return n }
+    let bytes = UnsafeRawBufferPointer(start: ptr, count: n)
+    t.headerLine(String(decoding: bytes, as: UTF8.self))
+    return n
+  }
+
+  static let readCallback: respond_data_cb = { ptr, size, count, userdata in
+    guard let t = CurlTransfer.from(userdata), let ptr else { return respond_readfunc_abort() }
+    let room = size * count
+    let left = t.upload.count - t.uploadOffset
+    let n = min(room, left)
+    if n > 0 {
+      t.upload.withUnsafeBytes { raw in
+        let src = raw.baseAddress!.advanced(by: t.uploadOffset)
+        UnsafeMutableRawPointer(ptr).copyMemory(from: src, byteCount: n)
+      }
+      t.uploadOffset += n
+    }
+    return n
+  }
+
+  /// One raw header line from libcurl (CRLF included).
+  private func headerLine(_ raw: String) {
+    let line = raw.trimmingCharacters(in: CharacterSet(charactersIn: "\r\n"))
+    if line.hasPrefix("HTTP/") {
+      responseHeaders = []
+      return
+    }
+    if line.isEmpty { return }
+    if let first = line.first, first == " " || first == "\t", !responseHeaders.isEmpty {
+      // obsolete line folding: continues the previous header's value
+      responseHeaders[responseHeaders.count - 1].1 += " " + line.trimmingCharacters(in: .whitespaces)
+      return
+    }
+    guard let colon = line.firstIndex(of: ":") else { return }
+    let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
+    let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+    responseHeaders.append((name, value))
+  }
+}
+
+/// The process-wide libcurl driver: one thread owns one multi handle (so the connection and DNS
+/// caches are shared by every request: keep-alive across the whole run) and a pool of easy
+/// handles. Callers configure a handle, enqueue it and wait on a continuation; the thread adds it
+/// to the multi handle, drives all transfers with `curl_multi_poll`, and completes each when done.
+/// Blocking network work therefore never runs on Swift's cooperative pool.
+final class CurlEngine: @unchecked Sendable {
+  static let shared = CurlEngine()
+
+  private let multi: UnsafeMutableRawPointer
+  private let lock = NSLock()
+  private var pending: [CurlTransfer] = []
+  private var cancelled: [CurlTransfer] = []
+  private var idleHandles: [UnsafeMutableRawPointer] = []
+  private let maxIdleHandles = 32
+  /// Engine-thread only: transfers currently added to the multi handle.
+  private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+
+  private init() {
+    CurlTransport.globalInit()
+    guard let m = curl_multi_init() else { fatalError("curl_multi_init failed") }
+    multi = m
+    let thread = Thread { [unowned self] in self.loop() }
+    thread.name = "respond.curl"
+    thread.start()
+  }
+
+  /// A clean easy handle (reused when one is idle, so allocations and TLS session data carry over).
+  func checkoutHandle() -> UnsafeMutableRawPointer {
+    let reused: UnsafeMutableRawPointer? = lock.withLock { idleHandles.popLast() }
+    if let reused { return reused }
+    guard let h = curl_easy_init() else { fatalError("curl_easy_init failed") }
+    return h
+  }
+
+  /// Gives back a handle that was never started (configuration failed).
+  func returnHandle(_ h: UnsafeMutableRawPointer) {
+    curl_easy_reset(h)
+    let keep = lock.withLock { () -> Bool in
+      guard idleHandles.count < maxIdleHandles else { return false }
+      idleHandles.append(h)
+      return true
+    }
+    if !keep { curl_easy_cleanup(h) }
+  }
+
+  /// Hands a configured transfer to the engine thread.
+  func start(_ t: CurlTransfer) {
+    lock.withLock { pending.append(t) }
+    curl_multi_wakeup(multi)
+  }
+
+  /// Asks the engine to abort a transfer (task cancellation); it completes with
+  /// CURLE_ABORTED_BY_CALLBACK if it has not finished yet.
+  func cancel(_ t: CurlTransfer) {
+    lock.withLock {
+      t.cancelRequested = true
+      cancelled.append(t)
+    }
+    curl_multi_wakeup(multi)
+  }
+
+  private func loop() {
+    while true {
+      let (new, aborts) = lock.withLock { () -> ([CurlTransfer], [CurlTransfer]) in
+        defer { pending = []; cancelled = [] }
+        return (pending, cancelled)
+      }
+      for t in new {
+        if lock.withLock({ t.cancelRequested }) {
+          finish(t, CURLE_ABORTED_BY_CALLBACK)
+          continue
+        }
+        active[t.easy] = t
+        let rc = curl_multi_add_handle(multi, t.easy)
+        if rc != CURLM_OK {
+          active[t.easy] = nil
+          finish(t, CURLE_FAILED_INIT)
+        }
+      }
+      for t in aborts where !t.finished {
+        if active[t.easy] === t {
+          active[t.easy] = nil
+          curl_multi_remove_handle(multi, t.easy)
+          finish(t, CURLE_ABORTED_BY_CALLBACK)
+        }
+      }
+      var running: Int32 = 0
+      curl_multi_perform(multi, &running)
+      var left: Int32 = 0
+      while let msg = curl_multi_info_read(multi, &left) {
+        guard respond_msg_is_done(msg) != 0, let easy = respond_msg_easy(msg) else { continue }
+        let code = respond_msg_result(msg)
+        guard let t = active.removeValue(forKey: easy) else { continue }
+        curl_multi_remove_handle(multi, easy)
+        finish(t, code)
+      }
+      var fds: Int32 = 0
+      curl_multi_poll(multi, nil, 0, 1000, &fds)
+    }
+  }
+
+  /// Completes a transfer once and recycles its handle.
+  private func finish(_ t: CurlTransfer, _ code: CURLcode) {
+    guard !t.finished else { return }
+    t.finished = true
+    t.onDone?(code)
+    t.onDone = nil
+    returnHandle(t.easy)
+  }
+}
