@@ -45,7 +45,8 @@ package struct EmailNotifyAction: Action {
     guard let from = context.optionalString("from") ?? envValue("SMTP_FROM") else {
       throw ActionError.notConfigured("SMTP is not configured: set SMTP_FROM (or pass from)")
     }
-    let toValue: Value = context.parameters["to"].flatMap { $0.isNull ? nil : $0 } ?? envValue("SMTP_TO").map(Value.string)
+    let toValue: Value =
+      context.parameters["to"].flatMap { $0.isNull ? nil : $0 } ?? envValue("SMTP_TO").map(Value.string)
       ?? .null
     let to = try Self.addressList(toValue)
     guard !to.isEmpty else {
@@ -96,7 +97,9 @@ package struct EmailNotifyAction: Action {
     ]
     let cleanIncident = incident.filter { !$0.isNewline }
     if !cleanIncident.isEmpty { headers.append("X-Respond-Incident: \(cleanIncident)") }
-    return headers.joined(separator: "\r\n") + "\r\n\r\n" + quotedPrintable(body) + "\r\n"
+    var text = quotedPrintable(body)
+    if !text.hasSuffix("\r\n") { text += "\r\n" }
+    return headers.joined(separator: "\r\n") + "\r\n\r\n" + text
   }
 
   /// `Mon, 23 Nov 2026 13:09:39 +0000`.
@@ -194,7 +197,8 @@ package struct EmailNotifyAction: Action {
     if let open = address.lastIndex(of: "<"), let close = address.lastIndex(of: ">"), open < close {
       address = String(address[address.index(after: open)..<close])
     }
-    let ok = address.split(separator: "@", omittingEmptySubsequences: false).count == 2
+    let ok =
+      address.split(separator: "@", omittingEmptySubsequences: false).count == 2
       && !address.hasPrefix("@") && !address.hasSuffix("@")
       && !address.contains(where: { $0.isWhitespace || $0.isNewline || $0 == "<" || $0 == ">" || $0 == "," })
       && !text.contains(where: \.isNewline)
@@ -204,7 +208,9 @@ package struct EmailNotifyAction: Action {
 
   /// `smtp://user:pass@host:587` → the URL without credentials, and the credentials (decoded).
   static func splitCredentials(_ raw: String) -> (String, String?, String?) {
-    guard var parts = URLComponents(string: raw), parts.user != nil || parts.password != nil else { return (raw, nil, nil) }
+    guard var parts = URLComponents(string: raw), parts.user != nil || parts.password != nil else {
+      return (raw, nil, nil)
+    }
     let user = parts.user
     let password = parts.password
     parts.user = nil

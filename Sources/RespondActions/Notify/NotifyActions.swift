@@ -26,9 +26,11 @@ package struct NotifySender: Sendable {
   /// Progress lines (retries).
   package var log: @Sendable (String) -> Void
 
-  package init(provider: String, shownEndpoint: String, idempotent: Bool, maxAttempts: Int = 4,
-               baseBackoff: Duration = .milliseconds(500), maxWait: Duration = .seconds(60),
-               log: @escaping @Sendable (String) -> Void = { _ in }) {
+  package init(
+    provider: String, shownEndpoint: String, idempotent: Bool, maxAttempts: Int = 4,
+    baseBackoff: Duration = .milliseconds(500), maxWait: Duration = .seconds(60),
+    log: @escaping @Sendable (String) -> Void = { _ in }
+  ) {
     self.provider = provider
     self.shownEndpoint = shownEndpoint
     self.idempotent = idempotent
@@ -68,7 +70,9 @@ package struct NotifySender: Sendable {
       if retryable, attempt < maxAttempts {
         let wait = response.retryAfter ?? backoff(attempt)
         if wait <= maxWait {
-          log("\(provider) answered HTTP \(response.status) — retrying in \(wait.shortDescription) (attempt \(attempt + 1) of \(maxAttempts))")
+          log(
+            "\(provider) answered HTTP \(response.status) — retrying in \(wait.shortDescription) "
+              + "(attempt \(attempt + 1) of \(maxAttempts))")
           try await Task.sleep(for: wait)
           continue
         }

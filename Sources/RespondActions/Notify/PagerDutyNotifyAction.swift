@@ -38,7 +38,8 @@ package struct PagerDutyNotifyAction: Action {
     guard ["trigger", "acknowledge", "resolve"].contains(action) else {
       throw ActionError.badParameter(name: "event-action", reason: "must be trigger, acknowledge or resolve")
     }
-    let routingKey = context.optionalString("routing-key")
+    let routingKey =
+      context.optionalString("routing-key")
       ?? context.environment["PAGERDUTY_ROUTING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
     guard let routingKey else {
       throw ActionError.notConfigured("PagerDuty is not configured: set PAGERDUTY_ROUTING_KEY (or pass routing-key)")

@@ -23,7 +23,9 @@ package struct SlackNotifyAction: Action {
 
   package func run(_ context: ActionContext) async throws -> ActionResult {
     let text = try context.string("text")
-    let url = context.optionalString("webhook-url") ?? context.environment["SLACK_WEBHOOK_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    let url =
+      context.optionalString("webhook-url")
+      ?? context.environment["SLACK_WEBHOOK_URL"].flatMap { $0.isEmpty ? nil : $0 }
     guard let url else {
       throw ActionError.notConfigured("Slack is not configured: set SLACK_WEBHOOK_URL (or pass webhook-url)")
     }

@@ -18,7 +18,8 @@ package struct WebhookNotifyAction: Action {
         ParameterSpec("url", required: true, secret: true, "the webhook URL"),
         ParameterSpec("payload", .map, required: true, "the JSON object to send"),
         ParameterSpec(
-          "secret-env", .string, "name of the environment variable holding the HMAC signing secret (unsigned when absent)"),
+          "secret-env", .string,
+          "name of the environment variable holding the HMAC signing secret (unsigned when absent)"),
       ],
       outputs: [
         OutputSpec("status", "HTTP status of the receiver's answer"),

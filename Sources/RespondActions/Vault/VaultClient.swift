@@ -78,8 +78,10 @@ package struct VaultClient: Sendable {
   /// Longest single wait honoured from `Retry-After`; longer hints are left to the executor.
   package var maxWait: Duration
 
-  package init(config: VaultConfig, transport: any HTTPTransport, maxAttempts: Int = 3,
-               baseBackoff: Duration = .milliseconds(250), maxWait: Duration = .seconds(30)) {
+  package init(
+    config: VaultConfig, transport: any HTTPTransport, maxAttempts: Int = 3,
+    baseBackoff: Duration = .milliseconds(250), maxWait: Duration = .seconds(30)
+  ) {
     self.config = config
     self.transport = transport
     self.maxAttempts = maxAttempts
@@ -220,7 +222,8 @@ package struct VaultClient: Sendable {
     switch status {
     case 503:
       code = lower.contains("sealed") ? "sealed" : "unavailable"
-      message = code == "sealed"
+      message =
+        code == "sealed"
         ? "Vault is sealed: it must be unsealed before respond can continue (\(message))"
         : "Vault is unavailable (sealed, in maintenance or a standby): \(message.isEmpty ? "no detail" : message)"
     case 429:
@@ -261,14 +264,20 @@ package struct KVPath: Sendable, Equatable, CustomStringConvertible {
   /// Parses `<mount>/<path>`: the first segment is the mount unless `mount` is given, in which case
   /// the whole of `raw` is inside it (mounts with slashes in their name). `allowEmptyPath` is for
   /// prefixes (searching a whole mount).
-  package static func parse(_ raw: String, mount explicitMount: String?, parameter: String,
-                            allowEmptyPath: Bool = false) throws -> KVPath {
+  package static func parse(
+    _ raw: String, mount explicitMount: String?, parameter: String,
+    allowEmptyPath: Bool = false
+  ) throws -> KVPath {
     let trimmed = raw.trimmingCharacters(in: CharacterSet(charactersIn: "/ "))
     if let explicitMount {
       let m = explicitMount.trimmingCharacters(in: CharacterSet(charactersIn: "/ "))
       guard !m.isEmpty else { throw ActionError.badParameter(name: "mount", reason: "must not be empty") }
       var inside = trimmed
-      if inside.hasPrefix(m + "/") { inside = String(inside.dropFirst(m.count + 1)) } else if inside == m { inside = "" }
+      if inside.hasPrefix(m + "/") {
+        inside = String(inside.dropFirst(m.count + 1))
+      } else if inside == m {
+        inside = ""
+      }
       guard allowEmptyPath || !inside.isEmpty else {
         throw ActionError.badParameter(name: parameter, reason: "must name a secret inside mount '\(m)'")
       }

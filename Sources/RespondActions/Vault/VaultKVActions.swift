@@ -56,7 +56,8 @@ package struct VaultKVReadAction: Action {
   }
 
   package func run(_ context: ActionContext) async throws -> ActionResult {
-    let location = try KVPath.parse(try context.string("path"), mount: context.optionalString("mount"), parameter: "path")
+    let location = try KVPath.parse(
+      try context.string("path"), mount: context.optionalString("mount"), parameter: "path")
     let client = try VaultClient(context)
     let secret = try await client.readKV(location)
     context.masker.register(.object(secret.fields))
@@ -102,7 +103,8 @@ package struct VaultKVWriteAction: Action {
   }
 
   package func run(_ context: ActionContext) async throws -> ActionResult {
-    let location = try KVPath.parse(try context.string("path"), mount: context.optionalString("mount"), parameter: "path")
+    let location = try KVPath.parse(
+      try context.string("path"), mount: context.optionalString("mount"), parameter: "path")
     guard let fields = context.parameters["fields"]?.objectValue else {
       throw ActionError.badParameter(name: "fields", reason: "must be a map of field names to values")
     }
@@ -227,7 +229,9 @@ package struct VaultKVFindAction: Action {
             }
             guard seenSecrets.insert(p).inserted else { continue }
           }
-          group.addTask { try await Self.process(item, mount: mount, client: client, needle: needle, contains: contains) }
+          group.addTask {
+            try await Self.process(item, mount: mount, client: client, needle: needle, contains: contains)
+          }
           inFlight += 1
         }
         guard inFlight > 0, let outcome = try await group.next() else { break }
@@ -247,7 +251,9 @@ package struct VaultKVFindAction: Action {
     let paths = Array(Set(matches.map(\.path))).sorted()
     unreadable.sort()
     let complete = !truncated && unreadable.isEmpty
-    var summary = "found the value in \(matches.count) field(s) of \(paths.count) secret(s); \(scanned) secret(s) scanned under \(root)"
+    var summary =
+      "found the value in \(matches.count) field(s) of \(paths.count) secret(s); "
+      + "\(scanned) secret(s) scanned under \(root)"
     if !unreadable.isEmpty { summary += "; \(unreadable.count) path(s) unreadable" }
     if truncated { summary += "; stopped at max-secrets \(maxSecrets)" }
     return ActionResult(
@@ -284,14 +290,17 @@ package struct VaultKVFindAction: Action {
 
   /// Compares a field value (recursing into nested JSON) with the needle; records the field's
   /// dotted name where it matched.
-  private static func collect(_ value: Value, field: String, needle: String, contains: Bool, into hits: inout [String]) {
+  private static func collect(_ value: Value, field: String, needle: String, contains: Bool, into hits: inout [String])
+  {
     switch value {
     case .string(let s):
       if contains ? s.contains(needle) : s == needle { hits.append(field) }
     case .number, .bool:
       if value.description == needle { hits.append(field) }
     case .array(let items):
-      for (i, v) in items.enumerated() { collect(v, field: "\(field)[\(i)]", needle: needle, contains: contains, into: &hits) }
+      for (i, v) in items.enumerated() {
+        collect(v, field: "\(field)[\(i)]", needle: needle, contains: contains, into: &hits)
+      }
     case .object(let o):
       for (k, v) in o { collect(v, field: "\(field).\(k)", needle: needle, contains: contains, into: &hits) }
     case .null:

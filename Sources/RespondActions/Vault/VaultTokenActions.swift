@@ -162,7 +162,8 @@ package struct VaultTokenRevokeAccessorAction: Action {
     let notFound = reply.warnings.contains { $0.lowercased().contains("no token found") }
     return ActionResult(
       outputs: ["revoked": true, "found": .bool(!notFound)],
-      summary: notFound ? "no token has accessor \(accessor) (already revoked or expired)"
+      summary: notFound
+        ? "no token has accessor \(accessor) (already revoked or expired)"
         : "revoked the token with accessor \(accessor)")
   }
 }
