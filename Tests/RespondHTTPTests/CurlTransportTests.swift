@@ -276,7 +276,19 @@ struct CurlTransportHTTPTests {
       guard case .refused = error as? TransportError else { return false }
       return true
     }
-    #expect(ContinuousClock.now - started < .milliseconds(200), "refused by policy, not after a connection attempt")
+    #expect(ContinuousClock.now - started < .milliseconds(500), "refused by policy, not after a connection attempt")
+  }
+
+  @Test func oversizedAnswerFailsInsteadOfFillingMemory() async throws {
+    let path = uniquePath("big")
+    try await receiver.script(path, [["status": 200, "body": .string(String(repeating: "x", count: 100_000))]])
+    let small = CurlTransport(maxResponseBytes: 40_000)
+    await #expect {
+      _ = try await small.send(HTTPRequest(method: "GET", url: services.receiverURL + path))
+    } throws: { error in
+      guard case .connectionLost(_, let detail) = error as? TransportError else { return false }
+      return detail.contains("larger than")
+    }
   }
 
   @Test func loopbackSpellingsAreAllowed() async throws {
