@@ -48,6 +48,7 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
 final class DedicatedReceiver: @unchecked Sendable {
   let process = Process()
   let port: Int
+  let directory: URL
 
   static func start(arguments: [String], repoRoot: String) async throws -> DedicatedReceiver {
     try await offPool { try DedicatedReceiver(arguments: arguments, repoRoot: repoRoot) }
@@ -56,6 +57,7 @@ final class DedicatedReceiver: @unchecked Sendable {
   private init(arguments: [String], repoRoot: String) throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("respond-rcv-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    directory = dir
     let portFile = dir.appendingPathComponent("port").path
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3", repoRoot + "/Tests/Support/receiver.py", "--port", "0", "--port-file", portFile]
@@ -82,9 +84,11 @@ final class DedicatedReceiver: @unchecked Sendable {
   func stop() {
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
+    try? FileManager.default.removeItem(at: directory)
   }
 }
 
+/// receiver.py never wrote its port file.
 struct ReceiverDidNotStart: Error {}
 
 /// A loopback port nothing listens on (bound, then released).
@@ -112,6 +116,7 @@ func selfSignedCertificate() async throws -> (cert: String, key: String) {
   return (cert, key)
 }
 
+/// HTTP(S) through libcurl against the real recording receiver (shared, or dedicated instances).
 @Suite("CurlTransport HTTP")
 struct CurlTransportHTTPTests {
   let services: TestServices
@@ -321,6 +326,7 @@ struct CurlTransportHTTPTests {
 
   @Test func selfSignedCertificateIsRefusedUnlessTrusted() async throws {
     let (cert, key) = try await selfSignedCertificate()
+    defer { try? FileManager.default.removeItem(atPath: (cert as NSString).deletingLastPathComponent) }
     let server = try await DedicatedReceiver.start(arguments: ["--tls-cert", cert, "--tls-key", key], repoRoot: services.repoRoot)
     defer { server.stop() }
     let url = "https://127.0.0.1:\(server.port)/tls"
@@ -399,6 +405,7 @@ struct CurlTransportHTTPTests {
   }
 }
 
+/// SMTP through libcurl against aiosmtpd, checked in its maildir.
 @Suite("CurlTransport SMTP")
 struct CurlTransportSMTPTests {
   let services: TestServices
