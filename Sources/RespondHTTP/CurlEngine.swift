@@ -24,6 +24,11 @@ final class CurlTransfer: @unchecked Sendable {
   var finished = false
   /// Set under the engine's lock when the caller's task is cancelled.
   var cancelRequested = false
+  /// Engine-thread copy of `cancelRequested`, taken when the transfer finishes.
+  var wasCancelled = false
+  /// The most response body kept; a larger answer aborts the transfer (`overflowed`).
+  var maxResponseBytes = Int.max
+  var overflowed = false
 
   init(easy: UnsafeMutableRawPointer, target: CurlTarget, upload: Data = Data()) {
     self.easy = easy
@@ -68,6 +73,10 @@ final class CurlTransfer: @unchecked Sendable {
   static let writeCallback: respond_data_cb = { ptr, size, count, userdata in
     let n = size * count
     guard let t = CurlTransfer.from(userdata) else { return 0 }
+    if t.responseBody.count + n > t.maxResponseBytes {
+      t.overflowed = true
+      return 0  // CURLE_WRITE_ERROR
+    }
     if let ptr, n > 0 { t.responseBody.append(UnsafeRawPointer(ptr).assumingMemoryBound(to: UInt8.self), count: n) }
     return n
   }
@@ -220,6 +229,7 @@ final class CurlEngine: @unchecked Sendable {
   private func finish(_ t: CurlTransfer, _ code: CURLcode) {
     guard !t.finished else { return }
     t.finished = true
+    t.wasCancelled = lock.withLock { t.cancelRequested }
     t.onDone?(code)
     t.onDone = nil
     returnHandle(t.easy)

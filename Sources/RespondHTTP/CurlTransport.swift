@@ -17,12 +17,15 @@ package final class CurlTransport: HTTPTransport {
   private let defaultConnectTimeout: Duration
   private let defaultTimeout: Duration
   private let userAgent: String
+  /// The largest answer body accepted; a bigger one fails the request rather than exhaust memory.
+  private let maxResponseBytes: Int
 
   package init(
     connectTimeout: Duration = .seconds(10), timeout: Duration = .seconds(30), userAgent: String = "respond",
-    treatAsRemoteHosts: Set<String> = []
+    maxResponseBytes: Int = 64 * 1024 * 1024, treatAsRemoteHosts: Set<String> = []
   ) {
     Self.globalInit()
+    self.maxResponseBytes = maxResponseBytes
     self.defaultConnectTimeout = connectTimeout
     self.defaultTimeout = timeout
     self.userAgent = userAgent
@@ -62,6 +65,7 @@ package final class CurlTransport: HTTPTransport {
     let timeout = request.timeout ?? defaultTimeout
     let engine = CurlEngine.shared
     let transfer = CurlTransfer(easy: engine.checkoutHandle(), target: target)
+    transfer.maxResponseBytes = maxResponseBytes
     do {
       try configureHTTP(transfer, request, timeout: timeout)
     } catch {
@@ -146,7 +150,6 @@ package final class CurlTransport: HTTPTransport {
       respond_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(connectTimeout)),
       respond_setopt_long(h, CURLOPT_TIMEOUT_MS, Self.milliseconds(timeout)),
       respond_setopt_ptr(h, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(t.errorBuffer)),
-      respond_setopt_ptr(h, CURLOPT_PRIVATE, t.opaque),
     ]
     if let bad = results.first(where: { $0 != CURLE_OK }) {
       throw TransportError.refused(url: t.target.redacted, reason: String(cString: curl_easy_strerror(bad)))
@@ -170,7 +173,7 @@ package final class CurlTransport: HTTPTransport {
     try await withTaskCancellationHandler {
       try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, Error>) in
         t.onDone = { code in
-          if code == CURLE_ABORTED_BY_CALLBACK && t.cancelRequestedUnsafe {
+          if code == CURLE_ABORTED_BY_CALLBACK && t.wasCancelled {
             cont.resume(throwing: CancellationError())
           } else {
             cont.resume(with: result(code))
@@ -258,6 +261,8 @@ package final class CurlTransport: HTTPTransport {
       return .timedOut(url: url, after: timeout)
     case 35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98:
       return .tls(url: url, detail: detail)
+    case 23 where t.overflowed:
+      return .connectionLost(url: url, detail: "the answer is larger than \(t.maxResponseBytes / (1024 * 1024)) MiB")
     case 1, 3:  // unsupported protocol, malformed URL
       return .refused(url: url, reason: detail)
     case 8, 9, 55, 56, 67:
@@ -273,9 +278,4 @@ package final class CurlTransport: HTTPTransport {
       return .connectionLost(url: url, detail: detail)
     }
   }
-}
-
-extension CurlTransfer {
-  /// Read from the engine thread inside `onDone`; the flag only ever goes false → true.
-  var cancelRequestedUnsafe: Bool { cancelRequested }
 }

@@ -29,6 +29,7 @@ private func isBadParameter(_ error: any Error, _ name: String) -> Bool {
   return false
 }
 
+/// What the `http` action sends, on a recorded transport.
 @Suite("http action: what is sent")
 struct HTTPActionRequestTests {
   let action = HTTPAction()
@@ -218,6 +219,7 @@ struct HTTPActionRequestTests {
   }
 }
 
+/// How the `http` action reads answers: outputs, expect, errors, secrets.
 @Suite("http action: reading the answer")
 struct HTTPActionResponseTests {
   let action = HTTPAction()
@@ -345,6 +347,7 @@ struct HTTPActionResponseTests {
   }
 }
 
+/// The `http` action over the real transport against the recording receiver.
 @Suite("http action through libcurl")
 struct HTTPActionIntegrationTests {
   @Test func postsJSONWithAuthAndQueryToTheReceiver() async throws {
