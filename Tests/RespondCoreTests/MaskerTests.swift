@@ -49,4 +49,17 @@ import Testing
     let v: Value = ["a": ["b": "s3cr3t-value"], "list": ["ok", "s3cr3t-value"]]
     #expect(!m.mask(v).jsonString().contains("s3cr3t-value"))
   }
+
+  @Test func everyOccurrenceIsReplacedWhereverItStands() {
+    let m = Masker()
+    let secret = "tök3n-ünïcode-secret"
+    m.register(secret)
+    let f = Masker.fingerprint(secret)
+    #expect(m.mask(secret) == f)
+    #expect(m.mask("\(secret)\(secret)") == f + f)
+    #expect(m.mask("é \(secret)") == "é \(f)")
+    #expect(m.mask("x" + secret.dropLast()) == "x" + secret.dropLast())
+    #expect(m.containsSecret("…\(secret)…"))
+    #expect(!m.containsSecret(String(secret.dropFirst())))
+  }
 }

@@ -1,6 +1,12 @@
 import Crypto
 import Foundation
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Replaces every registered secret with a short recognisable stand-in, everywhere text leaves
 /// the process. Secrets are registered the moment they appear (secret inputs at start-up, secret
 /// outputs as an action parses them, credential variables when they are read), and every writer
@@ -13,6 +19,9 @@ package final class Masker: @unchecked Sendable {
   /// a secret that contains another is replaced whole.
   private var replacements: [String: String] = [:]
   private var ordered: [(String, String)] = []
+  /// The same pairs as UTF-8 bytes: masking searches bytes with memmem, because Foundation's
+  /// string search on Linux is orders of magnitude slower and every line written goes through here.
+  private var orderedBytes: [([UInt8], [UInt8])] = []
 
   package init() {}
 
@@ -69,7 +78,10 @@ package final class Masker: @unchecked Sendable {
       changed = true
     }
     if changed {
-      ordered = replacements.sorted { $0.key.count != $1.key.count ? $0.key.count > $1.key.count : $0.key < $1.key }
+      ordered = replacements.sorted {
+        $0.key.utf8.count != $1.key.utf8.count ? $0.key.utf8.count > $1.key.utf8.count : $0.key < $1.key
+      }
+      orderedBytes = ordered.map { (Array($0.0.utf8), Array($0.1.utf8)) }
     }
   }
 
@@ -85,23 +97,56 @@ package final class Masker: @unchecked Sendable {
 
   /// Whether anything is registered that occurs in `text` (for tests and assertions).
   package func containsSecret(_ text: String) -> Bool {
-    lock.lock()
-    let list = ordered
-    lock.unlock()
-    return list.contains { text.contains($0.0) }
+    let list = lock.withLock { orderedBytes }
+    let bytes = Array(text.utf8)
+    return list.contains { Masker.find($0.0, in: bytes, from: 0) != nil }
   }
 
   /// The text with every registered secret replaced by its stand-in.
   package func mask(_ text: String) -> String {
-    lock.lock()
-    let list = ordered
-    lock.unlock()
+    let list = lock.withLock { orderedBytes }
     guard !list.isEmpty, !text.isEmpty else { return text }
-    var out = text
-    for (secret, stand) in list where out.contains(secret) {
-      out = out.replacingOccurrences(of: secret, with: stand)
+    var bytes = Array(text.utf8)
+    var changed = false
+    for (secret, stand) in list {
+      guard var at = Masker.find(secret, in: bytes, from: 0) else { continue }
+      var out: [UInt8] = []
+      out.reserveCapacity(bytes.count)
+      var start = 0
+      while true {
+        out.append(contentsOf: bytes[start..<at])
+        out.append(contentsOf: stand)
+        start = at + secret.count
+        guard let next = Masker.find(secret, in: bytes, from: start) else { break }
+        at = next
+      }
+      out.append(contentsOf: bytes[start...])
+      bytes = out
+      changed = true
     }
-    return out
+    return changed ? String(decoding: bytes, as: UTF8.self) : text
+  }
+
+  /// The first index of `needle` in `haystack` at or after `from`: memchr for the first byte,
+  /// memcmp for the rest.
+  private static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
+    let n = needle.count
+    guard n > 0, haystack.count - from >= n else { return nil }
+    return haystack.withUnsafeBytes { h -> Int? in
+      needle.withUnsafeBytes { nd -> Int? in
+        guard let base = h.baseAddress, let nbase = nd.baseAddress else { return nil }
+        let first = Int32(needle[0])
+        var i = from
+        let last = h.count - n
+        while i <= last {
+          guard let hit = memchr(base + i, first, last - i + 1) else { return nil }
+          let at = base.distance(to: UnsafeRawPointer(hit))
+          if memcmp(base + at, nbase, n) == 0 { return at }
+          i = at + 1
+        }
+        return nil
+      }
+    }
   }
 
   /// A value with every string in it masked (keys included).

@@ -246,13 +246,7 @@ package enum MarkdownReport {
     s.replacingOccurrences(of: ":", with: " ").replacingOccurrences(of: "#", with: " ")
   }
 
-  static func ganttTime(_ d: Date) -> String {
-    let f = DateFormatter()
-    f.locale = Locale(identifier: "en_US_POSIX")
-    f.timeZone = TimeZone(identifier: "UTC")
-    f.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS"
-    return f.string(from: d)
-  }
+  static func ganttTime(_ d: Date) -> String { ISO8601.spaced(d) }
 }
 
 /// Writes `report.md` and `report.json` into an incident folder from its journal.
