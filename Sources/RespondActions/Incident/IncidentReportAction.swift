@@ -23,8 +23,9 @@ package struct IncidentReportAction: Action {
   package func run(_ context: ActionContext) async throws -> ActionResult {
     let dir = context.incident.directory
     guard !dir.isEmpty else { throw ActionError.failed("no incident folder to write the report into") }
-    let path = try ReportWriter.write(directory: dir, masker: context.masker)
-    let state = try IncidentState.load(journal: dir + "/journal.jsonl")
+    // The runner's state is the journal's records folded in memory: no need to read them back.
+    let state = try context.incidentState?() ?? IncidentState.load(journal: dir + "/journal.jsonl")
+    let path = try ReportWriter.write(state: state, directory: dir, masker: context.masker)
     let line = IncidentReport(state: state).statusLine
     let markdown = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
     return ActionResult(

@@ -192,6 +192,8 @@ package struct ActionContext: Sendable {
   package var ask: (@Sendable (String) async -> Bool?)?
   /// Shared per-provider rate limiters (one per provider and account across a whole run).
   package var limiters: RateLimiters
+  /// The incident so far, folded from the journal's records (for actions that report on it).
+  package var incidentState: (@Sendable () -> IncidentState)?
 
   package init(stepID: String, parameters: [String: Value], environment: [String: String],
                transport: any HTTPTransport, masker: Masker, incident: IncidentInfo,

@@ -371,11 +371,13 @@ package final class IncidentRunner: @unchecked Sendable {
     let ask: (@Sendable (String) async -> Bool?)? =
       options.assumeYes || approver == nil || options.mode.isDry ? nil : { @Sendable q in await approver?.ask(q) }
     let progress = self.progress
-    return ActionContext(
+    var context = ActionContext(
       stepID: step.id, parameters: parameters, environment: environment, transport: transport, masker: masker,
       incident: state.incident
         ?? IncidentInfo(id: "", runbook: runbook.name, startedAt: Date(), mode: options.mode, directory: ""),
       log: { progress.line("      \($0)") }, ask: ask, limiters: limiters)
+    context.incidentState = { [unowned self] in self.state }
+    return context
   }
 
   /// Runs one step to an outcome and journals it.

@@ -254,7 +254,13 @@ package enum ReportWriter {
   /// Renders both files (mode 0600, atomically) and returns the path of `report.md`.
   @discardableResult
   package static func write(directory: String, masker: Masker? = nil) throws -> String {
-    let state = try IncidentState.load(journal: directory + "/journal.jsonl")
+    try write(state: IncidentState.load(journal: directory + "/journal.jsonl"), directory: directory, masker: masker)
+  }
+
+  /// Renders from a state already folded from the journal's records (the runner's own, at the
+  /// end of a run: the same records, without reading them back).
+  @discardableResult
+  package static func write(state: IncidentState, directory: String, masker: Masker? = nil) throws -> String {
     let report = IncidentReport(state: state)
     var md = MarkdownReport.render(report)
     var json = report.json() + "\n"

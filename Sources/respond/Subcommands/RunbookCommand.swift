@@ -59,8 +59,8 @@ enum RunbookCommand {
   /// Writes the report, says how it ended, prints the report path last on stdout.
   static func finish(_ result: RunResult, masker: Masker) -> Int32 {
     do {
-      let path = try ReportWriter.write(directory: result.incidentDirectory, masker: masker)
-      let report = IncidentReport(state: try IncidentState.load(journal: result.incidentDirectory + "/journal.jsonl"))
+      let path = try ReportWriter.write(state: result.state, directory: result.incidentDirectory, masker: masker)
+      let report = IncidentReport(state: result.state)
       Frontend.note(masker.mask(report.statusLine))
       if let m = result.message, result.status != .completed { Frontend.note(masker.mask(m)) }
       Frontend.printTiming()
