@@ -10,13 +10,19 @@ struct Respond: AsyncParsableCommand {
     commandName: "respond",
     abstract: "Incident-response runbooks for leaked credentials: contain, investigate, rotate, notify, report.",
     discussion: """
-      Run a runbook:   respond <runbook> [--<input> VALUE]... [--dry-run] [--yes] [--out DIR]
-        e.g.           respond key-compromised --key AKIA... --vault-path secret/ci/aws
-      Each runbook input is a flag of the same name (`respond <runbook> --help` lists them).
-      Credentials come from the usual environment variables (AWS_*, VAULT_ADDR/VAULT_TOKEN,
-      GITHUB_TOKEN, SLACK_WEBHOOK_URL, ...), never from flags.
-      Exit status: 0 finished, 1 a step failed (resumable), 2 bad usage or invalid runbook,
-      3 stopped at an approval gate (resumable). The last line on stdout is the report's path.
+      Run a runbook (each of its inputs is a flag of the same name):
+        respond key-compromised --key AKIA... --vault-path secret/ci/aws --yes
+        respond key-compromised --key AKIA... --dry-run
+        respond drill key-compromised --key AKIA...
+        respond key-compromised --help      (the runbook's inputs)
+
+      Credentials come from the usual environment variables (AWS_*,
+      VAULT_ADDR/VAULT_TOKEN, GITHUB_TOKEN, SLACK_WEBHOOK_URL, ...), never flags.
+      Progress goes to stderr; the last line on stdout is the report's path.
+
+      Exit status: 0 finished; 1 a step failed (resumable with `respond resume`);
+      2 bad usage, bad input or invalid runbook (nothing ran); 3 stopped at an
+      approval gate (resumable; rerun with --yes or from a terminal).
       """,
     version: "0.1.0",
     subcommands: [
