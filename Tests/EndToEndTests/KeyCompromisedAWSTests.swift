@@ -161,6 +161,43 @@ import Testing
     #expect(try String(contentsOfFile: r.lastLine, encoding: .utf8).contains("| Resumed | 1 time(s)"))
   }
 
+  /// The replacement was created but could not be stored (Vault was down), and the process that
+  /// held its secret is gone. Resume must not leave that key active and unrecorded: it deletes
+  /// it (its id is in the journal) and mints a fresh one that it then stores.
+  @Test func resumeAfterTheReplacementWasCreatedButNotStoredLeavesNoOrphan() throws {
+    let user = unique("orphan")
+    let leaked = try moto.createUser(user)
+    let vaultPath = "e2e/\(user)"
+    try bao.put(vaultPath, ["access_key_id": leaked.id, "secret_access_key": leaked.secret, "team": "ci"])
+    var down = environment
+    down["VAULT_ADDR"] = "http://127.0.0.1:9"  // nothing listens on the discard port
+    let first = try runRespond(
+      ["key-compromised", "--key", leaked.id, "--vault-path", "secret/\(vaultPath)", "--yes", "--out", out],
+      environment: down)
+    #expect(first.status == 1, "stderr: \(first.stderr)")
+    let dir = incidentDirectory(first)
+    let crashed = try IncidentState.load(journal: dir + "/journal.jsonl")
+    #expect(crashed.stoppedAt == "store-vault")
+    let orphan = try #require(crashed.steps["create"]?.outputs["access-key-id"]?.stringValue)
+    #expect(try moto.keys(of: user).contains { $0.id == orphan && $0.status == "Active" })
+
+    let resumed = try runRespond(["resume", dir, "--yes"], environment: environment)
+    #expect(resumed.status == 0, "stderr: \(resumed.stderr)")
+    let keys = try moto.keys(of: user)
+    #expect(!keys.contains { $0.id == orphan }, "the unrecorded replacement must be deleted")
+    #expect(!keys.contains { $0.id == leaked.id })
+    #expect(keys.count == 1 && keys.first?.status == "Active")
+    let stored = try bao.get(vaultPath)
+    #expect(stored["access_key_id"] == keys.first?.id)
+    #expect(stored["team"] == "ci")
+    let secret = try #require(stored["secret_access_key"])
+    #expect(moto.authenticates(keys.first!.id, secret))
+    let report = try String(contentsOfFile: resumed.lastLine, encoding: .utf8)
+    #expect(report.contains("| Resumed | 1 time(s)"))
+    #expect(report.contains("undone on resume"))
+    assertNoSecrets([leaked.secret, secret, services.baoToken], in: resumed, incident: dir)
+  }
+
   @Test func temporaryCredentialsDenyOlderSessionsOfTheRole() throws {
     let role = unique("app-role")
     try moto.createRole(role)

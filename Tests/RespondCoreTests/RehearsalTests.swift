@@ -129,6 +129,32 @@ import Testing
     let report = IncidentReport(state: r.state)
     #expect(report.notDone.contains { $0.step == "store" && $0.reason.hasPrefix("not reached") })
     #expect(report.statusLine.contains("run FAILED at step `create`"))
+    // Resume gives the failed step another go, but a non-idempotent one only after its action
+    // (here: a human) has said running it again is safe.
+    let state = try IncidentState.load(journal: r.incidentDirectory + "/journal.jsonl")
+    let again = try await h.runner(rb).resume(directory: r.incidentDirectory, journalState: state, inputs: [:])
+    #expect(again.status == .needsOperator)
+    #expect(h.actions["create"]!.callCount == 1)
+    #expect(h.actions["lookup"]!.callCount == 1)  // the continue-on-error failure is not retried
+  }
+
+  @Test func resumeRunsAFailedIdempotentStepAgain() async throws {
+    let h = makeHarness(create: [.success(["new-id": "AKIANEWKEY0000000001", "new-secret": .string(Self.newSecret)])],
+                        createIdempotent: true)
+    let store = h.actions["store"]!
+    let rb = try runbook(Self.yaml, registry: h.registry)
+    // First run: store fails (the secret store is down).
+    let failing = Harness([h.actions["identify"]!, h.actions["deactivate"]!, h.actions["lookup"]!, h.actions["create"]!,
+                           ScriptedAction("store", mutates: true, idempotent: true,
+                                          parameters: [ParameterSpec("id"), ParameterSpec("secret", secret: true)],
+                                          script: Array(repeating: .failure(.transport(.connectionFailed(url: "http://vault", detail: "refused"))), count: 3)),
+                           h.actions["delete"]!])
+    let r = try await failing.runner(rb).start(inputs: ["key": Self.leaked], outDir: h.out)
+    #expect(r.stoppedAt == "store")
+    let state = try IncidentState.load(journal: r.incidentDirectory + "/journal.jsonl")
+    let again = try await h.runner(rb).resume(directory: r.incidentDirectory, journalState: state, inputs: [:])
+    #expect(again.status == .completed)
+    #expect(store.callCount == 1)
   }
 
   @Test func retryableErrorsAreRetriedAndNonIdempotentStepsOnlyWhenNotProcessed() async throws {

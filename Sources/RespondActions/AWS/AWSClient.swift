@@ -33,9 +33,10 @@ package struct AWSRetryPolicy: Sendable {
     maxAttempts: 4, baseDelay: .milliseconds(500), maxDelay: .seconds(8), totalBudget: .seconds(20),
     propagationWaits: [.seconds(1), .seconds(2), .seconds(3), .seconds(4)])
 
-  /// The same attempts with millisecond delays, for tests.
+  /// The same attempts with millisecond delays, for tests (a generous time budget, so a busy
+  /// machine never cuts the count short).
   package static let fast = AWSRetryPolicy(
-    maxAttempts: 4, baseDelay: .milliseconds(1), maxDelay: .milliseconds(5), totalBudget: .seconds(5),
+    maxAttempts: 4, baseDelay: .milliseconds(1), maxDelay: .milliseconds(5), totalBudget: .seconds(120),
     propagationWaits: Array(repeating: .milliseconds(5), count: 4))
 
   /// The policy in force (tests bind `.fast` with `AWSRetryPolicy.$current.withValue`).
@@ -298,7 +299,11 @@ package struct AWSClient: Sendable {
   ) async throws -> HTTPResponse {
     let service = endpoint.service
     let policy = AWSRetryPolicy.current
-    let limiter = context.limiters.limiter("aws:\(service.signingName):\(endpoint.region)", perSecond: perSecond)
+    // Documented hard limits (CloudTrail LookupEvents 2/s, FilterLogEvents 5/s) are paced evenly,
+    // never in bursts; other services may burst up to a second's worth.
+    let strict = perSecond <= 5
+    let limiter = context.limiters.limiter(
+      "aws:\(service.signingName):\(endpoint.region)", perSecond: perSecond, burst: strict ? 1 : nil)
     let url = Self.requestURL(endpoint)
     let label = "\(service.displayName) \(operation)"
     let started = ContinuousClock.now

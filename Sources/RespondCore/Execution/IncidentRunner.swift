@@ -163,7 +163,16 @@ package final class IncidentRunner: @unchecked Sendable {
     journal = try Journal(path: dir + "/journal.jsonl", masker: masker,
                           nextSeq: (journalState.records.last?.seq ?? 0) + 1)
     state = journalState
-    state.records = journalState.records
+    // The step the run stopped at gets another go: an idempotent one simply runs again; a
+    // non-idempotent one is treated as interrupted (its failure may have been processed at the
+    // provider), so its action reconciles first or a human decides.
+    for step in runbook.steps {
+      guard var s = state.steps[step.id], s.outcome == .failed, !step.continueOnError else { continue }
+      let idempotent = registry.action(named: step.action)?.descriptor.idempotent ?? false
+      s.outcome = nil
+      s.interrupted = !idempotent
+      state.steps[step.id] = s
+    }
     var r = JournalRecord(type: .runResumed)
     r.operator = options.operatorName
     r.host = options.host
