@@ -364,14 +364,17 @@ struct CurlTransportHTTPTests {
     let server = try await DedicatedReceiver.start(arguments: [], repoRoot: services.repoRoot)
     defer { server.stop() }
     let url = "http://127.0.0.1:\(server.port)/fast"
-    for _ in 0..<21 {
+    _ = try await transport.send(HTTPRequest(method: "GET", url: url))
+    // Sockets left by the first request and by the receiver's readiness probes (more of those
+    // when the machine is busy) are the baseline.
+    let before = try tcpSockets(port: server.port)
+    for _ in 0..<20 {
       let resp = try await transport.send(HTTPRequest(method: "GET", url: url))
       #expect(resp.status == 200)
     }
-    // 21 requests over fresh connections would leave 21+ sockets (TIME_WAIT included); reuse
-    // leaves the two ends of one connection, plus at most the receiver's own readiness probe.
-    let sockets = try tcpSockets(port: server.port)
-    #expect(sockets.count <= 3, "\(sockets)")
+    // 20 requests over fresh connections would add 20+ sockets (TIME_WAIT included); reuse adds none.
+    let after = try tcpSockets(port: server.port)
+    #expect(after.count <= before.count + 1, "before: \(before)\nafter: \(after)")
   }
 
   /// Non-listening IPv4 sockets with `port` at either end (/proc/net/tcp lines, ports in hex).
