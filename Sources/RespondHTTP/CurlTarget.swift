@@ -72,18 +72,7 @@ final class CurlTarget: @unchecked Sendable {
 
   /// A URL fit for error messages when libcurl could not parse it: query, fragment and user
   /// info cut off.
-  static func redact(_ url: String) -> String {
-    var s = Substring(url)
-    if let cut = s.firstIndex(where: { $0 == "?" || $0 == "#" }) { s = s[..<cut] }
-    if let schemeEnd = s.range(of: "://") {
-      let rest = s[schemeEnd.upperBound...]
-      let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-      if let at = rest[..<authorityEnd].lastIndex(of: "@") {
-        s = s[..<schemeEnd.upperBound] + rest[rest.index(after: at)...]
-      }
-    }
-    return String(s.filter { !$0.isNewline })
-  }
+  static func redact(_ url: String) -> String { redactedURL(url) }
 }
 
 /// Whether `s` holds CR, LF or NUL (checked on scalars: "\r\n" is one Character in Swift).

@@ -286,18 +286,7 @@ package struct HTTPAction: Action {
     }
   }
 
-  static func withoutQuery(_ url: String) -> String {
-    var s = Substring(url)
-    if let cut = s.firstIndex(where: { $0 == "?" || $0 == "#" }) { s = s[..<cut] }
-    if let schemeEnd = s.range(of: "://") {
-      let rest = s[schemeEnd.upperBound...]
-      let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-      if let at = rest[..<authorityEnd].lastIndex(of: "@") {
-        s = s[..<schemeEnd.upperBound] + rest[rest.index(after: at)...]
-      }
-    }
-    return String(s)
-  }
+  static func withoutQuery(_ url: String) -> String { redactedURL(url) }
 
   // MARK: - Reading the answer
 

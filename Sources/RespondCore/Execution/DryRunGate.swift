@@ -59,11 +59,5 @@ package final class DryRunGate: HTTPTransport, @unchecked Sendable {
   }
 
   /// The URL without its query string (which may carry secrets) or user-info.
-  package static func stripQuery(_ url: String) -> String {
-    guard var c = URLComponents(string: url) else { return url.split(separator: "?").first.map(String.init) ?? url }
-    c.query = nil
-    c.user = nil
-    c.password = nil
-    return c.string ?? url
-  }
+  package static func stripQuery(_ url: String) -> String { redactedURL(url) }
 }

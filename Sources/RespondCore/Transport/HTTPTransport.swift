@@ -166,3 +166,18 @@ extension Duration {
     Double(components.seconds) + Double(components.attoseconds) / 1e18
   }
 }
+
+/// URLs as they may be shown: query, fragment and user-info cut off (any of them can carry a
+/// secret), line breaks dropped. One helper for every error message, log line and dry-run record.
+package func redactedURL(_ url: String) -> String {
+  var s = Substring(url)
+  if let cut = s.firstIndex(where: { $0 == "?" || $0 == "#" }) { s = s[..<cut] }
+  if let schemeEnd = s.range(of: "://") {
+    let rest = s[schemeEnd.upperBound...]
+    let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+    if let at = rest[..<authorityEnd].lastIndex(of: "@") {
+      s = s[..<schemeEnd.upperBound] + rest[rest.index(after: at)...]
+    }
+  }
+  return String(s.filter { !$0.isNewline })
+}
