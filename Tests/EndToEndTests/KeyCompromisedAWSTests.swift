@@ -285,5 +285,13 @@ import Testing
     #expect(report.contains("(DRILL)"))
     #expect(report.contains("## Drill readiness"))
     #expect(report.contains("AWS_ACCESS_KEY_ID"))
+
+    // `respond report` re-renders the same report from the journal alone.
+    let dir = (o.lastLine as NSString).deletingLastPathComponent
+    try FileManager.default.removeItem(atPath: dir + "/report.md")
+    let again = try runRespond(["report", dir], environment: ["HOME": out])
+    #expect(again.status == 0)
+    #expect(again.lastLine == o.lastLine)
+    #expect(try String(contentsOfFile: again.lastLine, encoding: .utf8) == report)
   }
 }

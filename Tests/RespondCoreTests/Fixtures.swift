@@ -9,6 +9,8 @@ final class ScriptedAction: Action, @unchecked Sendable {
   private var script: [Result<[String: Value], ActionError>]
   private(set) var calls: [[String: Value]] = []
   var interruptedDecision: InterruptedDecision?
+  /// How long each run takes (to provoke step time limits).
+  var delay: Duration?
 
   init(_ name: String, mutates: Bool = false, idempotent: Bool = true, parameters: [ParameterSpec] = [],
        outputs: [OutputSpec] = [], requirements: [Requirement] = [], script: [Result<[String: Value], ActionError>] = []) {
@@ -24,6 +26,7 @@ final class ScriptedAction: Action, @unchecked Sendable {
       calls.append(context.parameters)
       return script.isEmpty ? .success([:]) : script.removeFirst()
     }
+    if let delay { try await Task.sleep(for: delay) }
     // Mutating scripted actions "send" a request, so the dry-run gate has something to stop.
     if descriptor.mutates {
       _ = try await context.transport.send(

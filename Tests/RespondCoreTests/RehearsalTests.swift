@@ -290,4 +290,20 @@ import Testing
       _ = try await h.runner(rb).resume(directory: r.incidentDirectory, journalState: state, inputs: ["key": "ghp_wrong0000000000000000000000000000000"])
     }
   }
+
+  @Test func aStepPastItsTimeLimitFailsWithoutWaitingForIt() async throws {
+    let slow = ScriptedAction("slow", script: [.success([:])])
+    slow.delay = .seconds(30)
+    let h = Harness([slow])
+    let rb = try runbook("""
+      runbook: slow
+      phases:
+        investigate:
+          - { id: wait, action: slow, timeout: 200ms }
+      """, registry: h.registry)
+    let r = try await h.runner(rb).start(inputs: [:], outDir: h.out)
+    #expect(r.status == .failed)
+    #expect(r.state.steps["wait"]?.error == "step timed out after 200ms")
+    #expect((r.state.steps["wait"]?.durationMs ?? 99_999) < 10_000)
+  }
 }
