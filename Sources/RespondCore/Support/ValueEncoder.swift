@@ -1,0 +1,219 @@
+import Foundation
+
+/// Encodes any `Encodable` into a `Value` tree (dates as ISO-8601 with milliseconds), which
+/// `Value.json` then writes. Foundation's JSONEncoder is slow on Linux, and respond encodes a
+/// journal line per event and a report per run: this pair keeps that off the response's clock.
+package struct ValueEncoder {
+  package init() {}
+
+  package func encode<T: Encodable>(_ value: T) throws -> Value {
+    let root = Box()
+    try ValueEncoderImpl(box: root, codingPath: []).encodeAny(value)
+    return root.value
+  }
+}
+
+/// A mutable slot in the tree being built.
+private final class Box {
+  var value: Value = .null
+  var object: [String: Box]?
+  var array: [Box]?
+
+  /// The finished value: containers are assembled from their children.
+  var built: Value {
+    if let object { return .object(object.mapValues(\.built)) }
+    if let array { return .array(array.map(\.built)) }
+    return value
+  }
+}
+
+private struct ValueEncoderImpl: Encoder {
+  let box: Box
+  var codingPath: [any CodingKey]
+  var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+  func encodeAny<T: Encodable>(_ v: T) throws {
+    switch v {
+    case let d as Date: box.value = .string(ISO8601.precise(d))
+    case let v as Value: box.value = v
+    case let s as String: box.value = .string(s)
+    case let b as Bool: box.value = .bool(b)
+    case let i as Int: box.value = .number(Double(i))
+    case let d as Double: box.value = .number(d)
+    default:
+      try v.encode(to: self)
+      box.value = box.built
+    }
+  }
+
+  func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+    if box.object == nil { box.object = [:] }
+    return KeyedEncodingContainer(Keyed<Key>(box: box, codingPath: codingPath))
+  }
+
+  func unkeyedContainer() -> any UnkeyedEncodingContainer {
+    if box.array == nil { box.array = [] }
+    return Unkeyed(box: box, codingPath: codingPath)
+  }
+
+  func singleValueContainer() -> any SingleValueEncodingContainer { Single(box: box, codingPath: codingPath) }
+
+  struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let box: Box
+    var codingPath: [any CodingKey]
+
+    func child(_ key: Key) -> Box {
+      let b = Box()
+      box.object?[key.stringValue] = b
+      return b
+    }
+
+    mutating func encodeNil(forKey key: Key) throws { child(key).value = .null }
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+      let b = child(key)
+      try ValueEncoderImpl(box: b, codingPath: codingPath + [key]).encodeAny(value)
+      b.value = b.object != nil || b.array != nil ? b.built : b.value
+      b.object = nil
+      b.array = nil
+    }
+    // Optionals that are nil are left out, as JSONEncoder does.
+    mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
+      if let value { try encode(value, forKey: key) }
+    }
+    mutating func nestedContainer<N: CodingKey>(keyedBy: N.Type, forKey key: Key) -> KeyedEncodingContainer<N> {
+      let b = child(key)
+      b.object = [:]
+      return KeyedEncodingContainer(Keyed<N>(box: b, codingPath: codingPath + [key]))
+    }
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+      let b = child(key)
+      b.array = []
+      return Unkeyed(box: b, codingPath: codingPath + [key])
+    }
+    mutating func superEncoder() -> any Encoder { ValueEncoderImpl(box: box, codingPath: codingPath) }
+    mutating func superEncoder(forKey key: Key) -> any Encoder { ValueEncoderImpl(box: child(key), codingPath: codingPath) }
+  }
+
+  struct Unkeyed: UnkeyedEncodingContainer {
+    let box: Box
+    var codingPath: [any CodingKey]
+    var count: Int { box.array?.count ?? 0 }
+
+    func next() -> Box {
+      let b = Box()
+      box.array?.append(b)
+      return b
+    }
+
+    mutating func encodeNil() throws { next().value = .null }
+    mutating func encode<T: Encodable>(_ value: T) throws {
+      let b = next()
+      try ValueEncoderImpl(box: b, codingPath: codingPath).encodeAny(value)
+      b.value = b.object != nil || b.array != nil ? b.built : b.value
+      b.object = nil
+      b.array = nil
+    }
+    mutating func nestedContainer<N: CodingKey>(keyedBy: N.Type) -> KeyedEncodingContainer<N> {
+      let b = next()
+      b.object = [:]
+      return KeyedEncodingContainer(Keyed<N>(box: b, codingPath: codingPath))
+    }
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+      let b = next()
+      b.array = []
+      return Unkeyed(box: b, codingPath: codingPath)
+    }
+    mutating func superEncoder() -> any Encoder { ValueEncoderImpl(box: next(), codingPath: codingPath) }
+  }
+
+  struct Single: SingleValueEncodingContainer {
+    let box: Box
+    var codingPath: [any CodingKey]
+    mutating func encodeNil() throws { box.value = .null }
+    mutating func encode(_ value: Bool) throws { box.value = .bool(value) }
+    mutating func encode(_ value: String) throws { box.value = .string(value) }
+    mutating func encode(_ value: Double) throws { box.value = .number(value) }
+    mutating func encode(_ value: Float) throws { box.value = .number(Double(value)) }
+    mutating func encode(_ value: Int) throws { box.value = .number(Double(value)) }
+    mutating func encode(_ value: Int64) throws { box.value = .number(Double(value)) }
+    mutating func encode<T: Encodable>(_ value: T) throws {
+      try ValueEncoderImpl(box: box, codingPath: codingPath).encodeAny(value)
+    }
+  }
+}
+
+extension Value {
+  /// JSON text with sorted keys and unescaped slashes, written directly (no Foundation encoder).
+  /// `pretty` indents by two spaces.
+  package func json(pretty: Bool = false) -> String {
+    var out = ""
+    out.reserveCapacity(256)
+    write(to: &out, pretty: pretty, indent: 0)
+    return out
+  }
+
+  private func write(to out: inout String, pretty: Bool, indent: Int) {
+    switch self {
+    case .null: out += "null"
+    case .bool(let b): out += b ? "true" : "false"
+    case .number(let n):
+      if n.rounded() == n, abs(n) < 9.0e15 { out += String(Int64(n)) } else if n.isFinite { out += String(n) } else { out += "null" }
+    case .string(let s): Value.writeString(s, to: &out)
+    case .array(let a):
+      if a.isEmpty { out += "[]"; return }
+      out += "["
+      for (i, v) in a.enumerated() {
+        if i > 0 { out += "," }
+        if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
+        v.write(to: &out, pretty: pretty, indent: indent + 1)
+      }
+      if pretty { out += "\n" + String(repeating: "  ", count: indent) }
+      out += "]"
+    case .object(let o):
+      if o.isEmpty { out += "{}"; return }
+      out += "{"
+      for (i, k) in o.keys.sorted().enumerated() {
+        if i > 0 { out += "," }
+        if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
+        Value.writeString(k, to: &out)
+        out += pretty ? " : " : ":"
+        o[k]!.write(to: &out, pretty: pretty, indent: indent + 1)
+      }
+      if pretty { out += "\n" + String(repeating: "  ", count: indent) }
+      out += "}"
+    }
+  }
+
+  private static func writeString(_ s: String, to out: inout String) {
+    out += "\""
+    var plainStart = s.unicodeScalars.startIndex
+    var i = plainStart
+    let scalars = s.unicodeScalars
+    while i != scalars.endIndex {
+      let c = scalars[i]
+      let escape: String?
+      switch c {
+      case "\"": escape = "\\\""
+      case "\\": escape = "\\\\"
+      case "\n": escape = "\\n"
+      case "\r": escape = "\\r"
+      case "\t": escape = "\\t"
+      default:
+        if c.value < 0x20 {
+          let hex = String(c.value, radix: 16)
+          escape = "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        } else {
+          escape = nil
+        }
+      }
+      if let escape {
+        out.unicodeScalars.append(contentsOf: scalars[plainStart..<i])
+        out += escape
+        plainStart = scalars.index(after: i)
+      }
+      i = scalars.index(after: i)
+    }
+    out.unicodeScalars.append(contentsOf: scalars[plainStart..<scalars.endIndex])
+    out += "\""
+  }
+}
