@@ -324,6 +324,105 @@ struct HTTPActionResponseTests {
     }
   }
 
+  /// Epoch seconds `delta` from now, as a rate-limit reset header carries them.
+  private func epoch(in delta: Double) -> String { String(Int(Date().timeIntervalSince1970 + delta)) }
+
+  @Test func githubPrimaryLimitAs403IsRetryableUntilTheReset() async throws {
+    let t = answering(403, headers: [
+      ("x-ratelimit-limit", "60"), ("x-ratelimit-remaining", "0"), ("x-ratelimit-used", "60"),
+      ("x-ratelimit-reset", epoch(in: 8)),
+    ], body: #"{"message": "API rate limit exceeded for 127.0.0.1."}"#)
+    await #expect {
+      _ = try await action.run(context(["method": "POST", "url": "https://h.example.test/credentials/revoke"], transport: t))
+    } throws: { error in
+      guard let e = providerError(error), let wait = e.retryAfter else { return false }
+      // Whole epoch seconds: the reset is 7 to 8 s away.
+      return e.retryable && !e.processed && (error as? ActionError)!.isRetryable && e.status == 403
+        && wait >= .seconds(6) && wait <= .seconds(9) && e.message.contains("rate limit exceeded")
+    }
+  }
+
+  @Test func a403WithoutRateLimitSignalsIsNotRetryable() async throws {
+    for headers in [[], [("x-ratelimit-remaining", "4999"), ("x-ratelimit-reset", epoch(in: 100))]] as [[(String, String)]] {
+      await #expect {
+        _ = try await action.run(context(["url": "https://h.example.test/"], transport: answering(403, headers: headers, body: "forbidden")))
+      } throws: { error in
+        guard let e = providerError(error) else { return false }
+        return !e.retryable && e.retryAfter == nil && !(error as? ActionError)!.isRetryable
+      }
+    }
+  }
+
+  @Test func githubSecondaryLimitAs403WithRetryAfterIsRetryable() async throws {
+    let t = answering(403, headers: [("Retry-After", "3"), ("x-ratelimit-remaining", "4000")],
+                      body: #"{"message": "You have exceeded a secondary rate limit."}"#)
+    await #expect {
+      _ = try await action.run(context(["url": "https://h.example.test/user"], transport: t))
+    } throws: { error in
+      guard let e = providerError(error) else { return false }
+      return e.retryable && e.retryAfter == .seconds(3)
+    }
+  }
+
+  @Test func sendGrid429WithoutRetryAfterWaitsForXRateLimitReset() async throws {
+    let t = answering(429, headers: [("X-RateLimit-Limit", "600"), ("X-RateLimit-Remaining", "0"),
+                                     ("X-RateLimit-Reset", epoch(in: 5))],
+                      body: #"{"errors": [{"field": null, "message": "too many requests"}]}"#)
+    await #expect {
+      _ = try await action.run(context(["method": "DELETE", "url": "https://h.example.test/v3/api_keys/x"], transport: t))
+    } throws: { error in
+      guard let e = providerError(error), let wait = e.retryAfter else { return false }
+      return e.retryable && wait >= .seconds(3) && wait <= .seconds(6) && e.message == "too many requests"
+    }
+  }
+
+  @Test func gitLab429WaitsForRateLimitReset() async throws {
+    let t = answering(429, headers: [("RateLimit-Limit", "60"), ("RateLimit-Observed", "61"), ("RateLimit-Remaining", "0"),
+                                     ("RateLimit-Reset", epoch(in: 4))], body: "Retry later")
+    await #expect {
+      _ = try await action.run(context(["url": "https://h.example.test/api/v4/personal_access_tokens/self"], transport: t))
+    } throws: { error in
+      guard let e = providerError(error), let wait = e.retryAfter else { return false }
+      return e.retryable && wait >= .seconds(2) && wait <= .seconds(5)
+    }
+  }
+
+  @Test func rateLimitWaitPrefersRetryAfterAndReadsResetHeaders() {
+    let now = Date(timeIntervalSince1970: 1_700_000_000)
+    func wait(_ headers: [(String, String)], status: Int = 429) -> Duration? {
+      HTTPAction.rateLimitWait(HTTPResponse(status: status, headers: headers), now: now)
+    }
+    // Retry-After wins over a reset header.
+    #expect(wait([("Retry-After", "2"), ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1700000030")]) == .seconds(2))
+    // Epoch reset with the window exhausted, or with no remaining count given.
+    #expect(wait([("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1700000030")]) == .seconds(30))
+    #expect(wait([("X-RateLimit-Reset", "1700000012")]) == .seconds(12))
+    // A reset for a window that is not exhausted says nothing about this 429.
+    #expect(wait([("x-ratelimit-remaining", "17"), ("x-ratelimit-reset", "1700000030")]) == nil)
+    // GitLab: RateLimit-Reset as epoch seconds, or as the IETF draft's delta seconds.
+    #expect(wait([("RateLimit-Remaining", "0"), ("RateLimit-Reset", "1700000007")]) == .seconds(7))
+    #expect(wait([("RateLimit-Reset", "9")]) == .seconds(9))
+    // A reset already past: retry at once. Far away or garbage: no hint (the executor backs off).
+    #expect(wait([("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1699999990")]) == .zero)
+    #expect(wait([("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1700090000")]) == nil)
+    #expect(wait([("x-ratelimit-reset", "soon")]) == nil)
+    #expect(wait([("RateLimit-Reset", "-5")]) == nil)
+    #expect(wait([]) == nil)
+  }
+
+  @Test func rateLimitSignalsOnlyMakeA403Retryable() {
+    func limited(_ status: Int, _ headers: [(String, String)] = []) -> Bool {
+      HTTPAction.isRateLimited(HTTPResponse(status: status, headers: headers))
+    }
+    #expect(limited(429))
+    #expect(limited(403, [("X-RateLimit-Remaining", " 0 ")]))
+    #expect(limited(403, [("retry-after", "60")]))
+    #expect(!limited(403))
+    #expect(!limited(403, [("x-ratelimit-remaining", "12")]))
+    #expect(!limited(401, [("x-ratelimit-remaining", "0")]))
+    #expect(!limited(500))
+  }
+
   @Test func secretOutputIsRegisteredBeforeAnErrorCanCarryIt() async throws {
     let masker = Masker()
     let t = answering(500, body: #"{"message": "failed for new-secret-123456", "token": "new-secret-123456"}"#)

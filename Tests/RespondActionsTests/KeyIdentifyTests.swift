@@ -338,6 +338,8 @@ struct KeyIdentifyTests {
     ("hvr." + repeated("Ab9", 24), "recovery-token"),
     ("s." + repeated("Ab9", 24), "service-token"),
     ("b." + repeated("Ab9", 100), "batch-token"),
+    // The shape OpenBao 2.x issues: 166 base64url characters, `-` and `_` included.
+    ("b." + repeated("AAAAAQ_-x9", 166), "batch-token"),
     ("r." + repeated("Ab9", 24), "recovery-token"),
   ])
   func vaultTokens(key: String, kind: String) throws {

@@ -131,6 +131,25 @@ import Testing
     #expect(report.statusLine.contains("run did not finish"))
     #expect(report.followUps.first?.text.contains("respond resume /incidents/20261118T103320Z-key-compromised") == true)
   }
+
+  @Test func aManualContainStepIsNotContainment() throws {
+    // A Stripe key (or a Vault batch token): the only contain step is an instruction for a human.
+    var start = JournalRecord(at: Self.t0, type: .runStarted)
+    start.incident = IncidentInfo(id: "i", runbook: "key-compromised", startedAt: Self.t0, mode: .live, directory: "/i")
+    var records = [start]
+    records.append(Self.step(.stepFinished, "stripe-roll", .contain, "manual", at: 5, outcome: .succeeded, duration: 1) {
+      $0.outputs = ["instruction": "Roll the key in the Stripe Dashboard", "done": false]
+      $0.mutates = true
+    })
+    var fin = JournalRecord(at: Self.at(10), type: .runFinished)
+    fin.status = .completed
+    records.append(fin)
+    let report = IncidentReport(state: IncidentState(records: records))
+    #expect(!report.contained)
+    #expect(report.timeToContainmentMs == nil)
+    #expect(report.statusLine.hasPrefix("LIVE: NOT CONTAINED; run completed; 2 follow-ups need a human"))
+    #expect(report.followUps.map(\.text).contains("Roll the key in the Stripe Dashboard"))
+  }
 }
 
 enum TestPaths {

@@ -76,13 +76,14 @@ package struct HTTPAction: Action {
 
     let accepted = try Self.acceptedStatuses(context)
     guard accepted.contains(response.status) else {
-      let retryable = response.status == 429 || response.status >= 500
+      let rateLimited = Self.isRateLimited(response)
+      let retryable = rateLimited || response.status >= 500
       throw ActionError.provider(ProviderError(
         provider: "HTTP", operation: "\(request.method) \(built.path)", endpoint: built.shownURL,
         status: response.status, code: Self.errorCode(json), message: Self.errorMessage(response, json: json),
         retryable: retryable,
         processed: !(response.status == 429 || response.status == 503 || (400..<500).contains(response.status)),
-        retryAfter: retryable ? response.retryAfter : nil))
+        retryAfter: rateLimited ? Self.rateLimitWait(response) : (retryable ? response.retryAfter : nil)))
     }
 
     var outputs: [String: Value] = [
@@ -353,6 +354,52 @@ package struct HTTPAction: Action {
       map[key] = map[key].map { $0 + ", " + value } ?? value
     }
     return map.mapValues { .string($0) }
+  }
+
+  // MARK: - Rate limiting
+
+  /// The longest wait a rate-limit reset header is believed for (the executor caps it further at
+  /// the step's max delay); a reset further away than this is read as a broken header.
+  package static let longestRateLimitWait: Duration = .seconds(3600)
+
+  /// Whether an answer says "too many requests": any 429, and a 403 that carries a rate-limit
+  /// signal — GitHub answers an exhausted primary limit with 403 and `x-ratelimit-remaining: 0`,
+  /// and a secondary limit with 403 and `Retry-After`. A plain 403 (forbidden) is not retryable.
+  package static func isRateLimited(_ response: HTTPResponse) -> Bool {
+    switch response.status {
+    case 429: return true
+    case 403:
+      return response.header("Retry-After") != nil
+        || response.header("x-ratelimit-remaining")?.trimmingCharacters(in: .whitespaces) == "0"
+    default: return false
+    }
+  }
+
+  /// How long to wait before retrying a rate-limited request: `Retry-After` when present, else
+  /// the time until the limit resets — `x-ratelimit-reset` (epoch seconds; GitHub, SendGrid,
+  /// OpenBao) when `x-ratelimit-remaining` is 0 or absent, else `RateLimit-Reset` (GitLab: epoch
+  /// seconds; the IETF draft's delta seconds when the number is too small to be a time). Nil when
+  /// there is no usable hint (the executor then backs off exponentially); at most an hour.
+  package static func rateLimitWait(_ response: HTTPResponse, now: Date = Date()) -> Duration? {
+    if let retryAfter = response.retryAfter { return min(retryAfter, longestRateLimitWait) }
+    func number(_ name: String) -> Double? {
+      response.header(name).flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }.flatMap { $0.isFinite ? $0 : nil }
+    }
+    // A reset header counts only when its window is the exhausted one (remaining 0 or not said).
+    let reset: Double?
+    if let r = number("x-ratelimit-reset"), (number("x-ratelimit-remaining") ?? 0) <= 0 {
+      reset = r
+    } else if let r = number("RateLimit-Reset"), (number("RateLimit-Remaining") ?? 0) <= 0 {
+      reset = r
+    } else {
+      reset = nil
+    }
+    guard let reset, reset >= 0 else { return nil }
+    // Epoch seconds are ~1.7e9; anything below a year's worth of seconds is a delta.
+    let seconds = reset > 365 * 24 * 3600 ? reset - now.timeIntervalSince1970 : reset
+    guard seconds <= longestRateLimitWait.seconds else { return nil }
+    // A reset already past (clock skew, or the window just rolled over): retry promptly.
+    return .milliseconds(Int64((max(0, seconds) * 1000).rounded(.up)))
   }
 
   /// A provider's own error code when the JSON has one (`code`, `error`, `status` as text).

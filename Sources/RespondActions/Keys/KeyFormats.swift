@@ -412,11 +412,13 @@ package enum KeyFormats {
       ("hvb.", "batch-token", 138...300, true, "Vault 1.10+ token format"),
       ("hvr.", "recovery-token", 20...300, true, "Vault 1.10+ token format"),
       ("s.", "service-token", 24...300, false, "OpenBao or Vault before 1.10 token format"),
-      ("b.", "batch-token", 24...300, false, "OpenBao or Vault before 1.10 token format"),
+      // Batch tokens are an encrypted blob in unpadded base64url, so `_` and `-` occur (OpenBao 2.x
+      // issues `b.` + 166 such characters).
+      ("b.", "batch-token", 24...300, true, "OpenBao or Vault before 1.10 token format"),
       ("r.", "recovery-token", 24...300, false, "OpenBao or Vault before 1.10 token format"),
     ]
 
-  /// Vault (`hvs.`/`hvb.`/`hvr.`) and OpenBao or older Vault (`s.`/`b.`/`r.` + base62) tokens.
+  /// Vault (`hvs.`/`hvb.`/`hvr.`) and OpenBao or older Vault (`s.`/`r.` + base62, `b.` + base64url) tokens.
   private static func vault(_ key: String, _ b: [UInt8]) -> KeyIdentity? {
     let revokeService = "POST /v1/auth/token/revoke (or revoke-self authenticated with the token)"
     for format in vaultFormats where hasPrefix(b, format.prefix) {

@@ -133,9 +133,13 @@ extension IncidentReport {
     }
     evidence = ordered.compactMap { id in state.steps[id]?.evidence.map { EvidenceSection(step: id, evidence: $0) } }
 
-    // Containment: a contain-phase step that changed something succeeded.
+    // Containment: a contain-phase step that changed something succeeded. A `manual` step is an
+    // instruction left for a human (a Stripe key to roll, a batch token that cannot be revoked):
+    // respond changed nothing, so it never counts as containment.
     let containSteps = steps.filter { $0.phase == .contain }
-    let containedStep = containSteps.filter { $0.outcome == StepOutcome.succeeded.rawValue && $0.mutates != false }
+    let containedStep = containSteps.filter {
+      $0.outcome == StepOutcome.succeeded.rawValue && $0.mutates != false && $0.action != "manual"
+    }
     contained = !mode.isDry && !containedStep.isEmpty
     containedAt = contained ? containedStep.compactMap(\.finishedAt).max() : nil
     timeToContainmentMs = zip2(startedAt, containedAt).map { Int(($1.timeIntervalSince($0) * 1000).rounded()) }
