@@ -138,6 +138,11 @@ package struct Evidence: Sendable, Codable, Equatable {
   /// Anything the query could not cover (pages not read, provider limits).
   package var caveats: [String]
 
+  enum CodingKeys: String, CodingKey {
+    case source, endpoint, query, windowStart = "window-start", windowEnd = "window-end"
+    case eventCount = "event-count", firstSeen = "first-seen", lastSeen = "last-seen", tallies, events, caveats
+  }
+
   package init(source: String, endpoint: String, query: String, windowStart: Date? = nil, windowEnd: Date? = nil,
                eventCount: Int = 0, firstSeen: Date? = nil, lastSeen: Date? = nil,
                tallies: [String: [String: Int]] = [:], events: [EvidenceEvent] = [], caveats: [String] = []) {
@@ -161,6 +166,10 @@ package struct EvidenceEvent: Sendable, Codable, Equatable {
   package var name: String
   package var sourceIP: String?
   package var detail: String?
+
+  enum CodingKeys: String, CodingKey {
+    case time, name, sourceIP = "source-ip", detail
+  }
 
   package init(time: Date, name: String, sourceIP: String? = nil, detail: String? = nil) {
     self.time = time

@@ -15,7 +15,6 @@ package final class Journal: @unchecked Sendable {
   private let masker: Masker
   private let lock = NSLock()
   private var seq: Int
-  private let encoder = JournalRecord.encoder()
 
   package struct OpenError: Error, CustomStringConvertible {
     package var description: String
@@ -51,9 +50,9 @@ package final class Journal: @unchecked Sendable {
     try lock.withLock {
       var r = record
       r.seq = seq
-      let data = try encoder.encode(r)
+      let text = try ValueEncoder().encode(r).json()
       // Backstop: every record is built from masked values, and the line is masked once more.
-      let line = masker.mask(String(decoding: data, as: UTF8.self)) + "\n"
+      let line = masker.mask(text) + "\n"
       let bytes = Array(line.utf8)
       var written = 0
       while written < bytes.count {

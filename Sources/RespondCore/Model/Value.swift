@@ -128,13 +128,7 @@ extension Value: Codable {
   }
 
   /// Compact JSON with sorted keys and unescaped slashes: stable for journals and golden files.
-  package func jsonString(pretty: Bool = false) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = pretty
-      ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
-    guard let data = try? encoder.encode(self) else { return "null" }
-    return String(decoding: data, as: UTF8.self)
-  }
+  package func jsonString(pretty: Bool = false) -> String { json(pretty: pretty) }
 
   /// Parses JSON text into a value (`nil` when it is not JSON).
   package static func parseJSON(_ data: Data) -> Value? {

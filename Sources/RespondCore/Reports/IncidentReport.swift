@@ -27,6 +27,12 @@ package struct IncidentReport: Codable, Sendable {
     package var notes: [String]
     package var approval: String?
     package var mutates: Bool?
+
+    enum CodingKeys: String, CodingKey {
+      case id, phase, action, title, outcome, startedAt = "started-at", finishedAt = "finished-at"
+      case durationMs = "duration-ms", attempts, summary, error, outputs, secretOutputs = "secret-outputs"
+      case wouldSend = "would-send", missing, notes, approval, mutates
+    }
   }
 
   package struct EvidenceSection: Codable, Sendable {
@@ -239,13 +245,7 @@ extension IncidentReport {
 
   /// `report.json`: pretty, sorted keys, ISO-8601 times.
   package func json() -> String {
-    let e = JSONEncoder()
-    e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    e.dateEncodingStrategy = .custom { date, encoder in
-      var c = encoder.singleValueContainer()
-      try c.encode(ISO8601.precise(date))
-    }
-    return (try? String(decoding: e.encode(self), as: UTF8.self)) ?? "{}"
+    ((try? ValueEncoder().encode(self)) ?? .object([:])).json(pretty: true)
   }
 }
 
