@@ -23,7 +23,9 @@ package enum PlanRenderer {
         var line = "  \(String(n).leftPadding(2)). \(s.id.padding(24))\(s.action.padding(36))[\(flags.joined(separator: ", "))]"
         if let when = s.when, let src = s.whenSource {
           let refsOnlyInputs = when.references.allSatisfy {
-            $0.path.first == "inputs" || ($0.path.first == "steps" && $0.path.count > 1 && known[$0.path[1]] != nil)
+            // env is not looked at by plan: conditions on it stay undecided.
+            $0.path.first == "inputs"
+              || ($0.path.first == "steps" && $0.path.count > 1 && known[$0.path[1]] != nil)
           }
           if refsOnlyInputs, let v = try? when.evaluate(ctx) {
             line += "\n      when \(src)  → \(v.isTruthy ? "runs" : "skipped")"

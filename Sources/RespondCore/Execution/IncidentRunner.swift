@@ -501,6 +501,12 @@ package final class IncidentRunner: @unchecked Sendable {
                             summary: "check not meaningful in a dry run (the change it verifies was not made): \(what)",
                             mutates: descriptor.mutates)
         }
+        // A drill rehearses: an endpoint it cannot reach here is a readiness finding (shown in
+        // the readiness table), not a failed rehearsal.
+        if options.mode.isDry, let unreachable = IncidentRunner.unreachable(error) {
+          return try finish(step, .skippedDryRun, began: began, summary: "not reachable from here: \(unreachable)",
+                            missing: ["reachable endpoint: \(unreachable)"], mutates: descriptor.mutates)
+        }
         let failure = ActionFailure(error)
         let elapsed = ContinuousClock.now - began
         let retryable = failure.retryable && (descriptor.idempotent || failure.notProcessed)
@@ -583,6 +589,20 @@ package final class IncidentRunner: @unchecked Sendable {
   }
 
   private func describe(_ error: Error) -> String { masker.mask(ActionFailure(error).message) }
+
+  /// The message of an error that says the endpoint could not be reached at all (no answer).
+  static func unreachable(_ error: Error) -> String? {
+    let transport: TransportError
+    switch error {
+    case let t as TransportError: transport = t
+    case ActionError.transport(let t): transport = t
+    default: return nil
+    }
+    switch transport {
+    case .connectionFailed, .timedOut, .tls: return transport.description
+    default: return nil
+    }
+  }
 
   /// Runs `work`, failing with a timeout error if it takes longer than `limit`.
   package static func withTimeout<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async throws -> T)

@@ -31,7 +31,7 @@ package final class ProgressLog: @unchecked Sendable {
     }
     let pad = String(repeating: " ", count: max(0, 8 - visibleWidth(outcome)))
     let d = duration.map { $0.shortDescription } ?? ""
-    var text = "  \(word)\(pad)\(phase.rawValue.padding(11))\(id.padding(24))\(action.padding(34))\(d.leftPadding(7))"
+    var text = "  \(word)\(pad)\(phase.rawValue.padding(11))\(id.padding(28))\(action.padding(34))\(d.leftPadding(7))"
     if let detail, !detail.isEmpty { text += "  " + detail }
     line(text)
   }

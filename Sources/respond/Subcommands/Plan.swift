@@ -43,6 +43,15 @@ struct Plan: AsyncParsableCommand {
       var values: [String: Value] = [:]
       for i in rb.inputs { if let v = invocation.inputs[i.name] ?? i.defaultValue { values[i.name] = .string(v) } }
       for step in rb.steps {
+        // A step whose condition is already decided false will not run: its outputs are null,
+        // which decides the conditions of the steps that depend on it.
+        if let when = step.when,
+          when.references.allSatisfy({ $0.path.first == "inputs" || ($0.path.count > 1 && known[$0.path[1]] != nil) }),
+          let v = try? when.evaluate(EvaluationContext(inputs: values, steps: known)), !v.isTruthy
+        {
+          known[step.id] = [:]
+          continue
+        }
         guard let action = registry.action(named: step.action), action.descriptor.offline, step.when == nil,
           step.with.flatMap(\.1.templates).allSatisfy({ $0.0.references.allSatisfy { $0.path.first == "inputs" } })
         else { continue }
