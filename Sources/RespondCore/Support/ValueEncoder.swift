@@ -143,77 +143,74 @@ private struct ValueEncoderImpl: Encoder {
 }
 
 extension Value {
-  /// JSON text with sorted keys and unescaped slashes, written directly (no Foundation encoder).
-  /// `pretty` indents by two spaces.
+  /// JSON text with sorted keys and unescaped slashes, written directly as UTF-8 bytes (no
+  /// Foundation encoder). `pretty` indents by two spaces.
   package func json(pretty: Bool = false) -> String {
-    var out = ""
-    out.reserveCapacity(256)
+    var out: [UInt8] = []
+    out.reserveCapacity(512)
     write(to: &out, pretty: pretty, indent: 0)
-    return out
+    return String(decoding: out, as: UTF8.self)
   }
 
-  private func write(to out: inout String, pretty: Bool, indent: Int) {
+  private func write(to out: inout [UInt8], pretty: Bool, indent: Int) {
+    func newline(_ level: Int) {
+      out.append(10)
+      out.append(contentsOf: repeatElement(32, count: level * 2))
+    }
     switch self {
-    case .null: out += "null"
-    case .bool(let b): out += b ? "true" : "false"
+    case .null: out.append(contentsOf: "null".utf8)
+    case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
     case .number(let n):
-      if n.rounded() == n, abs(n) < 9.0e15 { out += String(Int64(n)) } else if n.isFinite { out += String(n) } else { out += "null" }
+      let text = n.rounded() == n && abs(n) < 9.0e15 ? String(Int64(n)) : (n.isFinite ? String(n) : "null")
+      out.append(contentsOf: text.utf8)
     case .string(let s): Value.writeString(s, to: &out)
     case .array(let a):
-      if a.isEmpty { out += "[]"; return }
-      out += "["
+      if a.isEmpty {
+        out.append(contentsOf: "[]".utf8)
+        return
+      }
+      out.append(91)
       for (i, v) in a.enumerated() {
-        if i > 0 { out += "," }
-        if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
+        if i > 0 { out.append(44) }
+        if pretty { newline(indent + 1) }
         v.write(to: &out, pretty: pretty, indent: indent + 1)
       }
-      if pretty { out += "\n" + String(repeating: "  ", count: indent) }
-      out += "]"
+      if pretty { newline(indent) }
+      out.append(93)
     case .object(let o):
-      if o.isEmpty { out += "{}"; return }
-      out += "{"
+      if o.isEmpty {
+        out.append(contentsOf: "{}".utf8)
+        return
+      }
+      out.append(123)
       for (i, k) in o.keys.sorted().enumerated() {
-        if i > 0 { out += "," }
-        if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
+        if i > 0 { out.append(44) }
+        if pretty { newline(indent + 1) }
         Value.writeString(k, to: &out)
-        out += pretty ? " : " : ":"
+        out.append(contentsOf: (pretty ? " : " : ":").utf8)
         o[k]!.write(to: &out, pretty: pretty, indent: indent + 1)
       }
-      if pretty { out += "\n" + String(repeating: "  ", count: indent) }
-      out += "}"
+      if pretty { newline(indent) }
+      out.append(125)
     }
   }
 
-  private static func writeString(_ s: String, to out: inout String) {
-    out += "\""
-    var plainStart = s.unicodeScalars.startIndex
-    var i = plainStart
-    let scalars = s.unicodeScalars
-    while i != scalars.endIndex {
-      let c = scalars[i]
-      let escape: String?
-      switch c {
-      case "\"": escape = "\\\""
-      case "\\": escape = "\\\\"
-      case "\n": escape = "\\n"
-      case "\r": escape = "\\r"
-      case "\t": escape = "\\t"
-      default:
-        if c.value < 0x20 {
-          let hex = String(c.value, radix: 16)
-          escape = "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        } else {
-          escape = nil
-        }
+  private static let hexDigits = Array("0123456789abcdef".utf8)
+
+  private static func writeString(_ s: String, to out: inout [UInt8]) {
+    out.append(34)
+    for byte in s.utf8 {
+      switch byte {
+      case 34: out.append(contentsOf: [92, 34])
+      case 92: out.append(contentsOf: [92, 92])
+      case 10: out.append(contentsOf: [92, 110])
+      case 13: out.append(contentsOf: [92, 114])
+      case 9: out.append(contentsOf: [92, 116])
+      case 0..<32:
+        out.append(contentsOf: [92, 117, 48, 48, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]])
+      default: out.append(byte)
       }
-      if let escape {
-        out.unicodeScalars.append(contentsOf: scalars[plainStart..<i])
-        out += escape
-        plainStart = scalars.index(after: i)
-      }
-      i = scalars.index(after: i)
     }
-    out.unicodeScalars.append(contentsOf: scalars[plainStart..<scalars.endIndex])
-    out += "\""
+    out.append(34)
   }
 }

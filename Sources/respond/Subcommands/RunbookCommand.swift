@@ -41,8 +41,10 @@ enum RunbookCommand {
     options.mode = requested == .drill ? .drill : (invocation.dryRun ? .dryRun : .live)
     options.assumeYes = invocation.yes
     let masker = Masker()
+    let transport = Frontend.transport()
+    Frontend.mark("load")
     let runner = IncidentRunner(
-      runbook: runbook, registry: registry, environment: Frontend.environment, transport: Frontend.transport(),
+      runbook: runbook, registry: registry, environment: Frontend.environment, transport: transport,
       masker: masker, progress: Frontend.progress(masker), approver: Frontend.approver(), options: options)
     do {
       let result = try await Interrupts.run { try await runner.start(inputs: invocation.inputs, outDir: invocation.out ?? "incidents") }
@@ -58,11 +60,13 @@ enum RunbookCommand {
 
   /// Writes the report, says how it ended, prints the report path last on stdout.
   static func finish(_ result: RunResult, masker: Masker) -> Int32 {
+    Frontend.mark("run")
     do {
       let path = try ReportWriter.write(state: result.state, directory: result.incidentDirectory, masker: masker)
       let report = IncidentReport(state: result.state)
       Frontend.note(masker.mask(report.statusLine))
       if let m = result.message, result.status != .completed { Frontend.note(masker.mask(m)) }
+      Frontend.mark("report")
       Frontend.printTiming()
       print(path)
     } catch {
