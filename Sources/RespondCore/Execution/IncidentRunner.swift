@@ -105,9 +105,13 @@ package final class IncidentRunner: @unchecked Sendable {
 
   // MARK: - Starting and resuming
 
-  /// Starts a new incident in a fresh folder under `outDir`.
-  package func start(inputs given: [String: String], outDir: String, now: Date = Date()) async throws -> RunResult {
+  /// Starts a new incident in a fresh folder under `outDir`. `lock`, when the caller holds one for
+  /// the key, is told the folder so a responder it refuses can point at it.
+  package func start(inputs given: [String: String], outDir: String, now: Date = Date(), lock: IncidentLock? = nil)
+    async throws -> RunResult
+  {
     let dir = try IncidentFolder.create(in: outDir, runbook: runbook.name, at: now)
+    lock?.record(incident: dir)
     let info = IncidentInfo(
       id: (dir as NSString).lastPathComponent, runbook: runbook.name, startedAt: now, mode: options.mode,
       directory: dir)
