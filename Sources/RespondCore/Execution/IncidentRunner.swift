@@ -311,8 +311,33 @@ package final class IncidentRunner: @unchecked Sendable {
       state.steps[producer.id]?.outcome = nil
       let outcome = try await run(producer)
       if outcome != .succeeded { return "re-running step '\(producer.id)' did not succeed; see the report" }
+      // Steps that already used the undone outputs (e.g. stored the old replacement key in Vault)
+      // hold a value that no longer exists: run them again with the new one, in order, first.
+      for consumer in finishedSteps(using: producer, before: step) {
+        progress.line("  resume: \(consumer.id) used \(producer.id)'s undone outputs; running it again")
+        try note(step: consumer.id, "run again on resume: it used outputs of '\(producer.id)', which was undone and redone")
+        state.steps[consumer.id]?.outcome = nil
+        let again = try await run(consumer)
+        if again != .succeeded && again != .skippedCondition {
+          return "re-running step '\(consumer.id)' with the redone '\(producer.id)' did not succeed; see the report"
+        }
+      }
     }
     return nil
+  }
+
+  /// Steps between `producer` and `step` that succeeded and read any output of `producer`.
+  private func finishedSteps(using producer: Step, before step: Step) -> [Step] {
+    let all = runbook.steps
+    guard let from = all.firstIndex(where: { $0.id == producer.id }),
+      let to = all.firstIndex(where: { $0.id == step.id }), from + 1 < to
+    else { return [] }
+    return all[(from + 1)..<to].filter { s in
+      guard state.steps[s.id]?.outcome == .succeeded else { return false }
+      var templates = s.with.flatMap(\.1.templates).map(\.0)
+      if let w = s.when { templates.append(w) }
+      return templates.flatMap(\.references).contains { $0.path.count >= 2 && $0.path[0] == "steps" && $0.path[1] == producer.id }
+    }
   }
 
   /// Steps that succeeded in an earlier process and whose secret outputs `step` reads.
