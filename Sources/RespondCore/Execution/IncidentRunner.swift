@@ -257,6 +257,7 @@ package final class IncidentRunner: @unchecked Sendable {
 
   private func record(_ r: JournalRecord) throws {
     let written = try journal.append(r)
+    TestCrashHook.afterJournalRecord(written.seq)
     state.apply(written)
   }
 
@@ -626,6 +627,19 @@ package final class IncidentRunner: @unchecked Sendable {
       defer { group.cancelAll() }
       return try await group.next()!
     }
+  }
+}
+
+/// TEST-ONLY crash points for the crash/resume tests (Tests/EndToEndTests/CrashResumeTests.swift).
+/// `RESPOND_TEST_CRASH_AT=<n>` makes the process SIGKILL itself right after journal record `seq`
+/// n is durably written (fsync'd): the harshest crash there is, at a chosen point. Unset (always,
+/// outside those tests) it does nothing. Never set it in real use.
+package enum TestCrashHook {
+  private static let crashAtRecord: Int? = ProcessInfo.processInfo.environment["RESPOND_TEST_CRASH_AT"].flatMap { Int($0) }
+
+  /// Called after each durable journal append.
+  package static func afterJournalRecord(_ seq: Int) {
+    if let n = crashAtRecord, seq == n { raise(SIGKILL) }
   }
 }
 
