@@ -17,12 +17,24 @@ enum Frontend {
   nonisolated(unsafe) static var measured: MeasuredTransport?
 
   /// The real transport; measured when RESPOND_TIMING is set (benchmarks read the line it prints).
+  /// `RESPOND_HTTP_TIMEOUT` (seconds, default 30) bounds each HTTP exchange.
   static func transport() -> any HTTPTransport {
-    let curl = CurlTransport()
-    guard environment["RESPOND_TIMING"] != nil else { return curl }
-    let m = MeasuredTransport(curl)
+    var base: any HTTPTransport = CurlTransport(timeout: httpTimeout)
+    if let spec = environment["RESPOND_TEST_CRASH_AFTER_RESPONSE"], let hook = CrashAfterResponseTransport(base, spec: spec) {
+      base = hook
+    }
+    guard environment["RESPOND_TIMING"] != nil else { return base }
+    let m = MeasuredTransport(base)
     measured = m
     return m
+  }
+
+  /// Each HTTP exchange's time limit: `RESPOND_HTTP_TIMEOUT` seconds (0.1 to 600), else 30 s.
+  static var httpTimeout: Duration {
+    guard let text = environment["RESPOND_HTTP_TIMEOUT"], let s = Double(text), s >= 0.1, s <= 600 else {
+      return .seconds(30)
+    }
+    return .milliseconds(Int(s * 1000))
   }
 
   /// Named moments of the run (loaded, ran, reported), for the timing line.
@@ -66,6 +78,40 @@ enum Frontend {
   static func note(_ message: String) {
     FileHandle.standardError.write(Data("respond: \(message)\n".utf8))
   }
+}
+
+/// TEST-ONLY (Tests/EndToEndTests/CrashResumeTests.swift): with `RESPOND_TEST_CRASH_AFTER_RESPONSE=<n>`
+/// the process SIGKILLs itself the moment the n-th HTTP response has arrived, before the action
+/// sees it and before anything is journaled: the provider has acted, respond never learned of it.
+/// `<n>:<operation>` (e.g. `1:iam:CreateAccessKey`) counts only responses to that operation.
+/// Never set outside those tests.
+final class CrashAfterResponseTransport: HTTPTransport, @unchecked Sendable {
+  private let base: any HTTPTransport
+  private let crashAt: Int
+  private let operation: String?
+  private let lock = NSLock()
+  private var responses = 0
+
+  init?(_ base: any HTTPTransport, spec: String) {
+    let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+    guard let n = parts.first.flatMap({ Int($0) }) else { return nil }
+    self.base = base
+    self.crashAt = n
+    self.operation = parts.count > 1 ? parts[1] : nil
+  }
+
+  func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    let response = try await base.send(request)
+    if let operation, request.operation != operation { return response }
+    let n = lock.withLock {
+      responses += 1
+      return responses
+    }
+    if n == crashAt { raise(SIGKILL) }
+    return response
+  }
+
+  func sendMail(_ mail: MailRequest) async throws { try await base.sendMail(mail) }
 }
 
 /// y/N questions on the terminal.

@@ -105,9 +105,13 @@ package final class IncidentRunner: @unchecked Sendable {
 
   // MARK: - Starting and resuming
 
-  /// Starts a new incident in a fresh folder under `outDir`.
-  package func start(inputs given: [String: String], outDir: String, now: Date = Date()) async throws -> RunResult {
+  /// Starts a new incident in a fresh folder under `outDir`. `lock`, when the caller holds one for
+  /// the key, is told the folder so a responder it refuses can point at it.
+  package func start(inputs given: [String: String], outDir: String, now: Date = Date(), lock: IncidentLock? = nil)
+    async throws -> RunResult
+  {
     let dir = try IncidentFolder.create(in: outDir, runbook: runbook.name, at: now)
+    lock?.record(incident: dir)
     let info = IncidentInfo(
       id: (dir as NSString).lastPathComponent, runbook: runbook.name, startedAt: now, mode: options.mode,
       directory: dir)
@@ -259,6 +263,7 @@ package final class IncidentRunner: @unchecked Sendable {
     if let started = written.incident?.startedAt {
       written.incident?.startedAt = ISO8601.parse(ISO8601.precise(started)) ?? started
     }
+    TestCrashHook.afterJournalRecord(written.seq)
     state.apply(written)
   }
 
@@ -313,8 +318,33 @@ package final class IncidentRunner: @unchecked Sendable {
       state.steps[producer.id]?.outcome = nil
       let outcome = try await run(producer)
       if outcome != .succeeded { return "re-running step '\(producer.id)' did not succeed; see the report" }
+      // Steps that already used the undone outputs (e.g. stored the old replacement key in Vault)
+      // hold a value that no longer exists: run them again with the new one, in order, first.
+      for consumer in finishedSteps(using: producer, before: step) {
+        progress.line("  resume: \(consumer.id) used \(producer.id)'s undone outputs; running it again")
+        try note(step: consumer.id, "run again on resume: it used outputs of '\(producer.id)', which was undone and redone")
+        state.steps[consumer.id]?.outcome = nil
+        let again = try await run(consumer)
+        if again != .succeeded && again != .skippedCondition {
+          return "re-running step '\(consumer.id)' with the redone '\(producer.id)' did not succeed; see the report"
+        }
+      }
     }
     return nil
+  }
+
+  /// Steps between `producer` and `step` that succeeded and read any output of `producer`.
+  private func finishedSteps(using producer: Step, before step: Step) -> [Step] {
+    let all = runbook.steps
+    guard let from = all.firstIndex(where: { $0.id == producer.id }),
+      let to = all.firstIndex(where: { $0.id == step.id }), from + 1 < to
+    else { return [] }
+    return all[(from + 1)..<to].filter { s in
+      guard state.steps[s.id]?.outcome == .succeeded else { return false }
+      var templates = s.with.flatMap(\.1.templates).map(\.0)
+      if let w = s.when { templates.append(w) }
+      return templates.flatMap(\.references).contains { $0.path.count >= 2 && $0.path[0] == "steps" && $0.path[1] == producer.id }
+    }
   }
 
   /// Steps that succeeded in an earlier process and whose secret outputs `step` reads.
@@ -623,6 +653,19 @@ package final class IncidentRunner: @unchecked Sendable {
       defer { group.cancelAll() }
       return try await group.next()!
     }
+  }
+}
+
+/// TEST-ONLY crash points for the crash/resume tests (Tests/EndToEndTests/CrashResumeTests.swift).
+/// `RESPOND_TEST_CRASH_AT=<n>` makes the process SIGKILL itself right after journal record `seq`
+/// n is durably written (fsync'd): the harshest crash there is, at a chosen point. Unset (always,
+/// outside those tests) it does nothing. Never set it in real use.
+package enum TestCrashHook {
+  private static let crashAtRecord: Int? = ProcessInfo.processInfo.environment["RESPOND_TEST_CRASH_AT"].flatMap { Int($0) }
+
+  /// Called after each durable journal append.
+  package static func afterJournalRecord(_ seq: Int) {
+    if let n = crashAtRecord, seq == n { raise(SIGKILL) }
   }
 }
 

@@ -62,6 +62,25 @@ struct Resume: AsyncParsableCommand {
     let runner = IncidentRunner(
       runbook: runbook, registry: registry, environment: Frontend.environment, transport: Frontend.transport(),
       masker: masker, progress: Frontend.progress(masker), approver: Frontend.approver(), options: options)
+    // The same per-key lock as the run that started the incident: in the incident's parent folder.
+    let lock: IncidentLock?
+    do {
+      let outDir = (URL(fileURLWithPath: directory).standardizedFileURL.path as NSString).deletingLastPathComponent
+      // The key: given again when it was withheld as secret, else as the journal holds it.
+      var inputs = invocation.inputs
+      for (name, value) in state.inputs where !state.withheldInputs.contains(name) && inputs[name] == nil {
+        if let text = value.stringValue { inputs[name] = text }
+      }
+      lock = try RunbookCommand.acquireLock(runbook: runbook, inputs: inputs, outDir: outDir, mode: info.mode)
+      lock?.record(incident: URL(fileURLWithPath: directory).standardizedFileURL.path)
+    } catch let held as IncidentLock.Held {
+      Frontend.error(masker.mask(held.description))
+      throw ExitCode(1)
+    } catch {
+      Frontend.error(masker.mask("\(error)"))
+      throw ExitCode(2)
+    }
+    defer { lock?.release() }
     let result: RunResult
     do {
       result = try await Interrupts.run {

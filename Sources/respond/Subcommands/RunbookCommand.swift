@@ -46,8 +46,21 @@ enum RunbookCommand {
     let runner = IncidentRunner(
       runbook: runbook, registry: registry, environment: Frontend.environment, transport: transport,
       masker: masker, progress: Frontend.progress(masker), approver: Frontend.approver(), options: options)
+    let outDir = invocation.out ?? "incidents"
+    // One responder per key: taken before the incident folder exists, held until the process ends.
+    let lock: IncidentLock?
     do {
-      let result = try await Interrupts.run { try await runner.start(inputs: invocation.inputs, outDir: invocation.out ?? "incidents") }
+      lock = try acquireLock(runbook: runbook, inputs: invocation.inputs, outDir: outDir, mode: options.mode)
+    } catch let held as IncidentLock.Held {
+      Frontend.error(masker.mask(held.description))
+      return 1
+    } catch {
+      Frontend.error(masker.mask("\(error)"))
+      return 2
+    }
+    defer { lock?.release() }
+    do {
+      let result = try await Interrupts.run { try await runner.start(inputs: invocation.inputs, outDir: outDir, lock: lock) }
       return finish(result, masker: masker)
     } catch let e as UsageError {
       Frontend.error(masker.mask(e.description))
@@ -56,6 +69,15 @@ enum RunbookCommand {
       Frontend.error(masker.mask("\(error)"))
       return 1
     }
+  }
+
+  /// The per-key lock for a live run (dry runs and drills change nothing, so they never block a
+  /// responder). Nil when the runbook declares no secret input or it was not given.
+  static func acquireLock(runbook: Runbook, inputs: [String: String], outDir: String, mode: RunMode) throws
+    -> IncidentLock?
+  {
+    guard !mode.isDry, let key = IncidentLock.key(of: runbook, inputs: inputs) else { return nil }
+    return try IncidentLock.acquire(outDir: outDir, key: key)
   }
 
   /// Writes the report, says how it ended, prints the report path last on stdout.
