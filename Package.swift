@@ -21,6 +21,11 @@ let package = Package(
       pkgConfig: "libcurl",
       providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
     ),
+    /// zlib as a system library: streaming gzip decompression for CloudTrail archives.
+    .systemLibrary(
+      name: "CZlib",
+      providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
+    ),
     /// The real network: HTTP(S) and SMTP through libcurl. The only importer of CCurl.
     .target(
       name: "RespondHTTP",
@@ -39,7 +44,7 @@ let package = Package(
     .target(
       name: "RespondActions",
       dependencies: [
-        "RespondCore",
+        "RespondCore", "CZlib",
         .product(name: "Crypto", package: "swift-crypto"),
       ]
     ),

@@ -17,6 +17,7 @@ package enum AWSActions {
       PutParameterAction(),
       FilterLogEventsAction(),
       LookupEventsAction(),
+      TrailArchiveScanAction(),
     ]
   }
 

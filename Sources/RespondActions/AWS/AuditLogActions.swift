@@ -5,7 +5,12 @@ import RespondCore
 /// outputs, and evidence (tallies, a bounded sample, caveats) for the report. Both audit-log
 /// actions feed it, so the CloudTrail and CloudWatch Logs answers read the same way.
 struct CloudTrailFindings {
+  /// The key, or "N keys" when several are searched at once (the archive scan).
   let accessKeyID: String
+  /// Every key whose records count.
+  let keys: Set<String>
+  /// Events per key (useful when several keys are searched at once).
+  private(set) var perKey: [String: Int] = [:]
   private(set) var count = 0
   private(set) var firstSeen: Date?
   private(set) var lastSeen: Date?
@@ -24,7 +29,16 @@ struct CloudTrailFindings {
   /// How many events the evidence keeps (the newest ones).
   static let sampleSize = 200
 
-  init(accessKeyID: String) { self.accessKeyID = accessKeyID }
+  init(accessKeyID: String) {
+    self.accessKeyID = accessKeyID
+    keys = [accessKeyID]
+  }
+
+  /// Findings for several keys at once: a record counts when its key is any of them.
+  init(accessKeyIDs: [String]) {
+    accessKeyID = accessKeyIDs.count == 1 ? accessKeyIDs[0] : "\(Set(accessKeyIDs).count) keys"
+    keys = Set(accessKeyIDs)
+  }
 
   /// Counts a message that could not be read as a CloudTrail record.
   mutating func addUnreadable() { unreadable += 1 }
@@ -35,7 +49,7 @@ struct CloudTrailFindings {
   mutating func add(record: Value, fallbackTime: Date?, fallbackName: String? = nil, keyField: String? = nil) {
     let identity = record["userIdentity"]
     let recordKey = identity?["accessKeyId"]?.stringValue
-    if let key = recordKey ?? keyField, key != accessKeyID {
+    if let key = recordKey ?? keyField, !keys.contains(key) {
       otherKeys += 1
       return
     }
@@ -43,6 +57,7 @@ struct CloudTrailFindings {
       guard seenIDs.insert(id).inserted else { return }
     }
     count += 1
+    perKey[recordKey ?? keyField ?? accessKeyID, default: 0] += 1
     let time = record["eventTime"]?.stringValue.flatMap(ISO8601.parse) ?? fallbackTime
     if let time {
       firstSeen = min(firstSeen ?? time, time)
@@ -132,7 +147,7 @@ struct CloudTrailFindings {
 }
 
 /// The outputs both audit-log actions declare.
-private let auditOutputs: [OutputSpec] = [
+let auditOutputs: [OutputSpec] = [
   OutputSpec("event-count", "events made with the key"),
   OutputSpec("event-names", "distinct event names, sorted"),
   OutputSpec("source-ips", "distinct source IP addresses, sorted"),

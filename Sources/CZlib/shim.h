@@ -1,0 +1,10 @@
+/* zlib for Swift: the header, plus a function for inflateInit2, which is a macro Swift cannot call. */
+#ifndef RESPOND_CZLIB_SHIM_H
+#define RESPOND_CZLIB_SHIM_H
+
+#include <zlib.h>
+
+/* Inflate gzip or zlib data (windowBits 15 + 32: detect the header). */
+static inline int respond_inflate_init_auto(z_stream *s) { return inflateInit2(s, 15 + 32); }
+
+#endif

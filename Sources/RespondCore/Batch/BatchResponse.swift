@@ -1,0 +1,177 @@
+import Foundation
+
+/// How one key's response ended, for the batch summary.
+package struct BatchOutcome: Codable, Sendable, Equatable {
+  /// The key as it may be shown: access key ids in full, anything else abbreviated.
+  package var display: String
+  package var fingerprint: String
+  /// completed, failed, stopped-at-approval, needs-operator, interrupted, or error.
+  package var outcome: String
+  package var exitCode: Int32
+  package var incidentDirectory: String?
+  /// The runner's status line, or the error that kept the run from starting (masked).
+  package var detail: String
+  package var sources: [LeakSource]
+
+  enum CodingKeys: String, CodingKey {
+    case display, fingerprint, outcome, exitCode = "exit-code", incidentDirectory = "incident-directory", detail, sources
+  }
+}
+
+/// `respond key-compromised --from FILE`: one incident per distinct leaked key, several at once,
+/// and a summary (`batch-<time>.md` / `.json` in the out folder) listing every key, how its
+/// response ended, its incident folder and where the scanners found it. One key's failure does
+/// not stop the others. The CLI supplies `respond`, which runs one key's incident.
+package enum BatchResponse {
+  /// What one key's run gave back.
+  package struct RunReport: Sendable {
+    package var status: RunStatus?
+    package var exitCode: Int32
+    package var incidentDirectory: String?
+    package var detail: String
+
+    package init(status: RunStatus?, exitCode: Int32, incidentDirectory: String?, detail: String) {
+      self.status = status
+      self.exitCode = exitCode
+      self.incidentDirectory = incidentDirectory
+      self.detail = detail
+    }
+  }
+
+  /// Takes `--from FILE` and `--parallel N` out of a runbook command line; the rest is parsed as
+  /// usual. `from` is nil when the command line is not a batch.
+  package static func extractFlags(_ args: [String]) throws -> (from: String?, parallel: Int, rest: [String]) {
+    var from: String?
+    var parallel: Int?
+    var rest: [String] = []
+    var i = 0
+    while i < args.count {
+      let arg = args[i]
+      var name = arg
+      var value: String?
+      if let eq = arg.firstIndex(of: "="), arg.hasPrefix("--") {
+        name = String(arg[..<eq])
+        value = String(arg[arg.index(after: eq)...])
+      }
+      guard name == "--from" || name == "--parallel" else {
+        rest.append(arg)
+        i += 1
+        continue
+      }
+      if value == nil {
+        guard i + 1 < args.count else { throw UsageError("\(name) needs a value") }
+        value = args[i + 1]
+        i += 2
+      } else {
+        i += 1
+      }
+      if name == "--from" {
+        guard from == nil else { throw UsageError("--from given twice") }
+        from = value
+      } else {
+        guard let n = Int(value!), (1...64).contains(n) else { throw UsageError("--parallel must be a number from 1 to 64") }
+        parallel = n
+      }
+    }
+    if parallel != nil && from == nil { throw UsageError("--parallel only applies with --from FILE") }
+    return (from, parallel ?? 4, rest)
+  }
+
+  /// Runs `respond` for every secret, at most `parallel` at once, and returns the outcomes in
+  /// the secrets' order. A thrown error becomes that key's outcome (`error`), never the batch's.
+  package static func run(
+    _ secrets: [LeakedSecret], parallel: Int, masker: Masker,
+    respond: @escaping @Sendable (LeakedSecret) async throws -> RunReport
+  ) async -> [BatchOutcome] {
+    var results = [BatchOutcome?](repeating: nil, count: secrets.count)
+    await withTaskGroup(of: (Int, BatchOutcome).self) { group in
+      var next = 0
+      func launch() {
+        guard next < secrets.count else { return }
+        let index = next
+        let secret = secrets[index]
+        next += 1
+        group.addTask {
+          let report: RunReport
+          do { report = try await respond(secret) } catch {
+            report = RunReport(status: nil, exitCode: 1, incidentDirectory: nil, detail: "\(error)")
+          }
+          return (index, outcome(secret, report, masker: masker))
+        }
+      }
+      for _ in 0..<max(1, parallel) { launch() }
+      for await (index, outcome) in group {
+        results[index] = outcome
+        launch()
+      }
+    }
+    return results.compactMap { $0 }
+  }
+
+  static func outcome(_ secret: LeakedSecret, _ report: RunReport, masker: Masker) -> BatchOutcome {
+    let name = report.status?.rawValue ?? "error"
+    return BatchOutcome(
+      display: displayForm(secret.secret), fingerprint: Masker.fingerprint(secret.secret), outcome: name,
+      exitCode: report.exitCode, incidentDirectory: report.incidentDirectory, detail: masker.mask(report.detail),
+      sources: secret.sources.map { masked($0, masker) })
+  }
+
+  /// Access key ids are identifiers and are shown in full; any other secret only abbreviated.
+  package static func displayForm(_ secret: String) -> String {
+    Masker.isPublicIdentifier(secret) ? secret : Masker.abbreviate(secret)
+  }
+
+  private static func masked(_ s: LeakSource, _ masker: Masker) -> LeakSource {
+    LeakSource(
+      tool: s.tool, file: s.file.map(masker.mask), commit: s.commit.map(masker.mask), line: s.line,
+      rule: s.rule.map(masker.mask))
+  }
+
+  /// The batch's exit status: the worst of the keys' (1 beats 3 beats 0).
+  package static func exitCode(_ outcomes: [BatchOutcome]) -> Int32 {
+    if outcomes.contains(where: { $0.exitCode == 1 || ($0.exitCode != 0 && $0.exitCode != 3) }) { return 1 }
+    return outcomes.contains { $0.exitCode == 3 } ? 3 : 0
+  }
+
+  /// Writes `batch-<UTC time>.md` and `.json` into `directory` (0600) and returns the Markdown path.
+  package static func writeSummary(
+    _ outcomes: [BatchOutcome], source: String, format: LeakFindings.Format, directory: String, masker: Masker,
+    now: Date = Date()
+  ) throws -> String {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let stamp = ISO8601.string(now).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+    let base = (directory as NSString).appendingPathComponent("batch-\(stamp)")
+    var md = "# Leaked keys: batch response\n\n"
+    md += "Source: `\(masker.mask(source))` (\(format.rawValue)), \(outcomes.count) distinct key(s), "
+    md += "started \(ISO8601.string(now)).\n\n"
+    let tally = Dictionary(grouping: outcomes, by: \.outcome).map { "\($0.value.count) \($0.key)" }.sorted()
+    md += "Outcomes: \(tally.joined(separator: ", ")).\n\n"
+    md += "| Key | Fingerprint | Outcome | Incident | Found at |\n| --- | --- | --- | --- | --- |\n"
+    for o in outcomes {
+      let found = o.sources.isEmpty ? "(listed)" : o.sources.map(\.description).joined(separator: "<br>")
+      md += "| `\(o.display)` | \(o.fingerprint) | \(o.outcome) | \(o.incidentDirectory.map { "`\($0)`" } ?? "none") | "
+      md += "\(found.replacingOccurrences(of: "|", with: "\\|")) |\n"
+    }
+    let problems = outcomes.filter { $0.outcome != "completed" }
+    if !problems.isEmpty {
+      md += "\n## Not completed\n\n"
+      for o in problems { md += "- `\(o.display)`: \(o.detail)\n" }
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    let json = try encoder.encode(["source": masker.mask(source), "format": format.rawValue] as [String: String])
+    var object = (try JSONSerialization.jsonObject(with: json)) as? [String: Any] ?? [:]
+    object["keys"] = try JSONSerialization.jsonObject(with: encoder.encode(outcomes))
+    object["started-at"] = ISO8601.string(now)
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    try write(Data(masker.mask(md).utf8), to: base + ".md")
+    try write(Data(masker.mask(String(decoding: data, as: UTF8.self)).utf8), to: base + ".json")
+    return base + ".md"
+  }
+
+  private static func write(_ data: Data, to path: String) throws {
+    guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
+      throw UsageError("could not write \(path)")
+    }
+  }
+}
