@@ -241,7 +241,8 @@ import Testing
     #expect(r.isMet(in: Self.envKeys))
     #expect(r.isMet(in: ["AWS_PROFILE": "x"]))
     #expect(!r.isMet(in: ["AWS_ACCESS_KEY_ID": "AKIAENVENVENVENVENV1"]))
-    for action in AWSActions.all() {
+    // Every action that calls AWS needs credentials; the archive scan reads local files only.
+    for action in AWSActions.all() where action.descriptor.name != "aws.cloudtrail.scan-archive" {
       #expect(action.descriptor.requirements.contains(r), "\(action.descriptor.name)")
     }
   }
