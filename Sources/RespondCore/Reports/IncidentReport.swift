@@ -222,9 +222,10 @@ extension IncidentReport {
       let changes = steps.filter { $0.outcome == StepOutcome.skippedDryRun.rawValue && $0.mutates != false }.count
       line = "DRILL: nothing was changed. \(changes) step(s) would change state"
       if failed > 0 { line += "; \(failed) step(s) failed" }
-      if let r = readiness, r.contains(where: { !$0.ready }) {
-        line += "; \(r.filter { !$0.ready }.count) step(s) not ready here (see Drill readiness)"
-      }
+      // Only the branch this drill took counts here; the table lists every branch.
+      let taken = Set(steps.filter { $0.outcome != StepOutcome.skippedCondition.rawValue }.map(\.id))
+      let notReady = (readiness ?? []).filter { !$0.ready && taken.contains($0.step) }.count
+      if notReady > 0 { line += "; \(notReady) step(s) of this branch not ready here (see Drill readiness)" }
     } else if contained {
       let ttc = timeToContainmentMs.map { " (\(formatMs($0)) after the start)" } ?? ""
       line = "LIVE: CONTAINED at \(containedAt.map(ISO8601.string) ?? "?")\(ttc)"
