@@ -111,7 +111,10 @@ package enum MarkdownReport {
         md.append(head)
         if let e = s.error { md.append("  - Error: \(escape(oneLine(e)))") }
         if let a = s.approval { md.append("  - Approval: \(escape(a))") }
-        let shown = s.outputs.filter { !["json", "body", "headers"].contains($0.key) }.sorted { $0.key < $1.key }
+        // Raw HTTP bodies, and the report's own text and interim status line (for notifications),
+        // would only repeat or contradict the report itself.
+        let hidden: Set<String> = ["json", "body", "headers", "markdown", "status-line"]
+        let shown = s.outputs.filter { !hidden.contains($0.key) }.sorted { $0.key < $1.key }
         for (k, v) in shown where !v.isNull {
           md.append("  - `\(k)`: \(escape(oneLine(truncate(v.description, 300))))")
         }
