@@ -135,6 +135,29 @@ import Testing
     #expect(single.outputs["files-scanned"]?.intValue == 1)
   }
 
+  /// The scanner reads 512 KiB first (zlib fills the buffer): a backslash as the very last byte of
+  /// that read escapes the first byte of the next one. Plant `\"` across that boundary (and one
+  /// byte either side), inside a record whose identity comes after it.
+  @Test(arguments: [-1, 0, 1]) func anEscapeAcrossTheReadBoundaryKeepsTheStructure(shift: Int) async throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trail-edge-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let head = #"{"Records":[{"eventTime":"2026-11-20T00:00:00Z","eventName":"PutObject","eventID":"e1","pad":""#
+    let boundary = 2 * TrailArchiveScanner.chunk - 1 + shift
+    let pad = String(repeating: "a", count: boundary - head.utf8.count) + #"\"}], \\"# + String(repeating: "b", count: 1000)
+    let record1 = head + pad + #"","userIdentity":{"accessKeyId":"\#(Self.target)"}}"#
+    let record2 = #"{"eventTime":"2026-11-20T00:00:01Z","eventName":"GetObject","eventID":"e2","userIdentity":{"accessKeyId":"\#(Self.target)"}}"#
+    let json = record1 + "," + record2 + "]}"
+    #expect(Array(json.utf8)[boundary] == UInt8(ascii: "\\"))
+    #expect(Value.parseJSON(json) != nil)
+    try json.write(toFile: folder + "/edge.json", atomically: true, encoding: .utf8)
+    _ = try runProgram("/usr/bin/env", ["gzip", "-f", folder + "/edge.json"])
+    let result = try await Self.run(["path": .string(folder), "access-key-id": .string(Self.target)])
+    #expect(Self.strings(result.outputs["skipped-files"]).isEmpty)
+    #expect(result.outputs["event-count"]?.intValue == 2)
+    #expect(Self.strings(result.outputs["event-names"]) == ["GetObject", "PutObject"])
+  }
+
   @Test func badParametersAreClearErrors() async throws {
     let empty = FileManager.default.temporaryDirectory.appendingPathComponent("trail-empty-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
