@@ -55,6 +55,7 @@ run() {
   t1=$(date +%s%N)
   echo $(((t1 - t0) / 1000000)) >>"$OUT/$name.ms"
   awk -F': ' '/Maximum resident set size/ {print $2}' "$OUT/$name.time" >>"$OUT/$name.kb"
+  awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$OUT/$name.time" >>"$OUT/$name.cpu"
 }
 
 for r in $(seq 1 "$ROUNDS"); do
@@ -80,18 +81,22 @@ print(walk(r))" "$REPORT_JSON")
   echo "round $r: respond $(tail -1 "$OUT/respond.ms") ms ($FOUND events), zcat|grep $(tail -1 "$OUT/grep.ms") ms ($(cat "$OUT/grep.out") lines), zcat|jq $(tail -1 "$OUT/jq.ms") ms ($(cat "$OUT/jq.out") events)" >&2
 done
 
+run baseline "$BIN" list
 python3 - "$OUT" "$BYTES" "$ROUNDS" "$PLANTED" "$FOUND" <<'EOF'
 import statistics, sys
 out, nbytes, rounds, planted, found = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 def med(name, ext):
     return statistics.median(float(x) for x in open(f"{out}/{name}.{ext}").read().split())
 mb = nbytes / 1048576
-rows = {n: (med(n, "ms"), max(float(x) for x in open(f"{out}/{n}.kb").read().split()) / 1024) for n in ("respond", "grep", "jq")}
-r = rows["respond"][0]
+rows = {n: (med(n, "ms"), max(float(x) for x in open(f"{out}/{n}.kb").read().split()) / 1024, med(n, "cpu"))
+        for n in ("respond", "grep", "jq")}
+r, rc = rows["respond"][0], rows["respond"][2]
 print(f"CloudTrail archive scan: {mb:.0f} MB uncompressed, median of {rounds} (planted {planted}, respond found {found})")
-print(f"  {'contestant':<26}{'median ms':>10}{'MB/s':>9}{'peak RSS MB':>13}{'respond is':>12}")
+print(f"  {'contestant':<24}{'wall ms':>9}{'MB/s':>7}{'CPU s':>8}{'MB/CPU-s':>10}{'peak RSS MB':>13}   respond is")
 for name, label in (("respond", "respond scan-archive"), ("grep", "zcat | grep -F | wc -l"), ("jq", "zcat | jq select")):
-    ms, rss = rows[name]
-    ratio = "" if name == "respond" else f"{ms / r:.1f}x faster"
-    print(f"  {label:<26}{ms:>10.0f}{mb / (ms / 1000):>9.0f}{rss:>13.1f}{ratio:>12}")
+    ms, rss, cpu = rows[name]
+    ratio = "" if name == "respond" else f"{ms / r:.1f}x faster (wall), {cpu / rc:.1f}x less CPU"
+    print(f"  {label:<24}{ms:>9.0f}{mb / (ms / 1000):>7.0f}{cpu:>8.2f}{mb / cpu:>10.0f}{rss:>13.1f}   {ratio}")
+baseline = float(open(f"{out}/baseline.kb").read().split()[0]) / 1024
+print(f"  (respond's resident size doing nothing but `respond list`: {baseline:.1f} MB; load average {open('/proc/loadavg').read().split()[0]})")
 EOF

@@ -1,5 +1,6 @@
 import Foundation
 import RespondCore
+import RespondHTTP
 import RespondTestSupport
 import Testing
 
@@ -133,6 +134,72 @@ import Testing
     let one = try #require(try TrailArchiveScanAction.archiveFiles(folder).first)
     let single = try await Self.run(["path": .string(one), "access-key-id": .string(Self.target)])
     #expect(single.outputs["files-scanned"]?.intValue == 1)
+  }
+
+  /// The scanner reads 512 KiB first (zlib fills the buffer): a backslash as the very last byte of
+  /// that read escapes the first byte of the next one. Plant `\"` across that boundary (and one
+  /// byte either side), inside a record whose identity comes after it.
+  @Test(arguments: [-1, 0, 1]) func anEscapeAcrossTheReadBoundaryKeepsTheStructure(shift: Int) async throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trail-edge-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let head = #"{"Records":[{"eventTime":"2026-11-20T00:00:00Z","eventName":"PutObject","eventID":"e1","pad":""#
+    let boundary = 2 * TrailArchiveScanner.chunk - 1 + shift
+    let pad = String(repeating: "a", count: boundary - head.utf8.count) + #"\"}], \\"# + String(repeating: "b", count: 1000)
+    let record1 = head + pad + #"","userIdentity":{"accessKeyId":"\#(Self.target)"}}"#
+    let record2 = #"{"eventTime":"2026-11-20T00:00:01Z","eventName":"GetObject","eventID":"e2","userIdentity":{"accessKeyId":"\#(Self.target)"}}"#
+    let json = record1 + "," + record2 + "]}"
+    #expect(Array(json.utf8)[boundary] == UInt8(ascii: "\\"))
+    #expect(Value.parseJSON(json) != nil)
+    try json.write(toFile: folder + "/edge.json", atomically: true, encoding: .utf8)
+    _ = try runProgram("/usr/bin/env", ["gzip", "-f", folder + "/edge.json"])
+    let result = try await Self.run(["path": .string(folder), "access-key-id": .string(Self.target)])
+    #expect(Self.strings(result.outputs["skipped-files"]).isEmpty)
+    #expect(result.outputs["event-count"]?.intValue == 2)
+    #expect(Self.strings(result.outputs["event-names"]) == ["GetObject", "PutObject"])
+  }
+
+  /// The same archive in moto's S3 (`s3://bucket/AWSLogs/`), over the real transport with SigV4:
+  /// the same events, and the damaged objects reported by their s3:// names.
+  @Test func scansAnS3Prefix() async throws {
+    let services = try TestServices.load()
+    let (folder, manifest) = try Self.archive()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let bucket = "trail-\(UUID().uuidString.prefix(8).lowercased())"
+    let upload = """
+      import boto3, os, sys
+      s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                        aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
+      s3.create_bucket(Bucket=sys.argv[4])
+      s3.put_object(Bucket=sys.argv[4], Key="elsewhere/x.json.gz", Body=b"not under the prefix")
+      for root, _, files in os.walk(sys.argv[5]):
+          for f in files:
+              if f.endswith(".json.gz"):
+                  path = os.path.join(root, f)
+                  s3.upload_file(path, sys.argv[4], os.path.relpath(path, sys.argv[5]))
+      """
+    _ = try runProgram(
+      "/usr/bin/env",
+      ["python3", "-c", upload, services.motoURL, services.awsAccessKeyID, services.awsSecretAccessKey, bucket, folder])
+    var env = services.awsEnvironment
+    env["HOME"] = NSTemporaryDirectory()
+    let action = try #require(AWSActions.all().first { $0.descriptor.name == "aws.cloudtrail.scan-archive" })
+    // No "/" in the prefix: moto's S3 rejects any signed ListObjectsV2 whose prefix holds one
+    // (boto3's own requests too: SignatureDoesNotMatch), a moto quirk, not a signing difference.
+    let url = "s3://\(bucket)/AWSLogs"
+    let result = try await action.run(
+      ActionContext(
+        stepID: "trail-archive", parameters: ["path": .string(url), "access-key-ids": [.string(Self.target), .string(Self.second)]],
+        environment: env, transport: CurlTransport(), masker: Masker(),
+        incident: IncidentInfo(id: "i", runbook: "key-compromised", startedAt: Date(), mode: .live, directory: "/tmp")))
+    let expected = manifest.planted + manifest.kept_from_damaged
+    #expect(result.outputs["event-count"]?.intValue == expected.count)
+    #expect(result.evidence?.tallies["event names"] == Self.tally(expected, \.eventName))
+    #expect(result.outputs["files-scanned"]?.intValue == 11)
+    #expect(result.outputs["mentions"]?.intValue == manifest.mentions)
+    let skipped = Self.strings(result.outputs["skipped-files"])
+    #expect(skipped.count == 3 && skipped.allSatisfy { $0.hasPrefix("s3://\(bucket)/AWSLogs/") })
+    #expect(result.evidence?.endpoint == url)
   }
 
   @Test func badParametersAreClearErrors() async throws {

@@ -118,6 +118,7 @@ def write_file(job):
     path = path_for(out, rng.choice(REGIONS), when, index)
     with gzip.open(path, "wt", compresslevel=6) as f:
         json.dump({"Records": rows}, f, separators=(",", ":"))
+        f.write("\n")  # one line per file, so line tools (grep) can read a concatenation
     return planted
 
 

@@ -284,6 +284,21 @@ package struct AWSClient: Sendable {
     return value
   }
 
+  /// A REST GET (S3): `path` is already percent-encoded, `query` pairs are encoded here. The
+  /// payload hash header S3 requires is added and signed.
+  package func get(
+    _ service: AWSService, operation: String, path: String, query: [(String, String)] = [], region: String? = nil
+  ) async throws -> HTTPResponse {
+    let endpoint = try configuration.endpoint(for: service, region: region)
+    var url = endpoint.url.hasSuffix("/") ? String(endpoint.url.dropLast()) : endpoint.url
+    url += path
+    if !query.isEmpty { url += "?" + query.map { "\(SigV4.uriEncode($0.0))=\(SigV4.uriEncode($0.1))" }.joined(separator: "&") }
+    let emptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    return try await send(
+      endpoint: endpoint, operation: operation, body: Data(), headers: [("x-amz-content-sha256", emptyHash)],
+      mutates: false, perSecond: Self.defaultPerSecond, method: "GET", url: url)
+  }
+
   /// The URL requests go to: the endpoint with at least a `/` path.
   static func requestURL(_ endpoint: AWSEndpoint) -> String {
     guard let parts = URLComponents(string: endpoint.url), parts.path.isEmpty else { return endpoint.url }
@@ -295,7 +310,7 @@ package struct AWSClient: Sendable {
   /// Signs, paces, sends and retries one call; returns a 2xx answer or throws.
   func send(
     endpoint: AWSEndpoint, operation: String, body: Data, headers: [(String, String)], mutates: Bool,
-    perSecond: Double
+    perSecond: Double, method: String = "POST", url explicitURL: String? = nil
   ) async throws -> HTTPResponse {
     let service = endpoint.service
     let policy = AWSRetryPolicy.current
@@ -304,7 +319,7 @@ package struct AWSClient: Sendable {
     let strict = perSecond <= 5
     let limiter = context.limiters.limiter(
       "aws:\(service.signingName):\(endpoint.region)", perSecond: perSecond, burst: strict ? 1 : nil)
-    let url = Self.requestURL(endpoint)
+    let url = explicitURL ?? Self.requestURL(endpoint)
     let label = "\(service.displayName) \(operation)"
     let started = ContinuousClock.now
     var attempt = 0
@@ -313,7 +328,7 @@ package struct AWSClient: Sendable {
       try await limiter.acquire()
       let request = try SigV4.sign(
         HTTPRequest(
-          method: "POST", url: url, headers: headers, body: body, mutates: mutates,
+          method: method, url: url, headers: headers, body: body, mutates: mutates,
           operation: "\(service.signingName):\(operation)"),
         credentials: credentials, region: endpoint.signingRegion, service: service.signingName, date: Date())
       let response: HTTPResponse

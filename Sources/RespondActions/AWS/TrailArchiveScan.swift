@@ -28,7 +28,9 @@ struct TrailArchiveScanAction: Action {
       name: "aws.cloudtrail.scan-archive",
       summary: "Find keys' events in CloudTrail log files (.json.gz) in a local folder, streaming",
       parameters: [
-        ParameterSpec("path", required: true, "a folder (searched recursively for *.json.gz) or one .json.gz file"),
+        ParameterSpec(
+          "path", required: true,
+          "a folder (searched recursively for *.json.gz), one .json.gz file, or s3://bucket/prefix (needs AWS credentials)"),
         ParameterSpec("access-key-id", .string, "the key to look for"),
         ParameterSpec("access-key-ids", .list, "several keys to look for at once (list or comma-separated)"),
         ParameterSpec("start", .string, "ISO-8601 UTC start of the window (default: no lower bound)"),
@@ -63,6 +65,9 @@ struct TrailArchiveScanAction: Action {
     if let start, let end, start >= end {
       throw ActionError.badParameter(name: "start", reason: "must be before end (\(ISO8601.string(end)))")
     }
+    if path.hasPrefix("s3://") {
+      return try await scanS3(context, url: path, keys: keys, start: start, end: end)
+    }
     let files = try Self.archiveFiles(path)
     let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
     let parallel = min(max(1, try context.int("parallel", default: 2) ?? 2), cores, max(1, files.count))
@@ -74,6 +79,58 @@ struct TrailArchiveScanAction: Action {
     try Task.checkCancellation()
     let elapsed = Date().timeIntervalSince(began)
     return collector.result(path: path, fileCount: files.count, elapsed: elapsed)
+  }
+
+  /// `s3://bucket/prefix`: lists the objects (ListObjectsV2, every page), fetches each `.json.gz`
+  /// (GetObject; one object in memory per worker, CloudTrail's are a few MB) and scans it, two at once.
+  func scanS3(_ context: ActionContext, url: String, keys: [String], start: Date?, end: Date?) async throws -> ActionResult {
+    let rest = url.dropFirst("s3://".count)
+    let bucket = String(rest.prefix { $0 != "/" })
+    let prefix = String(rest.dropFirst(bucket.count).drop { $0 == "/" })
+    guard !bucket.isEmpty else { throw ActionError.badParameter(name: "path", reason: "s3:// needs a bucket: s3://bucket/prefix") }
+    let client = try AWSClient(context)
+    var objects: [String] = []
+    var token: String?
+    repeat {
+      var query = [("list-type", "2"), ("prefix", prefix)]
+      if let token { query.append(("continuation-token", token)) }
+      let page = try await client.get(.s3, operation: "ListObjectsV2", path: "/" + bucket, query: query)
+      guard let xml = AWSXMLNode.parse(page.body) else { throw ActionError.failed("S3 ListObjectsV2 answered with a body that is not XML") }
+      for item in xml.children("Contents") {
+        if let key = item.child("Key")?.text, key.hasSuffix(".json.gz") { objects.append(key) }
+      }
+      let next = xml.child("NextContinuationToken")?.text
+      token = xml.child("IsTruncated")?.text == "true" && !(next ?? "").isEmpty && next != token ? next : nil
+    } while token != nil
+    guard !objects.isEmpty else {
+      throw ActionError.badParameter(name: "path", reason: "no CloudTrail log files (*.json.gz) under \(url)")
+    }
+    let collector = TrailScanCollector(keys: keys, start: start, end: end)
+    let matcher = TrailKeyMatcher(keys)
+    let began = Date()
+    let parallel = max(1, min(try context.int("parallel", default: 2) ?? 2, 4))
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      var next = 0
+      func launch() {
+        guard next < objects.count else { return }
+        let key = objects[next]
+        next += 1
+        group.addTask {
+          let path = "/" + bucket + "/" + SigV4.uriEncode(key, encodeSlash: false)
+          let outcome: TrailArchiveScanner.Outcome
+          do {
+            let object = try await client.get(.s3, operation: "GetObject", path: path)
+            outcome = TrailArchiveScanner(matcher: matcher).scanData(object.body, collector: collector)
+          } catch {
+            outcome = TrailArchiveScanner.Outcome(error: "GetObject failed: \(error)")
+          }
+          collector.finished(path: "s3://\(bucket)/\(key)", outcome: outcome)
+        }
+      }
+      for _ in 0..<parallel { launch() }
+      while try await group.next() != nil { launch() }
+    }
+    return collector.result(path: url, fileCount: objects.count, elapsed: Date().timeIntervalSince(began))
   }
 
   /// The archive files under `path`, sorted: `*.json.gz` found recursively, or `path` itself.
@@ -354,11 +411,22 @@ final class TrailArchiveScanner {
 
   /// Scans one file; never throws: damage is the outcome's `error`.
   func scanFile(_ path: String, collector: TrailScanCollector) -> Outcome {
+    do { return scan(try GzipReader(path: path), collector: collector) } catch {
+      return Outcome(error: "\(error)")
+    }
+  }
+
+  /// Scans one gzip file held in memory (an S3 object).
+  func scanData(_ data: Data, collector: TrailScanCollector) -> Outcome {
+    do { return scan(try GzipReader(data: data), collector: collector) } catch {
+      return Outcome(error: "\(error)")
+    }
+  }
+
+  private func scan(_ gzip: GzipReader, collector: TrailScanCollector) -> Outcome {
     var outcome = Outcome()
     end = 0; pos = 0; depth = 0; inString = false; stringStart = -1; stringEscaped = false
     lastStringWasRecords = false; inRecordsArray = false; inRecord = false; recordStart = -1; recordHit = false
-    let gzip: GzipReader
-    do { gzip = try GzipReader(path: path) } catch { outcome.error = "\(error)"; return outcome }
     do {
       while true {
         if collector.isCancelled { return outcome }
@@ -507,6 +575,9 @@ struct ScanError: Error, CustomStringConvertible {
 final class GzipReader {
   private var stream = z_stream()
   private let fd: Int32
+  /// The compressed bytes when they come from memory (an S3 object), else nil.
+  private let data: Data?
+  private var dataOffset = 0
   private let input: UnsafeMutablePointer<UInt8>
   private static let inputSize = 128 << 10
   private var inputEOF = false
@@ -514,6 +585,7 @@ final class GzipReader {
   private var sawMember = false
 
   init(path: String) throws {
+    data = nil
     fd = open(path, O_RDONLY)
     guard fd >= 0 else { throw ScanError("cannot open: \(String(cString: strerror(errno)))") }
     input = .allocate(capacity: Self.inputSize)
@@ -524,10 +596,34 @@ final class GzipReader {
     }
   }
 
+  /// Inflates compressed bytes held in memory.
+  init(data: Data) throws {
+    self.data = data
+    fd = -1
+    input = .allocate(capacity: Self.inputSize)
+    guard respond_inflate_init_auto(&stream) == Z_OK else {
+      input.deallocate()
+      throw ScanError("zlib could not start")
+    }
+  }
+
   deinit {
     inflateEnd(&stream)
-    close(fd)
+    if fd >= 0 { close(fd) }
     input.deallocate()
+  }
+
+  /// The next compressed bytes into `input`: their count, 0 at the end.
+  private func fill() -> Int {
+    guard let data else { return readFile(fd, input, Self.inputSize) }
+    let n = min(Self.inputSize, data.count - dataOffset)
+    if n > 0 {
+      data.withUnsafeBytes { raw in
+        input.update(from: raw.baseAddress!.advanced(by: dataOffset).assumingMemoryBound(to: UInt8.self), count: n)
+      }
+      dataOffset += n
+    }
+    return n
   }
 
   /// Inflates up to `capacity` bytes into `out`; 0 at the end of the data. Throws on damage.
@@ -537,7 +633,7 @@ final class GzipReader {
     stream.avail_out = UInt32(capacity)
     while stream.avail_out > 0 {
       if stream.avail_in == 0 && !inputEOF {
-        let n = readFile(fd, input, Self.inputSize)
+        let n = fill()
         if n < 0 { throw ScanError("read error: \(String(cString: strerror(errno)))") }
         if n == 0 { inputEOF = true } else {
           stream.next_in = input
@@ -559,7 +655,7 @@ final class GzipReader {
         sawMember = true
         // Another member may follow; a clean end of file after this one is the end.
         if stream.avail_in == 0 {
-          let n = readFile(fd, input, Self.inputSize)
+          let n = fill()
           if n < 0 { throw ScanError("read error: \(String(cString: strerror(errno)))") }
           if n == 0 { inputEOF = true; finished = true; break }
           stream.next_in = input
