@@ -23,6 +23,8 @@ struct Respond: AsyncParsableCommand {
       Exit status: 0 finished; 1 a step failed (resumable with `respond resume`);
       2 bad usage, bad input or invalid runbook (nothing ran); 3 stopped at an
       approval gate (resumable; rerun with --yes or from a terminal).
+      A second run or resume on a key another respond is handling does nothing
+      and exits 1, naming that incident.
       """,
     version: "0.1.0",
     subcommands: [

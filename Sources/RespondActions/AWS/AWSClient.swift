@@ -254,15 +254,38 @@ package struct AWSClient: Sendable {
     let endpoint = try configuration.endpoint(for: service, region: region)
     let fields = [("Action", action), ("Version", Self.queryVersion(service))] + parameters
     let body = fields.map { "\(SigV4.uriEncode($0.0))=\(SigV4.uriEncode($0.1))" }.joined(separator: "&")
-    let response = try await send(
-      endpoint: endpoint, operation: action, body: Data(body.utf8),
-      headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], mutates: mutates,
-      perSecond: Self.defaultPerSecond)
-    guard let xml = AWSXMLNode.parse(response.body) else {
-      throw ActionError.failed(
-        "\(service.displayName) \(action) answered HTTP \(response.status) with a body that is not XML (\(endpoint.url))")
+    return try await parsedAnswer(operation: "\(service.displayName) \(action)", format: "XML", endpoint: endpoint,
+                                  mutates: mutates) {
+      let response = try await send(
+        endpoint: endpoint, operation: action, body: Data(body.utf8),
+        headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], mutates: mutates,
+        perSecond: Self.defaultPerSecond)
+      return (response.status, AWSXMLNode.parse(response.body))
     }
-    return xml
+  }
+
+  /// Sends until the 2xx answer parses. A garbled answer (cut short or mangled on the way) to a
+  /// read is retried within the retry policy like a 5xx; to a change it is not: the change may
+  /// have been made, so it fails and resume reconciles.
+  private func parsedAnswer<T>(
+    operation: String, format: String, endpoint: AWSEndpoint, mutates: Bool,
+    _ attempt: () async throws -> (status: Int, parsed: T?)
+  ) async throws -> T {
+    let policy = AWSRetryPolicy.current
+    let started = ContinuousClock.now
+    var tries = 0
+    while true {
+      tries += 1
+      let (status, parsed) = try await attempt()
+      if let parsed { return parsed }
+      if !mutates, let wait = policy.delay(afterAttempt: tries, elapsed: ContinuousClock.now - started, retryAfter: nil) {
+        context.log("\(operation): the answer is not \(format); retrying in \(wait.shortDescription) (attempt \(tries + 1) of \(policy.maxAttempts))")
+        try await Task.sleep(for: wait)
+        continue
+      }
+      let after = tries > 1 ? " (after \(tries) attempts)" : ""
+      throw ActionError.failed("\(operation) answered HTTP \(status) with a body that is not \(format)\(after) (\(endpoint.url))")
+    }
   }
 
   /// A JSON 1.1 call: `X-Amz-Target: <target>`, JSON body and answer (`{}` for an empty one).
@@ -272,16 +295,14 @@ package struct AWSClient: Sendable {
   ) async throws -> Value {
     let endpoint = try configuration.endpoint(for: service, region: region)
     let operation = String(target.split(separator: ".").last ?? Substring(target))
-    let response = try await send(
-      endpoint: endpoint, operation: operation, body: Data(body.jsonString().utf8),
-      headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)], mutates: mutates,
-      perSecond: perSecond)
-    if response.body.isEmpty { return .object([:]) }
-    guard let value = response.json else {
-      throw ActionError.failed(
-        "\(service.displayName) \(operation) answered HTTP \(response.status) with a body that is not JSON (\(endpoint.url))")
+    return try await parsedAnswer(operation: "\(service.displayName) \(operation)", format: "JSON", endpoint: endpoint,
+                                  mutates: mutates) {
+      let response = try await send(
+        endpoint: endpoint, operation: operation, body: Data(body.jsonString().utf8),
+        headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)], mutates: mutates,
+        perSecond: perSecond)
+      return (response.status, response.body.isEmpty ? Value.object([:]) : response.json)
     }
-    return value
   }
 
   /// A REST GET (S3): `path` is already percent-encoded, `query` pairs are encoded here. The
