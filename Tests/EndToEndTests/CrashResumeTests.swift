@@ -158,9 +158,9 @@ import Testing
   @Test(.timeLimit(.minutes(6))) func killedAnywhereResumeReachesTheRightEndState() throws {
     let base = try baseline(try #require(try plant(1).first))
     var points: [KillPoint] = []
-    // Every 4th journal record, plus the records right after `create` finished (before
+    // Every 3rd journal record, plus the records right after `create` finished (before
     // `store-vault` starts) and the last but one.
-    let recordPoints = Set(stride(from: 1, to: base.records - 1, by: 4))
+    let recordPoints = Set(stride(from: 1, to: base.records - 1, by: 3))
       .union([base.createFinished, base.createFinished + 1, base.records - 1])
     for n in recordPoints.sorted() where n >= 1 && n < base.records {
       points.append(KillPoint(variable: "RESPOND_TEST_CRASH_AT", value: "\(n)"))

@@ -108,6 +108,12 @@ import Testing
         == KVPath(mount: "secret", path: ""))
     #expect(throws: ActionError.self) { try KVPath.parse("secret", mount: nil, parameter: "path") }
     #expect(throws: ActionError.self) { try KVPath.parse("", mount: nil, parameter: "path") }
+    // Hostile paths are refused, never spliced into the URL.
+    for hostile in ["secret/../sys/policy/root", "secret/ci/./aws", "secret/ci?list=true", "secret/ci#x",
+                    "secret/ci%2F..%2Fsys", "secret/ci\naws"] {
+      #expect(throws: ActionError.self, "\(hostile)") { try KVPath.parse(hostile, mount: nil, parameter: "path") }
+    }
+    #expect(throws: ActionError.self) { try KVPath.parse("app", mount: "team/../sys", parameter: "path") }
   }
 
   // MARK: - Errors

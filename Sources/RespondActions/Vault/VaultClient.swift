@@ -269,6 +269,18 @@ package struct KVPath: Sendable, Equatable, CustomStringConvertible {
     allowEmptyPath: Bool = false
   ) throws -> KVPath {
     let trimmed = raw.trimmingCharacters(in: CharacterSet(charactersIn: "/ "))
+    // A path is spliced into the request URL: `..` would climb out of the mount once the URL is
+    // normalised (secret/../sys/...), and `?`, `#`, `%` or control characters would change what
+    // the URL means. Such paths are refused, never passed on.
+    for raw in [trimmed, explicitMount ?? ""] {
+      let segments = raw.split(separator: "/", omittingEmptySubsequences: false)
+      if segments.contains(where: { $0 == ".." || $0 == "." }) {
+        throw ActionError.badParameter(name: parameter, reason: "must not contain '.' or '..' segments")
+      }
+      if raw.unicodeScalars.contains(where: { $0 == "?" || $0 == "#" || $0 == "%" || $0.value < 0x20 || $0.value == 0x7F }) {
+        throw ActionError.badParameter(name: parameter, reason: "must not contain '?', '#', '%' or control characters")
+      }
+    }
     if let explicitMount {
       let m = explicitMount.trimmingCharacters(in: CharacterSet(charactersIn: "/ "))
       guard !m.isEmpty else { throw ActionError.badParameter(name: "mount", reason: "must not be empty") }
