@@ -340,19 +340,14 @@ package final class IncidentRunner: @unchecked Sendable {
       let to = all.firstIndex(where: { $0.id == step.id }), from + 1 < to
     else { return [] }
     return all[(from + 1)..<to].filter { s in
-      guard state.steps[s.id]?.outcome == .succeeded else { return false }
-      var templates = s.with.flatMap(\.1.templates).map(\.0)
-      if let w = s.when { templates.append(w) }
-      return templates.flatMap(\.references).contains { $0.path.count >= 2 && $0.path[0] == "steps" && $0.path[1] == producer.id }
+      state.steps[s.id]?.outcome == .succeeded && dependencies(in: s.templates).contains(producer.id)
     }
   }
 
   /// Steps that succeeded in an earlier process and whose secret outputs `step` reads.
   private func lostSecretProducers(for step: Step) -> [Step] {
-    var templates = step.with.flatMap(\.1.templates).map(\.0)
-    if let w = step.when { templates.append(w) }
     var out: [Step] = []
-    for ref in templates.flatMap(\.references) where ref.path.count >= 3 && ref.path[0] == "steps" {
+    for ref in step.templates.flatMap(\.references) where ref.path.count >= 3 && ref.path[0] == "steps" {
       let id = ref.path[1], output = ref.path[2]
       guard liveOutputs[id] == nil, let s = state.steps[id], s.outcome == .succeeded,
         s.secretOutputs.contains(output), let producer = runbook.step(id), !out.contains(where: { $0.id == id })

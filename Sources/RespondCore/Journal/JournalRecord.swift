@@ -117,17 +117,7 @@ package struct JournalRecord: Codable, Sendable, Equatable {
 }
 
 extension JournalRecord {
-  /// The encoder every journal line uses: sorted keys, ISO-8601 times with milliseconds.
-  package static func encoder() -> JSONEncoder {
-    let e = JSONEncoder()
-    e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    e.dateEncodingStrategy = .custom { date, encoder in
-      var c = encoder.singleValueContainer()
-      try c.encode(ISO8601.precise(date))
-    }
-    return e
-  }
-
+  /// The decoder for journal lines (written by `ValueEncoder`): ISO-8601 times.
   package static func decoder() -> JSONDecoder {
     let d = JSONDecoder()
     d.dateDecodingStrategy = .custom { decoder in

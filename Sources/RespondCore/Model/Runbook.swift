@@ -161,6 +161,13 @@ package struct Step: Sendable {
   package var parameterLocations: [String: SourceLocation]
 
   package var title: String { name ?? id }
+
+  /// Every expression the step evaluates when it runs: its parameters' templates and its condition.
+  package var templates: [Template] {
+    var all = with.flatMap(\.1.templates).map(\.0)
+    if let when { all.append(when) }
+    return all
+  }
 }
 
 /// What the report's header says about the incident, computed from step outputs.
