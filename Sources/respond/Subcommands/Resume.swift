@@ -7,6 +7,7 @@ import RespondHTTP
 /// `respond resume DIR`: continue an incident from its journal.
 struct Resume: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "resume",
     abstract: "Continue an incident from its journal: finished steps are not repeated.",
     discussion: """
       Secret inputs are never journaled: pass them again (e.g. --key) when the runbook needs them.
@@ -43,9 +44,9 @@ struct Resume: AsyncParsableCommand {
       Frontend.error("cannot find runbook '\(info.runbook)' (it was \(state.runbookFile ?? "?")); pass --runbooks DIR")
       throw ExitCode(2)
     }
-    let (registry, definitionProblems) = StandardActions.registry(forRunbook: path)
+    let (registry, loaded) = StandardActions.loadRunbook(path: path)
     let runbook: Runbook
-    switch loadValidRunbook(path: path, registry: registry, extra: definitionProblems) {
+    switch loaded {
     case .success(let rb): runbook = rb
     case .failure(let invalid):
       FileHandle.standardError.write(Data((invalid.description + "\n").utf8))
