@@ -27,4 +27,57 @@ import Testing
     let decoded = try JournalRecord.decoder().decode(JournalRecord.self, from: Data(v.json().utf8))
     #expect(decoded == r)
   }
+
+  @Test func parsesWhatTheWriterWritesAndEscapesOfEveryKind() throws {
+    let tricky = "quote \" backslash \\ slash / nl \n tab \t cr \r nul \u{0} bell \u{7} é 🔑 \u{1F}"
+    let v: Value = ["s": .string(tricky), "n": -3, "f": .number(2.5e-3), "b": true, "no": false, "z": nil,
+                    "list": [1, "two", ["k": "v"]], "empty": [:], "none": []]
+    for pretty in [false, true] { #expect(Value.parseJSON(v.json(pretty: pretty)) == v) }
+    #expect(Value.parseJSON(#" "\u00e9\ud83d\udd11\/\b\f" "#) == .string("é🔑/\u{8}\u{C}"))
+    #expect(Value.parseJSON("1E+2") == 100)
+    #expect(Value.parseJSON("[0.5,-0,1e-2]") == .array([.number(0.5), .number(0), .number(0.01)]))
+  }
+
+  /// Against Foundation's decoder: the same verdict and the same value on every input, valid or
+  /// broken (a mutation of valid JSON), except where Foundation is laxer than RFC 8259.
+  @Test func agreesWithFoundationOnValidAndBrokenInput() {
+    var rng = SystemRandomNumberGenerator()
+    let seeds = [
+      #"{"a":[1,2.5,{"b":null}],"c":"d\"e","f":true,"g":false,"h":-0.25e3}"#,
+      #"[{"k":"v"},[],{},"\u0041\n",0,12345678901]"#,
+      #"{"Events":[{"EventName":"ListBuckets","CloudTrailEvent":"{\"x\":1}"}],"NextToken":"abc"}"#,
+    ]
+    let alphabet = Array("{}[]\":,.-+eE0123456789tfnrulsa\\/ \n\tbu".utf8)
+    var disagreements: [String] = []
+    for _ in 0..<20_000 {
+      var bytes = Array(seeds.randomElement(using: &rng)!.utf8)
+      for _ in 0..<Int.random(in: 1...3, using: &rng) {
+        let at = Int.random(in: 0..<bytes.count, using: &rng)
+        switch Int.random(in: 0..<3, using: &rng) {
+        case 0: bytes[at] = alphabet.randomElement(using: &rng)!
+        case 1: bytes.insert(alphabet.randomElement(using: &rng)!, at: at)
+        default: if bytes.count > 1 { bytes.remove(at: at) }
+        }
+      }
+      let ours = Value.parseJSON(Data(bytes))
+      let theirs = try? JSONDecoder().decode(Value.self, from: Data(bytes))
+      if ours == theirs { continue }
+      // Foundation ignores what follows a complete value (`[1] x`); RFC 8259 does not.
+      let laxAboutTrailingText = ours == nil && theirs != nil
+        && (1..<bytes.count).contains { Value.parseJSON(Data(bytes[..<$0])) == theirs }
+      // Foundation also accepts a comma before a closing bracket (`[1,]`, `{"a":1,}`).
+      let text = String(decoding: bytes, as: UTF8.self)
+      let laxAboutTrailingComma = ours == nil && theirs != nil
+        && Value.parseJSON(text.replacing(/,\s*([\]}])/) { $0.output.1 }) == theirs
+      if !laxAboutTrailingText && !laxAboutTrailingComma { disagreements.append(text) }
+    }
+    #expect(disagreements.isEmpty, "first: \(disagreements.prefix(5))")
+  }
+
+  @Test func refusesNestingBeyondTheBoundInsteadOfOverflowingTheStack() {
+    let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+    #expect(Value.parseJSON(deep) == nil)
+    let ok = String(repeating: "[", count: 500) + String(repeating: "]", count: 500)
+    #expect(Value.parseJSON(ok) != nil)
+  }
 }

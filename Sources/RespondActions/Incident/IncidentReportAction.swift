@@ -25,10 +25,10 @@ package struct IncidentReportAction: Action {
     guard !dir.isEmpty else { throw ActionError.failed("no incident folder to write the report into") }
     // The runner's state is the journal's records folded in memory: no need to read them back.
     let state = try context.incidentState?() ?? IncidentState.load(journal: dir + "/journal.jsonl")
-    let path = try ReportWriter.write(state: state, directory: dir, masker: context.masker)
-    let line = IncidentReport(state: state).statusLine
-    let markdown = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    let written = try ReportWriter.writeReport(state: state, directory: dir, masker: context.masker)
     return ActionResult(
-      outputs: ["path": .string(path), "status-line": .string(line), "markdown": .string(markdown)], summary: path)
+      outputs: [
+        "path": .string(written.path), "status-line": .string(written.statusLine), "markdown": .string(written.markdown),
+      ], summary: written.path)
   }
 }

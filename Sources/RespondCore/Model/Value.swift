@@ -131,11 +131,9 @@ extension Value: Codable {
   package func jsonString(pretty: Bool = false) -> String { json(pretty: pretty) }
 
   /// Parses JSON text into a value (`nil` when it is not JSON).
-  package static func parseJSON(_ data: Data) -> Value? {
-    try? JSONDecoder().decode(Value.self, from: data)
-  }
+  package static func parseJSON(_ data: Data) -> Value? { JSONParser.parse(data) }
 
-  package static func parseJSON(_ text: String) -> Value? { parseJSON(Data(text.utf8)) }
+  package static func parseJSON(_ text: String) -> Value? { JSONParser.parse(text.utf8) }
 
   /// Follows an RFC 6901 JSON pointer (`/a/0/b`); `""` is the whole value.
   package func pointer(_ pointer: String) -> Value? {

@@ -264,6 +264,19 @@ package enum ReportWriter {
   /// end of a run: the same records, without reading them back).
   @discardableResult
   package static func write(state: IncidentState, directory: String, masker: Masker? = nil) throws -> String {
+    try writeReport(state: state, directory: directory, masker: masker).path
+  }
+
+  /// What `writeReport` wrote: the path of `report.md`, its text, and its status line.
+  package struct Written {
+    package var path: String
+    package var markdown: String
+    package var statusLine: String
+  }
+
+  /// Renders and writes both files, and hands back the Markdown (for a notification that
+  /// carries the report) without reading it back.
+  package static func writeReport(state: IncidentState, directory: String, masker: Masker? = nil) throws -> Written {
     let report = IncidentReport(state: state)
     var md = MarkdownReport.render(report)
     var json = report.json() + "\n"
@@ -274,6 +287,8 @@ package enum ReportWriter {
     let mdPath = directory + "/report.md"
     try IncidentFolder.writePrivate(md, to: mdPath)
     try IncidentFolder.writePrivate(json, to: directory + "/report.json")
-    return URL(fileURLWithPath: mdPath).standardizedFileURL.path
+    return Written(
+      path: URL(fileURLWithPath: mdPath).standardizedFileURL.path, markdown: md,
+      statusLine: masker?.mask(report.statusLine) ?? report.statusLine)
   }
 }
