@@ -10,8 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROUNDS="${1:-7}"
 cd "$ROOT"
 "$ROOT/scripts/setup.sh" >/dev/null
-swift build -c release --product respond >/dev/null 2>&1 || swift build -c release --product respond
-BIN="$ROOT/.build/release/respond"
+BIN="$("$ROOT/scripts/build-release.sh")"
 export RESPOND_SERVICES_DIR="$ROOT/.build-bench"
 trap '"$ROOT/scripts/services.sh" down >/dev/null 2>&1 || true' EXIT
 "$ROOT/scripts/services.sh" up 2>/dev/null

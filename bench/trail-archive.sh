@@ -30,8 +30,7 @@ if [ ! -f "$DATA/manifest.json" ]; then
   python3 Tests/Support/trail_archive.py "$DATA" --keys "$KEYS" --files 400 --records 2700 --planted 40 \
     --mentions 5 --workers 2 --seed 11
 fi
-swift build -c release --product respond >/dev/null 2>&1 || swift build -c release --product respond
-BIN="$ROOT/.build/release/respond"
+BIN="$("$ROOT/scripts/build-release.sh")"
 
 mapfile -t FILES < <(find "$DATA" -name '*.json.gz' | sort)
 BYTES_FILE="$ROOT/.build-bench-archive/uncompressed-bytes"

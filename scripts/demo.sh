@@ -17,8 +17,7 @@ OUT="${RESPOND_DEMO_OUT:-$ROOT/incidents}"
 
 if [ "${1:-}" = "--drill" ]; then
   "$ROOT/scripts/setup.sh" >/dev/null
-  swift build -c release --product respond 2>&1 | grep -E "error|warning: unre" || true
-  swift build -c release --product respond >/dev/null
+  "$ROOT/scripts/build-release.sh" >/dev/null
   # No credentials, no endpoints: the drill says what each step would need.
   exec env -i PATH="$PATH" HOME="$(mktemp -d)" "$ROOT/.build/release/respond" drill key-compromised \
     --key AKIAIOSFODNN7EXAMPLE --vault-path secret/ci/aws --out "$OUT"
@@ -26,8 +25,7 @@ fi
 
 "$ROOT/scripts/setup.sh"
 echo "demo: building respond (release)" >&2
-swift build -c release --product respond 2>&1 | grep -E "error" || true
-swift build -c release --product respond >/dev/null
+"$ROOT/scripts/build-release.sh" >/dev/null
 
 export RESPOND_SERVICES_DIR="$ROOT/.build-demo"
 trap '"$ROOT/scripts/services.sh" down >/dev/null 2>&1 || true' EXIT
