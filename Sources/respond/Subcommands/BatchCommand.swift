@@ -125,11 +125,12 @@ enum BatchCommand {
   }
 
   /// A progress log whose every line starts with the key's display form (access key ids in
-  /// full, anything else abbreviated: never the secret), so parallel runs can be told apart.
+  /// full, anything else abbreviated: never the secret), so parallel runs can be told apart;
+  /// steps skipped by their condition are left out.
   static func keyProgress(_ display: String, masker: Masker) -> ProgressLog {
     let colour = isatty(STDERR_FILENO) == 1 && Frontend.environment["NO_COLOR"] == nil
     let tag = colour ? "\u{1B}[2m[\(display)]\u{1B}[0m " : "[\(display)] "
-    return ProgressLog(masker: masker, colour: colour) { text in
+    return ProgressLog(masker: masker, colour: colour, showSkipped: false) { text in
       let body = text.hasSuffix("\n") ? String(text.dropLast()) : text
       let prefixed = body.split(separator: "\n", omittingEmptySubsequences: false).map { tag + $0 }
         .joined(separator: "\n")
