@@ -16,9 +16,9 @@ struct Resume: AsyncParsableCommand {
 
       A batch (`respond key-compromised --from FILE`) is resumed from its summary:
         respond resume incidents/batch-<time>.json --from FILE [--parallel N] [--yes]
-      FILE is the same findings file (the keys themselves are never stored; they are matched by
-      fingerprint, and a file whose keys differ is refused). Completed keys are left alone,
-      interrupted, failed or stopped incidents are resumed, keys that never started are started,
+      FILE is the same findings file (the keys themselves are never stored; they are matched by \
+      fingerprint, and a file whose keys differ is refused). Completed keys are left alone, \
+      interrupted, failed or stopped incidents are resumed, keys that never started are started, \
       and a new summary covering every key is written.
       """)
 
