@@ -33,6 +33,12 @@ package enum StandardActions {
       ? "." : (path as NSString).deletingLastPathComponent)
   }
 
+  /// A runbook file and the registry it runs with (its folder's definitions included), loaded
+  /// side by side and validated: the runbook, or every problem found in it and its actions.
+  package static func loadRunbook(path: String) -> (ActionRegistry, Result<Runbook, RunbookInvalid>) {
+    loadValidRunbook(path: path) { registry(forRunbook: path) }
+  }
+
   static func swiftActions() -> [any Action] {
     [ManualAction(), IncidentReportAction(), CheckAction()]
       + KeyActions.all() + HTTPActions.all() + AWSActions.all() + VaultActions.all() + NotifyActions.all()

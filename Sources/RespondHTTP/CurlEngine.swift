@@ -85,7 +85,7 @@ final class CurlTransfer: @unchecked Sendable {
     let n = size * count
     guard let t = CurlTransfer.from(userdata), let ptr else { return n }
     let bytes = UnsafeRawBufferPointer(start: ptr, count: n)
-    t.headerLine(String(decoding: bytes, as: UTF8.self))
+    t.headerLine(bytes)
     return n
   }
 
@@ -105,22 +105,36 @@ final class CurlTransfer: @unchecked Sendable {
   }
 
   /// One raw header line from libcurl (CRLF included).
-  private func headerLine(_ raw: String) {
-    let line = raw.trimmingCharacters(in: CharacterSet(charactersIn: "\r\n"))
-    if line.hasPrefix("HTTP/") {
-      responseHeaders = []
+  /// One header line as libcurl delivers it (with its CRLF). Parsed on the bytes: this runs for
+  /// every header of every response.
+  private func headerLine(_ raw: UnsafeRawBufferPointer) {
+    func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 13 || b == 10 }
+    var start = 0
+    var end = raw.count
+    while end > start, raw[end - 1] == 13 || raw[end - 1] == 10 { end -= 1 }
+    if end == start { return }
+    if end - start >= 5, raw[0] == UInt8(ascii: "H"), raw[1] == UInt8(ascii: "T"), raw[2] == UInt8(ascii: "T"),
+      raw[3] == UInt8(ascii: "P"), raw[4] == UInt8(ascii: "/")
+    {
+      responseHeaders = []  // a new response (after a 100 Continue or an interim answer)
       return
     }
-    if line.isEmpty { return }
-    if let first = line.first, first == " " || first == "\t", !responseHeaders.isEmpty {
+    if raw[0] == 32 || raw[0] == 9 {
       // obsolete line folding: continues the previous header's value
-      responseHeaders[responseHeaders.count - 1].1 += " " + line.trimmingCharacters(in: .whitespaces)
+      guard !responseHeaders.isEmpty else { return }
+      while start < end, isSpace(raw[start]) { start += 1 }
+      while end > start, isSpace(raw[end - 1]) { end -= 1 }
+      responseHeaders[responseHeaders.count - 1].1 += " " + String(decoding: raw[start..<end], as: UTF8.self)
       return
     }
-    guard let colon = line.firstIndex(of: ":") else { return }
-    let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
-    let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-    responseHeaders.append((name, value))
+    guard let colon = raw[start..<end].firstIndex(of: UInt8(ascii: ":")) else { return }
+    var nameEnd = colon
+    while nameEnd > start, isSpace(raw[nameEnd - 1]) { nameEnd -= 1 }
+    var valueStart = colon + 1
+    while valueStart < end, isSpace(raw[valueStart]) { valueStart += 1 }
+    while end > valueStart, isSpace(raw[end - 1]) { end -= 1 }
+    responseHeaders.append(
+      (String(decoding: raw[start..<nameEnd], as: UTF8.self), String(decoding: raw[valueStart..<end], as: UTF8.self)))
   }
 }
 

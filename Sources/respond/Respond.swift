@@ -35,7 +35,9 @@ struct Respond: AsyncParsableCommand {
     Frontend.startedAt = ContinuousClock.now
     CurlTransport.globalInit()
     let args = Array(CommandLine.arguments.dropFirst())
-    let known = configuration.subcommands.map { $0._commandName } + ["help"]
+    // Every subcommand names itself (`commandName`): ArgumentParser would otherwise derive the
+    // names through reflection, a measurable part of start-up for every runbook run.
+    let known = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
     if let first = args.first, !first.hasPrefix("-"), !known.contains(first) {
       let code = await RunbookCommand.run(runbook: first, arguments: Array(args.dropFirst()), mode: .live)
       Foundation.exit(code)

@@ -141,4 +141,26 @@ import Testing
     let ok = "runbook: a\nphases:\n  detect:\n    - id: one\n      action: key.identify\n      when: inputs.a && inputs.b\n      with: { key: x }\n"
     #expect(!diagnostics(ok, registry: registry).contains { $0.contains("anchors") })
   }
+
+  @Test func anchorsAreLocatedByCharacterAndIgnoredInQuotesAndComments() {
+    // The column counts characters, not bytes, after a multi-byte one.
+    let yaml = "runbook: a\ndescription: é x &anchor\nphases:\n  detect: []\n"
+    #expect(RunbookLoader.firstAnchorOrAlias(in: yaml)! == (2, 18))
+    #expect(RunbookLoader.firstAnchorOrAlias(in: "a: 'x &y'\nb: \"*z\" # &c\n# *d\n") == nil)
+    #expect(RunbookLoader.firstAnchorOrAlias(in: "a: x *é\n")! == (1, 6))
+    #expect(RunbookLoader.firstAnchorOrAlias(in: "a: x *✓\n") == nil)
+    #expect(RunbookLoader.firstAnchorOrAlias(in: "a: 1\r\nb: &c 2\r\n")! == (2, 4))
+  }
+
+  @Test func plainScalarsAreBooleansAndNumbersAsInYAML11() {
+    for t in ["true", "True", "TRUE", "yes", "on", "ON"] { #expect(PlainScalar.bool(t) == true, "\(t)") }
+    for f in ["false", "No", "off", "OFF"] { #expect(PlainScalar.bool(f) == false, "\(f)") }
+    for s in ["tRue", "y", "1", ""] { #expect(PlainScalar.bool(s) == nil, "\(s)") }
+    let numbers: [(String, Double)] = [("3", 3), ("-2", -2), ("+7", 7), ("1_000", 1000), ("2.5", 2.5), (".5", 0.5),
+                                       ("1.5e3", 1500), ("6.02E-2", 0.0602)]
+    for (text, value) in numbers { #expect(PlainScalar.number(text) == value, "\(text)") }
+    for s in ["1e5", "AKIA123", "1.2.3", "-", "_1", "1e", "10s", "0x1F", "2026-11-23"] {
+      #expect(PlainScalar.number(s) == nil, "\(s)")
+    }
+  }
 }

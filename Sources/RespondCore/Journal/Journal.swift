@@ -6,15 +6,21 @@ import Foundation
   import Darwin
 #endif
 
-/// The append-only record of an incident. Every record is masked, written as one JSON line and
-/// fsync'd before `append` returns, so a crash at any point leaves a journal that says exactly
-/// what had happened up to then. The journal is the single source for reports and resume.
+/// The append-only record of an incident. Every record is masked and written as one JSON line
+/// before `append` returns, so a killed process loses nothing. Records are fsync'd in groups
+/// (`JournalRecord.mustBeDurable`): a record that precedes or reports a change at a provider, an
+/// approval, or the start and end of a run is fsync'd before `append` returns, together with every
+/// line written before it. Only lines about read-only work or skipped steps can wait for the next
+/// fsync, and a power loss that takes them is harmless: resume re-evaluates those steps. The
+/// journal is the single source for reports and resume.
 package final class Journal: @unchecked Sendable {
   package let path: String
   private let fd: Int32
   private let masker: Masker
   private let lock = NSLock()
   private var seq: Int
+  /// Lines written since the last fsync.
+  private var unsynced = false
 
   package struct OpenError: Error, CustomStringConvertible {
     package var description: String
@@ -42,11 +48,15 @@ package final class Journal: @unchecked Sendable {
     self.seq = nextSeq
   }
 
-  deinit { close(fd) }
+  deinit {
+    if unsynced { fsync(fd) }
+    close(fd)
+  }
 
-  /// Appends a record (numbering and masking it) and makes it durable. Returns the record written.
+  /// Appends a record (numbering and masking it); fsyncs it and every earlier line when `durable`.
+  /// Returns the record written.
   @discardableResult
-  package func append(_ record: JournalRecord) throws -> JournalRecord {
+  package func append(_ record: JournalRecord, durable: Bool = true) throws -> JournalRecord {
     try lock.withLock {
       var r = record
       r.seq = seq
@@ -63,12 +73,24 @@ package final class Journal: @unchecked Sendable {
         }
         written += n
       }
-      guard fsync(fd) == 0 else {
-        throw OpenError(description: "cannot fsync journal \(path): \(String(cString: strerror(errno)))")
-      }
       seq += 1
+      unsynced = true
+      if durable { try syncLocked() }
       return r
     }
+  }
+
+  /// Makes every line written so far durable.
+  package func sync() throws {
+    try lock.withLock { try syncLocked() }
+  }
+
+  private func syncLocked() throws {
+    guard unsynced else { return }
+    guard fsync(fd) == 0 else {
+      throw OpenError(description: "cannot fsync journal \(path): \(String(cString: strerror(errno)))")
+    }
+    unsynced = false
   }
 
   // MARK: - Reading

@@ -107,6 +107,19 @@ package struct JournalRecord: Codable, Sendable, Equatable {
     self.type = type
   }
 
+  /// Whether the runner must not go on before this record (and every line before it) is on disk:
+  /// a step that may change something at a provider, that step's result, an approval, and a run's
+  /// start, resumption and end. Read-only steps, skipped steps, retries and notes ride along with
+  /// the next durable record; after a power loss resume simply evaluates those steps again.
+  package var mustBeDurable: Bool {
+    switch type {
+    case .runStarted, .runResumed, .runFinished, .approval: return true
+    case .stepStarted: return mutates ?? true
+    case .stepFinished: return (mutates ?? true) && (outcome == .succeeded || outcome == .failed)
+    case .stepRetry, .note: return false
+    }
+  }
+
   enum CodingKeys: String, CodingKey {
     case seq, at, type, incident, runbookFile = "runbook-file", runbookDigest = "runbook-digest"
     case runbookDescription = "runbook-description", `operator`, host, version, inputs

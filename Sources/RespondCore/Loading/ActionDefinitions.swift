@@ -50,7 +50,7 @@ extension RunbookLoader {
     var reader = NodeReader(file: path)
     let node: YAMLNode
     do {
-      guard let n = try Yams.compose(yaml: text) else { return ([], [Diagnostic(top, "file is empty")]) }
+      guard let n = try Yams.compose(yaml: text, PlainScalar.resolver) else { return ([], [Diagnostic(top, "file is empty")]) }
       node = n
     } catch let error as YamlError {
       return ([], [reader.diagnostic(for: error)])

@@ -55,7 +55,32 @@ package struct RunbookCatalog {
 package func loadValidRunbook(path: String, registry: ActionRegistry, extra: [Diagnostic] = [])
   -> Result<Runbook, RunbookInvalid>
 {
-  let (rb, loadDiagnostics) = RunbookLoader().load(path: path)
+  validRunbook(RunbookLoader().load(path: path), registry: registry, extra: extra)
+}
+
+/// Loads and validates a runbook while `makeRegistry` (which reads the action definitions beside
+/// it) runs on another core: parsing YAML is most of a run's start-up, and the two are independent
+/// until validation.
+package func loadValidRunbook(
+  path: String, makeRegistry: @escaping @Sendable () -> (ActionRegistry, [Diagnostic])
+) -> (ActionRegistry, Result<Runbook, RunbookInvalid>) {
+  final class Results: @unchecked Sendable {
+    var registry: (ActionRegistry, [Diagnostic])?
+    var parsed: (Runbook?, [Diagnostic])?
+  }
+  let results = Results()
+  // concurrentPerform returns only when both are done, so reading `results` after it is safe.
+  DispatchQueue.concurrentPerform(iterations: 2) { part in
+    if part == 0 { results.registry = makeRegistry() } else { results.parsed = RunbookLoader().load(path: path) }
+  }
+  let (registry, definitionProblems) = results.registry!
+  return (registry, validRunbook(results.parsed!, registry: registry, extra: definitionProblems))
+}
+
+private func validRunbook(_ parsed: (Runbook?, [Diagnostic]), registry: ActionRegistry, extra: [Diagnostic])
+  -> Result<Runbook, RunbookInvalid>
+{
+  let (rb, loadDiagnostics) = parsed
   var diagnostics = loadDiagnostics + extra
   if let rb { diagnostics += RunbookValidator(registry: registry).validate(rb) }
   if diagnostics.hasErrors || rb == nil { return .failure(RunbookInvalid(diagnostics: diagnostics.sorted())) }

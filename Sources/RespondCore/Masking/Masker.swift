@@ -58,17 +58,17 @@ package final class Masker: @unchecked Sendable {
   /// secret can reach a writer inside a URL or an escaped JSON string.
   package func register(_ secret: String) {
     guard secret.count >= 6, !Masker.isPublicIdentifier(secret) else { return }
+    // Actions register their credentials on every call: a known secret costs one lookup.
+    if lock.withLock({ replacements[secret] != nil }) { return }
     let stand = Masker.fingerprint(secret)
     var variants: Set<String> = [secret]
-    if let json = try? JSONEncoder().encode(secret), let s = String(data: json, encoding: .utf8) {
-      variants.insert(String(s.dropFirst().dropLast()))
-    }
-    variants.insert(secret.replacingOccurrences(of: "/", with: "\\/"))
-    if let pct = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) { variants.insert(pct) }
-    var unreserved = CharacterSet.alphanumerics
-    unreserved.insert(charactersIn: "-._~")
-    if let pct = secret.addingPercentEncoding(withAllowedCharacters: unreserved) { variants.insert(pct) }
-    if let pct = secret.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) { variants.insert(pct) }
+    let json = String(Value.string(secret).json().dropFirst().dropLast())
+    variants.insert(json)
+    variants.insert(json.replacingASCII([UInt8(ascii: "/"): "\\/"]))  // JSONEncoder's spelling
+    variants.insert(secret.replacingASCII([UInt8(ascii: "/"): "\\/"]))
+    variants.insert(Masker.percentEncoded(secret, keeping: ""))
+    variants.insert(Masker.percentEncoded(secret, keeping: "-._~"))
+    variants.insert(Masker.percentEncoded(secret, keeping: "-._~!$&'()*+,;=:@/?"))  // URL query
     variants.insert(Data(secret.utf8).base64EncodedString())
     lock.lock()
     defer { lock.unlock() }
@@ -83,6 +83,23 @@ package final class Masker: @unchecked Sendable {
       }
       orderedBytes = ordered.map { (Array($0.0.utf8), Array($0.1.utf8)) }
     }
+  }
+
+  /// Percent-encodes every byte but ASCII letters, digits and `keeping`.
+  private static func percentEncoded(_ text: String, keeping: String) -> String {
+    let keep = Set(keeping.utf8)
+    let hex = Array("0123456789ABCDEF".utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(text.utf8.count * 3)
+    for b in text.utf8 {
+      let alnum = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
+      if alnum || keep.contains(b) {
+        out.append(b)
+      } else {
+        out.append(contentsOf: [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 15)]])
+      }
+    }
+    return String(decoding: out, as: UTF8.self)
   }
 
   /// Registers every value of a JSON-shaped tree (for secret outputs that are maps or lists).

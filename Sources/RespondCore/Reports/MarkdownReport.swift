@@ -143,7 +143,7 @@ package enum MarkdownReport {
       let e = section.evidence
       md.append("### \(escape(e.source)) (step `\(section.step)`)")
       md.append("")
-      md.append("- Query: `\(e.query.replacingOccurrences(of: "`", with: "'"))`")
+      md.append("- Query: `\(e.query.replacingASCII([UInt8(ascii: "`"): "'"]))`")
       md.append("- Endpoint: \(escape(e.endpoint))")
       let ws = e.windowStart.map(ISO8601.string) ?? "provider default"
       let we = e.windowEnd.map(ISO8601.string) ?? "now"
@@ -233,11 +233,11 @@ package enum MarkdownReport {
 
   /// Markdown-safe table cell / inline text.
   static func escape(_ s: String) -> String {
-    s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "<", with: "&lt;")
+    s.replacingASCII([UInt8(ascii: "|"): "\\|", UInt8(ascii: "<"): "&lt;"])
   }
 
   static func oneLine(_ s: String) -> String {
-    s.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+    s.replacingASCII([UInt8(ascii: "\r"): " ", UInt8(ascii: "\n"): " "])
   }
 
   static func truncate(_ s: String, _ n: Int) -> String {
@@ -246,7 +246,7 @@ package enum MarkdownReport {
 
   /// Mermaid task names cannot hold ':' or '#'.
   static func ganttName(_ s: String) -> String {
-    s.replacingOccurrences(of: ":", with: " ").replacingOccurrences(of: "#", with: " ")
+    s.replacingASCII([UInt8(ascii: ":"): " ", UInt8(ascii: "#"): " "])
   }
 
   static func ganttTime(_ d: Date) -> String { ISO8601.spaced(d) }

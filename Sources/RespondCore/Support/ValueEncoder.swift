@@ -29,18 +29,28 @@ private final class Box {
 
 private struct ValueEncoderImpl: Encoder {
   let box: Box
+  /// Not extended per key: nothing respond encodes reads it, and building it cost an array
+  /// allocation per field.
   var codingPath: [any CodingKey]
   var userInfo: [CodingUserInfoKey: Any] { [:] }
 
+  /// Known leaf types are recognised by comparing metatypes (a pointer compare), not by `as?`
+  /// casts: a failed dynamic cast walks the runtime's conformance tables, and this runs for
+  /// every field of every journal record.
   func encodeAny<T: Encodable>(_ v: T) throws {
-    switch v {
-    case let d as Date: box.value = .string(ISO8601.precise(d))
-    case let v as Value: box.value = v
-    case let s as String: box.value = .string(s)
-    case let b as Bool: box.value = .bool(b)
-    case let i as Int: box.value = .number(Double(i))
-    case let d as Double: box.value = .number(d)
-    default:
+    if T.self == String.self {
+      box.value = .string(unsafeBitCast(v, to: String.self))
+    } else if T.self == Value.self {
+      box.value = v as! Value
+    } else if T.self == Date.self {
+      box.value = .string(ISO8601.precise(unsafeBitCast(v, to: Date.self)))
+    } else if T.self == Bool.self {
+      box.value = .bool(unsafeBitCast(v, to: Bool.self))
+    } else if T.self == Int.self {
+      box.value = .number(Double(unsafeBitCast(v, to: Int.self)))
+    } else if T.self == Double.self {
+      box.value = .number(unsafeBitCast(v, to: Double.self))
+    } else {
       try v.encode(to: self)
       box.value = box.built
     }
@@ -69,9 +79,14 @@ private struct ValueEncoderImpl: Encoder {
     }
 
     mutating func encodeNil(forKey key: Key) throws { child(key).value = .null }
+    // The leaf types synthesized Codable calls most, without the generic path.
+    mutating func encode(_ value: String, forKey key: Key) throws { child(key).value = .string(value) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { child(key).value = .bool(value) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { child(key).value = .number(Double(value)) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { child(key).value = .number(value) }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
       let b = child(key)
-      try ValueEncoderImpl(box: b, codingPath: codingPath + [key]).encodeAny(value)
+      try ValueEncoderImpl(box: b, codingPath: codingPath).encodeAny(value)
       b.value = b.object != nil || b.array != nil ? b.built : b.value
       b.object = nil
       b.array = nil
@@ -83,12 +98,12 @@ private struct ValueEncoderImpl: Encoder {
     mutating func nestedContainer<N: CodingKey>(keyedBy: N.Type, forKey key: Key) -> KeyedEncodingContainer<N> {
       let b = child(key)
       b.object = [:]
-      return KeyedEncodingContainer(Keyed<N>(box: b, codingPath: codingPath + [key]))
+      return KeyedEncodingContainer(Keyed<N>(box: b, codingPath: codingPath))
     }
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
       let b = child(key)
       b.array = []
-      return Unkeyed(box: b, codingPath: codingPath + [key])
+      return Unkeyed(box: b, codingPath: codingPath)
     }
     mutating func superEncoder() -> any Encoder { ValueEncoderImpl(box: box, codingPath: codingPath) }
     mutating func superEncoder(forKey key: Key) -> any Encoder { ValueEncoderImpl(box: child(key), codingPath: codingPath) }
@@ -106,6 +121,7 @@ private struct ValueEncoderImpl: Encoder {
     }
 
     mutating func encodeNil() throws { next().value = .null }
+    mutating func encode(_ value: String) throws { next().value = .string(value) }
     mutating func encode<T: Encodable>(_ value: T) throws {
       let b = next()
       try ValueEncoderImpl(box: b, codingPath: codingPath).encodeAny(value)

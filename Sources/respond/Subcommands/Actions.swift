@@ -6,6 +6,7 @@ import RespondCore
 /// `respond actions`: every action with its parameters, outputs and whether it mutates.
 struct Actions: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "actions",
     abstract: "List every action with its parameters, outputs, and whether it mutates.")
 
   @Flag(help: "Print JSON instead of text.")

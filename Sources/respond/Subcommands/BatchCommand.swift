@@ -207,8 +207,8 @@ enum BatchCommand {
       guard let located else {
         throw UsageError("cannot find runbook '\(context.runbook)' (it was \(context.runbookFile ?? "?")); pass --runbooks DIR")
       }
-      let (reg, problems) = StandardActions.registry(forRunbook: located)
-      switch loadValidRunbook(path: located, registry: reg, extra: problems) {
+      let (reg, loaded) = StandardActions.loadRunbook(path: located)
+      switch loaded {
       case .success(let rb): runbook = rb
       case .failure(let invalid):
         FileHandle.standardError.write(Data((invalid.description + "\n").utf8))

@@ -5,6 +5,7 @@ import Foundation
 /// step, whether this environment could run it for real.
 struct Drill: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "drill",
     abstract: "Rehearse a runbook: read-only calls run, changes are shown and not sent, the report adds a readiness section.",
     discussion: "Example: respond drill key-compromised --key AKIAIOSFODNN7EXAMPLE")
 

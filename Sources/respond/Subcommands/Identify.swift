@@ -6,6 +6,7 @@ import RespondCore
 /// `respond identify --key X`: offline format detection, through the `key.identify` action.
 struct Identify: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "identify",
     abstract: "Recognise a leaked credential's provider and kind from its format (offline, nothing is sent).")
 
   @Option(help: "The leaked key or token. It is never printed in clear.")

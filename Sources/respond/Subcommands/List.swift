@@ -5,7 +5,7 @@ import RespondCore
 
 /// `respond list`: the runbooks respond can find, with their inputs.
 struct List: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "List the runbooks and their inputs.")
+  static let configuration = CommandConfiguration(commandName: "list", abstract: "List the runbooks and their inputs.")
 
   @Option(help: "Where runbooks are found (default ./Runbooks, then beside the executable).")
   var runbooks: String?

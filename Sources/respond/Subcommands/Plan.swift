@@ -6,6 +6,7 @@ import RespondCore
 /// `respond plan RUNBOOK [--input VALUE]...`: the steps in order, with their conditions.
 struct Plan: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "plan",
     abstract: "Show a runbook's steps in order, with conditions, for the given inputs (nothing runs).")
 
   @Argument(help: "Runbook name or file.")
@@ -25,8 +26,8 @@ struct Plan: AsyncParsableCommand {
       Frontend.error("no runbook '\(runbook)' (looked in \(catalog.searched))")
       throw ExitCode(2)
     }
-    let (registry, definitionProblems) = StandardActions.registry(forRunbook: path)
-    switch loadValidRunbook(path: path, registry: registry, extra: definitionProblems) {
+    let (registry, loaded) = StandardActions.loadRunbook(path: path)
+    switch loaded {
     case .failure(let invalid):
       FileHandle.standardError.write(Data((invalid.description + "\n").utf8))
       throw ExitCode(2)

@@ -5,6 +5,7 @@ import RespondCore
 /// `respond report DIR`: re-render report.md and report.json from the journal.
 struct Report: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "report",
     abstract: "Re-render an incident's report.md and report.json from its journal.")
 
   @Argument(help: "The incident folder.")

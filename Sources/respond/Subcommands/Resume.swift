@@ -8,6 +8,7 @@ import RespondHTTP
 /// --from FILE`: continue an interrupted batch (see `BatchCommand.resume`).
 struct Resume: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "resume",
     abstract: "Continue an incident from its journal, or an interrupted batch: finished steps are not repeated.",
     discussion: """
       Secret inputs are never journaled: pass them again (e.g. --key) when the runbook needs them.
@@ -106,9 +107,9 @@ struct Resume: AsyncParsableCommand {
       throw Refusal(
         message: "cannot find runbook '\(info.runbook)' (it was \(state.runbookFile ?? "?")); pass --runbooks DIR", code: 2)
     }
-    let (registry, definitionProblems) = StandardActions.registry(forRunbook: path)
+    let (registry, loaded) = StandardActions.loadRunbook(path: path)
     let runbook: Runbook
-    switch loadValidRunbook(path: path, registry: registry, extra: definitionProblems) {
+    switch loaded {
     case .success(let rb): runbook = rb
     case .failure(let invalid): throw Refusal(message: "", code: 2, printed: invalid.description)
     }

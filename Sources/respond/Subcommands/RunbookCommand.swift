@@ -14,9 +14,9 @@ enum RunbookCommand {
       Frontend.error("no runbook '\(name)' (looked in \(catalog.searched)); `respond list` shows the runbooks")
       return 2
     }
-    let (registry, definitionProblems) = StandardActions.registry(forRunbook: path)
+    let (registry, loaded) = StandardActions.loadRunbook(path: path)
     let runbook: Runbook
-    switch loadValidRunbook(path: path, registry: registry, extra: definitionProblems) {
+    switch loaded {
     case .success(let rb): runbook = rb
     case .failure(let invalid):
       FileHandle.standardError.write(Data((invalid.description + "\n").utf8))

@@ -6,6 +6,7 @@ import RespondCore
 /// `respond validate FILE|DIR...`: every problem in every runbook, located, sorted.
 struct Validate: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "validate",
     abstract: "Check runbooks without running them; print every problem as path:line:column: error: message.",
     discussion: "Exit status 2 when any runbook has an error. A folder is searched for *.yaml and *.yml files.")
 
