@@ -187,6 +187,12 @@ package struct ProcessOutcome: Sendable {
   package var stdout: String
   package var stderr: String
 
+  package init(status: Int32, stdout: String, stderr: String) {
+    self.status = status
+    self.stdout = stdout
+    self.stderr = stderr
+  }
+
   /// The last line on stdout: the contract says it is the report's path.
   package var lastLine: String { stdout.split(separator: "\n").last.map(String.init) ?? "" }
 }

@@ -57,6 +57,25 @@ import Testing
     "<ErrorResponse><Error><Type>Sender</Type><Code>\(code)</Code><Message>\(message)</Message></Error><RequestId>r</RequestId></ErrorResponse>"
   }
 
+  // MARK: - Rate limiter keys
+
+  /// One limiter per account (the responder's key id), endpoint, service and region; the APIs
+  /// with their own documented quota get one per API. RESPOND_AWS_RATE_LIMITS overrides a rate by
+  /// key prefix, the longest prefix winning.
+  @Test func limiterKeysAndConfiguredRates() {
+    let trail = AWSClient.limiterKey(
+      service: "cloudtrail", operation: "LookupEvents", region: "us-east-1", endpoint: "https://e", account: "AKIAA")
+    let iam = AWSClient.limiterKey(service: "iam", operation: nil, region: "us-east-1", endpoint: "https://e", account: "AKIAA")
+    #expect(trail == "aws:cloudtrail:LookupEvents:us-east-1|AKIAA|https://e")
+    #expect(iam != AWSClient.limiterKey(service: "iam", operation: nil, region: "us-east-1", endpoint: "https://e", account: "AKIAB"))
+    let env = ["RESPOND_AWS_RATE_LIMITS": "cloudtrail=9, cloudtrail:LookupEvents=50,iam=200,bad,sts=x"]
+    #expect(AWSClient.configuredRate(trail, environment: env) == 50)
+    #expect(AWSClient.configuredRate(iam, environment: env) == 200)
+    #expect(AWSClient.configuredRate("aws:cloudtrail:us-east-1|A|u", environment: env) == 9)
+    #expect(AWSClient.configuredRate("aws:iamx:us-east-1|A|u", environment: env) == nil)
+    #expect(AWSClient.configuredRate(iam, environment: [:]) == nil)
+  }
+
   // MARK: - Descriptors
 
   @Test func descriptors() {

@@ -1,4 +1,5 @@
 import Foundation
+import RespondActions
 import RespondCore
 import RespondTestSupport
 import Testing
@@ -111,5 +112,150 @@ import Testing
     #expect(json.pointer("/keys/9/sources/0/rule")?.stringValue == "github-pat")
     let mode = try FileManager.default.attributesOfItem(atPath: md)[.posixPermissions] as? Int
     #expect(mode == 0o600)
+  }
+
+  // MARK: - Interrupting, resuming, progress
+
+  @Test func aCancelledBatchStartsNoNewKeyAndListsTheRestAsNotStarted() async throws {
+    let masker = Masker()
+    let secrets = (10...29).map { LeakedSecret(secret: "AKIA2TARGETKEY7QWE\($0)", sources: []) }
+    let started = Gauge()
+    let seen = TextSink()
+    let task = Task {
+      await BatchResponse.run(secrets, parallel: 2, masker: masker, finished: { seen.write($0.outcome + "\n") }) { secret in
+        await started.enter()
+        // The running keys stop the way a runner does: the cancellation ends their current wait.
+        do { try await Task.sleep(for: .seconds(30)) } catch {
+          return .init(status: .interrupted, exitCode: 1, incidentDirectory: "/tmp/\(secret.secret)", detail: "interrupted")
+        }
+        return .init(status: .completed, exitCode: 0, incidentDirectory: "/tmp/x", detail: "ok")
+      }
+    }
+    while await started.peak < 2 { try await Task.sleep(for: .milliseconds(5)) }
+    task.cancel()
+    let outcomes = await task.value
+    #expect(outcomes.count == 20)
+    #expect(outcomes.prefix(2).allSatisfy { $0.outcome == "interrupted" && $0.incidentDirectory != nil })
+    #expect(outcomes.dropFirst(2).allSatisfy { $0.outcome == "not-started" && $0.incidentDirectory == nil })
+    #expect(outcomes.map(\.fingerprint) == secrets.map { Masker.fingerprint($0.secret) })
+    #expect(seen.text == "interrupted\ninterrupted\n")
+    #expect(BatchResponse.exitCode(outcomes) == 1)
+  }
+
+  @Test func theSummaryKeepsWhatResumeNeedsAndNoSecret() throws {
+    let masker = Masker()
+    masker.register(Self.github)
+    let outcomes = [
+      BatchOutcome(
+        display: "AKIA2TARGETKEY7QWERT", fingerprint: Masker.fingerprint("AKIA2TARGETKEY7QWERT"), outcome: "completed",
+        exitCode: 0, incidentDirectory: "/tmp/a", detail: "ok", sources: []),
+      BatchResponse.notStarted(LeakedSecret(secret: Self.github, sources: []), masker: masker),
+    ]
+    let context = BatchContext(
+      runbook: "key-compromised", runbookFile: "/r/key-compromised.yaml", mode: .live, out: "/tmp/out",
+      inputs: ["log-group": "trail"])
+    let dir = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let now = Date()
+    let first = try BatchResponse.writeSummary(
+      outcomes, source: "keys.txt", format: .plain, directory: dir, masker: masker, batch: context, now: now)
+    // A second summary in the same second gets its own name.
+    let second = try BatchResponse.writeSummary(
+      outcomes, source: "keys.txt", format: .plain, directory: dir, masker: masker, batch: context, now: now)
+    #expect(first != second)
+    let loaded = try BatchSummary.load(first)
+    #expect(loaded.batch == context)
+    #expect(loaded.keys == outcomes)
+    #expect(loaded.keys[1].outcome == "not-started" && loaded.keys[1].display == "ghp_…1234")
+    let json = try String(contentsOfFile: String(first.dropLast(3)) + ".json", encoding: .utf8)
+    let md = try String(contentsOfFile: first, encoding: .utf8)
+    #expect(!json.contains(Self.github) && !md.contains(Self.github))
+    #expect(md.contains("respond resume ") && md.contains("1 not-started"))
+    #expect(throws: UsageError.self) { try BatchSummary.load(dir + "/nothing.json") }
+  }
+
+  @Test func theStatusLineCountsDoneFailedRemainingAndTheRate() {
+    let line = BatchProgress.line(
+      done: 37, total: 200, tally: ["failed": 2, "completed": 35], elapsed: .seconds(9))
+    #expect(line == "batch: 37/200 done (35 completed, 2 failed), 163 remaining, 4.1 keys/s")
+    let progress = BatchProgress(total: 3)
+    _ = progress.finished("completed")
+    let last = progress.finished("interrupted")
+    #expect(last.hasPrefix("batch: 2/3 done (1 completed, 1 interrupted), 1 remaining, "))
+  }
+
+  // MARK: - One set of rate limiters for the whole batch
+
+  /// Two incidents, three CloudTrail LookupEvents each (2/s per account and region): with the
+  /// batch's shared limiters, no 1 s window holds more than 2 of the 6 requests; with a set of
+  /// limiters each (what a batch had before) the two runners go at 2/s each, together faster.
+  @Test func runnersSharingLimitersKeepTheProvidersRateTogether() async throws {
+    #expect(try await Self.lookupStamps(shared: true).busiestSecond <= 2)
+    #expect(try await Self.lookupStamps(shared: false).busiestSecond > 2)
+  }
+
+  static func lookupStamps(shared: Bool) async throws -> [Double] {
+    let registry = StandardActions.registry()
+    let steps = (1...3).map { n in
+      """
+          - id: lookup\(n)
+            action: aws.cloudtrail.lookup-events
+            with:
+              access-key-id: ${{ inputs.key }}
+              start: "2026-11-01T00:00:00Z"
+      """
+    }.joined(separator: "\n")
+    let yaml = """
+      runbook: paced
+      inputs:
+        key: { required: true }
+      phases:
+        investigate:
+      \(steps)
+      """
+    let rb = try runbook(yaml, registry: registry)
+    let transport = RecordedTransport()
+    let clock = ContinuousClock.now
+    let stamps = TextSink()
+    transport.on { request in
+      guard request.header("X-Amz-Target")?.hasSuffix("LookupEvents") == true else { return nil }
+      stamps.write("\((ContinuousClock.now - clock).seconds)\n")
+      return HTTPResponse(status: 200, body: Data(#"{"Events": []}"#.utf8))
+    }
+    let env = [
+      "AWS_ACCESS_KEY_ID": "AKIAADMINADMINADMIN1", "AWS_SECRET_ACCESS_KEY": "adminsecret-123", "AWS_REGION": "us-east-1",
+      "AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "HOME": "/nonexistent",
+    ]
+    let limiters = RateLimiters()
+    let dir = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try await withThrowingTaskGroup(of: RunStatus.self) { group in
+      for key in ["AKIA2TARGETKEY7QWERT", "AKIA2TARGETKEY7ZXCVB"] {
+        group.addTask {
+          let masker = Masker()
+          var options = RunOptions()
+          options.limiters = shared ? limiters : nil
+          let runner = IncidentRunner(
+            runbook: rb, registry: registry, environment: env, transport: transport, masker: masker,
+            progress: ProgressLog(masker: masker, colour: false) { _ in }, approver: nil, options: options)
+          return try await runner.start(inputs: ["key": key], outDir: dir).status
+        }
+      }
+      for try await status in group { #expect(status == .completed) }
+    }
+    let times = stamps.text.split(separator: "\n").compactMap { Double($0) }.sorted()
+    #expect(times.count == 6)
+    return times
+  }
+}
+
+extension [Double] {
+  /// The most requests (sorted times in seconds) inside any 1 s window; measured at the
+  /// transport, so the window is taken as 0.9 s to allow for a few ms of scheduling jitter
+  /// between the limiter handing out a token and the request arriving.
+  var busiestSecond: Int {
+    var best = 0
+    for (i, t) in enumerated() { best = Swift.max(best, self[i...].prefix { $0 < t + 0.9 }.count) }
+    return best
   }
 }

@@ -27,4 +27,16 @@ import Testing
     try await limiter.acquire()
     #expect(ContinuousClock.now - start >= .milliseconds(190))
   }
+
+  /// After a throttling answer the rate halves; successful requests bring it back to the base
+  /// step by step (so one early throttle does not slow a long batch for good), never above it.
+  @Test func successesRecoverAPenalizedRate() async throws {
+    let limiter = RateLimiter(perSecond: 16, burst: 1)
+    await limiter.penalize(retryAfter: .milliseconds(1))
+    #expect(await limiter.currentRate == 8)
+    for _ in 0..<4 { await limiter.recover() }
+    #expect(await limiter.currentRate == 12)
+    for _ in 0..<10 { await limiter.recover() }
+    #expect(await limiter.currentRate == 16)
+  }
 }

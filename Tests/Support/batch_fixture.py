@@ -9,6 +9,13 @@ against moto and Vault's KV v2 HTTP API, both independent of respond. Only 127.0
     batch_fixture.py check MOTO_URL VAULT_ADDR JSON_FILE
         for each {"user", "path"} in the file: the user's keys, the Vault fields, and whether the
         stored key authenticates (STS GetCallerIdentity); prints a JSON list in the same order
+    batch_fixture.py plant MOTO_URL PREFIX PLAN_JSON
+        for each {"dead": D, "live": L} in PLAN_JSON (a list, one entry per user) creates IAM user
+        PREFIX-<i>, creates and deletes D access keys (dead keys: they existed, now IAM does not
+        know them), then leaves L (0..2) active keys; prints
+        [{"user", "dead": [ids], "live": [{"id", "secret"}]}] as JSON
+    batch_fixture.py keys MOTO_URL USERS_JSON
+        the access keys of each user name in USERS_JSON (a list): [[{"id", "status"}]] in order
 Admin credentials come from RESPOND_TEST_AWS_ACCESS_KEY_ID/SECRET; the Vault token from VAULT_TOKEN.
 """
 import json
@@ -69,6 +76,34 @@ def check(moto, addr, file):
     print(json.dumps(out))
 
 
+def plant(moto, prefix, plan):
+    iam = client("iam", moto)
+    out = []
+    for i, p in enumerate(json.loads(plan)):
+        user = f"{prefix}-{i}"
+        iam.create_user(UserName=user)
+        dead = []
+        for _ in range(int(p.get("dead", 0))):
+            k = iam.create_access_key(UserName=user)["AccessKey"]
+            iam.delete_access_key(UserName=user, AccessKeyId=k["AccessKeyId"])
+            dead.append(k["AccessKeyId"])
+        live = []
+        for _ in range(int(p.get("live", 0))):
+            k = iam.create_access_key(UserName=user)["AccessKey"]
+            live.append({"id": k["AccessKeyId"], "secret": k["SecretAccessKey"]})
+        out.append({"user": user, "dead": dead, "live": live})
+    print(json.dumps(out))
+
+
+def keys(moto, users):
+    iam = client("iam", moto)
+    out = []
+    for user in json.loads(users):
+        out.append([{"id": k["AccessKeyId"], "status": k["Status"]}
+                    for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]])
+    print(json.dumps(out))
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"setup": setup, "check": check}[cmd](*args)
+    {"setup": setup, "check": check, "plant": plant, "keys": keys}[cmd](*args)

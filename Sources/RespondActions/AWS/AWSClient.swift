@@ -328,6 +328,34 @@ package struct AWSClient: Sendable {
 
   // MARK: - Sending
 
+  /// The shared limiter's key: one per provider, account (the responder's access key id stands
+  /// for it: the account is not known without a call), endpoint, service and region, and for the
+  /// APIs with a documented per-API quota (`operation`, e.g. CloudTrail LookupEvents 2/s) one
+  /// per API. Every runner of a batch that shares `RateLimiters` shares these.
+  package static func limiterKey(service: String, operation: String?, region: String, endpoint: String, account: String)
+    -> String
+  {
+    "aws:\(service)\(operation.map { ":" + $0 } ?? ""):\(region)|\(account)|\(endpoint)"
+  }
+
+  /// `RESPOND_AWS_RATE_LIMITS="cloudtrail:LookupEvents=50,iam=200"`: requests per second to use
+  /// instead of the documented quota, for a limiter whose key starts with `aws:<prefix>` (the
+  /// longest matching prefix wins). For endpoints with other quotas than AWS's (a local emulator,
+  /// a raised account quota); nil when nothing matches.
+  package static func configuredRate(_ key: String, environment: [String: String]) -> Double? {
+    guard let spec = environment["RESPOND_AWS_RATE_LIMITS"], !spec.isEmpty else { return nil }
+    let name = key.split(separator: "|").first.map(String.init) ?? key
+    var best: (length: Int, rate: Double)?
+    for entry in spec.split(separator: ",") {
+      let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+      guard parts.count == 2, let rate = Double(parts[1]), rate > 0 else { continue }
+      let prefix = "aws:" + parts[0]
+      guard name == prefix || name.hasPrefix(prefix + ":") else { continue }
+      if best == nil || prefix.count > best!.length { best = (prefix.count, rate) }
+    }
+    return best?.rate
+  }
+
   /// Signs, paces, sends and retries one call; returns a 2xx answer or throws.
   func send(
     endpoint: AWSEndpoint, operation: String, body: Data, headers: [(String, String)], mutates: Bool,
@@ -338,8 +366,11 @@ package struct AWSClient: Sendable {
     // Documented hard limits (CloudTrail LookupEvents 2/s, FilterLogEvents 5/s) are paced evenly,
     // never in bursts; other services may burst up to a second's worth.
     let strict = perSecond <= 5
-    let limiter = context.limiters.limiter(
-      "aws:\(service.signingName):\(endpoint.region)", perSecond: perSecond, burst: strict ? 1 : nil)
+    let key = Self.limiterKey(
+      service: service.signingName, operation: strict ? operation : nil, region: endpoint.region,
+      endpoint: endpoint.url, account: configuration.credentials.accessKeyID)
+    let rate = Self.configuredRate(key, environment: context.environment) ?? perSecond
+    let limiter = context.limiters.limiter(key, perSecond: rate, burst: strict ? 1 : nil)
     let url = explicitURL ?? Self.requestURL(endpoint)
     let label = "\(service.displayName) \(operation)"
     let started = ContinuousClock.now
@@ -366,7 +397,10 @@ package struct AWSClient: Sendable {
         }
         throw ActionError.transport(error)
       }
-      if (200..<300).contains(response.status) { return response }
+      if (200..<300).contains(response.status) {
+        await limiter.recover()
+        return response
+      }
 
       var error = AWSErrors.providerError(service: service, operation: operation, endpoint: url, response: response)
       let throttled = AWSErrors.isThrottling(code: error.code, status: response.status)

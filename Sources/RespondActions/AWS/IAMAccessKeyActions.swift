@@ -208,8 +208,16 @@ struct CreateAccessKeyAction: Action {
 
   func run(_ context: ActionContext) async throws -> ActionResult {
     let user = try context.string("user-name")
-    let makeRoom = context.optionalString("make-room-by-deleting")
     let client = try AWSClient(context)
+    // Incidents of one batch rotating keys of the same user (both its keys leaked) take turns:
+    // otherwise one's create can take the slot the other's "make room" just freed.
+    let slots = "aws:iam:access-key-slots:\(user)|\(client.configuration.credentials.accessKeyID)|"
+      + ((try? client.configuration.endpoint(for: .iam).url) ?? "")
+    return try await context.limiters.exclusive(slots) { try await create(context, client: client, user: user) }
+  }
+
+  private func create(_ context: ActionContext, client: AWSClient, user: String) async throws -> ActionResult {
+    let makeRoom = context.optionalString("make-room-by-deleting")
     var deleted: String?
     var xml: AWSXMLNode
     do {

@@ -37,6 +37,17 @@ package actor RateLimiter {
     }
   }
 
+  /// A request went through: a penalized rate creeps back towards the base rate (additive
+  /// increase, one sixteenth of the base per success), so one throttling answer early in a long
+  /// batch does not slow the rest of it for good.
+  package func recover() {
+    guard rate < baseRate else { return }
+    rate = min(baseRate, rate + baseRate / 16)
+  }
+
+  /// The current rate (requests per second), for tests and progress.
+  package var currentRate: Double { rate }
+
   /// The provider said "slow down": halve the rate (down to 1/8 of the base), empty the
   /// bucket, and wait out the provider's hint if it gave one.
   package func penalize(retryAfter: Duration?) {
@@ -49,8 +60,9 @@ package actor RateLimiter {
 
 /// The run's limiters, by key (e.g. "aws:cloudtrail:us-east-1").
 package final class RateLimiters: @unchecked Sendable {
-  private let lock = NSLock()
+  fileprivate let lock = NSLock()
   private var limiters: [String: RateLimiter] = [:]
+  fileprivate var mutexes: [String: AsyncMutex] = [:]
 
   package init() {}
 
@@ -62,5 +74,48 @@ package final class RateLimiters: @unchecked Sendable {
     let l = RateLimiter(perSecond: perSecond, burst: burst)
     limiters[key] = l
     return l
+  }
+}
+
+/// One-at-a-time sections by key, shared like the limiters: a batch's runners take turns where
+/// concurrent calls would race at the provider (e.g. two incidents rotating keys of the same IAM
+/// user, whose two key slots the "make room" step counts on).
+package actor AsyncMutex {
+  private var held = false
+  private var waiting: [CheckedContinuation<Void, Never>] = []
+
+  package init() {}
+
+  package func lock() async {
+    if !held {
+      held = true
+      return
+    }
+    await withCheckedContinuation { waiting.append($0) }
+  }
+
+  package func unlock() {
+    if waiting.isEmpty { held = false } else { waiting.removeFirst().resume() }
+  }
+}
+
+extension RateLimiters {
+  /// Runs `body` while no other holder of `key` (in any runner sharing these limiters) runs.
+  package func exclusive<T: Sendable>(_ key: String, _ body: @Sendable () async throws -> T) async throws -> T {
+    let mutex = lock.withLock { () -> AsyncMutex in
+      if let m = mutexes[key] { return m }
+      let m = AsyncMutex()
+      mutexes[key] = m
+      return m
+    }
+    await mutex.lock()
+    do {
+      let value = try await body()
+      await mutex.unlock()
+      return value
+    } catch {
+      await mutex.unlock()
+      throw error
+    }
   }
 }

@@ -5,7 +5,8 @@ package struct BatchOutcome: Codable, Sendable, Equatable {
   /// The key as it may be shown: access key ids in full, anything else abbreviated.
   package var display: String
   package var fingerprint: String
-  /// completed, failed, stopped-at-approval, needs-operator, interrupted, or error.
+  /// completed, failed, stopped-at-approval, needs-operator, interrupted, error, or not-started
+  /// (the batch was interrupted before this key's turn).
   package var outcome: String
   package var exitCode: Int32
   package var incidentDirectory: String?
@@ -15,6 +16,111 @@ package struct BatchOutcome: Codable, Sendable, Equatable {
 
   enum CodingKeys: String, CodingKey {
     case display, fingerprint, outcome, exitCode = "exit-code", incidentDirectory = "incident-directory", detail, sources
+  }
+
+  package init(
+    display: String, fingerprint: String, outcome: String, exitCode: Int32, incidentDirectory: String?, detail: String,
+    sources: [LeakSource]
+  ) {
+    self.display = display
+    self.fingerprint = fingerprint
+    self.outcome = outcome
+    self.exitCode = exitCode
+    self.incidentDirectory = incidentDirectory
+    self.detail = detail
+    self.sources = sources
+  }
+}
+
+/// What `respond resume <batch summary>` needs besides the keys themselves (which are never
+/// stored: the same findings file is given again): the runbook, how it ran, where, and the
+/// inputs every key shared (secret ones left out).
+package struct BatchContext: Codable, Sendable, Equatable {
+  package var runbook: String
+  package var runbookFile: String?
+  package var mode: RunMode
+  package var out: String
+  /// The shared, non-secret inputs (e.g. log-group), masked.
+  package var inputs: [String: String]
+  /// The summary this batch continued, when it is a resumed one.
+  package var resumedFrom: String?
+
+  enum CodingKeys: String, CodingKey {
+    case runbook, runbookFile = "runbook-file", mode, out, inputs, resumedFrom = "resumed-from"
+  }
+
+  package init(
+    runbook: String, runbookFile: String?, mode: RunMode, out: String, inputs: [String: String],
+    resumedFrom: String? = nil
+  ) {
+    self.runbook = runbook
+    self.runbookFile = runbookFile
+    self.mode = mode
+    self.out = out
+    self.inputs = inputs
+    self.resumedFrom = resumedFrom
+  }
+}
+
+/// A batch summary as read back from its `.json` (for `respond resume`).
+package struct BatchSummary: Codable, Sendable {
+  package var source: String
+  package var format: String
+  package var startedAt: String?
+  package var batch: BatchContext?
+  package var keys: [BatchOutcome]
+
+  enum CodingKeys: String, CodingKey {
+    case source, format, startedAt = "started-at", batch, keys
+  }
+
+  /// Reads `batch-<time>.json`, or the `.json` next to a `batch-<time>.md`.
+  package static func load(_ path: String) throws -> BatchSummary {
+    let json = path.hasSuffix(".md") ? String(path.dropLast(3)) + ".json" : path
+    guard let data = FileManager.default.contents(atPath: json) else {
+      throw UsageError("cannot read the batch summary \(json)")
+    }
+    do {
+      return try JSONDecoder().decode(BatchSummary.self, from: data)
+    } catch {
+      throw UsageError("\(json) is not a batch summary: \(error)")
+    }
+  }
+}
+
+/// Counts a batch's finished keys and phrases the status line printed after each one:
+/// `batch: 37/200 done (35 completed, 2 failed), 163 remaining, 4.1 keys/s`.
+package final class BatchProgress: @unchecked Sendable {
+  private let lock = NSLock()
+  package let total: Int
+  private let started: ContinuousClock.Instant
+  private var tally: [String: Int] = [:]
+  private var done = 0
+
+  package init(total: Int, started: ContinuousClock.Instant = .now) {
+    self.total = total
+    self.started = started
+  }
+
+  /// Counts one finished key and returns the status line.
+  package func finished(_ outcome: String, now: ContinuousClock.Instant = .now) -> String {
+    lock.lock()
+    defer { lock.unlock() }
+    done += 1
+    tally[outcome, default: 0] += 1
+    return Self.line(done: done, total: total, tally: tally, elapsed: now - started)
+  }
+
+  /// The status line for `done` of `total` keys finished in `elapsed`.
+  package static func line(done: Int, total: Int, tally: [String: Int], elapsed: Duration) -> String {
+    let order = tally.keys.sorted { a, b in
+      a == "completed" ? b != "completed" : (b == "completed" ? false : a < b)
+    }
+    let counts = order.map { "\(tally[$0]!) \($0)" }.joined(separator: ", ")
+    let seconds = elapsed.seconds
+    let rate = seconds > 0 ? Double(done) / seconds : 0
+    return "batch: \(done)/\(total) done (\(counts)), \(total - done) remaining, "
+      + String(format: "%.1f keys/s", rate)
   }
 }
 
@@ -79,15 +185,19 @@ package enum BatchResponse {
 
   /// Runs `respond` for every secret, at most `parallel` at once, and returns the outcomes in
   /// the secrets' order. A thrown error becomes that key's outcome (`error`), never the batch's.
+  /// When the task is cancelled (Ctrl-C) no further key starts: the running ones see the
+  /// cancellation (their runners stop after the current step), the others are `not-started`.
+  /// `finished` is told each outcome as it comes in (for the progress line).
   package static func run(
     _ secrets: [LeakedSecret], parallel: Int, masker: Masker,
+    finished: (@Sendable (BatchOutcome) -> Void)? = nil,
     respond: @escaping @Sendable (LeakedSecret) async throws -> RunReport
   ) async -> [BatchOutcome] {
     var results = [BatchOutcome?](repeating: nil, count: secrets.count)
     await withTaskGroup(of: (Int, BatchOutcome).self) { group in
       var next = 0
       func launch() {
-        guard next < secrets.count else { return }
+        guard next < secrets.count, !Task.isCancelled else { return }
         let index = next
         let secret = secrets[index]
         next += 1
@@ -102,10 +212,21 @@ package enum BatchResponse {
       for _ in 0..<max(1, parallel) { launch() }
       for await (index, outcome) in group {
         results[index] = outcome
+        finished?(outcome)
         launch()
       }
     }
-    return results.compactMap { $0 }
+    return results.enumerated().map { index, outcome in
+      outcome ?? notStarted(secrets[index], masker: masker)
+    }
+  }
+
+  /// The outcome of a key whose turn never came (the batch was interrupted first).
+  package static func notStarted(_ secret: LeakedSecret, masker: Masker) -> BatchOutcome {
+    BatchOutcome(
+      display: displayForm(secret.secret), fingerprint: Masker.fingerprint(secret.secret), outcome: "not-started",
+      exitCode: 1, incidentDirectory: nil, detail: "not started: the batch was interrupted before its turn",
+      sources: secret.sources.map { masked($0, masker) })
   }
 
   static func outcome(_ secret: LeakedSecret, _ report: RunReport, masker: Masker) -> BatchOutcome {
@@ -134,16 +255,24 @@ package enum BatchResponse {
   }
 
   /// Writes `batch-<UTC time>.md` and `.json` into `directory` (0600) and returns the Markdown path.
+  /// `batch` (the runbook, mode, shared inputs) goes into the JSON for `respond resume`.
   package static func writeSummary(
     _ outcomes: [BatchOutcome], source: String, format: LeakFindings.Format, directory: String, masker: Masker,
-    now: Date = Date()
+    batch: BatchContext? = nil, now: Date = Date()
   ) throws -> String {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let stamp = ISO8601.string(now).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
-    let base = (directory as NSString).appendingPathComponent("batch-\(stamp)")
+    var base = (directory as NSString).appendingPathComponent("batch-\(stamp)")
+    // A resumed batch finishing in the same second as the one it continues gets its own name.
+    var n = 2
+    while FileManager.default.fileExists(atPath: base + ".json") {
+      base = (directory as NSString).appendingPathComponent("batch-\(stamp)-\(n)")
+      n += 1
+    }
     var md = "# Leaked keys: batch response\n\n"
     md += "Source: `\(masker.mask(source))` (\(format.rawValue)), \(outcomes.count) distinct key(s), "
     md += "started \(ISO8601.string(now)).\n\n"
+    if let from = batch?.resumedFrom { md += "Resumes the batch `\(masker.mask(from))`.\n\n" }
     let tally = Dictionary(grouping: outcomes, by: \.outcome).map { "\($0.value.count) \($0.key)" }.sorted()
     md += "Outcomes: \(tally.joined(separator: ", ")).\n\n"
     md += "| Key | Fingerprint | Outcome | Incident | Found at |\n| --- | --- | --- | --- | --- |\n"
@@ -156,14 +285,17 @@ package enum BatchResponse {
     if !problems.isEmpty {
       md += "\n## Not completed\n\n"
       for o in problems { md += "- `\(o.display)`: \(o.detail)\n" }
+      md += "\nContinue with `respond resume \(base).json --from \(masker.mask(source)) [--yes]`: completed keys are "
+      md += "left alone, the others are resumed or started.\n"
     }
+    var context = batch
+    context?.inputs = batch?.inputs.mapValues { masker.mask($0) } ?? [:]
+    let summary = BatchSummary(
+      source: masker.mask(source), format: format.rawValue, startedAt: ISO8601.string(now), batch: context,
+      keys: outcomes)
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    let json = try encoder.encode(["source": masker.mask(source), "format": format.rawValue] as [String: String])
-    var object = (try JSONSerialization.jsonObject(with: json)) as? [String: Any] ?? [:]
-    object["keys"] = try JSONSerialization.jsonObject(with: encoder.encode(outcomes))
-    object["started-at"] = ISO8601.string(now)
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let data = try encoder.encode(summary)
     try write(Data(masker.mask(md).utf8), to: base + ".md")
     try write(Data(masker.mask(String(decoding: data, as: UTF8.self)).utf8), to: base + ".json")
     return base + ".md"

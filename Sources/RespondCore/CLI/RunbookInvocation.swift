@@ -110,6 +110,19 @@ package struct RunbookInvocation: Equatable, Sendable {
       "  --out DIR".padding(30) + "where incident folders go (default ./incidents)",
       "  --runbooks DIR".padding(30) + "where runbooks are found (default ./Runbooks)",
     ]
+    if rb.inputs.contains(where: { $0.name == "key" }) {
+      lines += [
+        "",
+        "many keys at once (instead of --key):",
+        "  --from FILE".padding(30)
+          + "every distinct key in a gitleaks JSON or trufflehog JSON-lines report, or a plain list (one a line)",
+        "  --parallel N".padding(30)
+          + "keys handled at once (default 4, at most 64); each provider's rate limits are shared by all",
+        "".padding(30) + "Writes <out>/batch-<time>.md and .json; progress and a done/failed/remaining line on stderr.",
+        "".padding(30) + "Ctrl-C: no new key starts, running steps finish or are journaled as interrupted, the summary",
+        "".padding(30) + "is written; continue with `respond resume <out>/batch-<time>.json --from FILE`.",
+      ]
+    }
     return lines.joined(separator: "\n")
   }
 }

@@ -18,6 +18,9 @@ package struct RunOptions: Sendable {
   package var version = respondVersion
   /// Default per-step time limit when the step sets none.
   package var defaultTimeout: Duration = .seconds(300)
+  /// The rate limiters the run paces its provider calls with. A batch passes one set to every
+  /// key's runner so a provider's limits hold across the whole batch; nil means a fresh set.
+  package var limiters: RateLimiters?
 
   package init() {}
 
@@ -62,7 +65,8 @@ package final class IncidentRunner: @unchecked Sendable {
   package let progress: ProgressLog
   package let approver: (any Approver)?
   package let options: RunOptions
-  package let limiters = RateLimiters()
+  package var limiters: RateLimiters { options.limiters ?? ownLimiters }
+  private let ownLimiters = RateLimiters()
 
   private var journal: Journal!
   private(set) package var state = IncidentState()

@@ -6,10 +6,14 @@ package final class ProgressLog: @unchecked Sendable {
   private let write: @Sendable (String) -> Void
   private let masker: Masker
   private let colour: Bool
+  /// Whether steps skipped by their condition get a line (a batch leaves them out: with many
+  /// keys at once they are most of the output and say nothing about the key).
+  private let showSkipped: Bool
 
-  package init(masker: Masker, colour: Bool, write: @escaping @Sendable (String) -> Void) {
+  package init(masker: Masker, colour: Bool, showSkipped: Bool = true, write: @escaping @Sendable (String) -> Void) {
     self.masker = masker
     self.colour = colour
+    self.showSkipped = showSkipped
     self.write = write
   }
 
@@ -21,6 +25,7 @@ package final class ProgressLog: @unchecked Sendable {
   /// `  ok      detect   identify          key.identify          3ms  aws access-key`
   package func step(_ outcome: StepOutcome, phase: Phase, id: String, action: String, duration: Duration?,
                     detail: String?) {
+    if outcome == .skippedCondition && !showSkipped { return }
     let word: String
     switch outcome {
     case .succeeded: word = paint("ok", "32")

@@ -4,53 +4,114 @@ import RespondActions
 import RespondCore
 import RespondHTTP
 
-/// `respond resume DIR`: continue an incident from its journal.
+/// `respond resume DIR`: continue an incident from its journal. `respond resume BATCH.json
+/// --from FILE`: continue an interrupted batch (see `BatchCommand.resume`).
 struct Resume: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "resume",
-    abstract: "Continue an incident from its journal: finished steps are not repeated.",
+    abstract: "Continue an incident from its journal, or an interrupted batch: finished steps are not repeated.",
     discussion: """
       Secret inputs are never journaled: pass them again (e.g. --key) when the runbook needs them.
       A non-idempotent step that was interrupted is checked at the provider when its action knows how;
       otherwise resume stops and says what to check (then --rerun-interrupted runs it again).
+
+      A batch (`respond key-compromised --from FILE`) is resumed from its summary:
+        respond resume incidents/batch-<time>.json --from FILE [--parallel N] [--yes]
+      FILE is the same findings file (the keys themselves are never stored; they are matched by \
+      fingerprint, and a file whose keys differ is refused). Completed keys are left alone, \
+      interrupted, failed or stopped incidents are resumed, keys that never started are started, \
+      and a new summary covering every key is written.
       """)
 
-  @Argument(help: "The incident folder.")
+  @Argument(help: "The incident folder, or a batch summary (batch-<time>.json or .md).")
   var directory: String
 
-  @Argument(parsing: .captureForPassthrough, help: "--yes, --rerun-interrupted, --runbooks DIR, and withheld inputs as --name VALUE.")
+  @Argument(
+    parsing: .captureForPassthrough,
+    help: "--yes, --rerun-interrupted, --runbooks DIR, withheld inputs as --name VALUE; for a batch --from FILE and --parallel N.")
   var arguments: [String] = []
 
   func run() async throws {
-    let journalPath = directory + "/journal.jsonl"
-    let state: IncidentState
-    do { state = try IncidentState.load(journal: journalPath) } catch {
-      Frontend.error("\(directory) is not an incident folder: \(error)")
-      throw ExitCode(2)
-    }
-    guard let info = state.incident else {
-      Frontend.error("\(journalPath) has no run-started record")
-      throw ExitCode(2)
+    if BatchCommand.isBatchSummary(directory) {
+      let code = await BatchCommand.resume(summary: directory, arguments: arguments)
+      if code != 0 { throw ExitCode(code) }
+      return
     }
     let invocation: RunbookInvocation
     do { invocation = try RunbookInvocation.parse(arguments, inputs: nil) } catch {
       Frontend.error("\(error)")
       throw ExitCode(2)
     }
+    let masker = Masker()
+    let prepared: Prepared
+    do {
+      prepared = try Self.prepare(
+        directory: directory, invocation: invocation, masker: masker, progress: Frontend.progress(masker),
+        approver: Frontend.approver(), limiters: nil)
+    } catch let refusal as Refusal {
+      if let text = refusal.printed { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+      if !refusal.message.isEmpty { Frontend.error(refusal.message) }
+      throw ExitCode(refusal.code)
+    }
+    defer { prepared.lock?.release() }
+    let result: RunResult
+    do {
+      result = try await Interrupts.run { try await prepared.run() }
+    } catch let e as UsageError {
+      Frontend.error(masker.mask(e.description))
+      throw ExitCode(2)
+    }
+    let code = RunbookCommand.finish(result, masker: masker)
+    if code != 0 { throw ExitCode(code) }
+  }
+
+  /// Why an incident cannot be resumed: what to print and the exit status.
+  struct Refusal: Error {
+    var message: String
+    var code: Int32
+    /// Printed as is before the message (a runbook's validation problems).
+    var printed: String?
+  }
+
+  /// An incident ready to continue: its runner, journal state and per-key lock (release it).
+  struct Prepared: Sendable {
+    var runner: IncidentRunner
+    var directory: String
+    var state: IncidentState
+    var inputs: [String: String]
+    var lock: IncidentLock?
+
+    func run() async throws -> RunResult {
+      try await runner.resume(directory: directory, journalState: state, inputs: inputs)
+    }
+  }
+
+  /// Reads the incident's journal, finds and validates its runbook, builds the runner and takes
+  /// the key's responder lock. Shared by `respond resume DIR` and the batch resume.
+  static func prepare(
+    directory: String, invocation: RunbookInvocation, masker: Masker, progress: ProgressLog,
+    approver: (any Approver)?, limiters: RateLimiters?
+  ) throws -> Prepared {
+    let journalPath = directory + "/journal.jsonl"
+    let state: IncidentState
+    do { state = try IncidentState.load(journal: journalPath) } catch {
+      throw Refusal(message: "\(directory) is not an incident folder: \(error)", code: 2)
+    }
+    guard let info = state.incident else {
+      throw Refusal(message: "\(journalPath) has no run-started record", code: 2)
+    }
     let path = invocation.runbooks.flatMap { RunbookCatalog(explicit: $0).locate(info.runbook) }
       ?? state.runbookFile.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
       ?? RunbookCatalog(explicit: nil).locate(info.runbook)
     guard let path else {
-      Frontend.error("cannot find runbook '\(info.runbook)' (it was \(state.runbookFile ?? "?")); pass --runbooks DIR")
-      throw ExitCode(2)
+      throw Refusal(
+        message: "cannot find runbook '\(info.runbook)' (it was \(state.runbookFile ?? "?")); pass --runbooks DIR", code: 2)
     }
     let (registry, loaded) = StandardActions.loadRunbook(path: path)
     let runbook: Runbook
     switch loaded {
     case .success(let rb): runbook = rb
-    case .failure(let invalid):
-      FileHandle.standardError.write(Data((invalid.description + "\n").utf8))
-      throw ExitCode(2)
+    case .failure(let invalid): throw Refusal(message: "", code: 2, printed: invalid.description)
     }
     if let digest = state.runbookDigest, !digest.isEmpty, digest != runbook.digest {
       Frontend.note("warning: \(path) changed since the incident started; steps are matched by id")
@@ -59,10 +120,10 @@ struct Resume: AsyncParsableCommand {
     options.mode = info.mode
     options.assumeYes = invocation.yes
     options.rerunInterrupted = invocation.rerunInterrupted
-    let masker = Masker()
+    options.limiters = limiters
     let runner = IncidentRunner(
       runbook: runbook, registry: registry, environment: Frontend.environment, transport: Frontend.transport(),
-      masker: masker, progress: Frontend.progress(masker), approver: Frontend.approver(), options: options)
+      masker: masker, progress: progress, approver: approver, options: options)
     // The same per-key lock as the run that started the incident: in the incident's parent folder.
     let lock: IncidentLock?
     do {
@@ -75,24 +136,10 @@ struct Resume: AsyncParsableCommand {
       lock = try RunbookCommand.acquireLock(runbook: runbook, inputs: inputs, outDir: outDir, mode: info.mode)
       lock?.record(incident: URL(fileURLWithPath: directory).standardizedFileURL.path)
     } catch let held as IncidentLock.Held {
-      Frontend.error(masker.mask(held.description))
-      throw ExitCode(1)
+      throw Refusal(message: masker.mask(held.description), code: 1)
     } catch {
-      Frontend.error(masker.mask("\(error)"))
-      throw ExitCode(2)
+      throw Refusal(message: masker.mask("\(error)"), code: 2)
     }
-    defer { lock?.release() }
-    let result: RunResult
-    do {
-      result = try await Interrupts.run {
-        try await runner.resume(directory: info.directory.isEmpty ? directory : directory, journalState: state,
-                                inputs: invocation.inputs)
-      }
-    } catch let e as UsageError {
-      Frontend.error(masker.mask(e.description))
-      throw ExitCode(2)
-    }
-    let code = RunbookCommand.finish(result, masker: masker)
-    if code != 0 { throw ExitCode(code) }
+    return Prepared(runner: runner, directory: directory, state: state, inputs: invocation.inputs, lock: lock)
   }
 }

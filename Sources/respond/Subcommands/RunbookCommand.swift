@@ -29,7 +29,7 @@ enum RunbookCommand {
     do {
       batch = try BatchResponse.extractFlags(arguments)
       if batch.from != nil {
-        return await runBatch(runbook: runbook, registry: registry, mode: requested, batch: batch, command: command)
+        return await BatchCommand.start(runbook: runbook, registry: registry, mode: requested, batch: batch)
       }
       invocation = try RunbookInvocation.parse(arguments, inputs: runbook.inputs)
       if invocation.help {
@@ -85,67 +85,6 @@ enum RunbookCommand {
     return try IncidentLock.acquire(outDir: outDir, key: key)
   }
 
-  /// `--from FILE`: one incident per distinct key in a gitleaks/trufflehog report or a plain
-  /// list, `--parallel N` at once, and a batch summary; the summary's path is printed last.
-  static func runBatch(
-    runbook: Runbook, registry: ActionRegistry, mode requested: RunMode,
-    batch: (from: String?, parallel: Int, rest: [String]), command: String
-  ) async -> Int32 {
-    let masker = Masker()
-    let invocation: RunbookInvocation
-    let found: (format: LeakFindings.Format, secrets: [LeakedSecret])
-    do {
-      guard runbook.inputs.contains(where: { $0.name == "key" }) else {
-        throw UsageError("--from needs a runbook with a `key` input (\(runbook.name) has none)")
-      }
-      invocation = try RunbookInvocation.parse(batch.rest, inputs: runbook.inputs)
-      guard invocation.inputs["key"] == nil else { throw UsageError("give either --key or --from, not both") }
-      let path = batch.from!
-      guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("cannot read --from \(path)") }
-      found = try LeakFindings.parse(String(decoding: data, as: UTF8.self), masker: masker)
-      guard !found.secrets.isEmpty else { throw UsageError("no keys in \(path)") }
-      for secret in found.secrets {
-        var inputs = invocation
-        inputs.inputs["key"] = secret.secret
-        try inputs.checkInputs(runbook.inputs)
-      }
-    } catch {
-      Frontend.error(masker.mask("\(error)"))
-      return 2
-    }
-    var options = RunOptions()
-    options.mode = requested == .drill ? .drill : (invocation.dryRun ? .dryRun : .live)
-    options.assumeYes = invocation.yes
-    let outDir = invocation.out ?? "incidents"
-    let runOptions = options
-    Frontend.note("\(found.secrets.count) distinct key(s) from \(batch.from!) (\(found.format.rawValue)), \(batch.parallel) at once")
-    let outcomes = await BatchResponse.run(found.secrets, parallel: batch.parallel, masker: masker) { secret in
-      var inputs = invocation.inputs
-      inputs["key"] = secret.secret
-      // Parallel runs cannot share the terminal: approvals need --yes, or each run stops at its gate.
-      let runner = IncidentRunner(
-        runbook: runbook, registry: registry, environment: Frontend.environment, transport: Frontend.transport(),
-        masker: masker, progress: Frontend.progress(masker), approver: nil, options: runOptions)
-      // Each key takes its own responder lock, as a single run would.
-      let lock = try acquireLock(runbook: runbook, inputs: inputs, outDir: outDir, mode: runOptions.mode)
-      defer { lock?.release() }
-      let result = try await runner.start(inputs: inputs, outDir: outDir, lock: lock)
-      _ = try? ReportWriter.write(state: result.state, directory: result.incidentDirectory, masker: masker)
-      return BatchResponse.RunReport(
-        status: result.status, exitCode: result.exitCode, incidentDirectory: result.incidentDirectory,
-        detail: IncidentReport(state: result.state).statusLine)
-    }
-    do {
-      let path = try BatchResponse.writeSummary(
-        outcomes, source: batch.from!, format: found.format, directory: outDir, masker: masker)
-      for o in outcomes { Frontend.note("\(o.display): \(o.outcome) \(o.incidentDirectory ?? "")") }
-      print(path)
-    } catch {
-      Frontend.error("could not write the batch summary: \(error)")
-    }
-    return BatchResponse.exitCode(outcomes)
-  }
-
   /// Writes the report, says how it ended, prints the report path last on stdout.
   static func finish(_ result: RunResult, masker: Masker) -> Int32 {
     Frontend.mark("run")
@@ -168,14 +107,18 @@ enum RunbookCommand {
 /// Ctrl-C stops cleanly: the running step finishes or is journaled as interrupted, the report is
 /// written, and `respond resume` continues.
 enum Interrupts {
-  static func run<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
+  static let single = "respond: interrupted; stopping after the current step"
+
+  static func run<T: Sendable>(
+    message: String = Interrupts.single, _ work: @escaping @Sendable () async throws -> T
+  ) async throws -> T {
     signal(SIGINT, SIG_IGN)
     signal(SIGTERM, SIG_IGN)
     let task = Task { try await work() }
     let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
       let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
       s.setEventHandler {
-        FileHandle.standardError.write(Data("\nrespond: interrupted; stopping after the current step\n".utf8))
+        FileHandle.standardError.write(Data("\n\(message)\n".utf8))
         task.cancel()
       }
       s.resume()

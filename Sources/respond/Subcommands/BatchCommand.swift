@@ -1,0 +1,283 @@
+import Foundation
+import RespondActions
+import RespondCore
+import RespondHTTP
+
+/// `respond <runbook> --from FILE [--parallel N]` and `respond resume <batch summary> --from FILE`:
+/// one incident per distinct leaked key, several at once, sharing one set of rate limiters so a
+/// provider's limits hold across the whole batch. Each key's progress lines carry the key's
+/// display form, and a status line follows every finished key. Ctrl-C starts no new key and
+/// stops the running ones after their current step; the summary lists the rest as not-started,
+/// and `respond resume` on the summary continues.
+enum BatchCommand {
+  static let interruptedMessage =
+    "respond: interrupted; no new key starts, running keys stop after their current step, the summary is written"
+
+  /// Whether `path` names a batch summary (a file), not an incident folder.
+  static func isBatchSummary(_ path: String) -> Bool {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+      return false
+    }
+    return path.hasSuffix(".json") || path.hasSuffix(".md")
+  }
+
+  /// Reads and parses a findings file; every secret is registered with `masker` as it is read.
+  static func readFindings(_ path: String, masker: Masker) throws -> (format: LeakFindings.Format, secrets: [LeakedSecret]) {
+    guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("cannot read --from \(path)") }
+    let found = try LeakFindings.parse(String(decoding: data, as: UTF8.self), masker: masker)
+    guard !found.secrets.isEmpty else { throw UsageError("no keys in \(path)") }
+    return found
+  }
+
+  /// `--from FILE`: one incident per distinct key in a gitleaks/trufflehog report or a plain
+  /// list, `--parallel N` at once, and a batch summary; the summary's path is printed last.
+  static func start(
+    runbook: Runbook, registry: ActionRegistry, mode requested: RunMode,
+    batch: (from: String?, parallel: Int, rest: [String])
+  ) async -> Int32 {
+    let masker = Masker()
+    let invocation: RunbookInvocation
+    let found: (format: LeakFindings.Format, secrets: [LeakedSecret])
+    do {
+      guard runbook.inputs.contains(where: { $0.name == "key" }) else {
+        throw UsageError("--from needs a runbook with a `key` input (\(runbook.name) has none)")
+      }
+      invocation = try RunbookInvocation.parse(batch.rest, inputs: runbook.inputs)
+      guard invocation.inputs["key"] == nil else { throw UsageError("give either --key or --from, not both") }
+      found = try readFindings(batch.from!, masker: masker)
+      for secret in found.secrets {
+        var inputs = invocation
+        inputs.inputs["key"] = secret.secret
+        try inputs.checkInputs(runbook.inputs)
+      }
+    } catch {
+      Frontend.error(masker.mask("\(error)"))
+      return 2
+    }
+    var options = RunOptions()
+    options.mode = requested == .drill ? .drill : (invocation.dryRun ? .dryRun : .live)
+    options.assumeYes = invocation.yes
+    options.limiters = RateLimiters()
+    let outDir = absolute(invocation.out ?? "incidents")
+    let secretInputs = Set(runbook.inputs.filter(\.secret).map(\.name))
+    let context = BatchContext(
+      runbook: runbook.name, runbookFile: absolute(runbook.file), mode: options.mode, out: outDir,
+      inputs: invocation.inputs.filter { !secretInputs.contains($0.key) })
+    let runOptions = options
+    Frontend.note(
+      "\(found.secrets.count) distinct key(s) from \(batch.from!) (\(found.format.rawValue)), \(batch.parallel) at once")
+    let outcomes = await runKeys(found.secrets, parallel: batch.parallel, masker: masker) { secret, progress in
+      try await startKey(
+        secret, runbook: runbook, registry: registry, shared: invocation.inputs, outDir: outDir, options: runOptions,
+        masker: masker, progress: progress)
+    }
+    return finish(outcomes, source: batch.from!, format: found.format, outDir: outDir, context: context, masker: masker)
+  }
+
+  /// Starts one key's incident (its own responder lock, as a single run would take).
+  static func startKey(
+    _ secret: LeakedSecret, runbook: Runbook, registry: ActionRegistry, shared: [String: String], outDir: String,
+    options: RunOptions, masker: Masker, progress: ProgressLog
+  ) async throws -> BatchResponse.RunReport {
+    var inputs = shared
+    inputs["key"] = secret.secret
+    // Parallel runs cannot share the terminal: approvals need --yes, or each run stops at its gate.
+    let runner = IncidentRunner(
+      runbook: runbook, registry: registry, environment: Frontend.environment, transport: Frontend.transport(),
+      masker: masker, progress: progress, approver: nil, options: options)
+    let lock = try RunbookCommand.acquireLock(runbook: runbook, inputs: inputs, outDir: outDir, mode: options.mode)
+    defer { lock?.release() }
+    let result = try await runner.start(inputs: inputs, outDir: outDir, lock: lock)
+    return report(result, masker: masker)
+  }
+
+  /// Writes the incident's report and sums it up for the batch.
+  static func report(_ result: RunResult, masker: Masker) -> BatchResponse.RunReport {
+    _ = try? ReportWriter.write(state: result.state, directory: result.incidentDirectory, masker: masker)
+    var detail = IncidentReport(state: result.state).statusLine
+    if let m = result.message, result.status != .completed { detail += ": " + m }
+    return BatchResponse.RunReport(
+      status: result.status, exitCode: result.exitCode, incidentDirectory: result.incidentDirectory, detail: detail)
+  }
+
+  /// Runs `work` for every key under Ctrl-C handling, each with its own prefixed progress log,
+  /// and prints the batch status line after every finished key.
+  static func runKeys(
+    _ secrets: [LeakedSecret], parallel: Int, masker: Masker,
+    work: @escaping @Sendable (LeakedSecret, ProgressLog) async throws -> BatchResponse.RunReport
+  ) async -> [BatchOutcome] {
+    let status = BatchProgress(total: secrets.count)
+    let log = Frontend.progress(masker)
+    let outcomes = try? await Interrupts.run(message: interruptedMessage) {
+      await BatchResponse.run(
+        secrets, parallel: parallel, masker: masker,
+        finished: { outcome in
+          let line = status.finished(outcome.outcome)
+          log.line(log.paint("\(outcome.display): \(outcome.outcome)", outcome.outcome == "completed" ? "32" : "31;1"))
+          log.line(log.paint(line, "1"))
+        }
+      ) { secret in
+        try await work(secret, keyProgress(BatchResponse.displayForm(secret.secret), masker: masker))
+      }
+    }
+    return outcomes ?? secrets.map { BatchResponse.notStarted($0, masker: masker) }
+  }
+
+  /// A progress log whose every line starts with the key's display form (access key ids in
+  /// full, anything else abbreviated: never the secret), so parallel runs can be told apart;
+  /// steps skipped by their condition are left out.
+  static func keyProgress(_ display: String, masker: Masker) -> ProgressLog {
+    let colour = isatty(STDERR_FILENO) == 1 && Frontend.environment["NO_COLOR"] == nil
+    let tag = colour ? "\u{1B}[2m[\(display)]\u{1B}[0m " : "[\(display)] "
+    return ProgressLog(masker: masker, colour: colour, showSkipped: false) { text in
+      let body = text.hasSuffix("\n") ? String(text.dropLast()) : text
+      let prefixed = body.split(separator: "\n", omittingEmptySubsequences: false).map { tag + $0 }
+        .joined(separator: "\n")
+      FileHandle.standardError.write(Data((prefixed + "\n").utf8))
+    }
+  }
+
+  /// Writes the summary, lists each key's outcome, prints the summary's path last.
+  static func finish(
+    _ outcomes: [BatchOutcome], source: String, format: LeakFindings.Format, outDir: String, context: BatchContext,
+    masker: Masker
+  ) -> Int32 {
+    do {
+      let path = try BatchResponse.writeSummary(
+        outcomes, source: source, format: format, directory: outDir, masker: masker, batch: context)
+      let unfinished = outcomes.filter { $0.outcome != "completed" }
+      for o in unfinished { Frontend.note("\(o.display): \(o.outcome) \(o.incidentDirectory ?? "")") }
+      let tally = Dictionary(grouping: outcomes, by: \.outcome).map { "\($0.value.count) \($0.key)" }.sorted()
+      Frontend.note("batch of \(outcomes.count) key(s): \(tally.joined(separator: ", "))")
+      if !unfinished.isEmpty {
+        Frontend.note(
+          "continue with: respond resume \(String(path.dropLast(3))).json --from \(masker.mask(source))\(context.mode == .live ? " --yes" : "")")
+      }
+      print(path)
+    } catch {
+      Frontend.error("could not write the batch summary: \(error)")
+    }
+    return BatchResponse.exitCode(outcomes)
+  }
+
+  // MARK: - Resume
+
+  /// `respond resume <batch summary> --from FILE [--parallel N] [--yes] [--rerun-interrupted]`:
+  /// the keys of FILE must be exactly the batch's (by fingerprint). Completed keys are left
+  /// alone; a key with an incident folder is resumed from its journal; a key without one (it
+  /// never started, or could not) is started; then a new summary covering every key is written.
+  static func resume(summary path: String, arguments: [String]) async -> Int32 {
+    let masker = Masker()
+    let flags: (from: String?, parallel: Int, rest: [String])
+    let invocation: RunbookInvocation
+    let summary: BatchSummary
+    let context: BatchContext
+    let found: (format: LeakFindings.Format, secrets: [LeakedSecret])
+    let runbook: Runbook
+    let registry: ActionRegistry
+    do {
+      flags = try BatchResponse.extractFlags(arguments)
+      guard let from = flags.from else {
+        throw UsageError(
+          "resuming a batch needs --from FILE: the same findings file it started with (keys are never stored)")
+      }
+      invocation = try RunbookInvocation.parse(flags.rest, inputs: nil)
+      summary = try BatchSummary.load(path)
+      guard let c = summary.batch else {
+        throw UsageError("\(path) was written without the batch's details (an older respond): it cannot be resumed")
+      }
+      context = c
+      found = try readFindings(from, masker: masker)
+      let inFile = Set(found.secrets.map { Masker.fingerprint($0.secret) })
+      let inBatch = Set(summary.keys.map(\.fingerprint))
+      let missing = summary.keys.filter { !inFile.contains($0.fingerprint) }
+      let extra = found.secrets.filter { !inBatch.contains(Masker.fingerprint($0.secret)) }
+      guard missing.isEmpty && extra.isEmpty else {
+        var why: [String] = []
+        if !missing.isEmpty {
+          why.append("\(missing.count) of the batch's \(summary.keys.count) key(s) are not in it (e.g. \(missing[0].display))")
+        }
+        if !extra.isEmpty { why.append("\(extra.count) key(s) in it are not in the batch") }
+        throw UsageError("the keys in \(from) do not match the batch \(path): \(why.joined(separator: "; "))")
+      }
+      let located = invocation.runbooks.flatMap { RunbookCatalog(explicit: $0).locate(context.runbook) }
+        ?? context.runbookFile.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+        ?? RunbookCatalog(explicit: nil).locate(context.runbook)
+      guard let located else {
+        throw UsageError("cannot find runbook '\(context.runbook)' (it was \(context.runbookFile ?? "?")); pass --runbooks DIR")
+      }
+      let (reg, loaded) = StandardActions.loadRunbook(path: located)
+      switch loaded {
+      case .success(let rb): runbook = rb
+      case .failure(let invalid):
+        FileHandle.standardError.write(Data((invalid.description + "\n").utf8))
+        throw UsageError("runbook \(located) is invalid; nothing was run")
+      }
+      registry = reg
+    } catch {
+      Frontend.error(masker.mask("\(error)"))
+      return 2
+    }
+    let secrets = Dictionary(found.secrets.map { (Masker.fingerprint($0.secret), $0) }, uniquingKeysWith: { a, _ in a })
+    let previous = Dictionary(summary.keys.map { ($0.fingerprint, $0) }, uniquingKeysWith: { a, _ in a })
+    let pending = summary.keys.filter { $0.outcome != "completed" }.compactMap { secrets[$0.fingerprint] }
+    let shared = context.inputs.merging(invocation.inputs) { _, given in given }
+    var options = RunOptions()
+    options.mode = context.mode
+    options.assumeYes = invocation.yes
+    options.rerunInterrupted = invocation.rerunInterrupted
+    let limiters = RateLimiters()
+    options.limiters = limiters
+    let runOptions = options
+    let outDir = context.out
+    let toResume = pending.filter { previous[Masker.fingerprint($0.secret)]?.incidentDirectory != nil }.count
+    Frontend.note(
+      "batch \(path): \(summary.keys.count - pending.count) key(s) completed before, \(toResume) to resume, \(pending.count - toResume) to start, \(flags.parallel) at once")
+    var keyInvocation = invocation
+    keyInvocation.inputs = [:]
+    let perKey = keyInvocation
+    let done = await runKeys(pending, parallel: flags.parallel, masker: masker) { secret, progress in
+      guard let directory = previous[Masker.fingerprint(secret.secret)]?.incidentDirectory else {
+        return try await startKey(
+          secret, runbook: runbook, registry: registry, shared: shared, outDir: outDir, options: runOptions,
+          masker: masker, progress: progress)
+      }
+      var inv = perKey
+      inv.inputs = ["key": secret.secret]
+      let prepared: Resume.Prepared
+      do {
+        prepared = try Resume.prepare(
+          directory: directory, invocation: inv, masker: masker, progress: progress, approver: nil, limiters: limiters)
+      } catch let refusal as Resume.Refusal {
+        // The incident stays this key's: the next resume tries it again.
+        return BatchResponse.RunReport(
+          status: nil, exitCode: refusal.code == 2 ? 1 : refusal.code, incidentDirectory: directory,
+          detail: refusal.message.isEmpty ? "its runbook is invalid" : refusal.message)
+      }
+      defer { prepared.lock?.release() }
+      do {
+        return report(try await prepared.run(), masker: masker)
+      } catch {
+        return BatchResponse.RunReport(
+          status: nil, exitCode: 1, incidentDirectory: directory, detail: masker.mask("\(error)"))
+      }
+    }
+    var merged: [String: BatchOutcome] = [:]
+    for o in done { merged[o.fingerprint] = o }
+    let outcomes = summary.keys.map { key -> BatchOutcome in
+      guard var o = merged[key.fingerprint] else { return key }
+      o.sources = key.sources.isEmpty ? o.sources : key.sources
+      return o
+    }
+    var next = context
+    next.resumedFrom = URL(fileURLWithPath: path).standardizedFileURL.path
+    let format = LeakFindings.Format(rawValue: summary.format) ?? found.format
+    return finish(outcomes, source: flags.from!, format: format, outDir: outDir, context: next, masker: masker)
+  }
+
+  /// `path` made absolute against the working directory.
+  static func absolute(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.path
+  }
+}
