@@ -23,8 +23,7 @@ CLI_KEYS="${CLI_KEYS:-20}"
 RAISED="${RAISED:-iam=1000,sts=1000,cloudtrail=1000}"
 cd "$ROOT"
 "$ROOT/scripts/setup.sh" >/dev/null
-swift build -c release --product respond >/dev/null 2>&1 || swift build -c release --product respond
-BIN="$ROOT/.build/release/respond"
+BIN="$("$ROOT/scripts/build-release.sh")"
 export RESPOND_SERVICES_DIR="$ROOT/.build-bench-batch"
 trap '"$ROOT/scripts/services.sh" down >/dev/null 2>&1 || true' EXIT
 "$ROOT/scripts/services.sh" up 2>/dev/null
