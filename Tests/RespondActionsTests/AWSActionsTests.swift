@@ -303,7 +303,33 @@ import Testing
       ("AKIALEAKEDLEAKEDLEAK", "Inactive", "2025-01-01T00:00:00Z"),
     ]))
     let none = try await action.reconcileInterrupted(Self.context(clean, ["user-name": "alice"]), startedAt: started)
-    #expect(none == .safeToRerun(note: "the interrupted attempt created no key for alice (none created since 2026-11-23T13:09:58Z)"))
+    #expect(none == .safeToRerun(
+      note: "the interrupted attempt created no key for alice (none created between 2026-11-23T13:09:58Z and 2026-11-23T13:11:00Z)"))
+  }
+
+  /// Both keys of one user leaked and a batch resumes both incidents: the replacement the other
+  /// incident just minted (in this process) and keys made after the lost attempt's window are
+  /// not orphans of this one.
+  @Test func reconcileKeepsKeysThisProcessHandedOutAndKeysAfterTheWindow() async throws {
+    let started = try #require(ISO8601.parse("2026-11-23T13:10:00Z"))
+    let minted = RecordedTransport()
+    minted.on(urlContaining: "/", bodyContaining: "Action=CreateAccessKey", reply: Self.xml("CreateAccessKey", """
+      <AccessKey><UserName>alice</UserName><AccessKeyId>AKIAHANDEDOUTHANDED1</AccessKeyId><Status>Active</Status>\
+      <SecretAccessKey>OtherSecret/abcdefghijklmnopqrstuvwxyz01</SecretAccessKey>\
+      <CreateDate>2026-11-23T13:10:05Z</CreateDate></AccessKey>
+      """))
+    _ = try await Self.run("aws.iam.create-access-key", minted, ["user-name": "alice"])
+    let t = RecordedTransport()
+    t.on(urlContaining: "/", bodyContaining: "Action=ListAccessKeys", reply: Self.keysReply([
+      ("AKIAHANDEDOUTHANDED1", "Active", "2026-11-23T13:10:05Z"),
+      ("AKIALATERLATERLATER1", "Active", "2026-11-23T13:11:30Z"),
+    ]))
+    t.on(urlContaining: "/", bodyContaining: "Action=DeleteAccessKey", reply: Self.xml("DeleteAccessKey", ""))
+    let action = try Self.action("aws.iam.create-access-key")
+    let decision = try await action.reconcileInterrupted(Self.context(t, ["user-name": "alice"]), startedAt: started)
+    #expect(decision == .safeToRerun(
+      note: "the interrupted attempt created no key for alice (none created between 2026-11-23T13:09:58Z and 2026-11-23T13:11:00Z)"))
+    #expect(!t.requests.contains { Self.form($0)["Action"] == "DeleteAccessKey" })
   }
 
   @Test func deleteAccessKeyTreatsNoSuchEntityAsDone() async throws {

@@ -211,10 +211,33 @@ struct CreateAccessKeyAction: Action {
     let client = try AWSClient(context)
     // Incidents of one batch rotating keys of the same user (both its keys leaked) take turns:
     // otherwise one's create can take the slot the other's "make room" just freed.
-    let slots = "aws:iam:access-key-slots:\(user)|\(client.configuration.credentials.accessKeyID)|"
-      + ((try? client.configuration.endpoint(for: .iam).url) ?? "")
-    return try await context.limiters.exclusive(slots) { try await create(context, client: client, user: user) }
+    return try await context.limiters.exclusive(Self.slots(user, client)) {
+      try await create(context, client: client, user: user)
+    }
   }
+
+  /// The turn-taking key for one user's key slots at one account and endpoint.
+  private static func slots(_ user: String, _ client: AWSClient) -> String {
+    "aws:iam:access-key-slots:\(user)|\(client.configuration.credentials.accessKeyID)|"
+      + ((try? client.configuration.endpoint(for: .iam).url) ?? "")
+  }
+
+  /// Keys this process created and handed to a run (which holds their secret): never another
+  /// incident's orphan. When both keys of one user leaked and a batch resumes both incidents, one
+  /// may mint its replacement inside the other's interrupted window.
+  private static let handedOut = HandedOutKeys()
+
+  /// A process-wide set of key ids, safe from any thread.
+  private final class HandedOutKeys: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: Set<String> = []
+    func insert(_ id: String) { lock.withLock { _ = ids.insert(id) } }
+    func contains(_ id: String) -> Bool { lock.withLock { ids.contains(id) } }
+  }
+
+  /// How long after its start an interrupted attempt can have created a key: the HTTP request
+  /// is bounded by the transport's 30 s limit; the rest is margin for the provider's clock.
+  static let attemptWindow: TimeInterval = 60
 
   private func create(_ context: ActionContext, client: AWSClient, user: String) async throws -> ActionResult {
     let makeRoom = context.optionalString("make-room-by-deleting")
@@ -246,6 +269,7 @@ struct CreateAccessKeyAction: Action {
     guard let id = key?.string("AccessKeyId") else {
       throw ActionError.failed("IAM CreateAccessKey answered without an AccessKeyId for \(user)")
     }
+    Self.handedOut.insert(id)
     let created = key?.string("CreateDate").flatMap(ISO8601.parse)
     return ActionResult(
       outputs: [
@@ -256,8 +280,9 @@ struct CreateAccessKeyAction: Action {
   }
 
   /// The lost attempt may have created a key nobody recorded (its secret is gone with the
-  /// process): every key of the user created at or after the step started (less 2 s of clock
-  /// skew) is such an orphan and is deleted; the leaked key is older and is kept.
+  /// process): every key of the user created within the attempt's window (from the step's start,
+  /// less 2 s of clock skew, to `attemptWindow` after it) that no run of this process holds is
+  /// such an orphan and is deleted; the leaked key is older and is kept.
   func reconcileInterrupted(_ context: ActionContext, startedAt: Date) async throws -> InterruptedDecision {
     guard let user = context.optionalString("user-name") else {
       return .needsOperator(
@@ -266,16 +291,23 @@ struct CreateAccessKeyAction: Action {
     let makeRoom = context.optionalString("make-room-by-deleting")
     let client = try AWSClient(context)
     let cutoff = startedAt.addingTimeInterval(-2)
-    let orphans = try await IAMKeys.list(client, userName: user).filter { key in
-      guard let created = key.createDate, key.id != makeRoom else { return false }
-      return created >= cutoff
-    }
-    for key in orphans {
-      try await IAMKeys.delete(client, id: key.id, userName: user)
-      context.log("deleted \(key.id), created by the interrupted attempt (its secret was never recorded)")
+    let windowEnd = startedAt.addingTimeInterval(Self.attemptWindow)
+    // In turn with creates for the same user, so a key another incident is minting right now is
+    // either not there yet or already known as handed out.
+    let orphans = try await context.limiters.exclusive(Self.slots(user, client)) {
+      let found = try await IAMKeys.list(client, userName: user).filter { key in
+        guard let created = key.createDate, key.id != makeRoom, !Self.handedOut.contains(key.id) else { return false }
+        return created >= cutoff && created <= windowEnd
+      }
+      for key in found {
+        try await IAMKeys.delete(client, id: key.id, userName: user)
+        context.log("deleted \(key.id), created by the interrupted attempt (its secret was never recorded)")
+      }
+      return found
     }
     if orphans.isEmpty {
-      return .safeToRerun(note: "the interrupted attempt created no key for \(user) (none created since \(ISO8601.string(cutoff)))")
+      return .safeToRerun(
+        note: "the interrupted attempt created no key for \(user) (none created between \(ISO8601.string(cutoff)) and \(ISO8601.string(windowEnd)))")
     }
     return .safeToRerun(
       note: "deleted \(orphans.map(\.id).joined(separator: ", ")) created for \(user) by the interrupted attempt")
