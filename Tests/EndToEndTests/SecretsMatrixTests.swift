@@ -191,6 +191,14 @@ import Testing
       let group = "trail-\(cell)"
       try moto.trail(group: group, key: leaked.id, decoys: [])
       let badVaultToken = "hvs." + Self.random(24)
+      // CloudTrail at the receiver (moto does not implement LookupEvents): one event of the key.
+      let record: Value = ["eventID": "m1", "eventName": "ListBuckets", "eventTime": "2026-11-20T10:00:00Z",
+                           "userIdentity": ["accessKeyId": .string(leaked.id)]]
+      let page: Value = ["Events": [["EventId": "m1", "EventName": "ListBuckets", "EventTime": 1_795_000_000,
+                                     "AccessKeyId": .string(leaked.id), "CloudTrailEvent": .string(record.jsonString())]]]
+      try script(prefix + "/cloudtrail", [], fallback: answer(200, .string(page.jsonString()),
+                                                              headers: ["Content-Type": "application/x-amz-json-1.1"]))
+      env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = base + "/cloudtrail"
       return Scenario(
         args: ["key-compromised", "--key", leaked.id, "--vault-path", "secret/" + vaultPath, "--secret-id", secretID,
                "--log-group", group], secretInput: ["--key", leaked.id],
