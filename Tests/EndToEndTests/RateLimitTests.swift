@@ -117,7 +117,8 @@ import Testing
     // Reported, not asserted (no speed assertions): the rate the pages settled at.
     let trailRate = Double(trailTimes.count - 1) / ((trailTimes.last ?? 0) - (trailTimes.first ?? 0))
     let logRate = Double(logTimes.count - 1) / ((logTimes.last ?? 0) - (logTimes.first ?? 0))
-    print(String(format: "rate-limit: CloudTrail %d pages, %.2f req/s, busiest second %d; Logs %d pages, %.2f req/s, busiest second %d",
+    print(String(format: "rate-limit: CloudTrail %d pages, %.2f req/s, busiest second %d; "
+                 + "Logs %d pages, %.2f req/s, busiest second %d",
                  trailTimes.count, trailRate, trailPeak, logTimes.count, logRate, logPeak))
   }
 }

@@ -82,7 +82,8 @@ import Testing
   func mailNames() -> Set<String> {
     var names: Set<String> = []
     for sub in ["new", "cur"] {
-      for n in (try? FileManager.default.contentsOfDirectory(atPath: services.maildir + "/" + sub)) ?? [] { names.insert(sub + "/" + n) }
+      let list = (try? FileManager.default.contentsOfDirectory(atPath: services.maildir + "/" + sub)) ?? []
+      for n in list { names.insert(sub + "/" + n) }
     }
     return names
   }
@@ -221,7 +222,8 @@ import Testing
 
     case .vaultRunbook, .vaultKey:
       let json = try runProgram(
-        "/usr/bin/env", ["bao", "token", "create", "-format=json", "-policy=default", "-ttl=1h"], environment: services.vaultEnvironment)
+        "/usr/bin/env", ["bao", "token", "create", "-format=json", "-policy=default", "-ttl=1h"],
+        environment: services.vaultEnvironment)
       let token = try #require(Value.parseJSON(json)?.pointer("/auth/client_token")?.stringValue)
       _ = try runProgram("/usr/bin/env", ["bao", "token", "lookup", "-format=json"],
                          environment: ["VAULT_ADDR": services.baoAddr, "VAULT_TOKEN": token])
@@ -230,11 +232,13 @@ import Testing
         ? ["vault-token-compromised", "--token", token, "--audit-log", services.auditLog]
         : ["key-compromised", "--key", token, "--audit-log", services.auditLog]
       return Scenario(
-        args: args, secretInput: [branch == .vaultRunbook ? "--token" : "--key", token], env: env, secrets: [("leaked Vault token", token), ("wrong Vault token", badVaultToken)],
+        args: args, secretInput: [branch == .vaultRunbook ? "--token" : "--key", token], env: env,
+        secrets: [("leaked Vault token", token), ("wrong Vault token", badVaultToken)],
         failingEnv: ["VAULT_TOKEN": badVaultToken], failingStep: branch == .vaultRunbook ? "lookup" : "vault-lookup",
         sendsMail: branch == .vaultKey,
         provedLive: { [self] in
-          let known = (try? runProgram("/usr/bin/env", ["bao", "token", "lookup", token], environment: services.vaultEnvironment)) != nil
+          let known = (try? runProgram("/usr/bin/env", ["bao", "token", "lookup", token],
+                                       environment: services.vaultEnvironment)) != nil
           #expect(!known, "\(cell): the leaked token still exists")
         })
 
@@ -251,7 +255,9 @@ import Testing
         heal: { [self] in try script(prefix + "/credentials/revoke", [answer(202, ["message": "Accepted"])]) },
         failingStep: "github-revoke",
         provedLive: { [self] in
-          let sent = try recorded(under: prefix).contains { $0["path"]?.stringValue == prefix + "/credentials/revoke" && $0["method"] == "POST" }
+          let sent = try recorded(under: prefix).contains {
+            $0["path"]?.stringValue == prefix + "/credentials/revoke" && $0["method"] == "POST"
+          }
           #expect(sent, "\(cell): the revocation was sent")
         })
 
@@ -393,7 +399,9 @@ import Testing
     var mails: [Blob] = []
     let incidentID = (incident as NSString).lastPathComponent
     for name in newMails {
-      guard let text = try? String(contentsOfFile: services.maildir + "/" + name, encoding: .utf8), text.contains(incidentID) else { continue }
+      guard let text = try? String(contentsOfFile: services.maildir + "/" + name, encoding: .utf8),
+        text.contains(incidentID)
+      else { continue }
       mails.append(Blob(name: "mail \(name)", text: text))
     }
     let changes = mode == .live || mode == .failure || mode == .resume

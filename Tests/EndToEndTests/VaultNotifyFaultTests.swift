@@ -130,10 +130,12 @@ import Testing
     #expect(moto.authenticates(stored["access_key_id"] ?? "", stored["secret_access_key"] ?? ""), "\(label): stored key works")
   }
 
-  func runKeyCompromised(_ r: VaultRun, _ env: [String: String]) throws -> ProcessOutcome {
+  /// A run that must end within `timeout` seconds: a persisting fault must be given up on (the
+  /// retries are bounded), not retried until someone notices.
+  func runKeyCompromised(_ r: VaultRun, _ env: [String: String], timeout: Double = 180) throws -> ProcessOutcome {
     try runRespond(["key-compromised", "--key", r.leaked.id, "--vault-path", "secret/" + r.vaultPath, "--yes",
                     "--out", dir + "/incidents", "--runbooks", services.repoRoot + "/Runbooks"],
-                   environment: env, timeout: 180)
+                   environment: env, timeout: timeout)
   }
 
   @Test(.timeLimit(.minutes(5))) func vaultWriteFaults() throws {
@@ -161,13 +163,16 @@ import Testing
       // Persisting until cleared.
       _ = try control(proxy, "/_fault/reset", "")
       let p = try vaultRun(name + "-p")
-      _ = try control(proxy, "/_fault/script", rule.json(count: -1))
-      let f = try runKeyCompromised(p, env)
+      var persisting = rule
+      if rule.kind == "throttle" { persisting.extra = "\"retry_after\":0" }  // the hint was proved honoured above
+      _ = try control(proxy, "/_fault/script", persisting.json(count: -1))
+      let f = try runKeyCompromised(p, env, timeout: 60)
       let m = try injected(proxy)
       let label = "vault \(name) persisting"
       #expect(f.status == 1, "\(label): \(f.stderr.suffix(1500))")
       #expect(f.stderr.contains("step 'store-vault' failed"), "\(label): names the step: \(f.stderr.suffix(800))")
-      #expect(f.stderr.contains(proxy.replacingOccurrences(of: "http://", with: "")), "\(label): names the endpoint: \(f.stderr.suffix(800))")
+      #expect(f.stderr.contains(proxy.replacingOccurrences(of: "http://", with: "")),
+              "\(label): names the endpoint: \(f.stderr.suffix(800))")
       #expect(f.stderr.contains(error), "\(label): carries '\(error)': \(f.stderr.suffix(800))")
       #expect(!f.stderr.contains(services.baoToken) && !f.stderr.contains(p.leaked.secret), "\(label): no secret in the error")
       let incident = (f.lastLine as NSString).deletingLastPathComponent
@@ -225,13 +230,16 @@ import Testing
         env["SLACK_WEBHOOK_URL"] = proxy + hook
         env["RESPOND_HTTP_TIMEOUT"] = "1"
         env["HOME"] = dir
+        var rule = rule
+        if persistent && rule.kind == "throttle" { rule.extra = "\"retry_after\":0" }
         _ = try control(proxy, "/_fault/script", rule.json(count: persistent ? -1 : (retried ? count : 1)))
         let o = try runRespond(["vault-token-compromised", "--token", token, "--yes", "--out", dir + "/incidents",
-                                "--runbooks", services.repoRoot + "/Runbooks"], environment: env, timeout: 120)
+                                "--runbooks", services.repoRoot + "/Runbooks"], environment: env, timeout: 60)
         let n = try injected(proxy)
         let delivered = { [self] () throws -> Int in
           let q = hook.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? hook
-          return Value.parseJSON(try runProgram("/usr/bin/curl", ["-sS", "--fail", services.receiverURL + "/_control/requests?path=" + q]))?
+          let url = services.receiverURL + "/_control/requests?path=" + q
+          return Value.parseJSON(try runProgram("/usr/bin/curl", ["-sS", "--fail", url]))?
             .arrayValue?.count ?? -1
         }
         let label = "slack \(name)\(persistent ? " persisting" : " ×\(retried ? count : 1)")"
@@ -251,7 +259,8 @@ import Testing
         // Failed: exit 1, naming the step, the endpoint (never the webhook's secret path) and the error.
         #expect(o.status == 1, "\(label): \(o.stderr.suffix(1500))")
         #expect(o.stderr.contains("step 'slack' failed"), "\(label): \(o.stderr.suffix(800))")
-        #expect(o.stderr.contains(proxy.replacingOccurrences(of: "http://", with: "")), "\(label): names the endpoint: \(o.stderr.suffix(800))")
+        #expect(o.stderr.contains(proxy.replacingOccurrences(of: "http://", with: "")),
+                "\(label): names the endpoint: \(o.stderr.suffix(800))")
         #expect(o.stderr.contains(error), "\(label): carries '\(error)': \(o.stderr.suffix(800))")
         #expect(try delivered() == 0)
         let incident = (o.lastLine as NSString).deletingLastPathComponent
@@ -262,7 +271,8 @@ import Testing
         if resumed.status != 0 && resumed.stderr.contains("--rerun-interrupted") {
           // A failed post is not resent blindly (resume treats every failed non-idempotent step as
           // possibly done): a human checks the channel, then says so.
-          resumed = try runRespond(["resume", incident, "--yes", "--rerun-interrupted", "--token", token], environment: env, timeout: 120)
+          resumed = try runRespond(["resume", incident, "--yes", "--rerun-interrupted", "--token", token],
+                                   environment: env, timeout: 120)
         }
         #expect(resumed.status == 0, "\(label): resume: \(resumed.stderr.suffix(1500))")
         #expect(try delivered() == 1, "\(label): delivered exactly once after resume")
