@@ -52,7 +52,10 @@ package struct NotifySender: Sendable {
       let response: HTTPResponse
       do {
         response = try await transport.send(request)
-      } catch let error as TransportError {
+      } catch let raw as TransportError {
+        // Name the endpoint as it may be shown: a secret webhook URL would otherwise be masked
+        // whole, leaving an error that says nothing of where it failed.
+        let error = raw.naming(shownEndpoint)
         let wrapped = ActionError.transport(error)
         let safe = error.requestNotProcessed || idempotent
         guard wrapped.isRetryable, safe, attempt < maxAttempts else { throw wrapped }
@@ -116,6 +119,20 @@ package struct NotifySender: Sendable {
       u.host != nil
     else {
       throw ActionError.badParameter(name: name, reason: "must be an https URL")
+    }
+  }
+}
+
+extension TransportError {
+  /// The same error naming `url` instead of the URL it was raised for.
+  func naming(_ url: String) -> TransportError {
+    switch self {
+    case .connectionFailed(_, let d): return .connectionFailed(url: url, detail: d)
+    case .timedOut(_, let after): return .timedOut(url: url, after: after)
+    case .connectionLost(_, let d): return .connectionLost(url: url, detail: d)
+    case .refused(_, let r): return .refused(url: url, reason: r)
+    case .tls(_, let d): return .tls(url: url, detail: d)
+    case .unsupported: return self
     }
   }
 }

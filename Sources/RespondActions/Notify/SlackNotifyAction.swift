@@ -30,6 +30,8 @@ package struct SlackNotifyAction: Action {
       throw ActionError.notConfigured("Slack is not configured: set SLACK_WEBHOOK_URL (or pass webhook-url)")
     }
     context.masker.register(url)
+    // The path is the webhook's secret: masked wherever it shows up alone (e.g. echoed in an error).
+    if let path = URL(string: url)?.path, path.count >= 16 { context.masker.register(path) }
     try NotifySender.checkURL(url, name: "webhook-url")
     let body = context.masker.maskedJSON(["text": .string(text)])
     let sender = NotifySender(

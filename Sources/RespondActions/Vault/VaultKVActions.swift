@@ -113,6 +113,7 @@ package struct VaultKVWriteAction: Action {
     let client = try VaultClient(context)
 
     var races = 0
+    var unconfirmed = 0
     while true {
       let current = try await client.readKV(location)
       context.masker.register(.object(current.fields))
@@ -128,7 +129,19 @@ package struct VaultKVWriteAction: Action {
       let body: Value = ["options": ["cas": .number(Double(current.version))], "data": .object(merged)]
       do {
         let reply = try await client.call("POST", location.dataPath, body: body, mutates: true)
-        let version = reply.data?["version"]?.intValue ?? current.version + 1
+        // A 2xx that does not say which version was written (garbled, truncated by a middlebox,
+        // not Vault's) proves nothing: read the secret back (the loop's next read) rather than
+        // assume the write happened.
+        guard let version = reply.data?["version"]?.intValue else {
+          unconfirmed += 1
+          guard unconfirmed < 3 else {
+            throw ActionError.verification(
+              "Vault answered HTTP \(reply.status) to the write of \(location) without saying what it wrote, "
+                + "\(unconfirmed) times; check the secret, then resume")
+          }
+          context.log("\(location): Vault's answer to the write is unreadable; reading the secret back")
+          continue
+        }
         let kept = current.fields.keys.filter { fields[$0] == nil }.count
         return ActionResult(
           outputs: [

@@ -5,7 +5,9 @@ import Foundation
 package enum IncidentFolder {
   package static func create(in outDir: String, runbook: String, at date: Date) throws -> String {
     let fm = FileManager.default
-    try fm.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+    // Folders respond creates are private like the incident folders in them (an existing folder
+    // is left as its owner set it).
+    try fm.createDirectory(atPath: outDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     let base = "\(ISO8601.compact(date))-\(runbook)"
     for n in 1...1000 {
       let name = n == 1 ? base : "\(base)-\(n)"
