@@ -112,6 +112,12 @@ package struct MotoFixture: Sendable {
     return (String(parts[0]), String(parts[1]))
   }
 
+  /// Creates one more access key for an existing user, as another client would: (key id, secret).
+  package func createKey(for user: String) throws -> (id: String, secret: String) {
+    let parts = try run(["create-key", services.motoURL, user]).split(separator: " ")
+    return (String(parts[0]), String(parts[1]))
+  }
+
   /// The user's keys as (id, status).
   package func keys(of user: String) throws -> [(id: String, status: String)] {
     let json = Value.parseJSON(try run(["keys", services.motoURL, user])) ?? .array([])

@@ -23,6 +23,33 @@ import Testing
     #expect(mode == 0o600)
   }
 
+  /// Group commit: what must be on disk before the runner goes on, and what may ride along.
+  @Test func recordsBeforeAndAfterChangesAreDurableAndSkipsRideAlong() throws {
+    func record(_ type: RecordType, mutates: Bool? = nil, outcome: StepOutcome? = nil) -> JournalRecord {
+      var r = JournalRecord(type: type)
+      r.mutates = mutates
+      r.outcome = outcome
+      return r
+    }
+    for type in [RecordType.runStarted, .runResumed, .runFinished, .approval] { #expect(record(type).mustBeDurable) }
+    #expect(record(.stepStarted, mutates: true).mustBeDurable)
+    #expect(record(.stepStarted).mustBeDurable)  // unknown: treated as a change
+    #expect(!record(.stepStarted, mutates: false).mustBeDurable)
+    #expect(record(.stepFinished, mutates: true, outcome: .succeeded).mustBeDurable)
+    #expect(record(.stepFinished, mutates: true, outcome: .failed).mustBeDurable)
+    #expect(!record(.stepFinished, mutates: true, outcome: .skippedCondition).mustBeDurable)
+    #expect(!record(.stepFinished, mutates: true, outcome: .skippedDryRun).mustBeDurable)
+    #expect(!record(.stepFinished, mutates: false, outcome: .succeeded).mustBeDurable)
+    #expect(!record(.stepRetry).mustBeDurable && !record(.note).mustBeDurable)
+
+    // Lines that wait for the next fsync are still written at once: a killed process loses none.
+    let dir = temporaryDirectory()
+    let j = try Journal(path: dir + "/journal.jsonl", masker: Masker())
+    try j.append(record(.stepFinished, mutates: false, outcome: .skippedCondition), durable: false)
+    try j.append(record(.note), durable: false)
+    #expect(try Journal.read(path: dir + "/journal.jsonl").records.map(\.seq) == [1, 2])
+  }
+
   @Test func aTornLastLineIsToleratedAndTheNextRecordStartsOnItsOwnLine() throws {
     let dir = temporaryDirectory()
     let path = dir + "/journal.jsonl"

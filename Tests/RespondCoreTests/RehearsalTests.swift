@@ -250,6 +250,37 @@ import Testing
     #expect(h2.actions["identify"]!.callCount == 0)
   }
 
+  /// A non-idempotent step that failed with an answer proving the provider did not act (here a
+  /// 403) runs again on resume without asking; one whose failure proves nothing (an answer the
+  /// action could not read) still goes through its action's check or a human.
+  @Test func resumeRerunsANonIdempotentStepOnlyWhenItsFailureProvesNothingWasDone() async throws {
+    let denied = ActionError.provider(ProviderError(
+      provider: "AWS", operation: "CreateAccessKey", endpoint: "https://x", status: 403, code: "AccessDenied",
+      message: "not allowed", retryable: false, processed: false))
+    let h = makeHarness(create: [.failure(denied)])
+    let rb = try runbook(Self.yaml, registry: h.registry)
+    let first = try await h.runner(rb).start(inputs: ["key": Self.leaked], outDir: h.out)
+    #expect(first.stoppedAt == "create")
+    let journal = try String(contentsOfFile: first.incidentDirectory + "/journal.jsonl", encoding: .utf8)
+    #expect(journal.contains("\"not-processed\":true"))
+    let h2 = makeHarness()
+    let again = try await h2.runner(rb).resume(
+      directory: first.incidentDirectory, journalState: try IncidentState.load(journal: first.incidentDirectory + "/journal.jsonl"),
+      inputs: [:])
+    #expect(again.status == .completed)
+    #expect(h2.actions["create"]!.callCount == 1)
+
+    let h3 = makeHarness(create: [.failure(.failed("IAM answered without a SecretAccessKey"))])
+    let unclear = try await h3.runner(rb).start(inputs: ["key": Self.leaked], outDir: h3.out)
+    #expect(unclear.stoppedAt == "create")
+    let h4 = makeHarness()
+    let stopped = try await h4.runner(rb).resume(
+      directory: unclear.incidentDirectory,
+      journalState: try IncidentState.load(journal: unclear.incidentDirectory + "/journal.jsonl"), inputs: [:])
+    #expect(stopped.status == .needsOperator)
+    #expect(h4.actions["create"]!.callCount == 0)
+  }
+
   @Test func anInterruptedNonIdempotentStepStopsResumeWithInstructions() async throws {
     let h = makeHarness()
     let rb = try runbook(Self.yaml, registry: h.registry)

@@ -4,6 +4,7 @@ so tests verify respond with a second implementation of the AWS protocols).
 
   moto_fixture.py bootstrap URL                  -> prints "ADMIN_KEY_ID ADMIN_SECRET" (uses moto's 3 unauthenticated calls)
   moto_fixture.py user URL NAME                  -> creates user NAME with one key; prints "KEY_ID SECRET"
+  moto_fixture.py create-key URL NAME            -> one more key for user NAME; prints "KEY_ID SECRET"
   moto_fixture.py keys URL NAME                  -> prints JSON [{"id":..., "status":...}] of NAME's keys
   moto_fixture.py auth URL KEY_ID SECRET         -> prints the caller ARN if the key authenticates, exits 1 otherwise
   moto_fixture.py trail URL GROUP KEY [DECOY...] -> a CloudWatch Logs group holding CloudTrail-shaped events:
@@ -38,6 +39,9 @@ def main():
         iam = client("iam", url)
         iam.create_user(UserName=sys.argv[3])
         k = iam.create_access_key(UserName=sys.argv[3])["AccessKey"]
+        print(k["AccessKeyId"], k["SecretAccessKey"])
+    elif cmd == "create-key":
+        k = client("iam", url).create_access_key(UserName=sys.argv[3])["AccessKey"]
         print(k["AccessKeyId"], k["SecretAccessKey"])
     elif cmd == "keys":
         iam = client("iam", url)

@@ -173,12 +173,13 @@ package final class IncidentRunner: @unchecked Sendable {
     state = journalState
     // The step the run stopped at gets another go: an idempotent one simply runs again; a
     // non-idempotent one is treated as interrupted (its failure may have been processed at the
-    // provider), so its action reconciles first or a human decides.
+    // provider), so its action reconciles first or a human decides, unless the journal says the
+    // provider certainly did not act on the failed request (a 429, a 403, a refused connection).
     for step in runbook.steps {
       guard var s = state.steps[step.id], s.outcome == .failed, !step.continueOnError else { continue }
       let idempotent = registry.action(named: step.action)?.descriptor.idempotent ?? false
       s.outcome = nil
-      s.interrupted = !idempotent
+      s.interrupted = !idempotent && !s.failedNotProcessed
       state.steps[step.id] = s
     }
     var r = JournalRecord(type: .runResumed)
@@ -560,7 +561,8 @@ package final class IncidentRunner: @unchecked Sendable {
             continue
           }
         }
-        let outcome = try finish(step, .failed, began: began, error: failure.message, mutates: descriptor.mutates)
+        let outcome = try finish(step, .failed, began: began, error: failure.message, mutates: descriptor.mutates,
+                                 notProcessed: failure.provenNotProcessed)
         if step.continueOnError {
           progress.line("      continuing: the step is marked continue-on-error")
         }
@@ -588,7 +590,7 @@ package final class IncidentRunner: @unchecked Sendable {
   private func finish(
     _ step: Step, _ outcome: StepOutcome, began: ContinuousClock.Instant, outputs: [String: Value]? = nil,
     secretOutputs: [String]? = nil, error: String? = nil, summary: String? = nil, evidence: Evidence? = nil,
-    wouldSend: [String]? = nil, missing: [String]? = nil, mutates: Bool? = nil
+    wouldSend: [String]? = nil, missing: [String]? = nil, mutates: Bool? = nil, notProcessed: Bool = false
   ) throws -> StepOutcome {
     let duration = ContinuousClock.now - began
     var r = JournalRecord(type: .stepFinished)
@@ -609,6 +611,7 @@ package final class IncidentRunner: @unchecked Sendable {
         .map(\.missingDescription) : nil)
     r.mutates = mutates
     r.continueOnError = step.continueOnError ? true : nil
+    r.notProcessed = outcome == .failed && notProcessed ? true : nil
     try record(r)
     let detail = error ?? summary
     progress.step(outcome, phase: step.phase, id: step.id, action: step.action, duration: duration, detail: detail)
@@ -657,12 +660,13 @@ package final class IncidentRunner: @unchecked Sendable {
 
 /// TEST-ONLY crash points for the crash/resume tests (Tests/EndToEndTests/CrashResumeTests.swift).
 /// `RESPOND_TEST_CRASH_AT=<n>` makes the process SIGKILL itself right after journal record `seq`
-/// n is durably written (fsync'd): the harshest crash there is, at a chosen point. Unset (always,
+/// n is written (and, for a record before an outside effect, fsync'd): the harshest crash there is,
+/// at a chosen point. Unset (always,
 /// outside those tests) it does nothing. Never set it in real use.
 package enum TestCrashHook {
   private static let crashAtRecord: Int? = ProcessInfo.processInfo.environment["RESPOND_TEST_CRASH_AT"].flatMap { Int($0) }
 
-  /// Called after each durable journal append.
+  /// Called after each journal append.
   package static func afterJournalRecord(_ seq: Int) {
     if let n = crashAtRecord, seq == n { raise(SIGKILL) }
   }
@@ -685,6 +689,11 @@ package struct ActionFailure {
   package var message: String
   package var retryable: Bool
   package var notProcessed: Bool
+  /// Known from the failure itself that nothing reached the provider or it refused to act (an
+  /// error answer that says so, a refused connection, a missing setting): journaled, so resume
+  /// can run a non-idempotent step again without asking. An action's own "failed" (e.g. an
+  /// answer it could not read) proves nothing and stays false.
+  package var provenNotProcessed = false
   package var retryAfter: Duration?
 
   package init(_ error: Error) {
@@ -693,12 +702,19 @@ package struct ActionFailure {
       message = e.description
       retryable = e.isRetryable
       notProcessed = e.requestNotProcessed
+      switch e {
+      case .provider(let p): provenNotProcessed = !p.processed
+      case .transport(let t): provenNotProcessed = t.requestNotProcessed
+      case .badParameter, .notConfigured: provenNotProcessed = true
+      case .verification, .failed: provenNotProcessed = false
+      }
       retryAfter = e.retryAfter
     case let e as TransportError:
       let a = ActionError.transport(e)
       message = a.description
       retryable = a.isRetryable
       notProcessed = a.requestNotProcessed
+      provenNotProcessed = e.requestNotProcessed
       retryAfter = nil
     case let e as StepTimeout:
       message = e.description

@@ -23,6 +23,8 @@ package struct StepState: Sendable {
   package var continueOnError: Bool = false
   /// Started (again) after its last finish: the process died while it ran.
   package var interrupted: Bool = false
+  /// Failed with a request the provider certainly did not act on.
+  package var failedNotProcessed: Bool = false
   /// Finished in this process (so its secret outputs are still in memory).
   package var finishedInThisProcess: Bool = false
 }
@@ -114,6 +116,7 @@ package struct IncidentState: Sendable {
         s.missing = r.missing ?? []
         s.mutates = r.mutates ?? s.mutates
         s.continueOnError = r.continueOnError ?? false
+        s.failedNotProcessed = r.outcome == .failed && r.notProcessed == true
         s.interrupted = false
       }
     case .approval:

@@ -91,6 +91,9 @@ package struct JournalRecord: Codable, Sendable, Equatable {
   package var missing: [String]?
   package var mutates: Bool?
   package var continueOnError: Bool?
+  /// On a failed step: the provider certainly did not act on the request that failed (refused
+  /// connection, 429, most 4xx), so resume may simply run a non-idempotent step again.
+  package var notProcessed: Bool?
   /// Approval decisions: "granted (--yes)", "granted (terminal)", "declined", "no terminal".
   package var decision: String?
   package var note: String?
@@ -126,6 +129,7 @@ package struct JournalRecord: Codable, Sendable, Equatable {
     case withheldInputs = "withheld-inputs", step, phase, action, attempt, outcome, outputs
     case secretOutputs = "secret-outputs", durationMs = "duration-ms", error, summary, evidence
     case wouldSend = "would-send", missing, mutates, continueOnError = "continue-on-error", decision, note, status, facts, plan
+    case notProcessed = "not-processed"
   }
 }
 
