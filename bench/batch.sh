@@ -12,13 +12,19 @@
 # with them raised for the local emulator through RESPOND_AWS_RATE_LIMITS (RAISED below).
 # Prints keys per second, the ratios, and the moto server's CPU share of each contestant's time.
 #
+# With LATENCY_MS=N every AWS call of every contestant goes through Tests/Support/faultproxy.py,
+# which holds it N ms first: the round trip to a real provider, where a sequential client waits
+# and a parallel one does not (on 2 cores the local emulator's CPU, not latency, bounds the
+# default run).
+#
 # Usage: bench/batch.sh [KEYS]   (default 200)
 #   env: PARALLEL (default 16), CLI_KEYS (keys for the aws CLI loop, default 20: ~6 s a key),
-#        RAISED (default "iam=1000,sts=1000,cloudtrail=1000")
+#        RAISED (default "iam=1000,sts=1000,cloudtrail=1000"), LATENCY_MS (default 0)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KEYS="${1:-200}"
 PARALLEL="${PARALLEL:-16}"
+LATENCY_MS="${LATENCY_MS:-0}"
 CLI_KEYS="${CLI_KEYS:-20}"
 RAISED="${RAISED:-iam=1000,sts=1000,cloudtrail=1000}"
 cd "$ROOT"
@@ -31,6 +37,14 @@ set -a; . "$RESPOND_SERVICES_DIR/services.env"; set +a
 unset AWS_SESSION_TOKEN AWS_PROFILE
 export AWS_ACCESS_KEY_ID="$RESPOND_TEST_AWS_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$RESPOND_TEST_AWS_SECRET_ACCESS_KEY"
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL="$RESPOND_TEST_MOTO_URL"
+if [ "$LATENCY_MS" != "0" ]; then  # fixtures still plant straight into moto
+  python3 "$ROOT/Tests/Support/faultproxy.py" --target "$RESPOND_TEST_MOTO_URL" --latency-ms "$LATENCY_MS" \
+    --port-file "$RESPOND_SERVICES_DIR/latency.port" >/dev/null 2>&1 &
+  PROXY_PID=$!
+  trap 'kill $PROXY_PID 2>/dev/null; "$ROOT/scripts/services.sh" down >/dev/null 2>&1 || true' EXIT
+  for _ in $(seq 1 50); do [ -s "$RESPOND_SERVICES_DIR/latency.port" ] && break; sleep 0.1; done
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$(cat "$RESPOND_SERVICES_DIR/latency.port")"
+fi
 export AWS_PAGER=""
 curl -sf -X POST "$RESPOND_TEST_RECEIVER_URL/_control/script" \
   -d '{"path": "/cloudtrail", "responses": [], "default": {"status": 200, "headers": {"Content-Type": "application/x-amz-json-1.1"}, "body": "{\"Events\": []}"}}' >/dev/null
@@ -72,19 +86,20 @@ race "respond (raised limits)" "$KEYS" respond_batch "$OUT/respond-raised.txt" "
 race "boto3 loop" "$KEYS" python3 "$ROOT/bench/boto3_batch.py" "$OUT/boto3.txt"
 race "aws CLI loop" "$CLI_KEYS" cli_loop "$OUT/cli.txt"
 
-python3 - "$PARALLEL" "$RAISED" \
+python3 - "$PARALLEL" "$RAISED" "$LATENCY_MS" \
   "${N[respond (documented limits)]}" "${WALL[respond (documented limits)]}" "${CPU[respond (documented limits)]}" \
   "${N[respond (raised limits)]}" "${WALL[respond (raised limits)]}" "${CPU[respond (raised limits)]}" \
   "${N[boto3 loop]}" "${WALL[boto3 loop]}" "${CPU[boto3 loop]}" \
   "${N[aws CLI loop]}" "${WALL[aws CLI loop]}" "${CPU[aws CLI loop]}" <<'PY'
 import sys
-parallel, raised = sys.argv[1], sys.argv[2]
-rows = [("respond --parallel %s, documented limits" % parallel,) + tuple(map(float, sys.argv[3:6])),
-        ("respond --parallel %s, limits %s" % (parallel, raised),) + tuple(map(float, sys.argv[6:9])),
-        ("boto3, one process, sequential",) + tuple(map(float, sys.argv[9:12])),
-        ("aws CLI script, sequential",) + tuple(map(float, sys.argv[12:15]))]
+parallel, raised, latency = sys.argv[1], sys.argv[2], sys.argv[3]
+rows = [("respond --parallel %s, documented limits" % parallel,) + tuple(map(float, sys.argv[4:7])),
+        ("respond --parallel %s, limits %s" % (parallel, raised),) + tuple(map(float, sys.argv[7:10])),
+        ("boto3, one process, sequential",) + tuple(map(float, sys.argv[10:13])),
+        ("aws CLI script, sequential",) + tuple(map(float, sys.argv[13:16]))]
 boto = rows[2][1] / (rows[2][2] / 1000)
-print(f"batch of leaked keys against moto (keys/s = keys / wall time; moto CPU = share of the wall time moto was busy)")
+print(f"batch of leaked keys against moto, {latency} ms added to every AWS call "
+      f"(keys/s = keys / wall time; moto CPU = share of the wall time moto was busy)")
 print(f"  {'contestant':58} {'keys':>5} {'wall s':>8} {'keys/s':>8} {'x boto3':>8} {'moto CPU':>9}")
 for name, n, wall, cpu in rows:
     rate = n / (wall / 1000)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A fault-injecting HTTP proxy on 127.0.0.1, for respond's fault tests.
 
-    faultproxy.py --target http://127.0.0.1:PORT [--port 0] [--port-file FILE]
+    faultproxy.py --target http://127.0.0.1:PORT [--port 0] [--port-file FILE] [--latency-ms N]
 
 Forwards every request (method, path, headers including Host, body) to the target base URL and
 returns its answer unchanged, so SigV4-signed requests still verify at moto. A script injects
@@ -20,6 +20,8 @@ means for ever; an optional `method` (e.g. "POST") limits a rule to that HTTP me
     hang       read the request, then answer nothing for `seconds` (longer than the client waits)
     malformed  answer 200 with a body that is neither XML nor JSON
     truncated  answer 200 with a Content-Length larger than the body, then close
+`--latency-ms N` holds every forwarded request N ms first, like the round trip to a distant
+provider (bench/batch.sh uses it to compare clients where latency, not the emulator, dominates).
 Only 127.0.0.1 is ever listened on or forwarded to.
 """
 import argparse
@@ -37,6 +39,7 @@ LOCK = threading.Lock()
 SCRIPT = []  # list of dicts with a remaining "count"
 STATS = {"injected": {}, "forwarded": 0, "log": []}
 TARGET = None
+LATENCY = 0.0  # seconds added before every forwarded request
 
 
 def operation(handler, body):
@@ -110,6 +113,8 @@ class Handler(BaseHTTPRequestHandler):
         fault = take_fault(op, self.path, self.command)
         json_api = bool(self.headers.get("X-Amz-Target")) or self.path.startswith("/v1/")
         if fault is None:
+            if LATENCY:
+                time.sleep(LATENCY)
             return self.forward(body)
         kind = fault["kind"]
         if kind in ("status", "throttle"):
@@ -161,13 +166,15 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    global TARGET
+    global TARGET, LATENCY
     ap = argparse.ArgumentParser()
     ap.add_argument("--target", required=True)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
+    ap.add_argument("--latency-ms", type=float, default=0)
     a = ap.parse_args()
     TARGET = urllib.parse.urlsplit(a.target)
+    LATENCY = a.latency_ms / 1000
     if TARGET.hostname != "127.0.0.1":
         sys.exit("faultproxy: the target must be on 127.0.0.1")
     server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
