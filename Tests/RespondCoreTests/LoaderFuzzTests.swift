@@ -7,19 +7,6 @@ import Testing
 /// shipped runbook, deep nesting, huge scalars, alias bombs, invalid UTF-8 through load(path:)).
 /// No crash, no hang (time-bounded), and every problem is a located diagnostic.
 @Suite struct LoaderFuzzTests {
-  /// A small deterministic generator (SplitMix64) so a failure is reproducible from its seed.
-  struct Generator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-  }
-
   static let seedText: String = {
     (try? String(contentsOfFile: TestServices.repositoryRoot() + "/Runbooks/key-compromised.yaml", encoding: .utf8)) ?? ""
   }()
@@ -80,7 +67,7 @@ import Testing
   /// 30,000 mutations of the compact seed and 300 of the shipped runbook.
   @Test(.timeLimit(.minutes(3))) func mutationsOfRunbooksNeverCrashAndAreLocated() throws {
     try #require(Self.seedText.count > 1000)
-    var g = Generator(state: 0x5EED)
+    var g = SplitMix64(seed: 0x5EED)
     let started = ContinuousClock.now
     var count = 0
     for i in 0..<30_300 {
@@ -143,7 +130,7 @@ import Testing
   @Test func invalidUTF8AndOversizedFilesAreRefusedWithALocatedDiagnostic() throws {
     let dir = NSTemporaryDirectory() + "loader-fuzz-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    var g = Generator(state: 0xBAD0_0F8)
+    var g = SplitMix64(seed: 0xBAD0_0F8)
     let base = Array(Self.seedText.utf8)
     for i in 0..<200 {
       var bytes = base

@@ -1,4 +1,5 @@
 import Foundation
+import RespondTestSupport
 import Testing
 
 @testable import RespondCore
@@ -41,7 +42,7 @@ import Testing
   /// Against Foundation's decoder: the same verdict and the same value on every input, valid or
   /// broken (a mutation of valid JSON), except where Foundation is laxer than RFC 8259.
   @Test func agreesWithFoundationOnValidAndBrokenInput() {
-    var rng = SystemRandomNumberGenerator()
+    var rng = SplitMix64(seed: 0x150_4A5E)
     let seeds = [
       #"{"a":[1,2.5,{"b":null}],"c":"d\"e","f":true,"g":false,"h":-0.25e3}"#,
       #"[{"k":"v"},[],{},"\u0041\n",0,12345678901]"#,

@@ -216,21 +216,7 @@ package enum SigV4 {
   /// RFC 3986 encoding as SigV4 wants it: only `A-Z a-z 0-9 - _ . ~` stay, hex is upper-case;
   /// `/` is encoded unless `encodeSlash` is false.
   package static func uriEncode(_ text: String, encodeSlash: Bool = true) -> String {
-    var out = ""
-    out.reserveCapacity(text.utf8.count)
-    for byte in text.utf8 {
-      switch byte {
-      case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-        UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
-        UInt8(ascii: "~"):
-        out.append(Character(Unicode.Scalar(byte)))
-      case UInt8(ascii: "/") where !encodeSlash:
-        out.append("/")
-      default:
-        out += String(format: "%%%02X", byte)
-      }
-    }
-    return out
+    text.percentEncoded(keeping: encodeSlash ? "-_.~" : "-_.~/")
   }
 
   // MARK: - Primitives

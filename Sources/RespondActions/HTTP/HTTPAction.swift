@@ -255,12 +255,8 @@ package struct HTTPAction: Action {
     }
   }
 
-  /// RFC 3986 unreserved characters: everything else in a query or form is percent-encoded.
-  static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-
-  static func percentEncode(_ s: String) -> String {
-    s.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
-  }
+  /// RFC 3986: everything but the unreserved characters in a query or form is percent-encoded.
+  static func percentEncode(_ s: String) -> String { s.percentEncoded(keeping: "-._~") }
 
   /// `a=1&b=x%20y`, names sorted (stable requests, stable signatures); a list repeats the name;
   /// null values are left out.

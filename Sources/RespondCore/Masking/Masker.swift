@@ -66,9 +66,9 @@ package final class Masker: @unchecked Sendable {
     variants.insert(json)
     variants.insert(json.replacingASCII([UInt8(ascii: "/"): "\\/"]))  // JSONEncoder's spelling
     variants.insert(secret.replacingASCII([UInt8(ascii: "/"): "\\/"]))
-    variants.insert(Masker.percentEncoded(secret, keeping: ""))
-    variants.insert(Masker.percentEncoded(secret, keeping: "-._~"))
-    variants.insert(Masker.percentEncoded(secret, keeping: "-._~!$&'()*+,;=:@/?"))  // URL query
+    variants.insert(secret.percentEncoded(keeping: ""))
+    variants.insert(secret.percentEncoded(keeping: "-._~"))
+    variants.insert(secret.percentEncoded(keeping: "-._~!$&'()*+,;=:@/?"))  // URL query
     variants.insert(Data(secret.utf8).base64EncodedString())
     lock.lock()
     defer { lock.unlock() }
@@ -83,23 +83,6 @@ package final class Masker: @unchecked Sendable {
       }
       orderedBytes = ordered.map { (Array($0.0.utf8), Array($0.1.utf8)) }
     }
-  }
-
-  /// Percent-encodes every byte but ASCII letters, digits and `keeping`.
-  private static func percentEncoded(_ text: String, keeping: String) -> String {
-    let keep = Set(keeping.utf8)
-    let hex = Array("0123456789ABCDEF".utf8)
-    var out: [UInt8] = []
-    out.reserveCapacity(text.utf8.count * 3)
-    for b in text.utf8 {
-      let alnum = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
-      if alnum || keep.contains(b) {
-        out.append(b)
-      } else {
-        out.append(contentsOf: [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 15)]])
-      }
-    }
-    return String(decoding: out, as: UTF8.self)
   }
 
   /// Registers every value of a JSON-shaped tree (for secret outputs that are maps or lists).
