@@ -296,14 +296,8 @@ package enum BatchResponse {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let data = try encoder.encode(summary)
-    try write(Data(masker.mask(md).utf8), to: base + ".md")
-    try write(Data(masker.mask(String(decoding: data, as: UTF8.self)).utf8), to: base + ".json")
+    try IncidentFolder.writePrivate(masker.mask(md), to: base + ".md")
+    try IncidentFolder.writePrivate(masker.mask(String(decoding: data, as: UTF8.self)), to: base + ".json")
     return base + ".md"
-  }
-
-  private static func write(_ data: Data, to path: String) throws {
-    guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
-      throw UsageError("could not write \(path)")
-    }
   }
 }

@@ -24,8 +24,8 @@ package enum IncidentFolder {
   }
 
   /// Writes a file with mode 0600 atomically (temp file + rename), so a reader never sees half.
-  /// Not fsync'd: only reports are written this way, and they are derived from the journal
-  /// (which is), so `respond report DIR` rebuilds one that a power loss took.
+  /// Not fsync'd: reports are derived from the journal (which is), so `respond report DIR`
+  /// rebuilds one that a power loss took; a batch summary is rewritten when the batch ends.
   package static func writePrivate(_ text: String, to path: String) throws {
     let tmp = path + ".tmp-\(getpid())"
     let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)

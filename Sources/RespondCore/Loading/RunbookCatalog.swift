@@ -46,6 +46,14 @@ package struct RunbookCatalog {
     return []
   }
 
+  /// The runbook a journal or batch summary recorded, for resume: `--runbooks DIR` if given (a
+  /// moved or fixed copy), else the file it ran from if it is still there, else by name.
+  package static func locateRecorded(_ name: String, file: String?, explicit: String?) -> String? {
+    explicit.flatMap { RunbookCatalog(explicit: $0).locate(name) }
+      ?? file.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+      ?? RunbookCatalog(explicit: nil).locate(name)
+  }
+
   /// Where it looked, for "not found" messages.
   package var searched: String { searchPath.joined(separator: ", ") }
 }

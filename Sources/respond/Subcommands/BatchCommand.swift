@@ -94,8 +94,8 @@ enum BatchCommand {
 
   /// Writes the incident's report and sums it up for the batch.
   static func report(_ result: RunResult, masker: Masker) -> BatchResponse.RunReport {
-    _ = try? ReportWriter.write(state: result.state, directory: result.incidentDirectory, masker: masker)
-    var detail = IncidentReport(state: result.state).statusLine
+    let written = try? ReportWriter.writeReport(state: result.state, directory: result.incidentDirectory, masker: masker)
+    var detail = written?.statusLine ?? IncidentReport(state: result.state).statusLine
     if let m = result.message, result.status != .completed { detail += ": " + m }
     return BatchResponse.RunReport(
       status: result.status, exitCode: result.exitCode, incidentDirectory: result.incidentDirectory, detail: detail)
@@ -201,9 +201,8 @@ enum BatchCommand {
         if !extra.isEmpty { why.append("\(extra.count) key(s) in it are not in the batch") }
         throw UsageError("the keys in \(from) do not match the batch \(path): \(why.joined(separator: "; "))")
       }
-      let located = invocation.runbooks.flatMap { RunbookCatalog(explicit: $0).locate(context.runbook) }
-        ?? context.runbookFile.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
-        ?? RunbookCatalog(explicit: nil).locate(context.runbook)
+      let located = RunbookCatalog.locateRecorded(
+        context.runbook, file: context.runbookFile, explicit: invocation.runbooks)
       guard let located else {
         throw UsageError("cannot find runbook '\(context.runbook)' (it was \(context.runbookFile ?? "?")); pass --runbooks DIR")
       }

@@ -100,9 +100,7 @@ struct Resume: AsyncParsableCommand {
     guard let info = state.incident else {
       throw Refusal(message: "\(journalPath) has no run-started record", code: 2)
     }
-    let path = invocation.runbooks.flatMap { RunbookCatalog(explicit: $0).locate(info.runbook) }
-      ?? state.runbookFile.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
-      ?? RunbookCatalog(explicit: nil).locate(info.runbook)
+    let path = RunbookCatalog.locateRecorded(info.runbook, file: state.runbookFile, explicit: invocation.runbooks)
     guard let path else {
       throw Refusal(
         message: "cannot find runbook '\(info.runbook)' (it was \(state.runbookFile ?? "?")); pass --runbooks DIR", code: 2)

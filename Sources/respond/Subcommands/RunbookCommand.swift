@@ -89,13 +89,13 @@ enum RunbookCommand {
   static func finish(_ result: RunResult, masker: Masker) -> Int32 {
     Frontend.mark("run")
     do {
-      let path = try ReportWriter.write(state: result.state, directory: result.incidentDirectory, masker: masker)
-      let report = IncidentReport(state: result.state)
-      Frontend.note(masker.mask(report.statusLine))
+      let written = try ReportWriter.writeReport(
+        state: result.state, directory: result.incidentDirectory, masker: masker)
+      Frontend.note(written.statusLine)
       if let m = result.message, result.status != .completed { Frontend.note(masker.mask(m)) }
       Frontend.mark("report")
       Frontend.printTiming()
-      print(path)
+      print(written.path)
     } catch {
       Frontend.error("could not write the report: \(error)")
       print(result.incidentDirectory)
