@@ -48,7 +48,8 @@ package enum ActionError: Error, Sendable, CustomStringConvertible {
     switch self {
     case .provider(let e): return !e.processed
     case .transport(let t): return t.requestNotProcessed
-    default: return true
+    case .badParameter, .notConfigured: return true  // nothing was sent
+    case .verification, .failed: return false  // e.g. an answer the action could not read: proves nothing
     }
   }
 

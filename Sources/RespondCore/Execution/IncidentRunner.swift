@@ -562,7 +562,7 @@ package final class IncidentRunner: @unchecked Sendable {
           }
         }
         let outcome = try finish(step, .failed, began: began, error: failure.message, mutates: descriptor.mutates,
-                                 notProcessed: failure.provenNotProcessed)
+                                 notProcessed: failure.notProcessed)
         if step.continueOnError {
           progress.line("      continuing: the step is marked continue-on-error")
         }
@@ -688,12 +688,9 @@ package struct UsageError: Error, CustomStringConvertible {
 package struct ActionFailure {
   package var message: String
   package var retryable: Bool
+  /// The provider certainly did not act on the failed request (`ActionError.requestNotProcessed`):
+  /// a non-idempotent step may be retried, and resume runs it again without asking.
   package var notProcessed: Bool
-  /// Known from the failure itself that nothing reached the provider or it refused to act (an
-  /// error answer that says so, a refused connection, a missing setting): journaled, so resume
-  /// can run a non-idempotent step again without asking. An action's own "failed" (e.g. an
-  /// answer it could not read) proves nothing and stays false.
-  package var provenNotProcessed = false
   package var retryAfter: Duration?
 
   package init(_ error: Error) {
@@ -702,19 +699,12 @@ package struct ActionFailure {
       message = e.description
       retryable = e.isRetryable
       notProcessed = e.requestNotProcessed
-      switch e {
-      case .provider(let p): provenNotProcessed = !p.processed
-      case .transport(let t): provenNotProcessed = t.requestNotProcessed
-      case .badParameter, .notConfigured: provenNotProcessed = true
-      case .verification, .failed: provenNotProcessed = false
-      }
       retryAfter = e.retryAfter
     case let e as TransportError:
       let a = ActionError.transport(e)
       message = a.description
       retryable = a.isRetryable
       notProcessed = a.requestNotProcessed
-      provenNotProcessed = e.requestNotProcessed
       retryAfter = nil
     case let e as StepTimeout:
       message = e.description
