@@ -15,12 +15,10 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
   ],
   targets: [
-    /// libcurl as a system library, with typed wrappers for the variadic curl_easy_setopt.
-    .systemLibrary(
-      name: "CCurl",
-      pkgConfig: "libcurl",
-      providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
-    ),
+    /// libcurl, loaded with dlopen on a background thread at start-up (not linked: its ~30
+    /// dependent libraries would delay every start), with typed wrappers for the variadic
+    /// curl_easy_setopt. Building needs libcurl's headers (apt: libcurl4-openssl-dev).
+    .target(name: "CCurl"),
     /// zlib as a system library: streaming gzip decompression for CloudTrail archives.
     .systemLibrary(
       name: "CZlib",

@@ -35,8 +35,10 @@ package enum StandardActions {
 
   /// A runbook file and the registry it runs with (its folder's definitions included), loaded
   /// side by side and validated: the runbook, or every problem found in it and its actions.
-  package static func loadRunbook(path: String) -> (ActionRegistry, Result<Runbook, RunbookInvalid>) {
-    loadValidRunbook(path: path) { registry(forRunbook: path) }
+  package static func loadRunbook(path: String, alongside: (@Sendable () -> Void)? = nil)
+    -> (ActionRegistry, Result<Runbook, RunbookInvalid>)
+  {
+    loadValidRunbook(path: path, makeRegistry: { registry(forRunbook: path) }, alongside: alongside)
   }
 
   static func swiftActions() -> [any Action] {

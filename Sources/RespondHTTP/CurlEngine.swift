@@ -40,7 +40,7 @@ final class CurlTransfer: @unchecked Sendable {
   }
 
   deinit {
-    for list in slists { curl_slist_free_all(list) }
+    for list in slists { respond_curl_slist_free_all(list) }
     errorBuffer.deallocate()
   }
 
@@ -48,7 +48,7 @@ final class CurlTransfer: @unchecked Sendable {
   func makeList(_ items: [String]) -> UnsafeMutablePointer<curl_slist>? {
     var list: UnsafeMutablePointer<curl_slist>?
     for item in items {
-      guard let next = curl_slist_append(list, item) else { continue }
+      guard let next = respond_curl_slist_append(list, item) else { continue }
       list = next
     }
     if let list { slists.append(list) }
@@ -156,8 +156,7 @@ final class CurlEngine: @unchecked Sendable {
   private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
 
   private init() {
-    CurlTransport.globalInit()
-    guard let m = curl_multi_init() else { fatalError("curl_multi_init failed") }
+    guard let m = respond_curl_multi_init() else { fatalError("curl_multi_init failed") }
     multi = m
     let thread = Thread { [unowned self] in self.loop() }
     thread.name = "respond.curl"
@@ -168,25 +167,25 @@ final class CurlEngine: @unchecked Sendable {
   func checkoutHandle() -> UnsafeMutableRawPointer {
     let reused: UnsafeMutableRawPointer? = lock.withLock { idleHandles.popLast() }
     if let reused { return reused }
-    guard let h = curl_easy_init() else { fatalError("curl_easy_init failed") }
+    guard let h = respond_curl_easy_init() else { fatalError("curl_easy_init failed") }
     return h
   }
 
   /// Gives back a handle that was never started (configuration failed).
   func returnHandle(_ h: UnsafeMutableRawPointer) {
-    curl_easy_reset(h)
+    respond_curl_easy_reset(h)
     let keep = lock.withLock { () -> Bool in
       guard idleHandles.count < maxIdleHandles else { return false }
       idleHandles.append(h)
       return true
     }
-    if !keep { curl_easy_cleanup(h) }
+    if !keep { respond_curl_easy_cleanup(h) }
   }
 
   /// Hands a configured transfer to the engine thread.
   func start(_ t: CurlTransfer) {
     lock.withLock { pending.append(t) }
-    curl_multi_wakeup(multi)
+    respond_curl_multi_wakeup(multi)
   }
 
   /// Asks the engine to abort a transfer (task cancellation); it completes with
@@ -196,7 +195,7 @@ final class CurlEngine: @unchecked Sendable {
       t.cancelRequested = true
       cancelled.append(t)
     }
-    curl_multi_wakeup(multi)
+    respond_curl_multi_wakeup(multi)
   }
 
   private func loop() {
@@ -211,7 +210,7 @@ final class CurlEngine: @unchecked Sendable {
           continue
         }
         active[t.easy] = t
-        let rc = curl_multi_add_handle(multi, t.easy)
+        let rc = respond_curl_multi_add_handle(multi, t.easy)
         if rc != CURLM_OK {
           active[t.easy] = nil
           finish(t, CURLE_FAILED_INIT)
@@ -220,22 +219,22 @@ final class CurlEngine: @unchecked Sendable {
       for t in aborts where !t.finished {
         if active[t.easy] === t {
           active[t.easy] = nil
-          curl_multi_remove_handle(multi, t.easy)
+          respond_curl_multi_remove_handle(multi, t.easy)
           finish(t, CURLE_ABORTED_BY_CALLBACK)
         }
       }
       var running: Int32 = 0
-      curl_multi_perform(multi, &running)
+      respond_curl_multi_perform(multi, &running)
       var left: Int32 = 0
-      while let msg = curl_multi_info_read(multi, &left) {
+      while let msg = respond_curl_multi_info_read(multi, &left) {
         guard respond_msg_is_done(msg) != 0, let easy = respond_msg_easy(msg) else { continue }
         let code = respond_msg_result(msg)
         guard let t = active.removeValue(forKey: easy) else { continue }
-        curl_multi_remove_handle(multi, easy)
+        respond_curl_multi_remove_handle(multi, easy)
         finish(t, code)
       }
       var fds: Int32 = 0
-      curl_multi_poll(multi, nil, 0, 1000, &fds)
+      respond_curl_multi_poll(multi, nil, 0, 1000, &fds)
     }
   }
 

@@ -20,30 +20,30 @@ final class CurlTarget: @unchecked Sendable {
     self.redacted = redacted
   }
 
-  deinit { curl_url_cleanup(handle) }
+  deinit { respond_curl_url_cleanup(handle) }
 
   /// Parses `url`, or throws `.refused` when libcurl cannot parse it or it has no host.
   static func parse(_ url: String) throws -> CurlTarget {
     let shown = redact(url)
-    guard let u = curl_url() else { throw TransportError.refused(url: shown, reason: "cannot parse the URL") }
+    guard let u = respond_curl_url() else { throw TransportError.refused(url: shown, reason: "cannot parse the URL") }
     guard !hasLineBreakOrNul(url) else {
-      curl_url_cleanup(u)
+      respond_curl_url_cleanup(u)
       throw TransportError.refused(url: shown, reason: "the URL contains control characters")
     }
-    let rc = curl_url_set(u, CURLUPART_URL, url, 0)
+    let rc = respond_curl_url_set(u, CURLUPART_URL, url, 0)
     guard rc == CURLUE_OK else {
-      let why = String(cString: curl_url_strerror(rc))
-      curl_url_cleanup(u)
+      let why = String(cString: respond_curl_url_strerror(rc))
+      respond_curl_url_cleanup(u)
       throw TransportError.refused(url: shown, reason: "malformed URL (\(why))")
     }
     func part(_ p: CURLUPart) -> String? {
       var out: UnsafeMutablePointer<CChar>?
-      guard curl_url_get(u, p, &out, 0) == CURLUE_OK, let out else { return nil }
-      defer { curl_free(out) }
+      guard respond_curl_url_get(u, p, &out, 0) == CURLUE_OK, let out else { return nil }
+      defer { respond_curl_free(out) }
       return String(cString: out)
     }
     guard let scheme = part(CURLUPART_SCHEME)?.lowercased(), let host = part(CURLUPART_HOST), !host.isEmpty else {
-      curl_url_cleanup(u)
+      respond_curl_url_cleanup(u)
       throw TransportError.refused(url: shown, reason: "the URL needs a scheme and a host")
     }
     var clean = "\(scheme)://\(host)"

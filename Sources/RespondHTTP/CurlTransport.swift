@@ -24,24 +24,11 @@ package final class CurlTransport: HTTPTransport {
     connectTimeout: Duration = .seconds(10), timeout: Duration = .seconds(30), userAgent: String = "respond",
     maxResponseBytes: Int = 64 * 1024 * 1024, treatAsRemoteHosts: Set<String> = []
   ) {
-    Self.globalInit()
     self.maxResponseBytes = maxResponseBytes
     self.defaultConnectTimeout = connectTimeout
     self.defaultTimeout = timeout
     self.userAgent = userAgent
     self.treatAsRemoteHosts = Set(treatAsRemoteHosts.map { $0.lowercased() })
-  }
-
-  private static let initOnce: Void = {
-    _ = respond_global_init_all()
-    // CURLOPT_NOSIGNAL is set on every handle, so a broken connection's SIGPIPE must not kill us.
-    signal(SIGPIPE, SIG_IGN)
-  }()
-
-  /// Initialises libcurl once per process (thread-safe: a Swift static is initialised once) and
-  /// ignores SIGPIPE.
-  package static func globalInit() {
-    _ = initOnce
   }
 
   private func isLocal(_ target: CurlTarget) -> Bool {
@@ -51,6 +38,7 @@ package final class CurlTransport: HTTPTransport {
   // MARK: - HTTP
 
   package func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    try CurlLibrary.require(for: request.url)
     let target = try CurlTarget.parse(request.url)
     switch target.scheme {
     case "https": break
@@ -87,7 +75,7 @@ package final class CurlTransport: HTTPTransport {
     var rc = CURLE_OK
     func check(_ code: CURLcode, _ what: String) throws {
       guard code == CURLE_OK else {
-        throw TransportError.refused(url: t.target.redacted, reason: "\(what): \(String(cString: curl_easy_strerror(code)))")
+        throw TransportError.refused(url: t.target.redacted, reason: "\(what): \(String(cString: respond_curl_easy_strerror(code)))")
       }
     }
     try check(respond_setopt_string(h, CURLOPT_PROTOCOLS_STR, "http,https"), "protocols")
@@ -152,7 +140,7 @@ package final class CurlTransport: HTTPTransport {
       respond_setopt_ptr(h, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(t.errorBuffer)),
     ]
     if let bad = results.first(where: { $0 != CURLE_OK }) {
-      throw TransportError.refused(url: t.target.redacted, reason: String(cString: curl_easy_strerror(bad)))
+      throw TransportError.refused(url: t.target.redacted, reason: String(cString: respond_curl_easy_strerror(bad)))
     }
     // A loopback target is never sent through a proxy (it would reach the proxy's loopback, and
     // plain http would leave this machine). Every other target keeps libcurl's env handling.
@@ -191,6 +179,7 @@ package final class CurlTransport: HTTPTransport {
   /// Sends `mail` over SMTP. `smtps://` is implicit TLS; `smtp://` must upgrade with STARTTLS
   /// (the transfer fails as `.tls` if the server does not offer it) unless the server is loopback.
   package func sendMail(_ mail: MailRequest) async throws {
+    try CurlLibrary.require(for: mail.url)
     let target = try CurlTarget.parse(mail.url)
     guard target.scheme == "smtp" || target.scheme == "smtps" else {
       throw TransportError.refused(url: target.redacted, reason: "unsupported scheme '\(target.scheme)' for e-mail")
@@ -219,7 +208,7 @@ package final class CurlTransport: HTTPTransport {
     let h = t.easy
     func check(_ code: CURLcode, _ what: String) throws {
       guard code == CURLE_OK else {
-        throw TransportError.refused(url: t.target.redacted, reason: "\(what): \(String(cString: curl_easy_strerror(code)))")
+        throw TransportError.refused(url: t.target.redacted, reason: "\(what): \(String(cString: respond_curl_easy_strerror(code)))")
       }
     }
     try check(respond_setopt_string(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps"), "protocols")
@@ -246,7 +235,7 @@ package final class CurlTransport: HTTPTransport {
   /// Maps a libcurl failure to the transport's error kinds. URLs in messages never carry a query.
   private func mapError(_ code: CURLcode, _ t: CurlTransfer, timeout: Duration, mail: Bool) -> TransportError {
     let url = t.target.redacted
-    let detail = t.errorText.isEmpty ? String(cString: curl_easy_strerror(code)) : t.errorText
+    let detail = t.errorText.isEmpty ? String(cString: respond_curl_easy_strerror(code)) : t.errorText
     switch code.rawValue {
     case 5, 6, 7:  // couldn't resolve proxy / host, couldn't connect
       return .connectionFailed(url: url, detail: detail)

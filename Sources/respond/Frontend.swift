@@ -29,6 +29,13 @@ enum Frontend {
     return m
   }
 
+  /// Loads libcurl (about 8 ms of dynamic loading), for commands that run a runbook to do while
+  /// the runbook is read. Commands that never touch the network never load it; if this is not
+  /// called, the first request loads it, and a failure to load is reported by that request.
+  @Sendable static func loadNetworkLibrary() {
+    _ = CurlLibrary.load()
+  }
+
   /// Each HTTP exchange's time limit: `RESPOND_HTTP_TIMEOUT` seconds (0.1 to 600), else 30 s.
   static var httpTimeout: Duration {
     guard let text = environment["RESPOND_HTTP_TIMEOUT"], let s = Double(text), s >= 0.1, s <= 600 else {

@@ -33,7 +33,6 @@ struct Respond: AsyncParsableCommand {
 
   static func main() async {
     Frontend.startedAt = ContinuousClock.now
-    CurlTransport.globalInit()
     let args = Array(CommandLine.arguments.dropFirst())
     // Every subcommand names itself (`commandName`): ArgumentParser would otherwise derive the
     // names through reflection, a measurable part of start-up for every runbook run.

@@ -68,18 +68,25 @@ package func loadValidRunbook(path: String, registry: ActionRegistry, extra: [Di
 
 /// Loads and validates a runbook while `makeRegistry` (which reads the action definitions beside
 /// it) runs on another core: parsing YAML is most of a run's start-up, and the two are independent
-/// until validation.
+/// until validation. `alongside` is the caller's own start-up work, done in the same parallel
+/// batch (the command line loads its HTTP library there): started here, on threads that already
+/// exist, it cannot hold up the start of the parsing threads.
 package func loadValidRunbook(
-  path: String, makeRegistry: @escaping @Sendable () -> (ActionRegistry, [Diagnostic])
+  path: String, makeRegistry: @escaping @Sendable () -> (ActionRegistry, [Diagnostic]),
+  alongside: (@Sendable () -> Void)? = nil
 ) -> (ActionRegistry, Result<Runbook, RunbookInvalid>) {
   final class Results: @unchecked Sendable {
     var registry: (ActionRegistry, [Diagnostic])?
     var parsed: (Runbook?, [Diagnostic])?
   }
   let results = Results()
-  // concurrentPerform returns only when both are done, so reading `results` after it is safe.
-  DispatchQueue.concurrentPerform(iterations: 2) { part in
-    if part == 0 { results.registry = makeRegistry() } else { results.parsed = RunbookLoader().load(path: path) }
+  // concurrentPerform returns only when every part is done, so reading `results` after it is safe.
+  DispatchQueue.concurrentPerform(iterations: alongside == nil ? 2 : 3) { part in
+    switch part {
+    case 0: results.parsed = RunbookLoader().load(path: path)
+    case 1: results.registry = makeRegistry()
+    default: alongside?()
+    }
   }
   let (registry, definitionProblems) = results.registry!
   return (registry, validRunbook(results.parsed!, registry: registry, extra: definitionProblems))

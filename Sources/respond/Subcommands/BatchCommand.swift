@@ -206,7 +206,7 @@ enum BatchCommand {
       guard let located else {
         throw UsageError("cannot find runbook '\(context.runbook)' (it was \(context.runbookFile ?? "?")); pass --runbooks DIR")
       }
-      let (reg, loaded) = StandardActions.loadRunbook(path: located)
+      let (reg, loaded) = StandardActions.loadRunbook(path: located, alongside: Frontend.loadNetworkLibrary)
       switch loaded {
       case .success(let rb): runbook = rb
       case .failure(let invalid):

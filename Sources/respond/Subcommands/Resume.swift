@@ -105,7 +105,7 @@ struct Resume: AsyncParsableCommand {
       throw Refusal(
         message: "cannot find runbook '\(info.runbook)' (it was \(state.runbookFile ?? "?")); pass --runbooks DIR", code: 2)
     }
-    let (registry, loaded) = StandardActions.loadRunbook(path: path)
+    let (registry, loaded) = StandardActions.loadRunbook(path: path, alongside: Frontend.loadNetworkLibrary)
     let runbook: Runbook
     switch loaded {
     case .success(let rb): runbook = rb

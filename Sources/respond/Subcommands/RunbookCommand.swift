@@ -14,7 +14,7 @@ enum RunbookCommand {
       Frontend.error("no runbook '\(name)' (looked in \(catalog.searched)); `respond list` shows the runbooks")
       return 2
     }
-    let (registry, loaded) = StandardActions.loadRunbook(path: path)
+    let (registry, loaded) = StandardActions.loadRunbook(path: path, alongside: Frontend.loadNetworkLibrary)
     let runbook: Runbook
     switch loaded {
     case .success(let rb): runbook = rb
