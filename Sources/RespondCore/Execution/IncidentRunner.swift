@@ -261,7 +261,7 @@ package final class IncidentRunner: @unchecked Sendable {
   }
 
   private func record(_ r: JournalRecord) throws {
-    var written = try journal.append(r, durable: r.mustBeDurable)
+    var written = try journal.append(r, durability: r.durability)
     // Keep the in-memory fold identical to what a reader of the journal gets: times as written
     // (to the millisecond), so the final report equals `respond report`'s re-rendering.
     written.at = ISO8601.parse(ISO8601.precise(written.at)) ?? written.at

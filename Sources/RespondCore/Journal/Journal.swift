@@ -7,20 +7,37 @@ import Foundation
 #endif
 
 /// The append-only record of an incident. Every record is masked and written as one JSON line
-/// before `append` returns, so a killed process loses nothing. Records are fsync'd in groups
-/// (`JournalRecord.mustBeDurable`): a record that precedes or reports a change at a provider, an
-/// approval, or the start and end of a run is fsync'd before `append` returns, together with every
-/// line written before it. Only lines about read-only work or skipped steps can wait for the next
-/// fsync, and a power loss that takes them is harmless: resume re-evaluates those steps. The
-/// journal is the single source for reports and resume.
+/// before `append` returns, so a killed process loses nothing. Records are fsync'd in groups, as
+/// each record's `JournalRecord.Durability` asks: the write-ahead record of a step that may change
+/// something at a provider (and approvals, and a run's end) is fsync'd before `append` returns,
+/// together with every line written before it; a change's result starts an fsync on a background
+/// queue and the run goes on (the next write-ahead record waits for it, in the kernel); lines about
+/// read-only work or skipped steps wait for the next fsync. The journal is the single source for
+/// reports and resume.
 package final class Journal: @unchecked Sendable {
   package let path: String
   private let fd: Int32
   private let masker: Masker
   private let lock = NSLock()
   private var seq: Int
-  /// Lines written since the last fsync.
+  /// Lines written since the last fsync was started.
   private var unsynced = false
+  /// Background fsyncs (`.soon`); the file is closed only after they are done.
+  private let syncQueue = DispatchQueue(label: "respond.journal.fsync")
+  private let background = BackgroundSyncs()
+
+  /// What the background fsyncs share with the journal. A separate object, so that a queued
+  /// fsync never holds the last reference to the journal (its deinit waits for the queue).
+  private final class BackgroundSyncs: @unchecked Sendable {
+    let lock = NSLock()
+    /// Background fsyncs queued or running.
+    var running = 0
+    /// Whether one is queued but not started: later `.soon` records ride on it.
+    var queued = false
+    /// A background fsync's failure, thrown by the next foreground sync (Linux reports a
+    /// write-back error to an fd once, so a later fsync could not be relied on to repeat it).
+    var failure: String?
+  }
 
   package struct OpenError: Error, CustomStringConvertible {
     package var description: String
@@ -49,18 +66,21 @@ package final class Journal: @unchecked Sendable {
   }
 
   deinit {
+    syncQueue.sync {}  // background fsyncs use `fd`: let them finish before it is closed
     if unsynced { fsync(fd) }
     close(fd)
   }
 
-  /// Appends a record (numbering and masking it); fsyncs it and every earlier line when `durable`.
+  /// Appends a record (numbering and masking it) and makes it durable as `durability` asks.
   /// Returns the record written.
   @discardableResult
-  package func append(_ record: JournalRecord, durable: Bool = true) throws -> JournalRecord {
+  package func append(_ record: JournalRecord, durability: JournalRecord.Durability = .beforeGoingOn) throws
+    -> JournalRecord
+  {
     try lock.withLock {
       var r = record
       r.seq = seq
-      let text = try ValueEncoder().encode(r).json()
+      let text = try r.jsonValue().json()
       // Backstop: every record is built from masked values, and the line is masked once more.
       let line = masker.mask(text) + "\n"
       let bytes = Array(line.utf8)
@@ -75,8 +95,36 @@ package final class Journal: @unchecked Sendable {
       }
       seq += 1
       unsynced = true
-      if durable { try syncLocked() }
+      switch durability {
+      case .beforeGoingOn: try syncLocked()
+      case .soon: syncInBackgroundLocked()
+      case .withNext: break
+      }
       return r
+    }
+  }
+
+  /// Starts an fsync of every line written so far on the background queue, unless one is queued
+  /// and not yet started (it will include these lines). A failure there is not lost: the next
+  /// `beforeGoingOn` fsync reports the file's error.
+  private func syncInBackgroundLocked() {
+    unsynced = false
+    let state = background
+    let start = state.lock.withLock { () -> Bool in
+      guard !state.queued else { return false }
+      state.queued = true
+      state.running += 1
+      return true
+    }
+    guard start else { return }
+    let fd = fd
+    syncQueue.async {
+      state.lock.withLock { state.queued = false }
+      let failed = fsync(fd) != 0 ? String(cString: strerror(errno)) : nil
+      state.lock.withLock {
+        state.running -= 1
+        if let failed { state.failure = state.failure ?? failed }
+      }
     }
   }
 
@@ -85,12 +133,19 @@ package final class Journal: @unchecked Sendable {
     try lock.withLock { try syncLocked() }
   }
 
+  /// fsyncs every line written so far (in the foreground even while a background fsync runs:
+  /// the kernel's fsync covers everything written before it, whoever started the last one).
   private func syncLocked() throws {
-    guard unsynced else { return }
-    guard fsync(fd) == 0 else {
-      throw OpenError(description: "cannot fsync journal \(path): \(String(cString: strerror(errno)))")
+    let (running, failure) = background.lock.withLock { (background.running, background.failure) }
+    if unsynced || running > 0 {
+      guard fsync(fd) == 0 else {
+        throw OpenError(description: "cannot fsync journal \(path): \(String(cString: strerror(errno)))")
+      }
+      unsynced = false
     }
-    unsynced = false
+    if let failure {
+      throw OpenError(description: "cannot fsync journal \(path): \(failure)")
+    }
   }
 
   // MARK: - Reading
