@@ -120,6 +120,42 @@ import Testing
     try check(report.json() + "\n", golden: "report-live.json")
   }
 
+  /// `report.json` is written by hand (`jsonValue()`); it must equal the `Encodable` encoding.
+  /// Every field of the report and of a step line is set (checked through reflection), so a field
+  /// added to either but not to `jsonValue()` fails here.
+  @Test func handWrittenJSONEqualsTheCodableEncoding() throws {
+    var report = IncidentReport(state: IncidentState(records: Self.journal(mode: .drill, finished: .failed)))
+    report.containedAt = Self.at(180)
+    report.timeToContainmentMs = 180
+    report.stoppedAt = "logs"
+    report.stopMessage = "stopped"
+    report.resumedAt = [Self.at(500)]
+    report.readiness = report.readiness ?? [IncidentReport.Readiness(step: "a", action: "b", ready: false, missing: ["X"])]
+    report.notDone.append(IncidentReport.NotDone(step: "n", phase: .notify, action: "notify.slack", reason: "r"))
+    report.followUps.append(IncidentReport.FollowUp(text: "t", done: true))
+    var line = try #require(report.steps.first)
+    line.startedAt = Self.at(1)
+    line.finishedAt = Self.at(2)
+    line.durationMs = 1
+    line.summary = "s"
+    line.error = "e \"quoted\""
+    line.approval = "granted (--yes)"
+    line.mutates = true
+    line.outputs = ["a": [1, "b", nil], "o": ["k": true]]
+    line.secretOutputs = ["secret"]
+    line.wouldSend = ["POST https://x/"]
+    line.missing = ["ENV"]
+    line.notes = ["note"]
+    report.steps.append(line)
+    for (value, name) in [(report as Any, "report"), (line as Any, "step line")] {
+      for child in Mirror(reflecting: value).children {
+        #expect(String(describing: child.value) != "nil", "set \(name) field \(child.label ?? "?") in this test")
+      }
+    }
+    #expect(!report.evidence.isEmpty && !report.facts.isEmpty && !report.inputs.isEmpty)
+    #expect(try report.jsonValue() == ValueEncoder().encode(report))
+  }
+
   @Test func drillReportMatchesGolden() throws {
     let report = IncidentReport(state: IncidentState(records: Self.journal(mode: .drill, finished: .completed)))
     #expect(!report.contained)

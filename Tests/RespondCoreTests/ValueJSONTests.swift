@@ -29,6 +29,58 @@ import Testing
     #expect(decoded == r)
   }
 
+  /// The hand-written journal encoding must equal the `Encodable` one. The record has every field
+  /// set (checked through reflection), so a field added to `JournalRecord` but not to
+  /// `jsonValue()` fails here.
+  @Test func journalRecordsHandWrittenEncodingEqualsTheCodableOne() throws {
+    let t = Date(timeIntervalSince1970: 1_795_000_000.125)
+    var r = JournalRecord(seq: 42, at: t, type: .stepFinished)
+    r.incident = IncidentInfo(id: "20261118T110640Z-key-compromised", runbook: "key-compromised", startedAt: t,
+                              mode: .live, directory: "/tmp/x")
+    r.runbookFile = "/r/key-compromised.yaml"
+    r.runbookDigest = "sha256:abc"
+    r.runbookDescription = "quote \" and \n newline"
+    r.operator = "alice"
+    r.host = "laptop"
+    r.version = "0.1.0"
+    r.inputs = ["key": "AKIAIOSFODNN7EXAMPLE", "n": 3, "nested": ["a": [true, nil]]]
+    r.withheldInputs = ["token"]
+    r.plan = [PlanEntry(id: "a", phase: .detect, action: "key.identify", title: "Identify", condition: "x",
+                        mutates: false, approval: true, continueOnError: false)]
+    r.step = "logs"
+    r.phase = .investigate
+    r.action = "aws.logs.filter-log-events"
+    r.attempt = 2
+    r.outcome = .skippedDryRun
+    r.outputs = ["event-count": 3, "names": ["A", "B"], "empty": [:]]
+    r.secretOutputs = ["secret-access-key"]
+    r.durationMs = 239
+    r.error = "AccessDenied: no"
+    r.summary = "3 events"
+    r.evidence = Evidence(
+      source: "CloudWatch Logs", endpoint: "https://logs/", query: "q", windowStart: t, windowEnd: t, eventCount: 1,
+      firstSeen: t, lastSeen: t, tallies: ["ips": ["203.0.113.7": 1]],
+      events: [EvidenceEvent(time: t, name: "ListBuckets", sourceIP: "203.0.113.7", detail: "aws-cli")], caveats: ["c"])
+    r.wouldSend = ["POST https://iam/"]
+    r.missing = ["AWS_REGION"]
+    r.mutates = true
+    r.continueOnError = false
+    r.notProcessed = true
+    r.decision = "granted (--yes)"
+    r.note = "a note"
+    r.status = .needsOperator
+    r.facts = [["Leaked key", "AKIA…"], ["Owner", ""]]
+    for child in Mirror(reflecting: r).children {
+      #expect(String(describing: child.value) != "nil", "set \(child.label ?? "?") in this test's record")
+    }
+    #expect(try r.jsonValue() == ValueEncoder().encode(r))
+    // And a sparse record, as most are.
+    var sparse = JournalRecord(seq: 1, at: t, type: .note)
+    sparse.note = "n"
+    #expect(try sparse.jsonValue() == ValueEncoder().encode(sparse))
+    #expect(try JournalRecord.decoder().decode(JournalRecord.self, from: Data(r.jsonValue().json().utf8)) == r)
+  }
+
   @Test func parsesWhatTheWriterWritesAndEscapesOfEveryKind() throws {
     let tricky = "quote \" backslash \\ slash / nl \n tab \t cr \r nul \u{0} bell \u{7} é 🔑 \u{1F}"
     let v: Value = ["s": .string(tricky), "n": -3, "f": .number(2.5e-3), "b": true, "no": false, "z": nil,

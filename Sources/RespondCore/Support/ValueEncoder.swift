@@ -199,12 +199,12 @@ extension Value {
         return
       }
       out.append(123)
-      for (i, k) in o.keys.sorted().enumerated() {
+      for (i, (k, v)) in o.sorted(by: { $0.key < $1.key }).enumerated() {
         if i > 0 { out.append(44) }
         if pretty { newline(indent + 1) }
         Value.writeString(k, to: &out)
         out.append(contentsOf: (pretty ? " : " : ":").utf8)
-        o[k]!.write(to: &out, pretty: pretty, indent: indent + 1)
+        v.write(to: &out, pretty: pretty, indent: indent + 1)
       }
       if pretty { newline(indent) }
       out.append(125)
@@ -215,17 +215,25 @@ extension Value {
 
   private static func writeString(_ s: String, to out: inout [UInt8]) {
     out.append(34)
-    for byte in s.utf8 {
-      switch byte {
-      case 34: out.append(contentsOf: [92, 34])
-      case 92: out.append(contentsOf: [92, 92])
-      case 10: out.append(contentsOf: [92, 110])
-      case 13: out.append(contentsOf: [92, 114])
-      case 9: out.append(contentsOf: [92, 116])
-      case 0..<32:
-        out.append(contentsOf: [92, 117, 48, 48, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]])
-      default: out.append(byte)
+    var s = s
+    s.withUTF8 { bytes in
+      // Runs of bytes that need no escaping (nearly all of them) are copied in one go.
+      var runStart = 0
+      for (i, byte) in bytes.enumerated() where byte == 34 || byte == 92 || byte < 32 {
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
+        runStart = i + 1
+        out.append(92)
+        switch byte {
+        case 34, 92: out.append(byte)
+        case 10: out.append(110)
+        case 13: out.append(114)
+        case 9: out.append(116)
+        default:
+          out.append(117); out.append(48); out.append(48)
+          out.append(hexDigits[Int(byte >> 4)]); out.append(hexDigits[Int(byte & 15)])
+        }
       }
+      out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
     }
     out.append(34)
   }
