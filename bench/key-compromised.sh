@@ -3,7 +3,8 @@
 # aws CLI and curl calls, (c) by one Python process with boto3 — against the same fresh local moto
 # (signature checking on) and OpenBao servers. Each round plants a new user, leaked key, Vault
 # secret and log group for each contestant. Prints the median wall time of each, the ratios, and
-# respond's own overhead (wall time minus time waiting on the servers, from RESPOND_TIMING).
+# respond's own overhead: its whole wall time as bash measures it (process start-up and exit
+# included) minus the time its requests spent waiting on the servers (RESPOND_TIMING's servers=).
 # Usage: bench/key-compromised.sh [ROUNDS]   (default 7)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,7 +47,8 @@ for r in $(seq 1 "$ROUNDS"); do
   RESPOND_TIMING=1 "$BIN" key-compromised --key "$a" --vault-path "secret/bench/r$r-respond" \
     --log-group "r$r-respond-trail" --yes --out "$OUT" >/dev/null 2>"$OUT/err-$r" || { cat "$OUT/err-$r"; exit 1; }
   e=$(now_ms); T_RESPOND+=($((e - s)))
-  OWN+=("$(sed -n 's/.*timing: .* own=\([0-9.]*\)ms.*/\1/p' "$OUT/err-$r")")
+  waiting="$(sed -n 's/.*timing: .* servers=\([0-9.]*\)ms.*/\1/p' "$OUT/err-$r")"
+  OWN+=("$(python3 -c 'import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 1))' "${T_RESPOND[-1]}" "$waiting")")
   s=$(now_ms); bash "$ROOT/bench/aws_cli_response.sh" "$b" "secret/bench/r$r-cli" "r$r-cli-trail" >/dev/null; e=$(now_ms); T_CLI+=($((e - s)))
   s=$(now_ms); python3 "$ROOT/bench/boto3_response.py" "$c" "secret/bench/r$r-boto" "r$r-boto-trail" >/dev/null; e=$(now_ms); T_BOTO+=($((e - s)))
   echo "round $r: respond ${T_RESPOND[-1]} ms (own ${OWN[-1]} ms), aws CLI ${T_CLI[-1]} ms, boto3 ${T_BOTO[-1]} ms" >&2
