@@ -250,6 +250,46 @@ import Testing
     #expect(h2.actions["identify"]!.callCount == 0)
   }
 
+  /// A derived output (`journaled: false`, like the report's own text) reaches later steps of the
+  /// same process but never the journal; on resume, a step that reads it gets it by the
+  /// (idempotent) producer running again.
+  @Test func derivedOutputsAreNotJournaledAndResumeMakesThemAgain() async throws {
+    let yaml = """
+      runbook: derived
+      phases:
+        document:
+          - id: render
+            action: render
+          - id: send
+            action: send
+            with: { body: "${{ steps.render.text }}", path: "${{ steps.render.path }}" }
+      """
+    func harness(send: [Result<[String: Value], ActionError>]) -> Harness {
+      Harness([
+        ScriptedAction("render", outputs: [OutputSpec("path"), OutputSpec("text", journaled: false)],
+                       script: [.success(["path": "/r.md", "text": "the whole report"])]),
+        ScriptedAction("send", mutates: true, idempotent: true, parameters: [ParameterSpec("body"), ParameterSpec("path")],
+                       script: send),
+      ])
+    }
+    let h = harness(send: [.failure(.failed("the mail server said no"))])
+    let rb = try runbook(yaml, registry: h.registry)
+    let first = try await h.runner(rb).start(inputs: [:], outDir: h.out)
+    #expect(first.stoppedAt == "send")
+    #expect(h.actions["send"]!.calls.first?["body"] == "the whole report")  // same process: live
+    let journal = try String(contentsOfFile: first.incidentDirectory + "/journal.jsonl", encoding: .utf8)
+    #expect(!journal.contains("the whole report"))
+    #expect(journal.contains("/r.md"))
+
+    let h2 = harness(send: [.success([:])])
+    let again = try await h2.runner(rb).resume(
+      directory: first.incidentDirectory,
+      journalState: try IncidentState.load(journal: first.incidentDirectory + "/journal.jsonl"), inputs: [:])
+    #expect(again.status == .completed)
+    #expect(h2.actions["render"]!.callCount == 1)
+    #expect(h2.actions["send"]!.calls.first?["body"] == "the whole report")
+  }
+
   /// A non-idempotent step that failed with an answer proving the provider did not act (here a
   /// 403) runs again on resume without asking; one whose failure proves nothing (an answer the
   /// action could not read) still goes through its action's check or a human.

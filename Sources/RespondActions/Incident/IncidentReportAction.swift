@@ -15,7 +15,7 @@ package struct IncidentReportAction: Action {
       outputs: [
         OutputSpec("path", "path of report.md"),
         OutputSpec("status-line", "the report's opening status line"),
-        OutputSpec("markdown", "the report itself (masked), e.g. as an e-mail body"),
+        OutputSpec("markdown", journaled: false, "the report itself (masked), e.g. as an e-mail body"),
       ],
       mutates: false, idempotent: true)
   }

@@ -27,16 +27,21 @@ package struct ParameterSpec: Sendable, Equatable {
   }
 }
 
-/// One declared output. Secret outputs are masked everywhere and never journaled.
+/// One declared output. Secret outputs are masked everywhere and never journaled. Derived
+/// outputs (`journaled: false`) are large values an idempotent action can make again at no cost,
+/// such as the report's own text: later steps of the same process read them, the journal and the
+/// report do not carry copies, and resume runs the step again if a later step needs one.
 package struct OutputSpec: Sendable, Equatable {
   package var name: String
   package var description: String
   package var secret: Bool
+  package var journaled: Bool
 
-  package init(_ name: String, secret: Bool = false, _ description: String = "") {
+  package init(_ name: String, secret: Bool = false, journaled: Bool = true, _ description: String = "") {
     self.name = name
     self.description = description
     self.secret = secret
+    self.journaled = journaled
   }
 }
 

@@ -305,6 +305,13 @@ package final class IncidentRunner: @unchecked Sendable {
         }
       }
     }
+    // Derived outputs are not journaled: an idempotent step that made one in an earlier process
+    // simply runs again.
+    for producer in lostDerivedProducers(for: step) {
+      progress.line("  resume: \(step.id) reads an output \(producer.id) made in the previous process; running \(producer.id) again")
+      state.steps[producer.id]?.outcome = nil
+      if try await run(producer) != .succeeded { return "re-running step '\(producer.id)' did not succeed; see the report" }
+    }
     // Secret outputs are never journaled: a step that needs one from a step finished by an
     // earlier process gets it back by undoing and re-running that step.
     for producer in lostSecretProducers(for: step) {
@@ -347,6 +354,22 @@ package final class IncidentRunner: @unchecked Sendable {
     return all[(from + 1)..<to].filter { s in
       state.steps[s.id]?.outcome == .succeeded && dependencies(in: s.templates).contains(producer.id)
     }
+  }
+
+  /// Idempotent steps that succeeded in an earlier process and whose derived (unjournaled)
+  /// outputs `step` reads.
+  private func lostDerivedProducers(for step: Step) -> [Step] {
+    var out: [Step] = []
+    for ref in step.templates.flatMap(\.references) where ref.path.count >= 3 && ref.path[0] == "steps" {
+      let id = ref.path[1], output = ref.path[2]
+      guard liveOutputs[id] == nil, state.steps[id]?.outcome == .succeeded, let producer = runbook.step(id),
+        let descriptor = registry.action(named: producer.action)?.descriptor, descriptor.idempotent,
+        descriptor.outputs.contains(where: { $0.name == output && !$0.journaled && !$0.secret }),
+        !out.contains(where: { $0.id == id })
+      else { continue }
+      out.append(producer)
+    }
+    return out
   }
 
   /// Steps that succeeded in an earlier process and whose secret outputs `step` reads.
@@ -580,8 +603,9 @@ package final class IncidentRunner: @unchecked Sendable {
     }
     for name in secretNames { if let v = result.outputs[name] { masker.register(v) } }
     liveOutputs[step.id] = result.outputs
+    let derived = Set(descriptor.outputs.filter { !$0.journaled }.map(\.name))
     var journaled: [String: Value] = [:]
-    for (k, v) in result.outputs where !secretNames.contains(k) { journaled[k] = masker.mask(v) }
+    for (k, v) in result.outputs where !secretNames.contains(k) && !derived.contains(k) { journaled[k] = masker.mask(v) }
     return try finish(step, .succeeded, began: began, outputs: journaled,
                       secretOutputs: secretNames.filter { result.outputs[$0] != nil }.sorted(),
                       summary: result.summary, evidence: result.evidence, mutates: descriptor.mutates)
