@@ -1,10 +1,6 @@
 import Foundation
 import RespondCore
 
-#if canImport(FoundationXML)
-  import FoundationXML
-#endif
-
 /// How hard the AWS client tries before giving up on one call: bounded in attempts and in total
 /// time, with jittered exponential backoff. Read-only calls retry throttling, 5xx and broken
 /// connections; mutating calls retry only what the provider certainly did not process
@@ -127,88 +123,9 @@ package enum AWSErrors {
   }
 }
 
-/// A parsed XML element: name, text and children. Enough for AWS Query responses, which are
-/// small element-only documents.
-package struct AWSXMLNode: Sendable, Equatable {
-  package var name: String
-  package var text: String
-  package var children: [AWSXMLNode]
-
-  package init(name: String, text: String = "", children: [AWSXMLNode] = []) {
-    self.name = name
-    self.text = text
-    self.children = children
-  }
-
-  package func child(_ name: String) -> AWSXMLNode? { children.first { $0.name == name } }
-
-  package func children(_ name: String) -> [AWSXMLNode] { children.filter { $0.name == name } }
-
-  /// Follows child names separated by `/` ("ListAccessKeysResult/IsTruncated").
-  package func path(_ path: String) -> AWSXMLNode? {
-    var node: AWSXMLNode? = self
-    for part in path.split(separator: "/") { node = node?.child(String(part)) }
-    return node
-  }
-
-  /// The text at a path, or nil when the element is missing.
-  package func string(_ path: String) -> String? { self.path(path)?.text }
-
-  /// The first descendant (depth first, self excluded) matching a predicate.
-  package func first(where match: (AWSXMLNode) -> Bool) -> AWSXMLNode? {
-    for c in children {
-      if match(c) { return c }
-      if let found = c.first(where: match) { return found }
-    }
-    return nil
-  }
-
-  /// The first descendant with this name.
-  package func descendant(_ name: String) -> AWSXMLNode? { first { $0.name == name } }
-
-  /// Parses a document (namespaces kept out of names); nil when it is not well-formed XML.
-  package static func parse(_ data: Data) -> AWSXMLNode? {
-    guard !data.isEmpty else { return nil }
-    let builder = TreeBuilder()
-    let parser = XMLParser(data: data)
-    parser.shouldProcessNamespaces = false
-    parser.delegate = builder
-    guard parser.parse(), let root = builder.root else { return nil }
-    return root
-  }
-
-  /// Builds the tree from XMLParser's events.
-  private final class TreeBuilder: NSObject, XMLParserDelegate {
-    var stack: [AWSXMLNode] = []
-    var root: AWSXMLNode?
-
-    func parser(
-      _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName qName: String?,
-      attributes attributeDict: [String: String] = [:]
-    ) {
-      let local = elementName.split(separator: ":").last.map(String.init) ?? elementName
-      stack.append(AWSXMLNode(name: local))
-    }
-
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-      guard !stack.isEmpty else { return }
-      stack[stack.count - 1].text += string
-    }
-
-    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
-      guard !stack.isEmpty else { return }
-      stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self)
-    }
-
-    func parser(
-      _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?
-    ) {
-      guard var node = stack.popLast() else { return }
-      if !node.children.isEmpty { node.text = node.text.trimmingCharacters(in: .whitespacesAndNewlines) }
-      if stack.isEmpty { root = node } else { stack[stack.count - 1].children.append(node) }
-    }
-  }
-}
+/// A parsed AWS Query / S3 answer: the core's strict `XMLTree` (`AWSXMLNode.parse(data)` reads a
+/// whole document, nil when it is not well-formed).
+package typealias AWSXMLNode = XMLTree
 
 /// Talks to AWS for one action run: resolves configuration from the step's environment, signs
 /// with SigV4, paces through the run's shared rate limiters, retries within `AWSRetryPolicy`,
