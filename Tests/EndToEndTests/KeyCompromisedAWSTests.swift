@@ -274,6 +274,23 @@ import Testing
     #expect(unknown.stderr.contains("did you mean --vault-path?"))
   }
 
+  /// libcurl (about 30 shared libraries) is loaded only by commands that may use the network:
+  /// the loader's own trace (glibc's LD_DEBUG=files) names every library a process opens.
+  @Test func onlyCommandsThatMayUseTheNetworkLoadLibcurl() throws {
+    let root = TestServices.repositoryRoot()
+    func loadsLibcurl(_ args: [String]) throws -> Bool {
+      let o = try runRespond(args, environment: ["LD_DEBUG": "files", "HOME": NSTemporaryDirectory()])
+      return o.stderr.contains("file=libcurl.so.4")
+    }
+    #expect(try !loadsLibcurl(["--version"]))
+    #expect(try !loadsLibcurl(["validate", root + "/Runbooks/key-compromised.yaml"]))
+    #expect(try !loadsLibcurl(["identify", "--key", "AKIAIOSFODNN7EXAMPLE"]))
+    #expect(try !loadsLibcurl(["key-compromised", "--runbooks", root + "/Runbooks", "--help"]))
+    let out = NSTemporaryDirectory() + "respond-curl-" + UUID().uuidString
+    #expect(try loadsLibcurl(
+      ["drill", "key-compromised", "--runbooks", root + "/Runbooks", "--key", "AKIAIOSFODNN7EXAMPLE", "--out", out]))
+  }
+
   @Test func aDrillWithNoCredentialsSaysWhatEachStepNeeds() throws {
     let out = NSTemporaryDirectory() + "respond-drill-" + UUID().uuidString
     let o = try runRespond(

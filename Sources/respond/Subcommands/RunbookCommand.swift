@@ -14,7 +14,9 @@ enum RunbookCommand {
       Frontend.error("no runbook '\(name)' (looked in \(catalog.searched)); `respond list` shows the runbooks")
       return 2
     }
-    let (registry, loaded) = StandardActions.loadRunbook(path: path, alongside: Frontend.loadNetworkLibrary)
+    // A run loads its HTTP library while the runbook is read; `--help` needs no network.
+    let (registry, loaded) = StandardActions.loadRunbook(
+      path: path, alongside: early?.help == true ? nil : Frontend.loadNetworkLibrary)
     let runbook: Runbook
     switch loaded {
     case .success(let rb): runbook = rb
