@@ -86,6 +86,7 @@ import Testing
     #expect(report.contains("CreateUser"))
     #expect(!report.contains("192.0.2.1"), "a decoy key's events leaked into the evidence")
     #expect(report.contains("```mermaid"))
+    #expect(report.contains("| Last used | none recorded by IAM |"), "the key was never used: the report says so")
 
     // Files and folder are private; no secret anywhere.
     let dir = incidentDirectory(o)
