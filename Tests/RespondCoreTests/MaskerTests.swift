@@ -34,6 +34,26 @@ import Testing
     #expect(Masker.abbreviate("AKIAIOSFODNN7EXAMPLE") == "AKIA…MPLE")
   }
 
+  /// A Vault secret's every value is registered; the region stored beside the keys must not
+  /// blank out the region of every ARN in the report, while the secret beside it is masked.
+  @Test func awsRegionNamesStayReadableAndLookalikesDoNot() {
+    let m = Masker()
+    m.register(["secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "region": "us-east-1"] as Value)
+    let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ci/aws-MagBHQ"
+    #expect(m.mask("\(arn) wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY") == "\(arn) \(Masker.fingerprint("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"))")
+    for region in ["us-east-1", "eu-west-2", "ap-southeast-7", "us-gov-west-1", "cn-northwest-1", "us-isob-east-1",
+                   "eusc-de-east-1", "il-central-1"] {
+      #expect(Masker.isAWSRegionName(region), "\(region)")
+    }
+    for lookalike in ["prod-east-1", "us-east-one", "us-east-1x", "us-east-123", "us-east--1", "us-east-1-", "US-EAST-1",
+                      "us-prod-east-1", "us-gov-west-1-2", "us-up-1", "east-1"] {
+      #expect(!Masker.isAWSRegionName(lookalike), "\(lookalike)")
+      let masker = Masker()
+      masker.register(lookalike)
+      #expect(!masker.mask("x \(lookalike) y").contains(lookalike), "\(lookalike) is still masked")
+    }
+  }
+
   @Test func longestSecretWinsAndShortValuesAreIgnored() {
     let m = Masker()
     m.register("abcdefgh")

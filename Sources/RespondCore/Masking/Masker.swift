@@ -52,12 +52,33 @@ package final class Masker: @unchecked Sendable {
     return bytes[4...].allSatisfy { ($0 >= 65 && $0 <= 90) || ($0 >= 50 && $0 <= 55) }
   }
 
+  /// Whether a value is an AWS region name (`us-east-1`, `us-gov-west-1`, `cn-northwest-1`,
+  /// `eusc-de-east-1`): a public name, not a credential. Every value of a Vault secret is
+  /// registered, and a secret holding AWS keys very often holds the region too; masked, it would
+  /// hide the region in every ARN, endpoint and audit event of the report. Only the real naming
+  /// scheme passes (a known partition prefix, a compass direction, a number), so a pass phrase
+  /// merely shaped like one (`prod-east-1`, `us-east-one`) is still masked.
+  package static func isAWSRegionName(_ value: String) -> Bool {
+    let parts = value.split(separator: "-", omittingEmptySubsequences: false)
+    guard (3...4).contains(parts.count), let number = parts.last, (1...2).contains(number.count),
+      number.allSatisfy({ $0 >= "0" && $0 <= "9" })
+    else { return false }
+    let prefixes: Set<Substring> = ["us", "eu", "ap", "ca", "sa", "me", "af", "il", "mx", "cn", "eusc"]
+    let qualifiers: Set<Substring> = ["gov", "iso", "isob", "isoe", "isof", "de"]
+    let directions: Set<Substring> = [
+      "north", "south", "east", "west", "central", "northeast", "northwest", "southeast", "southwest",
+    ]
+    guard prefixes.contains(parts[0]), directions.contains(parts[parts.count - 2]) else { return false }
+    return parts.count == 3 || qualifiers.contains(parts[1])
+  }
+
   /// Registers a secret. Values shorter than 6 characters are ignored (masking "true" or "1"
-  /// everywhere would destroy the text and protect nothing); public identifiers are ignored.
+  /// everywhere would destroy the text and protect nothing); public identifiers and AWS region
+  /// names are ignored.
   /// The JSON-escaped, percent-encoded and form-encoded spellings are registered too, because a
   /// secret can reach a writer inside a URL or an escaped JSON string.
   package func register(_ secret: String) {
-    guard secret.count >= 6, !Masker.isPublicIdentifier(secret) else { return }
+    guard secret.count >= 6, !Masker.isPublicIdentifier(secret), !Masker.isAWSRegionName(secret) else { return }
     // Actions register their credentials on every call: a known secret costs one lookup.
     if lock.withLock({ replacements[secret] != nil }) { return }
     let stand = Masker.fingerprint(secret)
