@@ -59,6 +59,9 @@ package final class Masker: @unchecked Sendable {
   /// scheme passes (a known partition prefix, a compass direction, a number), so a pass phrase
   /// merely shaped like one (`prod-east-1`, `us-east-one`) is still masked.
   package static func isAWSRegionName(_ value: String) -> Bool {
+    // `register` runs for every credential of every call: a 40-byte secret is turned away here,
+    // before anything is split.
+    guard (9...24).contains(value.utf8.count), let last = value.utf8.last, last >= 48 && last <= 57 else { return false }
     let parts = value.split(separator: "-", omittingEmptySubsequences: false)
     guard (3...4).contains(parts.count), let number = parts.last, (1...2).contains(number.count),
       number.allSatisfy({ $0 >= "0" && $0 <= "9" })
