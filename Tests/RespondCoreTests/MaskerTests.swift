@@ -38,9 +38,10 @@ import Testing
   /// blank out the region of every ARN in the report, while the secret beside it is masked.
   @Test func awsRegionNamesStayReadableAndLookalikesDoNot() {
     let m = Masker()
-    m.register(["secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "region": "us-east-1"] as Value)
+    let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+    m.register(["secret_access_key": .string(secret), "region": "us-east-1"] as Value)
     let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ci/aws-MagBHQ"
-    #expect(m.mask("\(arn) wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY") == "\(arn) \(Masker.fingerprint("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"))")
+    #expect(m.mask("\(arn) \(secret)") == "\(arn) \(Masker.fingerprint(secret))")
     for region in ["us-east-1", "eu-west-2", "ap-southeast-7", "us-gov-west-1", "cn-northwest-1", "us-isob-east-1",
                    "eusc-de-east-1", "il-central-1"] {
       #expect(Masker.isAWSRegionName(region), "\(region)")

@@ -66,14 +66,16 @@ package final class Masker: @unchecked Sendable {
     guard (3...4).contains(parts.count), let number = parts.last, (1...2).contains(number.count),
       number.allSatisfy({ $0 >= "0" && $0 <= "9" })
     else { return false }
-    let prefixes: Set<Substring> = ["us", "eu", "ap", "ca", "sa", "me", "af", "il", "mx", "cn", "eusc"]
-    let qualifiers: Set<Substring> = ["gov", "iso", "isob", "isoe", "isof", "de"]
-    let directions: Set<Substring> = [
-      "north", "south", "east", "west", "central", "northeast", "northwest", "southeast", "southwest",
-    ]
-    guard prefixes.contains(parts[0]), directions.contains(parts[parts.count - 2]) else { return false }
-    return parts.count == 3 || qualifiers.contains(parts[1])
+    guard regionPrefixes.contains(parts[0]), regionDirections.contains(parts[parts.count - 2]) else { return false }
+    return parts.count == 3 || regionQualifiers.contains(parts[1])
   }
+
+  /// The parts of AWS region names: partition prefix, optional qualifier, compass direction.
+  private static let regionPrefixes: Set<Substring> = ["us", "eu", "ap", "ca", "sa", "me", "af", "il", "mx", "cn", "eusc"]
+  private static let regionQualifiers: Set<Substring> = ["gov", "iso", "isob", "isoe", "isof", "de"]
+  private static let regionDirections: Set<Substring> = [
+    "north", "south", "east", "west", "central", "northeast", "northwest", "southeast", "southwest",
+  ]
 
   /// Registers a secret. Values shorter than 6 characters are ignored (masking "true" or "1"
   /// everywhere would destroy the text and protect nothing); public identifiers and AWS region
