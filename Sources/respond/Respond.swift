@@ -20,15 +20,22 @@ struct Respond: AsyncParsableCommand {
       VAULT_ADDR/VAULT_TOKEN, GITHUB_TOKEN, SLACK_WEBHOOK_URL, ...), never flags.
       Progress goes to stderr; the last line on stdout is the report's path.
 
-      Exit status: 0 finished; 1 a step failed (resumable with `respond resume`);
-      2 bad usage, bad input or invalid runbook (nothing ran); 3 stopped at an
-      approval gate (resumable; rerun with --yes or from a terminal).
+      Exit status: 0 finished and (live) the credential is verified contained;
+      1 a step failed (resumable with `respond resume`); 2 bad usage, bad input or
+      invalid runbook (nothing ran); 3 stopped at an approval gate (resumable;
+      rerun with --yes or from a terminal); 4 finished but the credential is NOT
+      verified contained: a human must act (the report's follow-ups say what;
+      `respond confirm DIR --step ID` records a containment done by hand).
+
+      Verdicts: CONTAINED (a check after the change proved it, or a named person
+      confirmed it), UNVERIFIED (changed, not proven), NOT CONTAINED.
       A second run or resume on a key another respond is handling does nothing
       and exits 1, naming that incident.
       """,
     version: "0.1.0",
     subcommands: [
       Validate.self, Plan.self, List.self, Actions.self, Identify.self, Drill.self, Resume.self, Report.self,
+      Confirm.self, Verify.self,
     ])
 
   static func main() async {

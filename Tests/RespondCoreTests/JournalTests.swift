@@ -72,10 +72,68 @@ import Testing
     let torn = try Journal.read(path: path)
     #expect(torn.records.count == 1)
     #expect(torn.tornTail)
-    let j2 = try Journal(path: path, masker: masker, nextSeq: 2)
+    let j2 = try Journal(path: path, masker: masker, nextSeq: 2, lastHash: torn.lastHash)
     try j2.append(JournalRecord(type: .runResumed))
     let after = try Journal.read(path: path)
     #expect(after.records.map(\.type) == [.note, .runResumed])
-    #expect(after.damagedLines.count == 1)
+    // The resume sealed over the torn line: reported, not taken for tampering.
+    #expect(after.damagedLines.isEmpty)
+    #expect(after.sealedTornLines == [2])
+  }
+
+  /// Three records written through `Journal`, as lines.
+  func chainedLines() throws -> (path: String, lines: [String]) {
+    let path = temporaryDirectory() + "/journal.jsonl"
+    let j = try Journal(path: path, masker: Masker())
+    var start = JournalRecord(type: .runStarted)
+    start.runbookDigest = "d"
+    try j.append(start)
+    var finished = JournalRecord(type: .stepFinished)
+    finished.step = "deactivate"
+    finished.outcome = .failed
+    try j.append(finished)
+    try j.append(JournalRecord(type: .runFinished))
+    let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+    return (path, lines)
+  }
+
+  @Test func eachRecordChainsToTheLineBefore() throws {
+    let (path, lines) = try chainedLines()
+    let contents = try Journal.read(path: path)
+    #expect(contents.damagedLines.isEmpty)
+    #expect(contents.records.first?.prev == nil)
+    #expect(contents.records[1].prev == sha256Hex(Array(lines[0].utf8)))
+    #expect(contents.lastHash == sha256Hex(Array(lines[2].utf8)))
+  }
+
+  /// The attack of issue 12: a step-finished record edited (failed → succeeded), a forged record
+  /// appended, a garbage line in the middle. Each is found, at its line, never silently dropped.
+  @Test func anEditedForgedOrDamagedLineIsFound() throws {
+    let (path, lines) = try chainedLines()
+    func read(_ ls: [String]) throws -> [Int] {
+      try ls.joined(separator: "\n").appending("\n").write(toFile: path, atomically: true, encoding: .utf8)
+      return try Journal.read(path: path).damagedLines.map(\.0)
+    }
+    let edited = lines[1].replacingOccurrences(of: "\"failed\"", with: "\"succeeded\"")
+    #expect(try read([lines[0], edited, lines[2]]) == [3])
+    #expect(try read([lines[0], "{not json", lines[1], lines[2]]) == [2])
+    let forged = #"{"seq":4,"at":"2026-11-18T10:00:00.000Z","type":"step-finished","step":"x","outcome":"succeeded"}"#
+    #expect(try read(lines + [forged]) == [4])
+    let renumbered = lines[1].replacingOccurrences(of: "\"seq\":2", with: "\"seq\":7")
+    #expect(try read([lines[0], renumbered]) == [2])
+    #expect(try read(lines) == [])
+  }
+
+  /// Resume refuses an altered journal and a runbook other than the recorded one, before anything.
+  @Test func resumeRefusesAnAlteredJournalOrADifferentRunbook() throws {
+    var state = IncidentState()
+    state.runbookDigest = "abc"
+    #expect(ResumeCheck.refusal(state, runbookDigest: "abc", runbookPath: "rb.yaml") == nil)
+    #expect(ResumeCheck.refusal(state, runbookDigest: "def", runbookPath: "rb.yaml")?.contains("is not the runbook") == true)
+    state.damagedLines = [(3, "does not follow from the line before (hash chain broken)")]
+    #expect(ResumeCheck.refusal(state, runbookDigest: "abc", runbookPath: "rb.yaml")?.hasPrefix("the journal was altered: line 3") == true)
+    state.damagedLines = []
+    state.runbookDigest = nil
+    #expect(ResumeCheck.refusal(state, runbookDigest: "abc", runbookPath: "rb.yaml") != nil)
   }
 }

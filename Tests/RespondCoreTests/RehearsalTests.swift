@@ -56,6 +56,10 @@ import Testing
           action: deactivate
           when: steps.identify.provider == 'github'
           with: { id: x }
+        - id: verify
+          action: probe
+          verifies: [deactivate, revoke-github]
+          with: { id: "${{ steps.identify.key-id }}" }
       investigate:
         - id: trail
           action: lookup
@@ -86,6 +90,7 @@ import Testing
                      script: [.success(["provider": "aws", "key-id": .string(Self.leaked)])]),
       ScriptedAction("deactivate", mutates: true, parameters: [ParameterSpec("id", required: true)],
                      script: [.success([:])]),
+      ScriptedAction("probe", parameters: [ParameterSpec("id")], script: [.success([:])]),
       ScriptedAction("lookup", parameters: [ParameterSpec("id")], outputs: [OutputSpec("count")], script: trail),
       ScriptedAction("create", mutates: true, idempotent: createIdempotent, parameters: [ParameterSpec("user")],
                      outputs: [OutputSpec("new-id"), OutputSpec("new-secret", secret: true)],
@@ -103,7 +108,7 @@ import Testing
     #expect(r.status == .completed)
     #expect(r.exitCode == 0)
     #expect(h.outcomes(r) == ["identify:succeeded", "deactivate:succeeded", "revoke-github:skipped-condition",
-                              "trail:succeeded", "create:succeeded", "store:succeeded"])
+                              "verify:succeeded", "trail:succeeded", "create:succeeded", "store:succeeded"])
     // The secret output flowed to the next step in memory...
     #expect(h.actions["store"]!.calls.first?["secret"] == .string(Self.newSecret))
     // ...and was never written.
@@ -124,7 +129,7 @@ import Testing
     #expect(r.exitCode == 1)
     #expect(r.stoppedAt == "create")
     #expect(h.outcomes(r) == ["identify:succeeded", "deactivate:succeeded", "revoke-github:skipped-condition",
-                              "trail:failed", "create:failed"])
+                              "verify:succeeded", "trail:failed", "create:failed"])
     #expect(h.actions["store"]!.callCount == 0)
     let report = IncidentReport(state: r.state)
     #expect(report.notDone.contains { $0.step == "store" && $0.reason.hasPrefix("not reached") })
@@ -144,7 +149,8 @@ import Testing
     let store = h.actions["store"]!
     let rb = try runbook(Self.yaml, registry: h.registry)
     // First run: store fails (the secret store is down).
-    let failing = Harness([h.actions["identify"]!, h.actions["deactivate"]!, h.actions["lookup"]!, h.actions["create"]!,
+    let failing = Harness([h.actions["identify"]!, h.actions["deactivate"]!, h.actions["probe"]!, h.actions["lookup"]!,
+                           h.actions["create"]!,
                            ScriptedAction("store", mutates: true, idempotent: true,
                                           parameters: [ParameterSpec("id"), ParameterSpec("secret", secret: true)],
                                           script: Array(repeating: .failure(.transport(.connectionFailed(url: "http://vault", detail: "refused"))), count: 3)),
@@ -197,7 +203,7 @@ import Testing
     #expect(r.status == .completed)
     #expect(h.transport.sent.isEmpty)
     #expect(h.outcomes(r) == ["identify:succeeded", "deactivate:skipped-dry-run", "revoke-github:skipped-condition",
-                              "trail:succeeded", "create:skipped-dry-run", "store:skipped-dry-run"])
+                              "verify:skipped-dry-run", "trail:succeeded", "create:skipped-dry-run", "store:skipped-dry-run"])
     #expect(r.state.steps["deactivate"]?.wouldSend.first?.hasPrefix("POST https://provider.example/deactivate") == true)
     let report = IncidentReport(state: r.state)
     #expect(report.mode == "DRILL")
@@ -218,6 +224,7 @@ import Testing
           - { id: identify, action: identify }
         contain:
           - { id: deactivate, action: deactivate }
+          - { id: verify, action: identify, verifies: deactivate }
       """, registry: h.registry)
     let r = try await h.runner(rb, mode: .drill).start(inputs: [:], outDir: h.out)
     let report = IncidentReport(state: r.state)

@@ -26,7 +26,10 @@ import Testing
     return r
   }
 
-  static func journal(mode: RunMode, finished: RunStatus?) -> [JournalRecord] {
+  /// `verification`: how the step that verifies `deactivate` ended in a live run (nil: never ran).
+  static func journal(mode: RunMode, finished: RunStatus?, verification: StepOutcome? = .succeeded)
+    -> [JournalRecord]
+  {
     var start = JournalRecord(at: t0, type: .runStarted)
     start.incident = IncidentInfo(id: "20261118T103320Z-key-compromised", runbook: "key-compromised", startedAt: t0,
                                   mode: mode, directory: "/incidents/20261118T103320Z-key-compromised")
@@ -40,6 +43,9 @@ import Testing
                 condition: nil, mutates: false, approval: false, continueOnError: false),
       PlanEntry(id: "deactivate", phase: .contain, action: "aws.iam.update-access-key", title: "Deactivate the key",
                 condition: "steps.identify.provider == 'aws'", mutates: true, approval: true, continueOnError: false),
+      PlanEntry(id: "check-inactive", phase: .contain, action: "check", title: "The key is no longer Active",
+                condition: "steps.identify.provider == 'aws'", mutates: false, approval: false, continueOnError: false,
+                verifies: ["deactivate"]),
       PlanEntry(id: "logs", phase: .investigate, action: "aws.logs.filter-log-events", title: "What did the key do?",
                 condition: nil, mutates: false, approval: false, continueOnError: true),
       PlanEntry(id: "rotate-by-hand", phase: .recover, action: "manual", title: "Roll the key",
@@ -59,6 +65,10 @@ import Testing
         $0.summary = "not sent (dry run)"
         $0.mutates = true
       })
+      records.append(step(.stepFinished, "check-inactive", .contain, "check", at: 6, outcome: .skippedDryRun, duration: 0) {
+        $0.summary = "depends on `deactivate`, not run in this dry run"
+        $0.mutates = false
+      })
     } else {
       var approval = JournalRecord(at: at(3), type: .approval)
       approval.step = "deactivate"
@@ -68,6 +78,23 @@ import Testing
         $0.mutates = true
         $0.summary = "AKIAIOSFODNN7EXAMPLE is now Inactive"
       })
+      if verification != nil {
+        records.append(step(.stepStarted, "check-inactive", .contain, "check", at: 181))
+      }
+      switch verification {
+      case .succeeded?:
+        records.append(step(.stepFinished, "check-inactive", .contain, "check", at: 200, outcome: .succeeded, duration: 19) {
+          $0.summary = "the leaked key is no longer Active"
+          $0.mutates = false
+        })
+      case .failed?:
+        records.append(step(.stepFinished, "check-inactive", .contain, "check", at: 200, outcome: .failed, duration: 19) {
+          $0.error = "the leaked key is still Active after deactivation"
+          $0.mutates = false
+          $0.continueOnError = true
+        })
+      default: break
+      }
     }
     records.append(step(.stepStarted, "logs", .investigate, "aws.logs.filter-log-events", at: 181))
     records.append(step(.stepFinished, "logs", .investigate, "aws.logs.filter-log-events", at: 420, outcome: .succeeded, duration: 239) {
@@ -114,8 +141,10 @@ import Testing
   @Test func liveReportMatchesGolden() throws {
     let report = IncidentReport(state: IncidentState(records: Self.journal(mode: .live, finished: .completed)))
     #expect(report.contained)
-    #expect(report.timeToContainmentMs == 180)
-    #expect(report.statusLine == "LIVE: CONTAINED at 2026-11-18T11:06:40Z (180 ms after the start); run completed; 1 follow-up needs a human.")
+    #expect(report.verdict == .contained)
+    #expect(report.verifiedBy == "check-inactive")
+    #expect(report.timeToContainmentMs == 200)
+    #expect(report.statusLine == "LIVE: CONTAINED at 2026-11-18T11:06:40Z (200 ms after the start), verified by step `check-inactive`; run completed; 1 follow-up needs a human.")
     try check(MarkdownReport.render(report), golden: "report-live.md")
     try check(report.json() + "\n", golden: "report-live.json")
   }
@@ -126,6 +155,10 @@ import Testing
   @Test func handWrittenJSONEqualsTheCodableEncoding() throws {
     var report = IncidentReport(state: IncidentState(records: Self.journal(mode: .drill, finished: .failed)))
     report.containedAt = Self.at(180)
+    report.verdict = .contained
+    report.verdictReason = "verified by step `check-inactive`"
+    report.verifiedBy = "check-inactive"
+    report.confirmedBy = "alice (respond confirm, 2026-11-18T11:06:40Z)"
     report.timeToContainmentMs = 180
     report.stoppedAt = "logs"
     report.stopMessage = "stopped"
@@ -168,10 +201,39 @@ import Testing
     #expect(report.followUps.first?.text.contains("respond resume /incidents/20261118T103320Z-key-compromised") == true)
   }
 
-  @Test func aManualContainStepIsNotContainment() throws {
+  /// A revocation the provider accepted is not containment: without its verification the
+  /// verdict is UNVERIFIED, and a finished run exits 4.
+  @Test func aChangeWithoutItsVerificationIsUnverified() throws {
+    let state = IncidentState(records: Self.journal(mode: .live, finished: .completed, verification: nil))
+    let report = IncidentReport(state: state)
+    #expect(!report.contained)
+    #expect(report.verdict == .unverified)
+    #expect(report.timeToContainmentMs == nil)
+    #expect(report.statusLine.hasPrefix("LIVE: UNVERIFIED: `deactivate` changed state but no verification proved"))
+    #expect(report.followUps.contains { $0.text.contains("respond confirm /incidents/20261118T103320Z-key-compromised --step deactivate") })
+    #expect(RunResult.completedExitCode(state) == 4)
+  }
+
+  /// The provider answered 202 but the credential still worked: NOT CONTAINED, whatever the
+  /// change's own success said.
+  @Test func aFailedVerificationIsNotContained() throws {
+    let state = IncidentState(records: Self.journal(mode: .live, finished: .completed, verification: .failed))
+    let report = IncidentReport(state: state)
+    #expect(report.verdict == .notContained)
+    #expect(report.statusLine.hasPrefix("LIVE: NOT CONTAINED: verification `check-inactive` failed"))
+    #expect(RunResult.completedExitCode(state) == 4)
+    #expect(RunResult.completedExitCode(IncidentState(records: Self.journal(mode: .live, finished: .completed))) == 0)
+    #expect(RunResult.completedExitCode(IncidentState(records: Self.journal(mode: .drill, finished: .completed))) == 0)
+  }
+
+  static func manualOnlyJournal(confirmedBy: String? = nil) -> [JournalRecord] {
     // A Stripe key (or a Vault batch token): the only contain step is an instruction for a human.
     var start = JournalRecord(at: Self.t0, type: .runStarted)
     start.incident = IncidentInfo(id: "i", runbook: "key-compromised", startedAt: Self.t0, mode: .live, directory: "/i")
+    start.plan = [
+      PlanEntry(id: "stripe-roll", phase: .contain, action: "manual", title: "Roll the Stripe key",
+                condition: nil, mutates: true, approval: false, continueOnError: false)
+    ]
     var records = [start]
     records.append(Self.step(.stepFinished, "stripe-roll", .contain, "manual", at: 5, outcome: .succeeded, duration: 1) {
       $0.outputs = ["instruction": "Roll the key in the Stripe Dashboard", "done": false]
@@ -180,11 +242,38 @@ import Testing
     var fin = JournalRecord(at: Self.at(10), type: .runFinished)
     fin.status = .completed
     records.append(fin)
-    let report = IncidentReport(state: IncidentState(records: records))
+    if let confirmedBy {
+      var confirm = JournalRecord(at: Self.at(60_000), type: .confirmation)
+      confirm.step = "stripe-roll"
+      confirm.operator = confirmedBy
+      confirm.decision = "respond confirm"
+      records.append(confirm)
+    }
+    return records
+  }
+
+  @Test func aManualContainStepIsNotContainment() throws {
+    let state = IncidentState(records: Self.manualOnlyJournal())
+    let report = IncidentReport(state: state)
     #expect(!report.contained)
+    #expect(report.verdict == .notContained)
     #expect(report.timeToContainmentMs == nil)
-    #expect(report.statusLine.hasPrefix("LIVE: NOT CONTAINED; run completed; 2 follow-ups need a human"))
+    #expect(report.statusLine.hasPrefix("LIVE: NOT CONTAINED: containment is left to a person"))
     #expect(report.followUps.map(\.text).contains("Roll the key in the Stripe Dashboard"))
+    #expect(report.followUps.contains { $0.text.contains("respond confirm /i --step stripe-roll") })
+    #expect(RunResult.completedExitCode(state) == 4)
+  }
+
+  /// `respond confirm` journals who confirmed a manual containment: the verdict becomes CONTAINED,
+  /// naming the person, and time to containment runs to the confirmation.
+  @Test func aPersonsConfirmationContainsAManualStep() throws {
+    let state = IncidentState(records: Self.manualOnlyJournal(confirmedBy: "alice"))
+    let report = IncidentReport(state: state)
+    #expect(report.verdict == .contained)
+    #expect(report.confirmedBy?.hasPrefix("alice (respond confirm") == true)
+    #expect(report.timeToContainmentMs == 60_000)
+    #expect(report.statusLine.contains("confirmed by alice (respond confirm, step `stripe-roll`)"))
+    #expect(RunResult.completedExitCode(state) == 0)
   }
 }
 

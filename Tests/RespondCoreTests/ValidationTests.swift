@@ -35,9 +35,47 @@ import Testing
             with: { url: "https://x.example/", outputs: { user-id: /id } }
           - id: use
             action: http
+            verifies: off
             with: { url: "https://x.example/${{ steps.call.user-id }}" }
       """
     #expect(diagnostics(yaml, registry: registry) == [])
+  }
+
+  /// CONTAINED rests on proof: a contain-phase change nobody verifies, a verification that
+  /// changes state, one that names a later or unknown step, or one outside the contain phase.
+  @Test func everyContainmentChangeNeedsAVerification() {
+    let yaml = """
+      runbook: unproved
+      phases:
+        contain:
+          - id: check-first
+            action: http
+            verifies: off
+            with: { url: "https://x.example/" }
+          - id: off
+            action: aws.iam.update-access-key
+            with: { access-key-id: AKIAIOSFODNN7EXAMPLE, status: Inactive }
+          - id: revoke
+            action: aws.iam.update-access-key
+            with: { access-key-id: AKIAIOSFODNN7EXAMPLE, status: Inactive }
+          - id: changer
+            action: aws.iam.update-access-key
+            verifies: [revoke, revoek]
+            with: { access-key-id: AKIAIOSFODNN7EXAMPLE, status: Inactive }
+        investigate:
+          - id: late
+            action: http
+            verifies: off
+            with: { url: "https://x.example/" }
+      """
+    #expect(diagnostics(yaml, registry: registry) == [
+      "rb.yaml:6:17: error: step 'check-first' verifies 'off', which runs after it",
+      "rb.yaml:15:15: error: contain step 'changer' changes state but no step verifies it: add a read or 'check' "
+        + "step after it with 'verifies: changer' that proves the credential is dead",
+      "rb.yaml:16:17: error: step 'changer' verifies unknown step 'revoek'; did you mean 'revoke'?",
+      "rb.yaml:16:17: error: step 'changer': a verification must only read (aws.iam.update-access-key changes state)",
+      "rb.yaml:21:17: error: step 'late': 'verifies' belongs on a contain-phase step",
+    ])
   }
 
   @Test func structuralMistakesAreEachLocated() {

@@ -13,6 +13,7 @@ package enum AWSActions {
       CreateAccessKeyAction(),
       DeleteAccessKeyAction(),
       DenySessionsBeforeAction(),
+      GetInlinePolicyAction(),
       PutSecretValueAction(),
       PutParameterAction(),
       FilterLogEventsAction(),

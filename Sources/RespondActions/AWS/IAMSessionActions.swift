@@ -60,3 +60,50 @@ struct DenySessionsBeforeAction: Action {
       summary: "sessions of \(principal) issued before \(ISO8601.string(before)) are denied")
   }
 }
+
+/// `aws.iam.get-inline-policy`: reads an inline policy of a role or user back (GetRolePolicy /
+/// GetUserPolicy), so a runbook can prove a deny it wrote is in place rather than trusting that
+/// IAM accepted the write. A missing policy is an answer (`found: false`), not a failure.
+struct GetInlinePolicyAction: Action {
+  var descriptor: ActionDescriptor {
+    ActionDescriptor(
+      name: "aws.iam.get-inline-policy",
+      summary: "Read an inline policy of a role or user (IAM GetRolePolicy / GetUserPolicy)",
+      parameters: [
+        ParameterSpec("role-name", .string, "the role holding the policy (or user-name)"),
+        ParameterSpec("user-name", .string, "the user holding the policy (or role-name)"),
+        ParameterSpec("policy-name", .string, required: true, "the inline policy's name"),
+      ],
+      outputs: [
+        OutputSpec("found", "false when IAM has no such policy on the principal (NoSuchEntity)"),
+        OutputSpec("document", "the policy document as IAM returns it, URL-decoded; empty when not found"),
+      ],
+      mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: false))
+  }
+
+  func run(_ context: ActionContext) async throws -> ActionResult {
+    let role = context.optionalString("role-name")
+    let user = context.optionalString("user-name")
+    let policy = try context.string("policy-name")
+    let (operation, nameField, name, resultName): (String, String, String, String)
+    switch (role, user) {
+    case (let r?, nil): (operation, nameField, name, resultName) = ("GetRolePolicy", "RoleName", r, "GetRolePolicyResult")
+    case (nil, let u?): (operation, nameField, name, resultName) = ("GetUserPolicy", "UserName", u, "GetUserPolicyResult")
+    case (nil, nil): throw ActionError.badParameter(name: "role-name", reason: "or user-name is required")
+    default: throw ActionError.badParameter(name: "role-name", reason: "and user-name cannot both be given")
+    }
+    let client = try AWSClient(context)
+    let xml: AWSXMLNode
+    do {
+      xml = try await client.query(.iam, operation, [(nameField, name), ("PolicyName", policy)], mutates: false)
+    } catch let error as ActionError where error.awsCode == "NoSuchEntity" {
+      return ActionResult(
+        outputs: ["found": false, "document": ""], summary: "\(name) has no inline policy \(policy)")
+    }
+    let raw = xml.path(resultName)?.string("PolicyDocument") ?? ""
+    let document = raw.removingPercentEncoding ?? raw
+    return ActionResult(
+      outputs: ["found": .bool(!raw.isEmpty), "document": .string(document)],
+      summary: raw.isEmpty ? "\(name): IAM returned no document for \(policy)" : "\(name) holds inline policy \(policy)")
+  }
+}

@@ -248,9 +248,12 @@ package enum BatchResponse {
       rule: s.rule.map(masker.mask))
   }
 
-  /// The batch's exit status: the worst of the keys' (1 beats 3 beats 0).
+  /// The batch's exit status: the worst of the keys' (1 beats 4 beats 3 beats 0; any other
+  /// status of a key, such as 2, counts as 1). 4 beats 3: a key left not contained needs a human
+  /// more urgently than one waiting at an approval gate.
   package static func exitCode(_ outcomes: [BatchOutcome]) -> Int32 {
-    if outcomes.contains(where: { $0.exitCode == 1 || ($0.exitCode != 0 && $0.exitCode != 3) }) { return 1 }
+    if outcomes.contains(where: { ![0, 3, 4].contains($0.exitCode) }) { return 1 }
+    if outcomes.contains(where: { $0.exitCode == 4 }) { return 4 }
     return outcomes.contains { $0.exitCode == 3 } ? 3 : 0
   }
 

@@ -43,13 +43,25 @@ package struct RunResult: Sendable {
   package var incidentDirectory: String
   package var state: IncidentState
 
-  /// The exit status the contract promises: 0 finished, 1 failed (resumable), 3 approval gate.
+  /// The exit status the contract promises: 0 finished (and, live, verified contained), 1 failed
+  /// (resumable), 3 approval gate, 4 finished but the credential is not verified contained.
   package var exitCode: Int32 {
     switch status {
-    case .completed: return 0
+    case .completed: return RunResult.completedExitCode(state)
     case .failed, .needsOperator, .interrupted: return 1
     case .stoppedAtApproval: return 3
     }
+  }
+}
+
+extension RunResult {
+  /// A finished run exits 0 only when there was nothing to contain, it was a drill, or the
+  /// credential is verified (or confirmed) contained; otherwise 4, so automation never reads a
+  /// finished run as a contained credential.
+  package static func completedExitCode(_ state: IncidentState) -> Int32 {
+    if state.incident?.mode.isDry ?? false { return 0 }
+    guard let verdict = ContainmentVerdict.decide(state) else { return 0 }
+    return verdict.verdict == .contained ? 0 : 4
   }
 }
 
@@ -144,7 +156,8 @@ package final class IncidentRunner: @unchecked Sendable {
       PlanEntry(
         id: step.id, phase: step.phase, action: step.action, title: step.title,
         condition: step.whenSource, mutates: registry.action(named: step.action)?.descriptor.mutates ?? true,
-        approval: step.approvalRequired, continueOnError: step.continueOnError)
+        approval: step.approvalRequired, continueOnError: step.continueOnError,
+        verifies: step.verifies.isEmpty ? nil : step.verifies)
     }
     try record(r)
     progress.line(
@@ -157,6 +170,9 @@ package final class IncidentRunner: @unchecked Sendable {
   package func resume(directory dir: String, journalState: IncidentState, inputs given: [String: String]) async throws
     -> RunResult
   {
+    if let why = ResumeCheck.refusal(journalState, runbookDigest: runbook.digest, runbookPath: runbook.file) {
+      throw UsageError(why)
+    }
     for (name, value) in journalState.inputs { inputValues[name] = value }
     for name in journalState.withheldInputs {
       guard let value = given[name] else {
@@ -169,7 +185,7 @@ package final class IncidentRunner: @unchecked Sendable {
       inputValues[name] = .string(value)
     }
     journal = try Journal(path: dir + "/journal.jsonl", masker: masker,
-                          nextSeq: (journalState.records.last?.seq ?? 0) + 1)
+                          nextSeq: (journalState.records.last?.seq ?? 0) + 1, lastHash: journalState.lastHash)
     state = journalState
     // The step the run stopped at gets another go: an idempotent one simply runs again; a
     // non-idempotent one is treated as interrupted (its failure may have been processed at the
@@ -468,6 +484,8 @@ package final class IncidentRunner: @unchecked Sendable {
       return try finish(step, .skippedDryRun, began: began, summary: summary, missing: missing,
                         mutates: descriptor.mutates)
     }
+    // A verification of a change the dry run only showed has nothing to verify.
+    if let outcome = try unresolved(step.verifies) { return outcome }
     if let when = step.when, let outcome = try unresolved(dependencies(in: [when])) { return outcome }
 
     // Condition.

@@ -53,9 +53,15 @@ package struct IncidentState: Sendable {
   package var facts: [[String]] = []
   package var resumes: [Date] = []
   package var notes: [(Date, String)] = []
+  /// People's confirmations of manual containment steps (`respond confirm`).
+  package var confirmations: [Confirmation] = []
   package var records: [JournalRecord] = []
   package var tornTail = false
   package var damagedLines: [(Int, String)] = []
+  /// Lines a crash tore and a later resume sealed over.
+  package var sealedTornLines: [Int] = []
+  /// SHA-256 of the journal's last intact line, where resume continues the hash chain.
+  package var lastHash: String?
 
   package init() {}
 
@@ -127,6 +133,9 @@ package struct IncidentState: Sendable {
         update(id) { $0.notes.append(n) }
       }
       if let n = r.note { notes.append((r.at, (r.step.map { "\($0): " } ?? "") + n)) }
+    case .confirmation:
+      guard let id = r.step else { return }
+      confirmations.append(Confirmation(step: id, by: r.operator ?? "unknown", at: r.at, how: r.decision ?? "respond confirm"))
     case .runFinished:
       status = r.status
       finishedAt = r.at
@@ -150,6 +159,8 @@ package struct IncidentState: Sendable {
     var state = IncidentState(records: contents.records)
     state.tornTail = contents.tornTail
     state.damagedLines = contents.damagedLines
+    state.sealedTornLines = contents.sealedTornLines
+    state.lastHash = contents.lastHash
     return state
   }
 

@@ -20,6 +20,9 @@ package final class Journal: @unchecked Sendable {
   private let masker: Masker
   private let lock = NSLock()
   private var seq: Int
+  /// SHA-256 of the last line written (or read, when appending to an existing journal): the next
+  /// record's `prev`.
+  private var lastHash: String?
   /// Lines written since the last fsync was started.
   private var unsynced = false
   /// Background fsyncs (`.soon`); the file is closed only after they are done.
@@ -44,8 +47,9 @@ package final class Journal: @unchecked Sendable {
   }
 
   /// Opens (creating with mode 0600) the journal at `path` for appending; `nextSeq` continues
-  /// numbering after existing records.
-  package init(path: String, masker: Masker, nextSeq: Int = 1) throws {
+  /// numbering after existing records and `lastHash` (the hash of the last intact line, from
+  /// `read`) continues the hash chain.
+  package init(path: String, masker: Masker, nextSeq: Int = 1, lastHash: String? = nil) throws {
     let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
     guard fd >= 0 else {
       throw OpenError(description: "cannot open journal \(path): \(String(cString: strerror(errno)))")
@@ -63,6 +67,7 @@ package final class Journal: @unchecked Sendable {
     self.path = path
     self.masker = masker
     self.seq = nextSeq
+    self.lastHash = lastHash
   }
 
   deinit {
@@ -80,9 +85,12 @@ package final class Journal: @unchecked Sendable {
     try lock.withLock {
       var r = record
       r.seq = seq
+      r.prev = lastHash
       let text = try r.jsonValue().json()
       // Backstop: every record is built from masked values, and the line is masked once more.
-      let line = masker.mask(text) + "\n"
+      let masked = masker.mask(text)
+      let lineHash = sha256Hex(Array(masked.utf8))
+      let line = masked + "\n"
       let bytes = Array(line.utf8)
       var written = 0
       while written < bytes.count {
@@ -94,6 +102,7 @@ package final class Journal: @unchecked Sendable {
         written += n
       }
       seq += 1
+      lastHash = lineHash
       unsynced = true
       switch durability {
       case .beforeGoingOn: try syncLocked()
@@ -155,36 +164,54 @@ package final class Journal: @unchecked Sendable {
     package var records: [JournalRecord]
     /// A last line cut short by a crash: tolerated, reported.
     package var tornTail: Bool
-    /// Lines in the middle that did not parse (line number, reason).
+    /// Lines in the middle that did not parse, or broke the hash chain (line number, reason):
+    /// the journal was altered, and resume refuses it.
     package var damagedLines: [(Int, String)]
+    /// Lines a crash tore that a later resume sealed over (its `run-resumed` record chains to the
+    /// line before): tolerated, reported.
+    package var sealedTornLines: [Int]
+    /// SHA-256 of the last intact line: where an appending writer continues the chain.
+    package var lastHash: String?
   }
 
-  /// Reads every record. A torn last line (the process died mid-write) is tolerated and reported;
-  /// it never makes the journal unreadable.
+  /// Reads every record and checks the hash chain and numbering. A torn last line (the process
+  /// died mid-write) is tolerated and reported, and so is one a resume sealed over; any other line
+  /// that does not parse, does not chain to the line before, or is numbered out of order is
+  /// reported in `damagedLines`, never silently dropped.
   package static func read(path: String) throws -> Contents {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw OpenError(description: "cannot read journal \(path)")
     }
     let decoder = JournalRecord.decoder()
-    var records: [JournalRecord] = []
-    var damaged: [(Int, String)] = []
-    var torn = false
+    var contents = Contents(records: [], tornTail: false, damagedLines: [], sealedTornLines: [], lastHash: nil)
     let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-    let endsWithNewline = data.last == UInt8(ascii: "\n")
+    let lastIndex = lines.lastIndex { !$0.isEmpty } ?? -1
+    var unparsed: [Int] = []  // line numbers since the last intact record
     for (i, line) in lines.enumerated() where !line.isEmpty {
-      do {
-        records.append(try decoder.decode(JournalRecord.self, from: Data(line)))
-      } catch {
-        let isLast = i == lines.count - 1 || (i == lines.count - 2 && endsWithNewline && lines.last?.isEmpty == true)
-        if isLast && !endsWithNewline {
-          torn = true
-        } else if isLast {
-          torn = true
-        } else {
-          damaged.append((i + 1, "not a journal record"))
-        }
+      guard let record = try? decoder.decode(JournalRecord.self, from: Data(line)) else {
+        if i == lastIndex { contents.tornTail = true } else { unparsed.append(i + 1) }
+        continue
       }
+      let expectedSeq = (contents.records.last?.seq ?? 0) + 1
+      if record.prev != contents.lastHash {
+        contents.damagedLines.append((i + 1, "does not follow from the line before (hash chain broken)"))
+      } else if record.seq != expectedSeq {
+        contents.damagedLines.append((i + 1, "is numbered \(record.seq), expected \(expectedSeq)"))
+      }
+      if !unparsed.isEmpty {
+        // Only a crash mid-write, sealed over by the resume that followed, leaves such a line.
+        if record.type == .runResumed && unparsed.count == 1 && record.prev == contents.lastHash {
+          contents.sealedTornLines += unparsed
+        } else {
+          contents.damagedLines += unparsed.map { ($0, "is not a journal record") }
+        }
+        unparsed = []
+      }
+      contents.records.append(record)
+      contents.lastHash = sha256Hex(line)
     }
-    return Contents(records: records, tornTail: torn, damagedLines: damaged)
+    contents.damagedLines += unparsed.map { ($0, "is not a journal record") }
+    contents.damagedLines.sort { $0.0 < $1.0 }
+    return contents
   }
 }

@@ -46,6 +46,8 @@ package enum RecordType: String, Codable, Sendable {
   case stepFinished = "step-finished"
   case approval
   case note
+  /// A person confirmed a manual containment step (`respond confirm`).
+  case confirmation
   case runFinished = "run-finished"
 }
 
@@ -56,6 +58,9 @@ package struct JournalRecord: Codable, Sendable, Equatable {
   package var seq: Int
   package var at: Date
   package var type: RecordType
+  /// SHA-256 (hex) of the journal line before this one, nil on the first: a hash chain from the
+  /// run's first record, so an edited, inserted or removed line breaks the chain where it was made.
+  package var prev: String?
 
   // run-started / run-resumed
   package var incident: IncidentInfo?
@@ -129,7 +134,7 @@ package struct JournalRecord: Codable, Sendable, Equatable {
 
   package var durability: Durability {
     switch type {
-    case .runFinished, .approval: return .beforeGoingOn
+    case .runFinished, .approval, .confirmation: return .beforeGoingOn
     case .runStarted, .runResumed: return .soon
     case .stepStarted: return (mutates ?? true) ? .beforeGoingOn : .withNext
     case .stepFinished:
@@ -139,7 +144,7 @@ package struct JournalRecord: Codable, Sendable, Equatable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case seq, at, type, incident, runbookFile = "runbook-file", runbookDigest = "runbook-digest"
+    case seq, at, type, prev, incident, runbookFile = "runbook-file", runbookDigest = "runbook-digest"
     case runbookDescription = "runbook-description", `operator`, host, version, inputs
     case withheldInputs = "withheld-inputs", step, phase, action, attempt, outcome, outputs
     case secretOutputs = "secret-outputs", durationMs = "duration-ms", error, summary, evidence
@@ -164,6 +169,7 @@ extension JournalRecord {
     func number(_ n: Int?) -> Value? { n.map { .number(Double($0)) } }
     func flag(_ b: Bool?) -> Value? { b.map(Value.bool) }
     func list(_ l: [String]?) -> Value? { l.map { .array($0.map(Value.string)) } }
+    put(.prev, text(prev))
     if let incident { put(.incident, try ValueEncoder().encode(incident)) }
     put(.runbookFile, text(runbookFile))
     put(.runbookDigest, text(runbookDigest))
@@ -222,9 +228,12 @@ package struct PlanEntry: Codable, Sendable, Equatable {
   package var mutates: Bool
   package var approval: Bool
   package var continueOnError: Bool
+  /// The contain-phase changes this step verifies (nil when none), so the verdict can be decided
+  /// from the journal alone.
+  package var verifies: [String]?
 
   package init(id: String, phase: Phase, action: String, title: String, condition: String?, mutates: Bool,
-               approval: Bool, continueOnError: Bool) {
+               approval: Bool, continueOnError: Bool, verifies: [String]? = nil) {
     self.id = id
     self.phase = phase
     self.action = action
@@ -233,9 +242,10 @@ package struct PlanEntry: Codable, Sendable, Equatable {
     self.mutates = mutates
     self.approval = approval
     self.continueOnError = continueOnError
+    self.verifies = verifies
   }
 
   enum CodingKeys: String, CodingKey {
-    case id, phase, action, title, condition, mutates, approval, continueOnError = "continue-on-error"
+    case id, phase, action, title, condition, mutates, approval, continueOnError = "continue-on-error", verifies
   }
 }

@@ -46,12 +46,38 @@ package struct RunbookCatalog {
     return []
   }
 
-  /// The runbook a journal or batch summary recorded, for resume: `--runbooks DIR` if given (a
-  /// moved or fixed copy), else the file it ran from if it is still there, else by name.
+  /// The runbook a journal or batch summary recorded, for resume. The journal is not trusted to
+  /// choose a file (anyone who can write an incident folder can write its journal): `--runbooks
+  /// DIR` if given, else the file the incident ran from only when this user owns it and nobody
+  /// else can change it (a runbook run by path), else the catalogue by name. A name that is not a
+  /// plain runbook name is never looked up. Resume then refuses a file whose digest differs from
+  /// the journal's.
   package static func locateRecorded(_ name: String, file: String?, explicit: String?) -> String? {
-    explicit.flatMap { RunbookCatalog(explicit: $0).locate(name) }
-      ?? file.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
-      ?? RunbookCatalog(explicit: nil).locate(name)
+    let plain = isPlainName(name) ? name : nil
+    if let explicit { return plain.flatMap { RunbookCatalog(explicit: explicit).locate($0) } }
+    if let file, isPrivateToUser(file) { return file }
+    return plain.flatMap { RunbookCatalog(explicit: nil).locate($0) }
+  }
+
+  /// A runbook name as `runbook:` declares it: letters, digits, `-`, `_`, `.` (no path).
+  static func isPlainName(_ name: String) -> Bool {
+    !name.isEmpty && !name.hasPrefix(".")
+      && name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }
+  }
+
+  /// Whether `path` is a regular file (not a link) this user (or root) owns, in a folder this
+  /// user (or root) owns, neither writable by group or others: only then can its contents be
+  /// trusted to be what this user put there.
+  static func isPrivateToUser(_ path: String) -> Bool {
+    func safe(_ p: String, directory: Bool) -> Bool {
+      var st = stat()
+      guard lstat(p, &st) == 0 else { return false }
+      let kind = st.st_mode & S_IFMT
+      guard kind == (directory ? S_IFDIR : S_IFREG) else { return false }
+      return (st.st_uid == geteuid() || st.st_uid == 0) && st.st_mode & 0o022 == 0
+    }
+    let dir = (path as NSString).deletingLastPathComponent
+    return safe(path, directory: false) && safe(dir.isEmpty ? "." : dir, directory: true)
   }
 
   /// Where it looked, for "not found" messages.

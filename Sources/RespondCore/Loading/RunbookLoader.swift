@@ -26,12 +26,13 @@ package struct RunbookLoader {
     guard let text = String(data: data, encoding: .utf8) else {
       return (nil, [Diagnostic(top, "file is not valid UTF-8")])
     }
-    let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    let digest = sha256Hex(data)
     return load(text: text, file: path, digest: digest)
   }
 
-  /// Loads runbook text (tests and `validate -` use this directly).
-  package func load(text: String, file: String, digest: String = "") -> (Runbook?, [Diagnostic]) {
+  /// Loads runbook text (tests and `validate -` use this directly). The digest defaults to the
+  /// text's own SHA-256: every runbook has one, so resume can always check it is the same.
+  package func load(text: String, file: String, digest: String? = nil) -> (Runbook?, [Diagnostic]) {
     var parser = NodeReader(file: file)
     // Anchors and aliases are refused before parsing: runbooks are short and explicit, and an
     // alias bomb would make walking the tree exponential. (Yams does not keep anchors.)
@@ -50,7 +51,7 @@ package struct RunbookLoader {
     } catch {
       return (nil, [Diagnostic(SourceLocation(file: file, line: 1, column: 1), "cannot parse YAML: \(error)")])
     }
-    let runbook = parser.runbook(node, digest: digest)
+    let runbook = parser.runbook(node, digest: digest ?? sha256Hex(Array(text.utf8)))
     return (runbook, parser.diagnostics)
   }
 }
@@ -272,7 +273,9 @@ struct NodeReader {
   }
 
   mutating func step(_ node: YAMLNode, phase: Phase) -> Step? {
-    let allowed = ["id", "name", "action", "with", "when", "retry", "timeout", "continue-on-error", "approval", "undo"]
+    let allowed = [
+      "id", "name", "action", "with", "when", "retry", "timeout", "continue-on-error", "approval", "undo", "verifies",
+    ]
     guard let pairs = mapping(node, what: "a step", allowed: allowed) else { return nil }
     var step = Step(
       id: "", phase: phase, name: nil, action: "", with: [], when: nil, whenSource: nil, retry: nil, timeout: nil,
@@ -320,6 +323,13 @@ struct NodeReader {
         case nil: break
         }
       case "undo": step.undo = undo(value)
+      case "verifies":
+        step.verifiesLocation = loc(value)
+        if case .scalar = value {
+          step.verifies = string(value, what: "'verifies'").map { [$0] } ?? []
+        } else {
+          step.verifies = (sequence(value, what: "'verifies'") ?? []).compactMap { string($0, what: "a step id") }
+        }
       default: break
       }
     }

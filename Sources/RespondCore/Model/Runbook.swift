@@ -154,6 +154,11 @@ package struct Step: Sendable {
   package var continueOnError: Bool
   package var approvalRequired: Bool
   package var undo: UndoSpec?
+  /// The contain-phase changes this step proves took hold (`verifies: deactivate`): a read or a
+  /// `check` whose success is the evidence that the credential is dead. The verdict CONTAINED
+  /// rests on such a step having succeeded, never on a change merely being accepted.
+  package var verifies: [String] = []
+  package var verifiesLocation: SourceLocation?
   package var location: SourceLocation
   package var actionLocation: SourceLocation
   package var whenLocation: SourceLocation?

@@ -67,6 +67,15 @@ package struct IncidentReport: Codable, Sendable {
   package var status: String
   package var statusLine: String
   package var contained: Bool
+  /// CONTAINED, UNVERIFIED or NOT CONTAINED for a live run with a contain phase; nil for a drill
+  /// or a runbook with nothing to contain.
+  package var verdict: Verdict?
+  /// Why the verdict is what it is (the verifying step, the failed check, the confirming person).
+  package var verdictReason: String?
+  /// The step whose success proved containment.
+  package var verifiedBy: String?
+  /// The person who confirmed a manual containment, and how.
+  package var confirmedBy: String?
   package var containedAt: Date?
   package var timeToContainmentMs: Int?
   package var operatorName: String
@@ -90,7 +99,8 @@ package struct IncidentReport: Codable, Sendable {
 
   enum CodingKeys: String, CodingKey {
     case incident, runbook, runbookDescription = "runbook-description", mode, dryRun = "dry-run", status
-    case statusLine = "status-line", contained, containedAt = "contained-at"
+    case statusLine = "status-line", contained, verdict, verdictReason = "verdict-reason", verifiedBy = "verified-by"
+    case confirmedBy = "confirmed-by", containedAt = "contained-at"
     case timeToContainmentMs = "time-to-containment-ms", operatorName = "operator", host, startedAt = "started-at"
     case endedAt = "ended-at", durationMs = "duration-ms", resumedAt = "resumed-at", stoppedAt = "stopped-at"
     case stopMessage = "stop-message", facts, inputs, steps, evidence, notDone = "not-done"
@@ -139,15 +149,16 @@ extension IncidentReport {
     }
     evidence = ordered.compactMap { id in state.steps[id]?.evidence.map { EvidenceSection(step: id, evidence: $0) } }
 
-    // Containment: a contain-phase step that changed something succeeded. A `manual` step is an
-    // instruction left for a human (a Stripe key to roll, a batch token that cannot be revoked):
-    // respond changed nothing, so it never counts as containment.
+    // Containment is a proved fact: a verification step succeeded after the change, or a person
+    // confirmed a manual containment. A change the provider merely accepted is UNVERIFIED.
     let containSteps = steps.filter { $0.phase == .contain }
-    let containedStep = containSteps.filter {
-      $0.outcome == StepOutcome.succeeded.rawValue && $0.mutates != false && $0.action != "manual"
-    }
-    contained = !mode.isDry && !containedStep.isEmpty
-    containedAt = contained ? containedStep.compactMap(\.finishedAt).max() : nil
+    let decided = mode.isDry ? nil : ContainmentVerdict.decide(state)
+    verdict = decided?.verdict
+    verdictReason = decided?.reason
+    verifiedBy = decided?.verifiedBy
+    confirmedBy = decided?.confirmation.map { "\($0.by) (\($0.how), \(ISO8601.string($0.at)))" }
+    contained = decided?.verdict == .contained
+    containedAt = contained ? decided?.at : nil
     timeToContainmentMs = zip2(startedAt, containedAt).map { Int(($1.timeIntervalSince($0) * 1000).rounded()) }
 
     // Not done: skipped, dry-run, failed-and-continued, and everything never reached.
@@ -202,8 +213,19 @@ extension IncidentReport {
     }
     if mode.isDry {
       follow.append(FollowUp(text: "This was a drill: nothing was changed. Run without --dry-run to respond for real", done: false))
-    } else if !contained && containSteps.allSatisfy({ $0.outcome != StepOutcome.failed.rawValue }) {
-      follow.append(FollowUp(text: "No automated containment ran for this key: contain it by hand (see the manual steps) and record when", done: false))
+    } else if let decided, decided.verdict != .contained {
+      let confirm = decided.confirmable.first.map { "`respond confirm \(dir) --step \($0)`" }
+      switch decided.verdict {
+      case .unverified:
+        follow.append(FollowUp(
+          text: "Prove the credential no longer works (call the provider with it), then record it: "
+            + (confirm ?? "`respond confirm \(dir) --step <step>`"), done: false))
+      case .notContained where containSteps.allSatisfy({ $0.outcome != StepOutcome.failed.rawValue }):
+        follow.append(FollowUp(
+          text: "The credential is NOT contained: contain it by hand (see the manual steps)"
+            + (confirm.map { ", then record it: \($0)" } ?? ""), done: false))
+      default: break
+      }
     }
     followUps = follow
 
@@ -226,11 +248,16 @@ extension IncidentReport {
       let taken = Set(steps.filter { $0.outcome != StepOutcome.skippedCondition.rawValue }.map(\.id))
       let notReady = (readiness ?? []).filter { !$0.ready && taken.contains($0.step) }.count
       if notReady > 0 { line += "; \(notReady) step(s) of this branch not ready here (see Drill readiness)" }
-    } else if contained {
-      let ttc = timeToContainmentMs.map { " (\(formatMs($0)) after the start)" } ?? ""
-      line = "LIVE: CONTAINED at \(containedAt.map(ISO8601.string) ?? "?")\(ttc)"
+    } else if let decided {
+      switch decided.verdict {
+      case .contained:
+        let ttc = timeToContainmentMs.map { " (\(formatMs($0)) after the start)" } ?? ""
+        line = "LIVE: CONTAINED at \(containedAt.map(ISO8601.string) ?? "?")\(ttc), \(decided.reason)"
+      case .unverified, .notContained:
+        line = "LIVE: \(decided.verdict.rawValue): \(decided.reason)"
+      }
     } else {
-      line = "LIVE: NOT CONTAINED"
+      line = "LIVE: nothing to contain in this runbook"
     }
     switch state.status {
     case .completed?: line += mode.isDry ? "; run completed" : "; run completed"
@@ -284,6 +311,10 @@ extension IncidentReport {
     put(.status, .string(status))
     put(.statusLine, .string(statusLine))
     put(.contained, .bool(contained))
+    put(.verdict, text(verdict?.rawValue))
+    put(.verdictReason, text(verdictReason))
+    put(.verifiedBy, text(verifiedBy))
+    put(.confirmedBy, text(confirmedBy))
     put(.containedAt, time(containedAt))
     put(.timeToContainmentMs, number(timeToContainmentMs))
     put(.operatorName, .string(operatorName))

@@ -23,7 +23,11 @@ package enum MarkdownReport {
     md.append("| Mode | \(r.mode) |")
     for f in r.facts { md.append("| \(escape(f.label)) | \(f.value.isEmpty ? "n/a" : escape(f.value)) |") }
     md.append("| Status | \(r.status)\(r.stoppedAt.map { " at step `\($0)`" } ?? "") |")
-    md.append("| Time to containment | \(r.timeToContainmentMs.map(formatMs) ?? (r.dryRun ? "n/a (drill)" : "not contained")) |")
+    if let verdict = r.verdict {
+      md.append("| Verdict | **\(verdict.rawValue)**: \(escape(r.verdictReason ?? "")) |")
+    }
+    let unproved = r.verdict.map { $0 == .unverified ? "not proved" : "not contained" } ?? "n/a"
+    md.append("| Time to containment | \(r.timeToContainmentMs.map(formatMs) ?? (r.dryRun ? "n/a (drill)" : unproved)) |")
     md.append("| Started (UTC) | \(r.startedAt.map(ISO8601.string) ?? "?") |")
     md.append("| Ended (UTC) | \(r.endedAt.map(ISO8601.string) ?? "not recorded") |")
     md.append("| Duration | \(r.durationMs.map(formatMs) ?? "?") |")

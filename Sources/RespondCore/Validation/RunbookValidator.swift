@@ -60,11 +60,59 @@ package struct RunbookValidator {
         }
       }
     }
+    out += checkContainmentVerification(steps, byID: byID, order: order)
     // Report facts are computed at the end: any step may be read.
     for (template, location) in runbook.report.facts.flatMap(\.1.templates) {
       out += checkReferences(template, at: location, runbook: runbook, before: steps.count, order: order, byID: byID)
     }
     return out
+  }
+
+  /// CONTAINED must rest on proof: every contain-phase change (a mutating action other than a
+  /// `manual` instruction) is named by a later read-only contain step's `verifies:`, and every
+  /// `verifies:` names such a change. Without this a runbook could report a revocation the provider
+  /// accepted (HTTP 202) but never carried out as containment.
+  private func checkContainmentVerification(
+    _ steps: [Step], byID: [String: Step], order: [String: Int]
+  ) -> [Diagnostic] {
+    var out: [Diagnostic] = []
+    var verified: Set<String> = []
+    for step in steps where !step.verifies.isEmpty {
+      let at = step.verifiesLocation ?? step.location
+      if step.phase != .contain {
+        out.append(Diagnostic(at, "step '\(step.id)': 'verifies' belongs on a contain-phase step"))
+      }
+      if registry.action(named: step.action)?.descriptor.mutates == true {
+        out.append(Diagnostic(at, "step '\(step.id)': a verification must only read (\(step.action) changes state)"))
+      }
+      for target in step.verifies {
+        guard let changed = byID[target] else {
+          let hint = closest(target, among: Array(byID.keys)).map { "; did you mean '\($0)'?" } ?? ""
+          out.append(Diagnostic(at, "step '\(step.id)' verifies unknown step '\(target)'\(hint)"))
+          continue
+        }
+        if (order[target] ?? 0) >= (order[step.id] ?? 0) {
+          out.append(Diagnostic(at, "step '\(step.id)' verifies '\(target)', which runs after it"))
+        }
+        if changed.phase != .contain || !isContainmentChange(changed) {
+          out.append(Diagnostic(at, "step '\(step.id)' verifies '\(target)', which is not a contain-phase change"))
+        }
+        verified.insert(target)
+      }
+    }
+    for step in steps where step.phase == .contain && isContainmentChange(step) && !verified.contains(step.id) {
+      out.append(
+        Diagnostic(
+          step.actionLocation,
+          "contain step '\(step.id)' changes state but no step verifies it: add a read or 'check' step after it "
+            + "with 'verifies: \(step.id)' that proves the credential is dead"))
+    }
+    return out
+  }
+
+  /// A change respond makes itself: mutating and not an instruction left for a human.
+  private func isContainmentChange(_ step: Step) -> Bool {
+    step.action != "manual" && (registry.action(named: step.action)?.descriptor.mutates ?? false)
   }
 
   private func unknownActionMessage(_ name: String) -> String {

@@ -111,8 +111,8 @@ struct Resume: AsyncParsableCommand {
     case .success(let rb): runbook = rb
     case .failure(let invalid): throw Refusal(message: "", code: 2, printed: invalid.description)
     }
-    if let digest = state.runbookDigest, !digest.isEmpty, digest != runbook.digest {
-      Frontend.note("warning: \(path) changed since the incident started; steps are matched by id")
+    if let why = ResumeCheck.refusal(state, runbookDigest: runbook.digest, runbookPath: path) {
+      throw Refusal(message: masker.mask(why), code: 2)
     }
     var options = RunOptions()
     options.mode = info.mode

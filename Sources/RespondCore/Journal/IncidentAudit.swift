@@ -1,0 +1,50 @@
+import Foundation
+
+/// `respond verify`: whether an incident folder is what respond wrote. The journal's hash chain
+/// and numbering must hold from its first line, and the reports must say what the journal says
+/// (a report edited to read CONTAINED is caught here).
+package enum IncidentAudit {
+  package struct Finding: Sendable, Equatable, CustomStringConvertible {
+    package var file: String
+    package var line: Int?
+    package var problem: String
+    package var description: String { "\(file)\(line.map { ":\($0)" } ?? ""): \(problem)" }
+  }
+
+  /// Every problem found, in file order; empty when the incident is intact. `notes` says what was
+  /// tolerated (a torn last line, a torn line a resume sealed over).
+  package static func check(directory: String) throws -> (findings: [Finding], notes: [String]) {
+    let journalPath = directory + "/journal.jsonl"
+    let contents = try Journal.read(path: journalPath)
+    var findings = contents.damagedLines.map { Finding(file: "journal.jsonl", line: $0.0, problem: $0.1) }
+    var notes: [String] = []
+    if contents.tornTail { notes.append("journal.jsonl: the last line was torn by a crash (tolerated)") }
+    for line in contents.sealedTornLines {
+      notes.append("journal.jsonl:\(line): torn by a crash and sealed over by the resume that followed (tolerated)")
+    }
+    if contents.records.first?.type != .runStarted {
+      findings.append(Finding(file: "journal.jsonl", line: 1, problem: "does not start with a run-started record"))
+    }
+    var state = IncidentState(records: contents.records)
+    state.tornTail = contents.tornTail
+    let expected = IncidentReport(state: state)
+    if let data = FileManager.default.contents(atPath: directory + "/report.json") {
+      if let recorded = JSONParser.parse(data), let want = try? expected.jsonValue() {
+        for key in ["verdict", "status", "status-line", "contained", "contained-at", "verified-by", "confirmed-by"]
+        where recorded[key] != want[key] {
+          findings.append(Finding(file: "report.json", line: nil, problem: "'\(key)' does not match the journal"))
+        }
+      } else {
+        findings.append(Finding(file: "report.json", line: nil, problem: "is not valid JSON"))
+      }
+    }
+    // The status line is the report's third line, as rendered from the journal.
+    let statusLine = MarkdownReport.render(expected).split(separator: "\n", maxSplits: 3).dropFirst(1).first
+    if let md = FileManager.default.contents(atPath: directory + "/report.md"),
+      let text = String(data: md, encoding: .utf8), let statusLine, !text.contains(statusLine)
+    {
+      findings.append(Finding(file: "report.md", line: nil, problem: "its status line does not match the journal"))
+    }
+    return (findings, notes)
+  }
+}
