@@ -203,10 +203,12 @@ package struct ProcessOutcome: Sendable {
   package var lastLine: String { stdout.split(separator: "\n").last.map(String.init) ?? "" }
 }
 
-/// Runs `respond` with exactly `environment` (nothing inherited but PATH and HOME), no stdin.
-package func runRespond(_ args: [String], environment: [String: String], cwd: String? = nil, timeout: Double = 120)
-  throws -> ProcessOutcome
-{
+/// Runs `respond` with exactly `environment` (nothing inherited but PATH and HOME); standard
+/// input is `standardInput` through a pipe, or empty.
+package func runRespond(
+  _ args: [String], environment: [String: String], cwd: String? = nil, timeout: Double = 120,
+  standardInput: String? = nil
+) throws -> ProcessOutcome {
   let p = Process()
   p.executableURL = URL(fileURLWithPath: respondExecutable())
   p.arguments = args
@@ -219,8 +221,13 @@ package func runRespond(_ args: [String], environment: [String: String], cwd: St
   let out = Pipe(), err = Pipe()
   p.standardOutput = out
   p.standardError = err
-  p.standardInput = FileHandle.nullDevice
+  let input = Pipe()
+  p.standardInput = standardInput == nil ? FileHandle.nullDevice : input
   try p.run()
+  if let standardInput {
+    input.fileHandleForWriting.write(Data(standardInput.utf8))
+    try? input.fileHandleForWriting.close()
+  }
   let group = DispatchGroup()
   nonisolated(unsafe) var o = Data(), e = Data()
   group.enter()

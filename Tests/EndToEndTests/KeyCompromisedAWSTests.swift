@@ -98,9 +98,11 @@ import Testing
     }
     assertNoSecrets([leaked.secret, newSecret, services.baoToken, services.awsSecretAccessKey], in: o, incident: dir)
 
-    // A second run on the now-deleted key mints nothing.
+    // A second run on the now-deleted key mints nothing. IAM not knowing the key proves nothing
+    // (it may be another account's): NOT CONTAINED, exit 4, until a person confirms it.
     let again = try runRespond(["key-compromised", "--key", leaked.id, "--yes", "--out", out], environment: environment)
-    #expect(again.status == 0, "stderr: \(again.stderr)")
+    #expect(again.status == 4, "stderr: \(again.stderr)")
+    #expect(again.stderr.contains("LIVE: NOT CONTAINED: containment is left to a person"))
     #expect(try moto.keys(of: user).count == 1)
     let againReport = try String(contentsOfFile: again.lastLine, encoding: .utf8)
     #expect(againReport.contains("was not found"))

@@ -150,11 +150,12 @@ private func digits(_ count: Int) -> String {
     let token = githubToken()
     try scriptGitHub(base, user: [], userAfter: answer(200, Self.octocat), revoke: [answer(202, ["message": "Accepted"])])
     let o = try respond(["key-compromised", "--key", token, "--yes"], ["GITHUB_API_URL": services.receiverURL + base])
-    #expect(o.status == 0, "github-dead is continue-on-error; stderr: \(o.stderr)")
+    #expect(o.status == 4, "accepted but still working: not contained; stderr: \(o.stderr)")
     #expect(try outcome(o, "github-revoke") == .succeeded)
     #expect(try outcome(o, "github-dead") == .failed)
     let text = try report(o)
-    #expect(text.contains("LIVE: CONTAINED"), "the revocation was accepted")
+    #expect(text.contains("LIVE: NOT CONTAINED: verification `github-dead` failed"), "accepted (202) is not dead")
+    #expect(!text.contains("LIVE: CONTAINED"))
     #expect(text.contains("- [ ] Step `github-dead` (check) failed and the run continued: GitHub accepted the revocation"))
     #expect(text.contains("revoke it at github.com/settings/tokens if it still works"))
     assertNoSecrets([token], in: o)
@@ -239,9 +240,11 @@ private func digits(_ count: Int) -> String {
     #expect(try outcome(o, "gitlab-revoke") == .succeeded)
     #expect(try outcome(o, "gitlab-rotate") == .skippedCondition)
     let sent = try receiver.requests(selfPath)
-    #expect(sent.map { $0["method"]?.stringValue ?? "" } == ["GET", "DELETE"])
+    // Looked up, revoked, looked up again to prove it dead.
+    #expect(sent.map { $0["method"]?.stringValue ?? "" } == ["GET", "DELETE", "GET"])
     #expect(sent.allSatisfy { header($0, "PRIVATE-TOKEN") == token })
-    #expect(try receiver.requests(under: base).count == 2, "nothing else was sent")
+    #expect(try receiver.requests(under: base).count == 3, "nothing else was sent")
+    #expect(try outcome(o, "gitlab-dead") == .succeeded)
     let text = try report(o)
     #expect(text.contains("LIVE: CONTAINED"))
     #expect(try state(o).steps["gitlab-self"]?.outputs["id"] == 42)
@@ -269,7 +272,10 @@ private func digits(_ count: Int) -> String {
     #expect(rotations.count == 1, "a rotation is sent exactly once")
     #expect(rotations.first?["method"] == "POST")
     #expect(rotations.first.map { header($0, "PRIVATE-TOKEN") } == admin, "rotated with GITLAB_TOKEN, never the leaked token")
-    #expect(try receiver.requests(selfPath).map { $0["method"]?.stringValue ?? "" } == ["GET"], "no DELETE with the leaked token")
+    #expect(
+      try receiver.requests(selfPath).map { $0["method"]?.stringValue ?? "" } == ["GET", "GET"],
+      "no DELETE with the leaked token; the second GET proves it dead")
+    #expect(try outcome(o, "gitlab-dead") == .succeeded)
     let steps = try state(o).steps
     #expect(steps["gitlab-rotate"]?.outputs["new-id"] == 43)
     #expect(steps["gitlab-rotate"]?.secretOutputs == ["token"])
@@ -345,14 +351,15 @@ private func digits(_ count: Int) -> String {
     let (key, id) = sendgridKey()
     let admin = sendgridKey().key
     let path = base + "/v3/api_keys/" + id
-    try receiver.script(path, [status == 204 ? answer(204) : answer(404, ["errors": [["field": nil, "message": "unable to find API Key"]]])])
+    let gone = answer(404, ["errors": [["field": nil, "message": "unable to find API Key"]]])
+    try receiver.script(path, [status == 204 ? answer(204) : gone, gone])
     let o = try respond(["key-compromised", "--key", key, "--yes"],
                         ["SENDGRID_API_URL": services.receiverURL + base, "SENDGRID_API_KEY": admin])
     #expect(o.status == 0, "stderr: \(o.stderr)")
     #expect(try outcome(o, "sendgrid-delete") == .succeeded)
+    #expect(try outcome(o, "sendgrid-dead") == .succeeded)
     let sent = try receiver.requests(path)
-    #expect(sent.count == 1)
-    #expect(sent.first?["method"] == "DELETE")
+    #expect(sent.map { $0["method"]?.stringValue ?? "" } == ["DELETE", "GET"], "deleted, then looked up to prove it")
     #expect(sent.first.map { header($0, "Authorization") } == "Bearer \(admin)")
     let text = try report(o)
     #expect(text.contains("LIVE: CONTAINED"))
@@ -364,7 +371,7 @@ private func digits(_ count: Int) -> String {
   @Test func stripeKeyGetsTheDashboardInstruction() throws {
     let key = "sk_live_" + alphanumerics(24)
     let o = try respond(["key-compromised", "--key", key, "--yes"], [:])
-    #expect(o.status == 0, "stderr: \(o.stderr)")
+    #expect(o.status == 4, "a manual containment nobody confirmed: stderr: \(o.stderr)")
     let text = try report(o)
     #expect(text.contains("""
       - [ ] Stripe keys cannot be rolled through the public API. In the Stripe Dashboard open Developers > API keys, \
@@ -379,7 +386,7 @@ private func digits(_ count: Int) -> String {
   @Test func openAIKeyGetsTheDashboardInstruction() throws {
     let key = "sk-proj-" + alphanumerics(74) + "T3BlbkFJ" + alphanumerics(74)
     let o = try respond(["key-compromised", "--key", key, "--yes"], [:])
-    #expect(o.status == 0, "stderr: \(o.stderr)")
+    #expect(o.status == 4, "stderr: \(o.stderr)")
     let text = try report(o)
     #expect(text.contains("""
       - [ ] User-owned OpenAI project keys cannot be revoked through a public API without an admin key. Open the \
@@ -451,7 +458,7 @@ private func digits(_ count: Int) -> String {
     let token = try leakedVaultToken(type: "batch")
     for (runbook, flag, step) in [("key-compromised", "--key", "vault-batch"), ("vault-token-compromised", "--token", "batch")] {
       let o = try respond([runbook, flag, token, "--yes"], rootEnvironment)
-      #expect(o.status == 0, "\(runbook) stderr: \(o.stderr)")
+      #expect(o.status == 4, "\(runbook): not contained until a person confirms; stderr: \(o.stderr)")
       #expect(try outcome(o, step) == .succeeded, "\(runbook)")
       let text = try report(o)
       #expect(text.contains("- [ ] The leaked token is a batch token: Vault cannot revoke it."), "\(runbook)")

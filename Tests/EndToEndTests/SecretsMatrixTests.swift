@@ -273,7 +273,10 @@ import Testing
       let rotated: Value = ["id": 43, "name": "ci", "user_id": 7, "scopes": ["api"], "active": true, "revoked": false,
                             "token": .string(minted), "expires_at": "2027-01-01"]
       let rotatePath = prefix + "/api/v4/personal_access_tokens/42/rotate"
-      try script(prefix + "/api/v4/personal_access_tokens/self", [], fallback: answer(200, selfAnswer))
+      // The first lookup finds the token; every later one (the verification after rotating) is 401.
+      try script(
+        prefix + "/api/v4/personal_access_tokens/self", [answer(200, selfAnswer)],
+        fallback: answer(401, ["message": "401 Unauthorized"]))
       try script(rotatePath, [], fallback: answer(200, rotated))
       return Scenario(
         args: ["key-compromised", "--key", token, "--vault-path", "secret/" + vaultPath], secretInput: ["--key", token],
@@ -310,12 +313,14 @@ import Testing
       env["SENDGRID_API_URL"] = base
       env["SENDGRID_API_KEY"] = admin
       let path = prefix + "/v3/api_keys/" + id
-      try script(path, [], fallback: answer(204))
+      // The deletion answers 204; the lookup that verifies it, 404.
+      let gone = answer(404, ["errors": [["field": nil, "message": "unable to find API Key"]]])
+      try script(path, [answer(204)], fallback: gone)
       return Scenario(
         args: ["key-compromised", "--key", key], secretInput: ["--key", key], env: env,
         secrets: [("leaked SendGrid key", key), ("SENDGRID_API_KEY", admin)],
         breakIt: { [self] in try script(path, [], fallback: answer(403, ["errors": [["message": "access forbidden"]]])) },
-        heal: { [self] in try script(path, [], fallback: answer(204)) },
+        heal: { [self] in try script(path, [answer(204)], fallback: gone) },
         failingStep: "sendgrid-delete",
         provedLive: { [self] in
           let sent = try recorded(under: prefix).contains { $0["path"]?.stringValue == path && $0["method"] == "DELETE" }

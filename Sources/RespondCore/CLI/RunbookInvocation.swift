@@ -9,6 +9,15 @@ package struct RunbookInvocation: Equatable, Sendable {
   package var runbooks: String?
   package var help = false
   package var rerunInterrupted = false
+  /// Secret inputs to be read from elsewhere than the command line, where `ps` and the shell's
+  /// history would see them: `--key -` (standard input) and `--key-file FILE`.
+  package var sources: [String: SecretSource] = [:]
+
+  /// Where a secret input's value is read from.
+  package enum SecretSource: Equatable, Sendable {
+    case standardInput
+    case file(String)
+  }
 
   package init() {}
 
@@ -59,6 +68,11 @@ package struct RunbookInvocation: Equatable, Sendable {
         if name == "out" { inv.out = value } else { inv.runbooks = value }
         continue
       }
+      if let (input, source) = secretSource(name: name, value: value ?? "", declared: declared) {
+        if inv.inputs[input] != nil || inv.sources[input] != nil { throw UsageError("--\(input) given twice") }
+        inv.sources[input] = source
+        continue
+      }
       if let declared, !declared.contains(where: { $0.name == name }) {
         var msg = "unknown option --\(name)"
         if let near = closest(name, among: declared.map(\.name)) { msg += "; did you mean --\(near)?" }
@@ -68,6 +82,54 @@ package struct RunbookInvocation: Equatable, Sendable {
       inv.inputs[name] = value
     }
     return inv
+  }
+
+  /// `--NAME-file FILE` or `--NAME -` for a secret input NAME (any input when the runbook is not
+  /// known yet, as for resume); nil when the flag is an ordinary `--NAME VALUE`.
+  static func secretSource(name: String, value: String, declared: [InputSpec]?) -> (String, SecretSource)? {
+    func isSecret(_ n: String) -> Bool { declared.map { $0.contains { $0.name == n && $0.secret } } ?? true }
+    let declaresName = declared?.contains { $0.name == name } ?? false
+    if name.hasSuffix("-file"), !declaresName {
+      let input = String(name.dropLast(5))
+      if !input.isEmpty && isSecret(input) { return (input, .file(value)) }
+    }
+    if value == "-" && isSecret(name) { return (name, .standardInput) }
+    return nil
+  }
+
+  /// Reads every secret input given as `-` or `--NAME-file` through the given readers (the
+  /// command line passes the terminal and the file system; tests pass closures). At most one
+  /// input can come from standard input. Surrounding whitespace and the final newline a file or
+  /// a pasted line carries are dropped: no credential format has them.
+  package mutating func readSecretSources(
+    standardInput: (String) throws -> String, file: (String) throws -> String
+  ) throws {
+    let fromInput = sources.filter { $0.value == .standardInput }.map(\.key).sorted()
+    if fromInput.count > 1 {
+      throw UsageError("only one input can be read from standard input; got \(fromInput.map { "--\($0) -" }.joined(separator: ", "))")
+    }
+    for (name, source) in sources.sorted(by: { $0.key < $1.key }) {
+      let raw: String
+      switch source {
+      case .standardInput: raw = try standardInput(name)
+      case .file(let path): raw = try file(path)
+      }
+      let value = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+      if value.isEmpty {
+        let from: String
+        if case .file(let path) = source { from = "file \(path)" } else { from = "standard input" }
+        throw UsageError("--\(name): \(from) is empty")
+      }
+      inputs[name] = value
+    }
+    sources = [:]
+  }
+
+  /// Secret inputs given as plain values on the command line (call before `readSecretSources`):
+  /// visible to every user of the machine (`ps`) and kept in shell history. Accepted, with a
+  /// warning that names the way out.
+  package func secretsGivenInline(_ declared: [InputSpec]) -> [String] {
+    declared.filter { $0.secret && inputs[$0.name] != nil }.map(\.name)
   }
 
   /// Checks required inputs and patterns; values with control characters are refused (they
@@ -95,6 +157,11 @@ package struct RunbookInvocation: Equatable, Sendable {
     lines.append("inputs:")
     for i in rb.inputs {
       var l = "  --\(i.name) VALUE".padding(30) + (i.description.isEmpty ? "" : i.description)
+      if i.secret {
+        lines.append(l)
+        l = "  --\(i.name) - | --\(i.name)-file FILE".padding(30)
+          + "the same, read from standard input (not echoed) or a file: kept out of ps and shell history"
+      }
       var notes: [String] = []
       if i.required { notes.append("required") }
       if let d = i.defaultValue { notes.append("default: \(d)") }

@@ -38,7 +38,11 @@ struct Resume: AsyncParsableCommand {
       return
     }
     let invocation: RunbookInvocation
-    do { invocation = try RunbookInvocation.parse(arguments, inputs: nil) } catch {
+    do {
+      var parsed = try RunbookInvocation.parse(arguments, inputs: nil)
+      try SecretInput.resolve(&parsed, declared: nil)
+      invocation = parsed
+    } catch {
       Frontend.error("\(error)")
       throw ExitCode(2)
     }

@@ -33,11 +33,13 @@ enum RunbookCommand {
       if batch.from != nil {
         return await BatchCommand.start(runbook: runbook, registry: registry, mode: requested, batch: batch)
       }
-      invocation = try RunbookInvocation.parse(arguments, inputs: runbook.inputs)
-      if invocation.help {
+      var parsed = try RunbookInvocation.parse(arguments, inputs: runbook.inputs)
+      if parsed.help {
         print(RunbookInvocation.usage(for: runbook, command: command))
         return 0
       }
+      try SecretInput.resolve(&parsed, declared: runbook.inputs)
+      invocation = parsed
       try invocation.checkInputs(runbook.inputs)
     } catch {
       Frontend.error("\(error)")
