@@ -77,8 +77,10 @@ package struct BatchSummary: Codable, Sendable {
   /// Reads `batch-<time>.json`, or the `.json` next to a `batch-<time>.md`.
   package static func load(_ path: String) throws -> BatchSummary {
     let json = path.hasSuffix(".md") ? String(path.dropLast(3)) + ".json" : path
-    guard let data = FileManager.default.contents(atPath: json) else {
-      throw UsageError("cannot read the batch summary \(json)")
+    let data: Data
+    switch BoundedFile.read(json, limit: LeakFindings.maxFileSize) {
+    case .success(let d): data = d
+    case .failure(let why): throw UsageError("cannot read the batch summary \(json): \(why)")
     }
     do {
       return try JSONDecoder().decode(BatchSummary.self, from: data)
