@@ -47,15 +47,17 @@ import Testing
 
   @Test func providerTextCannotBecomeLinksImagesHTMLOrBlocksInTheReport() throws {
     let md = MarkdownReport.render(Self.hostileReport())
-    for raw in [Self.image, Self.link, Self.html, "](", "<img", "> injected", "> quoted"] {
+    for raw in [Self.image, Self.link, Self.html, "![", "[click", "<img"] {
       #expect(!Self.containsUnescaped(md, raw), "raw '\(raw)' in report.md:\n\(md)")
     }
-    #expect(md.contains("\\!\\[x\\]\\(https://evil.example/p.png\\)"))
-    #expect(md.contains("\\[click\\]\\(javascript:alert\\(1\\)\\)"))
-    #expect(md.contains("\\<img src=x onerror=alert\\(1\\)\\>"))
-    #expect(md.contains("boom  \\> injected - item"))
+    // `[`, `]` and `<` escaped: no link, image or HTML can form, so `(`, `)`, `!` may stay.
+    #expect(md.contains("!\\[x\\](https://evil.example/p.png)"))
+    #expect(md.contains("\\[click\\](javascript:alert(1))"))
+    #expect(md.contains("\\<img src=x onerror=alert(1)>"))
+    // Line breaks are spaces: the `>` and `-` are inside a line, where they mean nothing.
+    #expect(md.contains("boom  > injected - item"))
     #expect(md.contains("\\> quoted \\# heading"))
-    #expect(md.contains("\\`code\\` \\*\\*bold\\*\\*"))
+    #expect(md.contains("`code` \\*\\*bold\\*\\*"))
     #expect(md.contains("found x \\| y"))
     // Only the report's own status line is a block quote; no line starts a heading but ours.
     let lines = md.split(separator: "\n", omittingEmptySubsequences: false)
@@ -90,6 +92,12 @@ import Testing
     #expect(MarkdownText.inline("---") == "\\---")
     #expect(MarkdownText.inline("a\r\nb") == "a  b")
     #expect(MarkdownText.codeSpan("a`b") == "``a`b``")
+    // Backtick pairs are code spans (literal content); an unpaired backtick is escaped.
+    #expect(MarkdownText.inline("run `respond resume /i` now") == "run `respond resume /i` now")
+    #expect(MarkdownText.inline("a `![x](y)|z` b") == "a `![x](y)\\|z` b")
+    #expect(MarkdownText.inline("a ` ![x](y)") == "a \\` !\\[x\\](y)")
+    #expect(MarkdownText.inline("SENDGRID_API_KEY _em_ *b*") == "SENDGRID_API_KEY \\_em\\_ \\*b\\*")
+    #expect(MarkdownText.inline("> quote") == "\\> quote")
   }
 
   // MARK: - Slack and URLs through the runner
@@ -133,7 +141,8 @@ import Testing
     options.assumeYes = true
     let runner = IncidentRunner(
       runbook: rb, registry: registry,
-      environment: ["SLACK_WEBHOOK_URL": "https://hooks.slack.example/services/T0/B0/x"], transport: transport, masker: masker, progress: ProgressLog(masker: masker, colour: false) { _ in },
+      environment: ["SLACK_WEBHOOK_URL": "https://hooks.slack.example/services/T0/B0/x"], transport: transport,
+      masker: masker, progress: ProgressLog(masker: masker, colour: false) { _ in },
       approver: nil, options: options)
     let result = try await runner.start(inputs: ["org": Self.org], outDir: temporaryDirectory())
     let outcomes = result.state.stepOrder.map { result.state.steps[$0]?.outcome }

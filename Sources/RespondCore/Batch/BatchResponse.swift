@@ -278,15 +278,18 @@ package enum BatchResponse {
     let tally = Dictionary(grouping: outcomes, by: \.outcome).map { "\($0.value.count) \($0.key)" }.sorted()
     md += "Outcomes: \(tally.joined(separator: ", ")).\n\n"
     md += "| Key | Fingerprint | Outcome | Incident | Found at |\n| --- | --- | --- | --- | --- |\n"
+    // A scanner's finding names a file of the leaked repository (chosen by whoever committed it)
+    // and a failure's detail carries a provider's words: both are escaped like report.md's text.
     for o in outcomes {
-      let found = o.sources.isEmpty ? "(listed)" : o.sources.map(\.description).joined(separator: "<br>")
-      md += "| `\(o.display)` | \(o.fingerprint) | \(o.outcome) | \(o.incidentDirectory.map { "`\($0)`" } ?? "none") | "
-      md += "\(found.replacingOccurrences(of: "|", with: "\\|")) |\n"
+      let found =
+        o.sources.isEmpty ? "(listed)" : o.sources.map { MarkdownText.inline($0.description) }.joined(separator: "<br>")
+      let incident = o.incidentDirectory.map { MarkdownText.codeSpan($0) } ?? "none"
+      md += "| \(MarkdownText.codeSpan(o.display)) | \(o.fingerprint) | \(o.outcome) | \(incident) | \(found) |\n"
     }
     let problems = outcomes.filter { $0.outcome != "completed" }
     if !problems.isEmpty {
       md += "\n## Not completed\n\n"
-      for o in problems { md += "- `\(o.display)`: \(o.detail)\n" }
+      for o in problems { md += "- \(MarkdownText.codeSpan(o.display)): \(MarkdownText.inline(o.detail))\n" }
       md += "\nContinue with `respond resume \(base).json --from \(masker.mask(source)) [--yes]`: completed keys are "
       md += "left alone, the others are resumed or started.\n"
     }
