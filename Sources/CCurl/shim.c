@@ -1,11 +1,14 @@
 /* Loads libcurl with dlopen and forwards to it. See include/shim.h for why. */
 #include "shim.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #if defined(__APPLE__)
 #define RESPOND_LIBCURL "libcurl.4.dylib"
@@ -148,6 +151,38 @@ CURLcode respond_setopt_curlu(CURL *h, CURLU *u) { return SETOPT(h, CURLOPT_CURL
 CURLcode respond_setopt_write_function(CURL *h, respond_data_cb f) { return SETOPT(h, CURLOPT_WRITEFUNCTION, f); }
 CURLcode respond_setopt_header_function(CURL *h, respond_data_cb f) { return SETOPT(h, CURLOPT_HEADERFUNCTION, f); }
 CURLcode respond_setopt_read_function(CURL *h, respond_data_cb f) { return SETOPT(h, CURLOPT_READFUNCTION, f); }
+
+/* Opens a socket only for a loopback address (see respond_setopt_loopback_only). */
+static curl_socket_t loopback_only_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a) {
+  (void)purpose;
+  struct respond_loopback_guard *guard = clientp;
+  int loopback = 0;
+  if (a->family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)&a->addr;
+    loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    if (!loopback) inet_ntop(AF_INET, &in->sin_addr, guard->address, sizeof guard->address);
+  } else if (a->family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)&a->addr;
+    loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    if (!loopback) inet_ntop(AF_INET6, &in6->sin6_addr, guard->address, sizeof guard->address);
+  } else {
+    snprintf(guard->address, sizeof guard->address, "an address of family %d", a->family);
+  }
+  if (!loopback) {
+    guard->refused = 1;
+    return CURL_SOCKET_BAD;
+  }
+#ifdef SOCK_CLOEXEC
+  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+#else
+  return socket(a->family, a->socktype, a->protocol);
+#endif
+}
+
+CURLcode respond_setopt_loopback_only(CURL *h, struct respond_loopback_guard *guard) {
+  CURLcode rc = SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, loopback_only_open);
+  return rc == CURLE_OK ? SETOPT(h, CURLOPT_OPENSOCKETDATA, guard) : rc;
+}
 #undef SETOPT
 
 #define GETINFO(h, i, v) (loaded() ? fn.easy_getinfo(h, i, v) : CURLE_FAILED_INIT)

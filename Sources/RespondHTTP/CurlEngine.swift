@@ -29,6 +29,9 @@ final class CurlTransfer: @unchecked Sendable {
   /// The most response body kept; a larger answer aborts the transfer (`overflowed`).
   var maxResponseBytes = Int.max
   var overflowed = false
+  /// Written by the loopback-only open-socket callback (plain http): whether, and which, address
+  /// it refused to connect to.
+  let loopbackGuard: UnsafeMutablePointer<respond_loopback_guard>
 
   init(easy: UnsafeMutableRawPointer, target: CurlTarget, upload: Data = Data()) {
     self.easy = easy
@@ -37,11 +40,22 @@ final class CurlTransfer: @unchecked Sendable {
     let size = Int(respond_error_size()) + 1
     errorBuffer = .allocate(capacity: size)
     errorBuffer.initialize(repeating: 0, count: size)
+    loopbackGuard = .allocate(capacity: 1)
+    loopbackGuard.initialize(to: respond_loopback_guard())
   }
 
   deinit {
     for list in slists { respond_curl_slist_free_all(list) }
     errorBuffer.deallocate()
+    loopbackGuard.deallocate()
+  }
+
+  /// The address the loopback-only rule refused, if it refused one.
+  var refusedAddress: String? {
+    guard loopbackGuard.pointee.refused != 0 else { return nil }
+    return withUnsafeBytes(of: loopbackGuard.pointee.address) { raw in
+      String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+    }
   }
 
   /// Builds a curl_slist from `items` and keeps it alive with the transfer.

@@ -52,12 +52,15 @@ final class CurlTarget: @unchecked Sendable {
     return CurlTarget(handle: u, scheme: scheme, host: host.lowercased(), redacted: clean)
   }
 
-  /// Whether the host is this machine: `localhost`, 127.0.0.0/8 or ::1.
+  /// Whether the host names this machine: `localhost`, 127.0.0.0/8 or ::1. Only a first check:
+  /// `localhost.` (trailing dot) is not accepted, because libcurl resolves it through DNS, and a
+  /// resolver can answer another address for any name; the transport therefore also checks the
+  /// address libcurl connects to (`respond_setopt_loopback_only`).
   var isLoopback: Bool { Self.isLoopback(host) }
 
   static func isLoopback(_ rawHost: String) -> Bool {
     var host = rawHost.lowercased()
-    if host == "localhost" || host == "localhost." { return true }
+    if host == "localhost" { return true }
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
     var v4 = in_addr()
     if inet_pton(AF_INET, host, &v4) == 1 {

@@ -19,12 +19,16 @@ package final class CurlTransport: HTTPTransport {
   private let userAgent: String
   /// The largest answer body accepted; a bigger one fails the request rather than exhaust memory.
   private let maxResponseBytes: Int
+  /// CURLOPT_RESOLVE entries (`host:port:address`): lets a test make a loopback name resolve to
+  /// another address, as a hostile resolver would, to prove the connect-time check. Empty in use.
+  private let resolve: [String]
 
   package init(
     connectTimeout: Duration = .seconds(10), timeout: Duration = .seconds(30), userAgent: String = "respond",
-    maxResponseBytes: Int = 64 * 1024 * 1024, treatAsRemoteHosts: Set<String> = []
+    maxResponseBytes: Int = 64 * 1024 * 1024, treatAsRemoteHosts: Set<String> = [], resolve: [String] = []
   ) {
     self.maxResponseBytes = maxResponseBytes
+    self.resolve = resolve
     self.defaultConnectTimeout = connectTimeout
     self.defaultTimeout = timeout
     self.userAgent = userAgent
@@ -81,6 +85,8 @@ package final class CurlTransport: HTTPTransport {
     try check(respond_setopt_string(h, CURLOPT_PROTOCOLS_STR, "http,https"), "protocols")
     try check(respond_setopt_curlu(h, t.target.handle), "url")
     try common(t, timeout: timeout, connectTimeout: request.connectTimeout ?? defaultConnectTimeout)
+    // Plain http passed the name check; the address libcurl connects to must be loopback too.
+    if t.target.scheme == "http" { try check(respond_setopt_loopback_only(h, t.loopbackGuard), "loopback rule") }
     try check(respond_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0), "redirects")
     if let ca = request.caBundle {
       try check(respond_setopt_string(h, CURLOPT_CAINFO, ca), "CA bundle")
@@ -141,6 +147,12 @@ package final class CurlTransport: HTTPTransport {
     ]
     if let bad = results.first(where: { $0 != CURLE_OK }) {
       throw TransportError.refused(url: t.target.redacted, reason: String(cString: respond_curl_easy_strerror(bad)))
+    }
+    if !resolve.isEmpty {
+      let rc = respond_setopt_slist(h, CURLOPT_RESOLVE, t.makeList(resolve))
+      guard rc == CURLE_OK else {
+        throw TransportError.refused(url: t.target.redacted, reason: String(cString: respond_curl_easy_strerror(rc)))
+      }
     }
     // A loopback target is never sent through a proxy (it would reach the proxy's loopback, and
     // plain http would leave this machine). Every other target keeps libcurl's env handling.
@@ -216,6 +228,9 @@ package final class CurlTransport: HTTPTransport {
     try common(t, timeout: timeout, connectTimeout: defaultConnectTimeout)
     if t.target.scheme == "smtp" && !isLocal(t.target) {
       try check(respond_setopt_long(h, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue)), "STARTTLS")
+    } else if t.target.scheme == "smtp" {
+      // Unencrypted SMTP (credentials included) is for loopback only: checked on the address too.
+      try check(respond_setopt_loopback_only(h, t.loopbackGuard), "loopback rule")
     }
     func bracketed(_ a: String) -> String { a.hasPrefix("<") ? a : "<\(a)>" }
     try check(respond_setopt_string(h, CURLOPT_MAIL_FROM, bracketed(mail.from)), "sender")
@@ -235,6 +250,11 @@ package final class CurlTransport: HTTPTransport {
   /// Maps a libcurl failure to the transport's error kinds. URLs in messages never carry a query.
   private func mapError(_ code: CURLcode, _ t: CurlTransfer, timeout: Duration, mail: Bool) -> TransportError {
     let url = t.target.redacted
+    if let address = t.refusedAddress {
+      let what = mail ? "unencrypted SMTP" : "plain http"
+      return .refused(
+        url: url, reason: "\(what) is only allowed to loopback addresses; \(t.target.host) resolved to \(address)")
+    }
     let detail = t.errorText.isEmpty ? String(cString: respond_curl_easy_strerror(code)) : t.errorText
     switch code.rawValue {
     case 5, 6, 7:  // couldn't resolve proxy / host, couldn't connect

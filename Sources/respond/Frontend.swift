@@ -78,8 +78,10 @@ enum Frontend {
     isatty(STDIN_FILENO) == 1 && isatty(STDERR_FILENO) == 1 ? TerminalApprover() : nil
   }
 
+  /// Prints an error line; arguments that look like credentials are masked in it (a usage error
+  /// quotes what was typed, and a token typed without its flag must not reach stderr).
   static func error(_ message: String) {
-    FileHandle.standardError.write(Data("respond: error: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("respond: error: \(ArgumentScrubber.scrub(message))\n".utf8))
   }
 
   static func note(_ message: String) {

@@ -56,7 +56,16 @@ struct Respond: AsyncParsableCommand {
         try command.run()
       }
     } catch {
-      exit(withError: error)
+      // ArgumentParser's own messages quote the arguments (`Unexpected argument 'ghp_…'`): they
+      // are printed through the scrubber, never by `exit(withError:)` directly.
+      let code = exitCode(for: error)
+      let text = ArgumentScrubber.scrub(fullMessage(for: error))
+      if code == .success {
+        if !text.isEmpty { print(text) }
+      } else if !text.isEmpty {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+      }
+      Foundation.exit(code.rawValue)
     }
   }
 }

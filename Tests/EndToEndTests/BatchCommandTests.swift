@@ -32,4 +32,22 @@ import Testing
     let json = try #require(Value.parseJSON(try Data(contentsOf: URL(fileURLWithPath: o.lastLine.replacingOccurrences(of: ".md", with: ".json")))))
     #expect(json["keys"]?.arrayValue?.compactMap { $0["incident-directory"]?.stringValue }.count == 3)
   }
+
+  /// Issue 12 item 13 for `--from`: a scanner report is read under a size limit checked before
+  /// reading; a 200 MB file (sparse: no disk used) is refused from its size with exit 2.
+  @Test func oversizedFindingsFileIsRefusedFromItsSize() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("batch-huge-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = dir + "/findings.json"
+    #expect(FileManager.default.createFile(atPath: path, contents: nil))
+    let handle = try #require(FileHandle(forWritingAtPath: path))
+    try handle.truncate(atOffset: 200 << 20)
+    try handle.close()
+    let o = try runRespond(
+      ["drill", "key-compromised", "--from", path, "--out", dir + "/out"],
+      environment: ["HOME": dir], cwd: TestServices.repositoryRoot())
+    #expect(o.status == 2, "stderr: \(o.stderr)")
+    #expect(o.stderr.contains("file is \(200 << 20) bytes; the limit is \(64 << 20)"), "stderr: \(o.stderr)")
+  }
 }

@@ -259,3 +259,25 @@ extension [Double] {
     return best
   }
 }
+
+/// `batch-<time>.md` shows scanner findings and failure details: text from outside.
+@Suite struct BatchSummaryEscapingTests {
+  /// Issue 12 item 12 for the batch summary: a scanner finding names a file of the leaked
+  /// repository (its name chosen by whoever committed it) and a failure's detail carries a
+  /// provider's words; neither may become a link, an image or HTML in `batch-<time>.md`.
+  @Test func summaryEscapesFileNamesAndDetails() throws {
+    let hostile = LeakSource(tool: "gitleaks", file: "![x](https://evil.example/p.png)", line: 1, rule: "aws")
+    let outcome = BatchOutcome(
+      display: "AKIA2TARGETKEY7QWERT", fingerprint: "sha256:00000000", outcome: "failed", exitCode: 1,
+      incidentDirectory: "/tmp/i", detail: "<img src=x onerror=alert(1)> [click](javascript:alert(1))",
+      sources: [hostile])
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("batch-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let md = try BatchResponse.writeSummary(
+      [outcome], source: "leaks.json", format: .gitleaks, directory: dir, masker: Masker())
+    let text = try String(contentsOfFile: md, encoding: .utf8)
+    #expect(!text.contains("![x](") && !text.contains(" [click]") && !text.contains(" <img"), "\(text)")
+    #expect(text.contains("at !\\[x\\](https://evil.example/p.png):1"), "\(text)")
+    #expect(text.contains("\\<img src=x onerror=alert(1)> \\[click\\](javascript:alert(1))"), "\(text)")
+  }
+}

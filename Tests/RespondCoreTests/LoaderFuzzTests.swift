@@ -148,4 +148,38 @@ import Testing
     let (rb, diags) = RunbookLoader().load(path: big)
     #expect(rb == nil && diags.first?.message.contains("runbooks are limited to") == true)
   }
+
+  /// Bytes this process has read through read(2) so far (`rchar` of /proc/self/io): the proof
+  /// that a file was not read, where timing would be flaky.
+  static func bytesReadByProcess() throws -> Int {
+    let io = try String(contentsOfFile: "/proc/self/io", encoding: .utf8)
+    let line = try #require(io.split(separator: "\n").first { $0.hasPrefix("rchar:") })
+    return try #require(Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces)))
+  }
+
+  /// Issue 12 item 13: a 200 MB runbook was read whole (8 s, 406 MB) before the size limit
+  /// refused it. A sparse 200 MB file (no disk used) must be refused from its size, with far less
+  /// than the file read; the same holds for action files.
+  @Test func oversizedRunbookIsRefusedWithoutReadingIt() throws {
+    let dir = NSTemporaryDirectory() + "loader-huge-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let size = 200 << 20
+    for name in ["huge.yaml", "actions.yaml"] {
+      let created = FileManager.default.createFile(atPath: dir + "/" + name, contents: nil)
+      #expect(created)
+      let handle = try #require(FileHandle(forWritingAtPath: dir + "/" + name))
+      try handle.truncate(atOffset: UInt64(size))
+      try handle.close()
+    }
+    let before = try Self.bytesReadByProcess()
+    let (rb, diags) = RunbookLoader().load(path: dir + "/huge.yaml")
+    let (defs, actionDiags) = RunbookLoader().loadActions(path: dir + "/actions.yaml")
+    let read = try Self.bytesReadByProcess() - before
+    #expect(rb == nil && defs.isEmpty)
+    #expect(diags.map(\.message) == ["file is \(size) bytes; runbooks are limited to \(RunbookLoader.maxFileSize)"])
+    let actionLimit = "file is \(size) bytes; action files are limited to \(RunbookLoader.maxFileSize)"
+    #expect(actionDiags.map(\.message) == [actionLimit])
+    #expect(read < 16 << 20, "read \(read) bytes of two \(size)-byte files")
+  }
 }

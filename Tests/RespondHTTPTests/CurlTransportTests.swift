@@ -492,3 +492,126 @@ struct CurlTransportSMTPTests {
     }
   }
 }
+
+/// Issue 12 item 4: `localhost.` counted as loopback for the plain-http rule, but libcurl
+/// resolves it through DNS, and with a resolver answering another address respond sent a Vault
+/// token over plain http. Plain http goes only to loopback addresses, checked on the address
+/// libcurl connects to. A listener on a non-loopback address of this machine stands in for the
+/// other host; CURLOPT_RESOLVE stands in for the hostile resolver. No test servers needed.
+@Suite("CurlTransport loopback rule")
+struct CurlLoopbackRuleTests {
+  /// A TCP listener on every address of this machine, for seeing whether anything connected.
+  final class Listener {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+      let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+      var addr = sockaddr_in()
+      addr.sin_family = sa_family_t(AF_INET)
+      addr.sin_addr.s_addr = INADDR_ANY
+      let bound = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+          bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+      }
+      var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+      _ = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) }
+      }
+      _ = fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK)
+      fd = s
+      port = Int(UInt16(bigEndian: addr.sin_port))
+      try #require(s >= 0 && bound == 0 && listen(s, 8) == 0)
+    }
+
+    deinit { close(fd) }
+
+    /// What connected clients sent (connections the kernel completed while nobody accepted).
+    func received() -> [String] {
+      var out: [String] = []
+      while true {
+        let client = accept(fd, nil, nil)
+        guard client >= 0 else { return out }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = recv(client, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+        out.append(n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : "")
+        close(client)
+      }
+    }
+  }
+
+  /// An IPv4 address of this machine outside 127.0.0.0/8.
+  static func nonLoopbackAddress() throws -> String {
+    var list: UnsafeMutablePointer<ifaddrs>?
+    try #require(getifaddrs(&list) == 0)
+    defer { freeifaddrs(list) }
+    var next = list
+    while let entry = next {
+      defer { next = entry.pointee.ifa_next }
+      guard let a = entry.pointee.ifa_addr, a.pointee.sa_family == sa_family_t(AF_INET) else { continue }
+      var ip = a.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+      guard UInt32(bigEndian: ip.s_addr) >> 24 != 127 else { continue }
+      var text = [CChar](repeating: 0, count: 64)
+      inet_ntop(AF_INET, &ip, &text, 64)
+      return String(cString: text)
+    }
+    throw TransportError.refused(url: "", reason: "this machine has no non-loopback IPv4 address for the test")
+  }
+
+  /// Sends a request carrying a token and expects it refused with nothing reaching the listener.
+  func expectRefusedAndNothingSent(_ transport: CurlTransport, _ url: String, _ listener: Listener) async throws {
+    let token = "hvs.CAESIJtestTOKENnotSENTanywhere0123456789"
+    await #expect {
+      _ = try await transport.send(
+        HTTPRequest(method: "GET", url: url, headers: [("X-Vault-Token", token)], timeout: .seconds(2)))
+    } throws: { error in
+      guard case .refused(_, let reason) = error as? TransportError else { return false }
+      return reason.contains("loopback")
+    }
+    let sent = listener.received()
+    #expect(sent.isEmpty, "the request reached the other host: \(sent)")
+  }
+
+  @Test func loopbackNameResolvedElsewhereIsRefusedAtConnect() async throws {
+    let listener = try Listener()
+    let elsewhere = try Self.nonLoopbackAddress()
+    // `localhost` passes the name check; the (hostile) resolver answers another address.
+    let transport = CurlTransport(resolve: ["localhost:\(listener.port):\(elsewhere)"])
+    let url = "http://localhost:\(listener.port)/v1/auth/token/lookup-self"
+    try await expectRefusedAndNothingSent(transport, url, listener)
+  }
+
+  @Test func trailingDotLocalhostIsRefused() async throws {
+    let listener = try Listener()
+    let elsewhere = try Self.nonLoopbackAddress()
+    let transport = CurlTransport(resolve: ["localhost.:\(listener.port):\(elsewhere)"])
+    try await expectRefusedAndNothingSent(transport, "http://localhost.:\(listener.port)/v1/sys/health", listener)
+  }
+
+  @Test func unencryptedSMTPToALoopbackNameResolvedElsewhereIsRefused() async throws {
+    // smtp:// without STARTTLS is allowed for loopback only, and would send AUTH in clear.
+    let listener = try Listener()
+    let elsewhere = try Self.nonLoopbackAddress()
+    let transport = CurlTransport(resolve: ["localhost:\(listener.port):\(elsewhere)"])
+    await #expect {
+      try await transport.sendMail(
+        MailRequest(
+          url: "smtp://localhost:\(listener.port)", from: "respond@example.test", recipients: ["oncall@example.test"],
+          message: Data("Subject: x\r\n\r\nbody\r\n".utf8), username: "respond", password: "smtp-password-123",
+          timeout: .seconds(2)))
+    } throws: { error in
+      guard case .refused(_, let reason) = error as? TransportError else { return false }
+      return reason.contains("unencrypted SMTP is only allowed to loopback addresses")
+    }
+    #expect(listener.received().isEmpty)
+  }
+
+  @Test func literalLoopbackStillConnects() async throws {
+    let listener = try Listener()
+    // Nobody answers: the request is sent, then times out. What counts is that it connected.
+    _ = try? await CurlTransport().send(
+      HTTPRequest(method: "GET", url: "http://127.0.0.1:\(listener.port)/ok", timeout: .milliseconds(500)))
+    #expect(listener.received().first?.hasPrefix("GET /ok HTTP/1.1") == true)
+  }
+}

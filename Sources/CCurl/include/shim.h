@@ -51,6 +51,17 @@ CURLcode respond_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v);
 /* CURLOPT_CURLU takes a parsed URL handle, so the transfer uses exactly the URL the policy checked. */
 CURLcode respond_setopt_curlu(CURL *h, CURLU *u);
 
+/* Plain http (and unencrypted SMTP) is allowed only to loopback, and the host name alone cannot
+ * prove it: `localhost.` or a tampered resolver can name another machine. This installs an
+ * open-socket callback that lets libcurl open a socket only for an address in 127.0.0.0/8 or ::1
+ * (checked on the very address it is about to connect to); any other address is refused before
+ * a connection exists, so nothing is sent. A refusal sets `refused` and writes the address. */
+struct respond_loopback_guard {
+  int refused;
+  char address[64];
+};
+CURLcode respond_setopt_loopback_only(CURL *h, struct respond_loopback_guard *guard);
+
 typedef size_t (*respond_data_cb)(char *ptr, size_t size, size_t nmemb, void *userdata);
 CURLcode respond_setopt_write_function(CURL *h, respond_data_cb f);
 CURLcode respond_setopt_header_function(CURL *h, respond_data_cb f);

@@ -24,9 +24,13 @@ package struct DefinedAction: Action {
     for name in definition.env { if let v = context.environment[name] { env[name] = v } }
     let evaluation = EvaluationContext(inputs: context.parameters, env: env)
     var request: [String: Value] = [:]
+    // The request's parameters are the http action's: its `url` encodes what it splices by
+    // position (a path segment, a query value), so `inputs.org` cannot change the path.
+    let specs = http.descriptor.parameters
     for (key, template) in definition.request {
+      let interpolation = specs.first { $0.name == key }?.interpolation ?? .plain
       do {
-        request[key] = try template.evaluate(evaluation)
+        request[key] = try template.evaluate(evaluation, interpolation: interpolation)
       } catch {
         throw ActionError.badParameter(name: "request.\(key)", reason: "could not be evaluated: \(error.message)")
       }

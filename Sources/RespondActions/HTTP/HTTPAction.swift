@@ -27,7 +27,9 @@ package struct HTTPAction: Action {
       summary: "Send an HTTP request (https, or http to loopback) and extract outputs from the JSON answer",
       parameters: [
         ParameterSpec("method", .string, "GET (default), POST, PUT, PATCH, DELETE, HEAD, OPTIONS"),
-        ParameterSpec("url", .string, required: true, "http(s) URL; put query parameters in `query`"),
+        ParameterSpec(
+          "url", .string, required: true, interpolation: .url,
+          "http(s) URL; values spliced into its path are encoded as one segment; put query parameters in `query`"),
         ParameterSpec("query", .map, "query parameters (values percent-encoded; a list repeats the name)"),
         ParameterSpec("headers", .map, "request headers"),
         ParameterSpec("json", .any, "a value sent as the JSON body (Content-Type: application/json)"),

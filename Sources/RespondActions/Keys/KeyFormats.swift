@@ -84,6 +84,13 @@ package enum KeyFormats {
     return nil
   }
 
+  /// The prefix of a known secret format that `key` starts with though `identify` rejects it
+  /// (a truncated or mangled paste still authenticates or nearly does): what may be shown of it.
+  /// Nil for AWS access key id prefixes, which name a key but do not authenticate.
+  package static func secretPrefix(of key: String) -> String? {
+    distinctivePrefixes.first { key.hasPrefix($0.0) && !["AKIA", "ASIA"].contains($0.0) }?.0
+  }
+
   private static let distinctivePrefixes: [(String, String)] = [
     ("github_pat_", "a GitHub fine-grained personal access token"),
     ("ghp_", "a GitHub classic personal access token"), ("gho_", "a GitHub OAuth token"),

@@ -10,7 +10,10 @@ package struct SlackNotifyAction: Action {
     ActionDescriptor(
       name: "notify.slack", summary: "Post a message to a Slack incoming webhook",
       parameters: [
-        ParameterSpec("text", required: true, "the message (Slack mrkdwn)"),
+        // Values spliced into the text (a user name, a user agent) cannot make links or mentions.
+        ParameterSpec(
+          "text", required: true, interpolation: .slackText,
+          "the message (Slack mrkdwn; spliced values have &, <, > escaped)"),
         ParameterSpec("webhook-url", secret: true, "the incoming webhook URL (default: SLACK_WEBHOOK_URL)"),
       ],
       outputs: [

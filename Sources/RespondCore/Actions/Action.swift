@@ -15,15 +15,19 @@ package struct ParameterSpec: Sendable, Equatable {
   package var secret: Bool
   /// Allowed literal values, when the set is closed (e.g. `Active`, `Inactive`).
   package var allowed: [String]?
+  /// How values spliced into this parameter's text are encoded (`http`'s `url`, Slack's `text`):
+  /// declared by the action, applied where the step's templates are evaluated.
+  package var interpolation: Interpolation
 
   package init(_ name: String, _ type: ParameterType = .string, required: Bool = false, secret: Bool = false,
-               allowed: [String]? = nil, _ description: String = "") {
+               allowed: [String]? = nil, interpolation: Interpolation = .plain, _ description: String = "") {
     self.name = name
     self.type = type
     self.required = required
     self.description = description
     self.secret = secret
     self.allowed = allowed
+    self.interpolation = interpolation
   }
 }
 

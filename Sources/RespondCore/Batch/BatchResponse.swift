@@ -77,8 +77,10 @@ package struct BatchSummary: Codable, Sendable {
   /// Reads `batch-<time>.json`, or the `.json` next to a `batch-<time>.md`.
   package static func load(_ path: String) throws -> BatchSummary {
     let json = path.hasSuffix(".md") ? String(path.dropLast(3)) + ".json" : path
-    guard let data = FileManager.default.contents(atPath: json) else {
-      throw UsageError("cannot read the batch summary \(json)")
+    let data: Data
+    switch BoundedFile.read(json, limit: LeakFindings.maxFileSize) {
+    case .success(let d): data = d
+    case .failure(let why): throw UsageError("cannot read the batch summary \(json): \(why)")
     }
     do {
       return try JSONDecoder().decode(BatchSummary.self, from: data)
@@ -279,15 +281,18 @@ package enum BatchResponse {
     let tally = Dictionary(grouping: outcomes, by: \.outcome).map { "\($0.value.count) \($0.key)" }.sorted()
     md += "Outcomes: \(tally.joined(separator: ", ")).\n\n"
     md += "| Key | Fingerprint | Outcome | Incident | Found at |\n| --- | --- | --- | --- | --- |\n"
+    // A scanner's finding names a file of the leaked repository (chosen by whoever committed it)
+    // and a failure's detail carries a provider's words: both are escaped like report.md's text.
     for o in outcomes {
-      let found = o.sources.isEmpty ? "(listed)" : o.sources.map(\.description).joined(separator: "<br>")
-      md += "| `\(o.display)` | \(o.fingerprint) | \(o.outcome) | \(o.incidentDirectory.map { "`\($0)`" } ?? "none") | "
-      md += "\(found.replacingOccurrences(of: "|", with: "\\|")) |\n"
+      let found =
+        o.sources.isEmpty ? "(listed)" : o.sources.map { MarkdownText.inline($0.description) }.joined(separator: "<br>")
+      let incident = o.incidentDirectory.map { MarkdownText.codeSpan($0) } ?? "none"
+      md += "| \(MarkdownText.codeSpan(o.display)) | \(o.fingerprint) | \(o.outcome) | \(incident) | \(found) |\n"
     }
     let problems = outcomes.filter { $0.outcome != "completed" }
     if !problems.isEmpty {
       md += "\n## Not completed\n\n"
-      for o in problems { md += "- `\(o.display)`: \(o.detail)\n" }
+      for o in problems { md += "- \(MarkdownText.codeSpan(o.display)): \(MarkdownText.inline(o.detail))\n" }
       md += "\nContinue with `respond resume \(base).json --from \(masker.mask(source)) [--yes]`: completed keys are "
       md += "left alone, the others are resumed or started.\n"
     }

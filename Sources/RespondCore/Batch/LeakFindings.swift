@@ -45,6 +45,11 @@ package struct LeakedSecret: Sendable, Equatable {
 /// a plain list, one secret per line (`#` comments and blank lines ignored). Duplicates merge,
 /// in order of first appearance.
 package enum LeakFindings {
+  /// The largest scanner report `--from` reads, checked before reading: a report of a large
+  /// monorepo runs to megabytes, never to this; anything larger is a wrong file (a disk image,
+  /// `/dev/zero`) that would otherwise be read whole into memory.
+  package static let maxFileSize = 64 << 20
+
   package enum Format: String, Sendable { case gitleaks, trufflehog, plain }
 
   /// The format of a report, by its shape.

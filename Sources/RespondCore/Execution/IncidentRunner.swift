@@ -334,7 +334,7 @@ package final class IncidentRunner: @unchecked Sendable {
       guard let undo = producer.undo, let undoAction = registry.action(named: undo.action) else {
         return "step '\(step.id)' needs a secret output of step '\(producer.id)', which finished before the process stopped; secrets are never journaled and '\(producer.id)' has no undo. Re-run the response or finish it by hand."
       }
-      let params = try evaluate(undo.with)
+      let params = try evaluate(undo.with, action: undo.action)
       progress.line("  resume: \(producer.id)'s secret output was lost with the previous process; undoing it (\(undo.action)) and running it again")
       let ctx = makeContext(step: producer, parameters: params, transport: transport)
       do {
@@ -427,12 +427,16 @@ package final class IncidentRunner: @unchecked Sendable {
     return EvaluationContext(inputs: inputValues, steps: steps, env: env, incident: incident)
   }
 
-  private func evaluate(_ with: [(String, TemplateValue)]) throws -> [String: Value] {
+  /// Resolves a step's `with`; each parameter's values are encoded as its action declares
+  /// (a URL path segment, Slack text), here where every step's templates are evaluated.
+  private func evaluate(_ with: [(String, TemplateValue)], action: String? = nil) throws -> [String: Value] {
     let ctx = evaluationContext()
+    let specs = action.flatMap { registry.action(named: $0)?.descriptor.parameters } ?? []
     var out: [String: Value] = [:]
     for (k, v) in with {
+      let interpolation = specs.first { $0.name == k }?.interpolation ?? .plain
       do {
-        out[k] = try v.evaluate(ctx)
+        out[k] = try v.evaluate(ctx, interpolation: interpolation)
       } catch {
         throw ActionError.badParameter(name: k, reason: "could not be evaluated: \(error.message)")
       }
@@ -441,7 +445,7 @@ package final class IncidentRunner: @unchecked Sendable {
   }
 
   private func resolveParameters(_ step: Step) throws -> [String: Value] {
-    let params = try evaluate(step.with)
+    let params = try evaluate(step.with, action: step.action)
     if let action = registry.action(named: step.action) {
       for spec in action.descriptor.parameters where spec.secret {
         if let v = params[spec.name] { masker.register(v) }

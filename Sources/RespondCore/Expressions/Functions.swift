@@ -96,8 +96,32 @@ enum Function: String, Sendable, CaseIterable {
   /// GitHub Actions' `format`: `{0}` is replaced by the first argument, `{{` and `}}` are literal
   /// braces; an unmatched brace or a missing argument is an error.
   static func format(_ pattern: String, arguments: [Value]) throws(FormatError) -> String {
+    var out = ""
+    for piece in try formatPieces(pattern, argumentCount: arguments.count) {
+      switch piece {
+      case .text(let text): out += text
+      case .argument(let index): out += arguments[index].description
+      }
+    }
+    return out
+  }
+
+  /// A `format()` pattern's pieces: its own text, and where each argument goes. Templates that
+  /// encode what they splice (a URL, a Slack message) read a `format()` call through these, so
+  /// the pattern stays the runbook's text and only the arguments are encoded.
+  enum FormatPiece: Equatable {
+    case text(String)
+    case argument(Int)
+  }
+
+  static func formatPieces(_ pattern: String, argumentCount: Int) throws(FormatError) -> [FormatPiece] {
     let s = Array(pattern.unicodeScalars)
+    var pieces: [FormatPiece] = []
     var out = String.UnicodeScalarView()
+    func flush() {
+      if !out.isEmpty { pieces.append(.text(String(out))) }
+      out = String.UnicodeScalarView()
+    }
     var i = 0
     while i < s.count {
       let c = s[i]
@@ -116,11 +140,12 @@ enum Function: String, Sendable, CaseIterable {
         guard !digits.isEmpty, j < s.count, s[j] == "}", let index = Int(digits) else {
           throw FormatError(message: "format() string has an unmatched '{'")
         }
-        guard index < arguments.count else {
+        guard index < argumentCount else {
           throw FormatError(
-            message: "format() has no argument {\(index)} (it was given \(arguments.count) after the format string)")
+            message: "format() has no argument {\(index)} (it was given \(argumentCount) after the format string)")
         }
-        out.append(contentsOf: arguments[index].description.unicodeScalars)
+        flush()
+        pieces.append(.argument(index))
         i = j + 1
       } else if c == "}" {
         guard i + 1 < s.count, s[i + 1] == "}" else {
@@ -133,7 +158,8 @@ enum Function: String, Sendable, CaseIterable {
         i += 1
       }
     }
-    return String(out)
+    flush()
+    return pieces
   }
 }
 

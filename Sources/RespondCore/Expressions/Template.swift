@@ -98,7 +98,7 @@ package struct Template: Sendable {
   package var isLiteral: Bool { expressions.isEmpty }
 
   /// The one expression of a template that is nothing else (whitespace aside), if it is one.
-  private var soleExpression: (expression: Expression, offset: Int)? {
+  var soleExpression: (expression: Expression, offset: Int)? {
     var found: (Expression, Int)?
     for part in parts {
       switch part {

@@ -40,9 +40,17 @@ extension RunbookLoader {
   /// Loads every action definition in a file (`actions:` map).
   package func loadActions(path: String) -> ([ActionDefinition], [Diagnostic]) {
     let top = SourceLocation(file: path, line: 1, column: 1)
-    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+    // Action files are read under the runbooks' limit, checked before reading.
+    let data: Data
+    switch BoundedFile.read(path, limit: RunbookLoader.maxFileSize) {
+    case .success(let d): data = d
+    case .failure(.tooLarge(let size, let limit)):
+      let what = size.map { "file is \($0) bytes" } ?? "file is larger than that"
+      return ([], [Diagnostic(top, "\(what); action files are limited to \(limit)")])
+    case .failure:
       return ([], [Diagnostic(top, "cannot read file")])
     }
+    guard let text = String(data: data, encoding: .utf8) else { return ([], [Diagnostic(top, "cannot read file")]) }
     if let at = RunbookLoader.firstAnchorOrAlias(in: text) {
       return ([], [Diagnostic(SourceLocation(file: path, line: at.line, column: at.column),
                               "YAML anchors and aliases are not allowed in action files")])

@@ -17,11 +17,15 @@ package struct RunbookLoader {
   /// Loads `path`. The runbook is nil only when the file could not be read or parsed at all.
   package func load(path: String) -> (Runbook?, [Diagnostic]) {
     let top = SourceLocation(file: path, line: 1, column: 1)
-    guard let data = FileManager.default.contents(atPath: path) else {
+    // The limit holds before reading: a huge file is refused from its size, never read whole.
+    let data: Data
+    switch BoundedFile.read(path, limit: RunbookLoader.maxFileSize) {
+    case .success(let d): data = d
+    case .failure(.tooLarge(let size, let limit)):
+      let what = size.map { "file is \($0) bytes" } ?? "file is larger than that"
+      return (nil, [Diagnostic(top, "\(what); runbooks are limited to \(limit)")])
+    case .failure:
       return (nil, [Diagnostic(top, "cannot read file")])
-    }
-    guard data.count <= RunbookLoader.maxFileSize else {
-      return (nil, [Diagnostic(top, "file is \(data.count) bytes; runbooks are limited to \(RunbookLoader.maxFileSize)")])
     }
     guard let text = String(data: data, encoding: .utf8) else {
       return (nil, [Diagnostic(top, "file is not valid UTF-8")])

@@ -93,6 +93,14 @@ package indirect enum TemplateValue: Sendable {
     }
   }
 
+  /// Resolves the value for a parameter that declares how spliced values are encoded (a URL, a
+  /// Slack message): a template at the top encodes what it splices; lists and maps inside are
+  /// resolved as they are (the action encodes their entries itself, e.g. query values).
+  package func evaluate(_ context: EvaluationContext, interpolation: Interpolation) throws(ExpressionError) -> Value {
+    guard case .template(let t, _) = self else { return try evaluate(context) }
+    return try t.evaluate(context, interpolation: interpolation)
+  }
+
   /// Resolves every template against the context.
   package func evaluate(_ context: EvaluationContext) throws(ExpressionError) -> Value {
     switch self {

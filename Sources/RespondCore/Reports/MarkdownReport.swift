@@ -5,7 +5,15 @@ import Foundation
 /// phases as a Mermaid gantt, the UTC timeline, evidence with provenance, what was not done,
 /// follow-ups, and the postmortem headings.
 package enum MarkdownReport {
-  package static func render(_ r: IncidentReport) -> String {
+  ///
+  /// Every piece of text that came from a provider, a step or a person (user agents, source IPs,
+  /// event names, outputs, errors, notes, names) goes through `escape` (masked first when a
+  /// masker is given, so escaping cannot hide a secret from it), and identifiers in code spans
+  /// through `MarkdownText.codeSpan`: attacker-chosen text cannot become a link, an image, HTML
+  /// or block syntax in the report.
+  package static func render(_ r: IncidentReport, masker: Masker? = nil) -> String {
+    func escape(_ s: String) -> String { MarkdownText.inline(masker?.mask(s) ?? s) }
+    func code(_ s: String) -> String { MarkdownText.codeSpan(masker?.mask(s) ?? s) }
     var md: [String] = []
     md.append("# Incident \(r.incident) (\(r.mode))")
     md.append("")
@@ -19,10 +27,11 @@ package enum MarkdownReport {
     // Facts.
     md.append("| | |")
     md.append("|---|---|")
-    md.append("| Runbook | `\(r.runbook)`\(r.runbookDescription.isEmpty ? "" : ": " + escape(r.runbookDescription)) |")
+    let described = r.runbookDescription.isEmpty ? "" : ": " + escape(r.runbookDescription)
+    md.append("| Runbook | \(code(r.runbook))\(described) |")
     md.append("| Mode | \(r.mode) |")
     for f in r.facts { md.append("| \(escape(f.label)) | \(f.value.isEmpty ? "n/a" : escape(f.value)) |") }
-    md.append("| Status | \(r.status)\(r.stoppedAt.map { " at step `\($0)`" } ?? "") |")
+    md.append("| Status | \(escape(r.status))\(r.stoppedAt.map { " at step \(code($0))" } ?? "") |")
     if let verdict = r.verdict {
       md.append("| Verdict | **\(verdict.rawValue)**: \(escape(r.verdictReason ?? "")) |")
     }
@@ -86,7 +95,9 @@ package enum MarkdownReport {
       let d = s.durationMs.map(formatMs) ?? ""
       var detail = s.error ?? s.summary ?? ""
       if s.attempts > 1 { detail += (detail.isEmpty ? "" : "; ") + "\(s.attempts) attempts" }
-      md.append("| \(t) | \(s.phase.rawValue) | `\(s.id)` | `\(s.action)` | \(outcomeWord(s.outcome)) | \(d) | \(escape(oneLine(detail))) |")
+      md.append(
+        "| \(t) | \(s.phase.rawValue) | \(code(s.id)) | \(code(s.action)) | \(outcomeWord(s.outcome)) | \(d) "
+          + "| \(escape(detail)) |")
     }
     for at in r.resumedAt { md.append("| \(ISO8601.precise(at)) | | | | resumed | | |") }
     if let e = r.endedAt { md.append("| \(ISO8601.precise(e)) | | | | run \(r.status) | | |") }
@@ -109,27 +120,30 @@ package enum MarkdownReport {
         if s.action == "manual" && s.outcome == StepOutcome.succeeded.rawValue {
           word = s.outputs["done"]?.boolValue == true ? "done by the operator" : "**left for a human** (see follow-ups)"
         }
-        var head = "- **\(escape(s.title))** (`\(s.action)`): \(word)"
+        var head = "- **\(escape(s.title))** (\(code(s.action))): \(word)"
         if let d = s.durationMs { head += " in \(formatMs(d))" }
-        if let sum = s.summary, !sum.isEmpty { head += ". \(escape(oneLine(sum)))" }
+        if let sum = s.summary, !sum.isEmpty { head += ". \(escape(sum))" }
         md.append(head)
-        if let e = s.error { md.append("  - Error: \(escape(oneLine(e)))") }
+        if let e = s.error { md.append("  - Error: \(escape(e))") }
         if let a = s.approval { md.append("  - Approval: \(escape(a))") }
         // Raw HTTP bodies, and the report's own text and interim status line (for notifications),
         // would only repeat or contradict the report itself.
         let hidden: Set<String> = ["json", "body", "headers", "markdown", "status-line"]
         let shown = s.outputs.filter { !hidden.contains($0.key) }.sorted { $0.key < $1.key }
         for (k, v) in shown where !v.isNull {
-          md.append("  - `\(k)`: \(escape(oneLine(truncate(v.description, 300))))")
+          md.append("  - \(code(k)): \(escape(truncate(v.description, 300)))")
         }
-        for k in s.secretOutputs { md.append("  - `\(k)`: secret, not recorded") }
-        for n in s.notes { md.append("  - Note: \(escape(oneLine(n)))") }
+        for k in s.secretOutputs { md.append("  - \(code(k)): secret, not recorded") }
+        for n in s.notes { md.append("  - Note: \(escape(n))") }
         for req in s.wouldSend {
           md.append("  - Would send (not sent):")
           md.append("")
-          md.append("    ```http")
+          // The request text may carry provider text: the fence is longer than any backtick run
+          // in it, so nothing inside can close the block early.
+          let fence = MarkdownText.fence(for: req)
+          md.append("    \(fence)http")
           for l in req.split(separator: "\n", omittingEmptySubsequences: false) { md.append("    " + l) }
-          md.append("    ```")
+          md.append("    \(fence)")
           md.append("")
         }
       }
@@ -145,9 +159,9 @@ package enum MarkdownReport {
     }
     for section in r.evidence {
       let e = section.evidence
-      md.append("### \(escape(e.source)) (step `\(section.step)`)")
+      md.append("### \(escape(e.source)) (step \(code(section.step)))")
       md.append("")
-      md.append("- Query: `\(e.query.replacingASCII([UInt8(ascii: "`"): "'"]))`")
+      md.append("- Query: \(code(e.query))")
       md.append("- Endpoint: \(escape(e.endpoint))")
       let ws = e.windowStart.map(ISO8601.string) ?? "provider default"
       let we = e.windowEnd.map(ISO8601.string) ?? "now"
@@ -169,7 +183,9 @@ package enum MarkdownReport {
         md.append("| Time (UTC) | Event | Source IP | Detail |")
         md.append("|---|---|---|---|")
         for ev in e.events {
-          md.append("| \(ISO8601.string(ev.time)) | \(escape(ev.name)) | \(escape(ev.sourceIP ?? "")) | \(escape(oneLine(ev.detail ?? ""))) |")
+          md.append(
+            "| \(ISO8601.string(ev.time)) | \(escape(ev.name)) | \(escape(ev.sourceIP ?? "")) "
+              + "| \(escape(ev.detail ?? "")) |")
         }
         md.append("")
       }
@@ -182,7 +198,7 @@ package enum MarkdownReport {
       md.append("Every step of the runbook ran.")
     } else {
       for n in r.notDone {
-        md.append("- `\(n.phase.rawValue)/\(n.step)` (`\(n.action)`): \(escape(oneLine(n.reason)))")
+        md.append("- \(code("\(n.phase.rawValue)/\(n.step)")) (\(code(n.action))): \(escape(n.reason))")
       }
     }
     md.append("")
@@ -191,7 +207,7 @@ package enum MarkdownReport {
     md.append("## Follow-ups")
     md.append("")
     if r.followUps.isEmpty { md.append("- [x] Nothing left to do by hand.") }
-    for f in r.followUps { md.append("- [\(f.done ? "x" : " ")] \(escape(oneLine(f.text)))") }
+    for f in r.followUps { md.append("- [\(f.done ? "x" : " ")] \(escape(f.text))") }
     md.append("")
 
     if let readiness = r.readiness {
@@ -203,7 +219,9 @@ package enum MarkdownReport {
       md.append("|---|---|---|---|---|")
       for x in readiness {
         let outcome = r.steps.first { $0.id == x.step }.map { outcomeWord($0.outcome) } ?? ""
-        md.append("| `\(x.step)` | `\(x.action)` | \(outcome) | \(x.ready ? "yes" : "**no**") | \(escape(x.missing.joined(separator: "; "))) |")
+        md.append(
+          "| \(code(x.step)) | \(code(x.action)) | \(outcome) | \(x.ready ? "yes" : "**no**") "
+            + "| \(escape(x.missing.joined(separator: "; "))) |")
       }
       md.append("")
     }
@@ -235,14 +253,6 @@ package enum MarkdownReport {
     }
   }
 
-  /// Markdown-safe table cell / inline text.
-  static func escape(_ s: String) -> String {
-    s.replacingASCII([UInt8(ascii: "|"): "\\|", UInt8(ascii: "<"): "&lt;"])
-  }
-
-  static func oneLine(_ s: String) -> String {
-    s.replacingASCII([UInt8(ascii: "\r"): " ", UInt8(ascii: "\n"): " "])
-  }
 
   static func truncate(_ s: String, _ n: Int) -> String {
     s.count <= n ? s : String(s.prefix(n)) + "…"
@@ -282,7 +292,7 @@ package enum ReportWriter {
   /// carries the report) without reading it back.
   package static func writeReport(state: IncidentState, directory: String, masker: Masker? = nil) throws -> Written {
     let report = IncidentReport(state: state)
-    var md = MarkdownReport.render(report)
+    var md = MarkdownReport.render(report, masker: masker)
     var json = report.json() + "\n"
     if let masker {  // belt and braces: the journal is masked already
       md = masker.mask(md)

@@ -24,7 +24,11 @@ enum BatchCommand {
 
   /// Reads and parses a findings file; every secret is registered with `masker` as it is read.
   static func readFindings(_ path: String, masker: Masker) throws -> (format: LeakFindings.Format, secrets: [LeakedSecret]) {
-    guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("cannot read --from \(path)") }
+    let data: Data
+    switch BoundedFile.read(path, limit: LeakFindings.maxFileSize) {
+    case .success(let d): data = d
+    case .failure(let why): throw UsageError("cannot read --from \(path): \(why)")
+    }
     let found = try LeakFindings.parse(String(decoding: data, as: UTF8.self), masker: masker)
     guard !found.secrets.isEmpty else { throw UsageError("no keys in \(path)") }
     return found
