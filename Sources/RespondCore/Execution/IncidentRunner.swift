@@ -157,6 +157,8 @@ package final class IncidentRunner: @unchecked Sendable {
   package func resume(directory dir: String, journalState: IncidentState, inputs given: [String: String]) async throws
     -> RunResult
   {
+    // Another user's incident folder (or one they can write) may hold a journal of their making.
+    try IncidentFolder.checkOwned(dir)
     for (name, value) in journalState.inputs { inputValues[name] = value }
     for name in journalState.withheldInputs {
       guard let value = given[name] else {
