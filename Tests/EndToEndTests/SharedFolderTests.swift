@@ -117,7 +117,7 @@ import Testing
     }
     holder.arguments = [
       "--reuid=\(Self.attacker)", "--regid=\(Self.attacker)", "--clear-groups", "--", "/bin/sh", "-c",
-      holdAll.joined(separator: "; ") + "; echo held; sleep 60",
+      holdAll.joined(separator: "; ") + "; echo held; exec sleep 60",
     ]
     let ready = Pipe()
     holder.standardOutput = ready
@@ -142,7 +142,7 @@ import Testing
   /// folder that is otherwise the responder's own. Each is refused, saying which and why.
   enum Planted: String, CaseIterable, Sendable {
     case outputOwnedByAnother, outputGroupWritable, locksFolderOwnedByAnother, lockFileOwnedByAnother
-    case lockFileWorldWritable, userLockFolderOwnedByAnother
+    case lockFileWorldWritable, lockFileIsALink, userLockFolderOwnedByAnother
   }
 
   @Test(arguments: Planted.allCases) func aFolderOrLockAnotherUserOwnsOrCanWriteIsRefused(_ planted: Planted) throws {
@@ -153,6 +153,7 @@ import Testing
     let locks = out + "/.locks"
     let userLocks = root + "/user-locks"
     var named = out
+    let target = try victim()
     switch planted {
     case .outputOwnedByAnother:
       try #require(chown(out, Self.attacker, Self.attacker) == 0)
@@ -173,6 +174,11 @@ import Testing
         }
       }
       named = locks + "/"
+    case .lockFileIsALink:
+      // Only the user could have put it there, yet a link is never followed.
+      try #require(mkdir(locks, 0o700) == 0)
+      for name in try lockNames(key: leaked.id) { try #require(symlink(target, locks + "/" + name) == 0) }
+      named = locks + "/"
     case .userLockFolderOwnedByAnother:
       try? FileManager.default.removeItem(atPath: userLocks)
       try #require(mkdir(userLocks, 0o700) == 0 && chown(userLocks, Self.attacker, Self.attacker) == 0)
@@ -182,7 +188,9 @@ import Testing
     let run = try runRespond(["key-compromised", "--key", leaked.id, "--yes", "--out", out], environment: environment)
     #expect(run.status == 2, "\(planted): stderr: \(run.stderr)")
     #expect(run.stderr.contains(named), "\(planted): the refusal must name \(named): \(run.stderr)")
-    #expect(run.stderr.contains("user 65534") || run.stderr.contains("writable"), "\(planted): why: \(run.stderr)")
+    #expect(
+      ["user 65534", "writable", "symbolic link"].contains { run.stderr.contains($0) }, "\(planted): why: \(run.stderr)")
+    #expect(try String(contentsOfFile: target, encoding: .utf8) == "precious\n", "\(planted): a link was followed")
     #expect(incidents(in: out).isEmpty)
     #expect(try moto.keys(of: user).map(\.status) == ["Active"], "\(planted): a refused run must not touch the key")
   }
