@@ -48,9 +48,11 @@ import Testing
   /// Runs a shell script as the other user.
   @discardableResult
   func asAttacker(_ script: String) throws -> String {
-    try runProgram("/usr/bin/setpriv", [
-      "--reuid=\(Self.attacker)", "--regid=\(Self.attacker)", "--clear-groups", "--", "/bin/sh", "-c", script,
-    ])
+    try runProgram(
+      "/usr/bin/setpriv",
+      [
+        "--reuid=\(Self.attacker)", "--regid=\(Self.attacker)", "--clear-groups", "--", "/bin/sh", "-c", script,
+      ])
   }
 
   /// A folder like /tmp: owned by root, world-writable, sticky.
@@ -122,7 +124,10 @@ import Testing
     let ready = Pipe()
     holder.standardOutput = ready
     try holder.run()
-    defer { holder.terminate(); holder.waitUntilExit() }
+    defer {
+      holder.terminate()
+      holder.waitUntilExit()
+    }
     _ = ready.fileHandleForReading.availableData  // "held": the attacker's locks are taken
 
     let refused = try runRespond(
@@ -189,7 +194,8 @@ import Testing
     #expect(run.status == 2, "\(planted): stderr: \(run.stderr)")
     #expect(run.stderr.contains(named), "\(planted): the refusal must name \(named): \(run.stderr)")
     #expect(
-      ["user 65534", "writable", "symbolic link"].contains { run.stderr.contains($0) }, "\(planted): why: \(run.stderr)")
+      ["user 65534", "writable", "symbolic link"].contains { run.stderr.contains($0) }, "\(planted): why: \(run.stderr)"
+    )
     #expect(try String(contentsOfFile: target, encoding: .utf8) == "precious\n", "\(planted): a link was followed")
     #expect(incidents(in: out).isEmpty)
     #expect(try moto.keys(of: user).map(\.status) == ["Active"], "\(planted): a refused run must not touch the key")
@@ -249,16 +255,18 @@ import Testing
       let results = [try a.wait(), try b.wait()]
       let refused = results.filter { $0.status == 1 && $0.stderr.contains("already responding to this key") }
       let finished = results.filter { $0.status == 0 }
-      #expect(refused.count == 1 && finished.count == 1,
-              "round \(round): \(results.map { "exit \($0.status): \($0.stderr.suffix(300))" })")
+      #expect(
+        refused.count == 1 && finished.count == 1,
+        "round \(round): \(results.map { "exit \($0.status): \($0.stderr.suffix(300))" })")
       if let r = refused.first, let f = finished.first {
         let winner = (f.lastLine as NSString).deletingLastPathComponent
         #expect(
           r.stderr.contains(winner) || r.stderr.contains("still creating"), "refusal names \(winner): \(r.stderr)")
       }
       let keys = try moto.keys(of: user)
-      #expect(keys.count == 1 && keys.first?.id != leaked.id && keys.first?.status == "Active",
-              "round \(round): exactly one replacement: \(keys)")
+      #expect(
+        keys.count == 1 && keys.first?.id != leaked.id && keys.first?.status == "Active",
+        "round \(round): exactly one replacement: \(keys)")
     }
   }
 

@@ -11,8 +11,10 @@ import Testing
   static let awsID = "AKIAIOSFODNN7EXAMPLE"
   static let vaultToken = "hvs.CAESIJ0Y2xvbmUtc2VjcmV0LXRva2VuLXZhbHVlLTEyMzQ1Ng"
 
-  @Test(arguments: [" AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE\n", "\tAKIAIOSFODNN7EXAMPLE ",
-                    "akiaiosfodnn7example", "AKIAIOSFODNN7EXAMPLE\u{3000}"])
+  @Test(arguments: [
+    " AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE\n", "\tAKIAIOSFODNN7EXAMPLE ",
+    "akiaiosfodnn7example", "AKIAIOSFODNN7EXAMPLE\u{3000}",
+  ])
   func everySpellingOfAnAccessKeyIDIsOneLock(_ spelling: String) {
     let canonical = KeyFormats.lockIdentity(Self.awsID)
     #expect(KeyFormats.lockIdentity(spelling) == canonical)

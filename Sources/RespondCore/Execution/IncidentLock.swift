@@ -103,7 +103,10 @@ package final class IncidentLock: @unchecked Sendable {
         fds.append(try take(place.path))
       }
     } catch {
-      for fd in fds { flock(fd, LOCK_UN); close(fd) }
+      for fd in fds {
+        flock(fd, LOCK_UN)
+        close(fd)
+      }
       throw error
     }
     let lock = IncidentLock(path: path, paths: places.map(\.path), fds: fds, label: identity.label)
