@@ -19,16 +19,17 @@ import Testing
 
   func unique(_ base: String) -> String { "\(base)-\(UUID().uuidString.prefix(8).lowercased())" }
 
-  /// The documented lock path, computed independently of respond: `<out>/.locks/<sha256 hex>.lock`.
+  /// The documented lock path, computed independently of respond: `<out>/.locks/<sha256 hex>.lock`
+  /// of the key's canonical identity (`aws:<access key id>`).
   func lockPath(key: String) throws -> String {
-    let hex = try runProgram("/usr/bin/env", ["python3", "-c", "import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())", key])
+    let hex = try runProgram("/usr/bin/env", ["python3", "-c", "import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())", "aws:" + key])
     return out + "/.locks/\(hex).lock"
   }
 
   /// Holds the lock from this process, as a running responder would; returns the fd to close.
   func holdLock(_ path: String, incident: String) throws -> Int32 {
     try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                            withIntermediateDirectories: true)
+                                            withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     let fd = open(path, O_RDWR | O_CREAT, 0o600)
     try #require(fd >= 0)
     try #require(flock(fd, LOCK_EX | LOCK_NB) == 0)

@@ -265,7 +265,7 @@ package enum BatchResponse {
     _ outcomes: [BatchOutcome], source: String, format: LeakFindings.Format, directory: String, masker: Masker,
     batch: BatchContext? = nil, now: Date = Date()
   ) throws -> String {
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    try PrivateFolder.prepare(directory, what: "the output folder", privacy: .notWritableByOthers)
     let stamp = ISO8601.string(now).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
     var base = (directory as NSString).appendingPathComponent("batch-\(stamp)")
     // A resumed batch finishing in the same second as the one it continues gets its own name.

@@ -13,6 +13,8 @@ package enum IncidentConfirmation {
   package static func confirm(
     directory: String, step: String, by person: String, host: String, now: Date = Date()
   ) throws -> IncidentState {
+    // Another user's folder may hold a journal of their making: never append to it.
+    try IncidentFolder.checkOwned(directory)
     let path = directory + "/journal.jsonl"
     let state = try IncidentState.load(journal: path)
     if let why = refusal(state, step: step) { throw Refused(description: why) }

@@ -9,13 +9,43 @@ import Foundation
 
 /// One responder per key. Two `respond` runs on the same leaked key at once would each rotate it
 /// (two replacements, one of them orphaned in no secret store); the second must see the first
-/// and stop instead. The lock is `<out>/.locks/<sha256 hex of the key>.lock`, held with
-/// `flock(LOCK_EX)` for the whole run, so it dies with its process: a crashed holder never
-/// blocks the next responder. The file holds the holder's pid and incident folder so the one
-/// refused can point at it. The key is the runbook's first secret input.
+/// and stop instead. The lock is taken on the credential's canonical identity (trimmed and
+/// normalised, the provider's key id where there is one: `KeyFormats.lockIdentity`), so `KEY` and
+/// ` KEY` meet, and in two places: a per-user folder independent of `--out` (so two `--out`
+/// folders meet too) and `<out>/.locks/` (so responders sharing an output folder meet). Each is
+/// `<sha256 hex of the canonical identity>.lock`, held with `flock(LOCK_EX)` for the whole run, so
+/// it dies with its process: a crashed holder never blocks the next responder. The file holds
+/// the holder's pid, the key's public form and the incident folder so the one refused can point
+/// at it; never the key. Folders and files are the user's own and private (`PrivateFolder`):
+/// a lock another user could write or hold would let them block or steer the response.
 package final class IncidentLock: @unchecked Sendable {
+  /// The path of the lock in the output folder.
   package let path: String
-  private var fd: Int32
+  /// Every lock file held: the per-user one (when there is a per-user folder) and `path`.
+  package let paths: [String]
+  private var fds: [Int32]
+  private let label: String
+
+  /// What a lock is taken on: the digest of the credential's canonical identity, and a public
+  /// form of it for the lock's text (a key id or a fingerprint, never the secret).
+  package struct Identity: Sendable, Equatable {
+    /// SHA-256 hex of the canonical identity: the lock file's name.
+    package var digest: String
+    /// What the lock's text says the key is: safe to print anywhere.
+    package var label: String
+
+    package init(canonical: String, label: String) {
+      digest = SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+      self.label = label
+    }
+
+    /// The identity of a key no provider format recognises: trimmed and in Unicode normal form C,
+    /// so only the spelling of the same text differs; labelled by its fingerprint.
+    package init(unrecognised key: String) {
+      let canonical = key.trimmingCharacters(in: .whitespacesAndNewlines).precomposedStringWithCanonicalMapping
+      self.init(canonical: "unknown:" + canonical, label: Masker.fingerprint(canonical))
+    }
+  }
 
   /// Another process holds the lock for this key: nothing was started.
   package struct Held: Error, CustomStringConvertible {
@@ -32,10 +62,19 @@ package final class IncidentLock: @unchecked Sendable {
     }
   }
 
-  /// `<outDir>/.locks/<sha256 hex of key>.lock`. Only a digest of the key is on disk, never the key.
-  package static func path(outDir: String, key: String) -> String {
-    let digest = SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
-    return (outDir as NSString).appendingPathComponent(".locks/\(digest).lock")
+  /// `<outDir>/.locks/<digest>.lock`. Only a digest of the key's identity is on disk, never the key.
+  package static func path(outDir: String, identity: Identity) -> String {
+    (outDir as NSString).appendingPathComponent(".locks/\(identity.digest).lock")
+  }
+
+  /// The per-user lock folder, the same whatever `--out` says: `$RESPOND_LOCK_DIR` (tests, or a
+  /// folder shared by one user's machines), else `$XDG_RUNTIME_DIR/respond/locks`, else
+  /// `~/.local/state/respond/locks`.
+  package static func userDirectory(environment: [String: String]) -> String {
+    if let dir = environment["RESPOND_LOCK_DIR"], !dir.isEmpty { return dir }
+    if let run = environment["XDG_RUNTIME_DIR"], run.hasPrefix("/") { return run + "/respond/locks" }
+    let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+    return (home as NSString).appendingPathComponent(".local/state/respond/locks")
   }
 
   /// The key a runbook's lock is taken on: the value of its first secret input, if given.
@@ -46,59 +85,84 @@ package final class IncidentLock: @unchecked Sendable {
     return value
   }
 
-  /// Takes the lock without waiting, or throws `Held` naming the holder.
-  package static func acquire(outDir: String, key: String) throws -> IncidentLock {
-    let path = Self.path(outDir: outDir, key: key)
-    let dir = (path as NSString).deletingLastPathComponent
+  /// Takes the per-user lock (in `userDirectory`, when given) and then the output folder's,
+  /// without waiting; throws `Held` naming the holder, or `UsageError` for a folder or lock file
+  /// another user owns or can write (the output folder is created when missing).
+  package static func acquire(outDir: String, identity: Identity, userDirectory: String?) throws -> IncidentLock {
+    try PrivateFolder.prepare(outDir, what: "the output folder", privacy: .notWritableByOthers)
+    let path = Self.path(outDir: outDir, identity: identity)
+    var places = [(folder: (path as NSString).deletingLastPathComponent, what: "the lock folder", path: path)]
+    if let userDirectory {
+      let userPath = (userDirectory as NSString).appendingPathComponent("\(identity.digest).lock")
+      places.insert((userDirectory, "the per-user lock folder", userPath), at: 0)
+    }
+    var fds: [Int32] = []
     do {
-      try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                              attributes: [.posixPermissions: 0o700])
-    } catch {
-      throw UsageError("cannot create the lock folder \(dir): \(error.localizedDescription)")
-    }
-    let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { throw UsageError("cannot open the lock \(path): \(String(cString: strerror(errno)))") }
-    if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-      let busy = errno == EWOULDBLOCK
-      let reason = String(cString: strerror(errno))
-      close(fd)
-      guard busy else { throw UsageError("cannot lock \(path): \(reason)") }
-      var held = Held(lockPath: path)
-      let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-      for line in text.split(separator: "\n") {
-        if line.hasPrefix("pid ") { held.holderPID = String(line.dropFirst(4)) }
-        if line.hasPrefix("incident ") { held.holderIncident = String(line.dropFirst(9)) }
+      for place in places {
+        try PrivateFolder.prepare(place.folder, what: place.what, privacy: .ownerOnly)
+        fds.append(try take(place.path))
       }
-      throw held
+    } catch {
+      for fd in fds {
+        flock(fd, LOCK_UN)
+        close(fd)
+      }
+      throw error
     }
-    let lock = IncidentLock(path: path, fd: fd)
-    lock.write("pid \(getpid())\n")
+    let lock = IncidentLock(path: path, paths: places.map(\.path), fds: fds, label: identity.label)
+    lock.write(incident: nil)
     return lock
   }
 
-  private init(path: String, fd: Int32) {
+  /// Opens one lock file (never through a link, only the user's own) and locks it, or throws
+  /// `Held` with what its holder wrote (trustworthy: only this user can write the file).
+  private static func take(_ path: String) throws -> Int32 {
+    let fd = try PrivateFolder.openOwnFile(path, what: "the lock file")
+    if flock(fd, LOCK_EX | LOCK_NB) == 0 { return fd }
+    let busy = errno == EWOULDBLOCK
+    let reason = String(cString: strerror(errno))
+    defer { close(fd) }
+    guard busy else { throw UsageError("cannot lock \(path): \(reason)") }
+    var held = Held(lockPath: path)
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+    let text = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+    for line in text.split(separator: "\n") {
+      if line.hasPrefix("pid ") { held.holderPID = String(line.dropFirst(4)) }
+      if line.hasPrefix("incident ") { held.holderIncident = String(line.dropFirst(9)) }
+    }
+    throw held
+  }
+
+  private init(path: String, paths: [String], fds: [Int32], label: String) {
     self.path = path
-    self.fd = fd
+    self.paths = paths
+    self.fds = fds
+    self.label = label
   }
 
   /// Names the incident folder in the lock, for a responder that is refused while we hold it.
   package func record(incident directory: String) {
-    write("pid \(getpid())\nincident \(directory)\n")
+    write(incident: directory)
   }
 
-  private func write(_ text: String) {
-    guard fd >= 0 else { return }
-    _ = ftruncate(fd, 0)
+  private func write(incident: String?) {
+    var text = "pid \(getpid())\nkey \(label)\n"
+    if let incident { text += "incident \(incident)\n" }
     let bytes = Array(text.utf8)
-    _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+    for fd in fds {
+      _ = ftruncate(fd, 0)
+      _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+    }
   }
 
-  /// Releases the lock (the file stays; the next holder rewrites it).
+  /// Releases the locks (the files stay; the next holder rewrites them).
   package func release() {
-    guard fd >= 0 else { return }
-    flock(fd, LOCK_UN)
-    close(fd)
-    fd = -1
+    for fd in fds {
+      flock(fd, LOCK_UN)
+      close(fd)
+    }
+    fds = []
   }
 
   deinit { release() }

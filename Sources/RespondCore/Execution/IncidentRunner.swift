@@ -170,6 +170,8 @@ package final class IncidentRunner: @unchecked Sendable {
   package func resume(directory dir: String, journalState: IncidentState, inputs given: [String: String]) async throws
     -> RunResult
   {
+    // Another user's incident folder (or one they can write) may hold a journal of their making.
+    try IncidentFolder.checkOwned(dir)
     if let why = ResumeCheck.refusal(journalState, runbookDigest: runbook.digest, runbookPath: runbook.file) {
       throw UsageError(why)
     }

@@ -50,7 +50,8 @@ package final class Journal: @unchecked Sendable {
   /// numbering after existing records and `lastHash` (the hash of the last intact line, from
   /// `read`) continues the hash chain.
   package init(path: String, masker: Masker, nextSeq: Int = 1, lastHash: String? = nil) throws {
-    let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+    // Never through a link someone planted at the journal's name.
+    let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
     guard fd >= 0 else {
       throw OpenError(description: "cannot open journal \(path): \(String(cString: strerror(errno)))")
     }

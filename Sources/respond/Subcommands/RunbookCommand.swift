@@ -81,12 +81,15 @@ enum RunbookCommand {
   }
 
   /// The per-key lock for a live run (dry runs and drills change nothing, so they never block a
-  /// responder). Nil when the runbook declares no secret input or it was not given.
+  /// responder), on the key's canonical identity, per user and in the output folder. Nil when
+  /// the runbook declares no secret input or it was not given.
   static func acquireLock(runbook: Runbook, inputs: [String: String], outDir: String, mode: RunMode) throws
     -> IncidentLock?
   {
     guard !mode.isDry, let key = IncidentLock.key(of: runbook, inputs: inputs) else { return nil }
-    return try IncidentLock.acquire(outDir: outDir, key: key)
+    return try IncidentLock.acquire(
+      outDir: outDir, identity: KeyFormats.lockIdentity(key),
+      userDirectory: IncidentLock.userDirectory(environment: Frontend.environment))
   }
 
   /// Writes the report, says how it ended, prints the report path last on stdout.
