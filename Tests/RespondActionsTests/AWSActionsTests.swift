@@ -82,7 +82,8 @@ import Testing
     let all = AWSActions.all().map(\.descriptor)
     #expect(all.map(\.name).sorted() == [
       "aws.cloudtrail.lookup-events", "aws.cloudtrail.scan-archive", "aws.iam.create-access-key", "aws.iam.delete-access-key",
-      "aws.iam.deny-sessions-before", "aws.iam.get-access-key-last-used", "aws.iam.list-access-keys",
+      "aws.iam.deny-sessions-before", "aws.iam.get-access-key-last-used", "aws.iam.get-inline-policy",
+      "aws.iam.list-access-keys",
       "aws.iam.update-access-key", "aws.logs.filter-log-events", "aws.secretsmanager.put-secret-value",
       "aws.ssm.put-parameter", "aws.sts.get-caller-identity",
     ])

@@ -384,4 +384,46 @@ import Testing
     #expect(r.state.steps["wait"]?.error == "step timed out after 200ms")
     #expect((r.state.steps["wait"]?.durationMs ?? 99_999) < 10_000)
   }
+
+  /// Issue 12, item 7: a bad input found after the first change can be corrected on resume for
+  /// the steps that have not run; an input a step already used cannot be changed.
+  @Test func resumeAcceptsACorrectedInputOnlyForStepsThatHaveNotRun() async throws {
+    let h = Harness([
+      ScriptedAction("change", mutates: true, parameters: [ParameterSpec("id")], script: [.success([:])]),
+      ScriptedAction("probe", parameters: [ParameterSpec("id")], script: [.success([:])]),
+      ScriptedAction(
+        "store", mutates: true, idempotent: true, parameters: [ParameterSpec("path")],
+        script: [.failure(.badParameter(name: "path", reason: "no such mount")), .success([:])]),
+    ])
+    let rb = try runbook("""
+      runbook: correct
+      inputs:
+        path: { pattern: '[a-z]+(/[a-z]+)*' }
+        id: {}
+      phases:
+        contain:
+          - { id: change, action: change, with: { id: "${{ inputs.id }}" } }
+          - { id: verify, action: probe, verifies: change, with: { id: "${{ inputs.id }}" } }
+        recover:
+          - { id: store, action: store, with: { path: "${{ inputs.path }}" } }
+      """, registry: h.registry)
+    let first = try await h.runner(rb).start(inputs: ["path": "secret/wrong", "id": "k1"], outDir: h.out)
+    #expect(first.stoppedAt == "store")
+    let state = try IncidentState.load(journal: first.incidentDirectory + "/journal.jsonl")
+    // Used already by change and verify: refused, naming them.
+    await #expect(throws: UsageError.self) {
+      _ = try await h.runner(rb).resume(directory: first.incidentDirectory, journalState: state, inputs: ["id": "k2"])
+    }
+    // Not of the declared form: refused.
+    await #expect(throws: UsageError.self) {
+      _ = try await h.runner(rb).resume(directory: first.incidentDirectory, journalState: state, inputs: ["path": "../x"])
+    }
+    let fixed = try await h.runner(rb).resume(
+      directory: first.incidentDirectory, journalState: state, inputs: ["path": "secret/right"])
+    #expect(fixed.status == .completed)
+    #expect(h.actions["store"]!.calls.last?["path"] == "secret/right")
+    #expect(h.actions["change"]!.callCount == 1, "nothing already done was redone")
+    let after = try IncidentState.load(journal: first.incidentDirectory + "/journal.jsonl")
+    #expect(after.inputs["path"] == "secret/right", "a later resume and the report see the correction")
+  }
 }

@@ -129,7 +129,10 @@ package struct RunbookInvocation: Equatable, Sendable {
   /// visible to every user of the machine (`ps`) and kept in shell history. Accepted, with a
   /// warning that names the way out.
   package func secretsGivenInline(_ declared: [InputSpec]) -> [String] {
-    declared.filter { $0.secret && inputs[$0.name] != nil }.map(\.name)
+    declared.filter { spec in
+      guard spec.secret, let value = inputs[spec.name] else { return false }
+      return !Masker.isPublicIdentifier(value)  // an access key id alone is no secret
+    }.map(\.name)
   }
 
   /// Checks required inputs and patterns; values with control characters are refused (they

@@ -176,6 +176,8 @@ package final class IncidentRunner: @unchecked Sendable {
       throw UsageError(why)
     }
     for (name, value) in journalState.inputs { inputValues[name] = value }
+    let corrected = try ResumeCheck.corrections(given: given, state: journalState, runbook: runbook)
+    for (name, value) in corrected { inputValues[name] = .string(value) }
     for name in journalState.withheldInputs {
       guard let value = given[name] else {
         throw UsageError("input '\(name)' was secret and is not in the journal: pass it again with --\(name)")
@@ -203,7 +205,14 @@ package final class IncidentRunner: @unchecked Sendable {
     var r = JournalRecord(type: .runResumed)
     r.operator = options.operatorName
     r.host = options.host
-    if journalState.tornTail { r.note = "the journal's last line was torn (the process died mid-write); it was ignored" }
+    if !corrected.isEmpty {
+      r.inputs = corrected.mapValues { .string(masker.mask($0)) }
+      r.note = "inputs corrected on resume: " + corrected.keys.sorted().map { "--\($0)" }.joined(separator: ", ")
+      progress.line("note: \(r.note!) (steps that have not run use the new value)")
+    }
+    if journalState.tornTail {
+      r.note = (r.note.map { $0 + "; " } ?? "") + "the journal's last line was torn (the process died mid-write); it was ignored"
+    }
     try record(r)
     if journalState.tornTail { progress.line("note: the journal's last line was torn by a crash; ignoring it") }
     progress.line("respond resume · incident \(journalState.incident?.id ?? dir)")

@@ -86,6 +86,8 @@ package struct IncidentState: Sendable {
       plan = r.plan ?? []
     case .runResumed:
       resumes.append(r.at)
+      // Inputs corrected on resume replace the journaled ones for later resumes and the report.
+      for (name, value) in r.inputs ?? [:] { inputs[name] = value }
       status = nil
       finishedAt = nil
     case .stepStarted:

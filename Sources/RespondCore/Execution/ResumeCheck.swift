@@ -22,4 +22,34 @@ package enum ResumeCheck {
     }
     return nil
   }
+
+  /// The inputs a resume corrects: `given` values for journaled (non-secret) inputs that differ
+  /// from what the journal holds. A correction is accepted only for an input no step has used
+  /// yet (a step that succeeded or was skipped by its condition decided on the old value), and
+  /// only when it matches the input's pattern; otherwise the reason is thrown. Without this a
+  /// bad `--vault-path` found at store-vault could never be fixed: resume kept the journaled one.
+  package static func corrections(
+    given: [String: String], state: IncidentState, runbook: Runbook
+  ) throws(UsageError) -> [String: String] {
+    var out: [String: String] = [:]
+    for (name, value) in given.sorted(by: { $0.key < $1.key }) {
+      guard let spec = runbook.input(name), !spec.secret, !state.withheldInputs.contains(name),
+        let recorded = state.inputs[name]?.stringValue ?? spec.defaultValue, recorded != value
+      else { continue }
+      if let pattern = spec.pattern, !InputSpec.matches(value, pattern: pattern) {
+        throw UsageError("--\(name) does not have the expected form (pattern \(pattern))")
+      }
+      let used = runbook.steps.filter { step in
+        let decided = state.steps[step.id]?.outcome.map { $0 == .succeeded || $0 == .skippedCondition } ?? false
+        return decided && step.templates.flatMap(\.references).contains { $0.path.count >= 2 && $0.path[0] == "inputs" && $0.path[1] == name }
+      }
+      if !used.isEmpty {
+        throw UsageError(
+          "--\(name) cannot be changed on resume: step(s) \(used.map { "'\($0.id)'" }.joined(separator: ", ")) already "
+            + "ran with '\(recorded)'; start a new incident to use another value")
+      }
+      out[name] = value
+    }
+    return out
+  }
 }
