@@ -138,8 +138,9 @@ extension MotoFixture {
   }
 
   /// A log group with CloudTrail-shaped events: 3 for `key`, 2 for each decoy.
-  package func trail(group: String, key: String, decoys: [String]) throws {
-    _ = try call(["trail", services.motoURL, group, key] + decoys)
+  /// `agent`: the user agent of the key's CreateUser event (attacker-controlled text).
+  package func trail(group: String, key: String, decoys: [String], agent: String? = nil) throws {
+    _ = try call(["trail", services.motoURL, group, key] + (agent.map { ["--agent=" + $0] } ?? []) + decoys)
   }
 
   package func createSecret(_ name: String, json: String) throws {

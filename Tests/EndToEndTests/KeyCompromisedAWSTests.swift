@@ -43,7 +43,9 @@ import Testing
     let leaked = try moto.createUser(user)
     let decoy = try moto.createUser(unique("bystander"))
     let group = unique("trail")
-    try moto.trail(group: group, key: leaked.id, decoys: [decoy.id])
+    // The attacker put the secret itself into a user agent: it must be masked from the first
+    // line written (the secret store is read in detect, before any event is journaled).
+    try moto.trail(group: group, key: leaked.id, decoys: [decoy.id], agent: "Boto3/1.34.0 k=" + leaked.secret)
     let vaultPath = "e2e/\(user)"
     try bao.put(vaultPath, ["access_key_id": leaked.id, "secret_access_key": leaked.secret, "region": "eu-west-1"])
     let secretID = unique("ci/aws")

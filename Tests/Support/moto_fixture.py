@@ -58,6 +58,10 @@ def main():
         import time
         logs = client("logs", url)
         group, key, decoys = sys.argv[3], sys.argv[4], sys.argv[5:]
+        # --agent=TEXT: the user agent of the leaked key's CreateUser event (attacker-controlled text).
+        agent = "Boto3/1.34.0"
+        if decoys and decoys[0].startswith("--agent="):
+            agent, decoys = decoys[0][len("--agent="):], decoys[1:]
         logs.create_log_group(logGroupName=group)
         logs.create_log_stream(logGroupName=group, logStreamName="cloudtrail")
         now = int(time.time() * 1000)
@@ -70,7 +74,7 @@ def main():
                                  "arn": "arn:aws:iam::123456789012:user/someone"}})}
         events = [event(key, "GetCallerIdentity", "203.0.113.7", "aws-cli/2.15.0", 120),
                   event(key, "ListUsers", "203.0.113.7", "aws-cli/2.15.0", 90),
-                  event(key, "CreateUser", "198.51.100.23", "Boto3/1.34.0", 30)]
+                  event(key, "CreateUser", "198.51.100.23", agent, 30)]
         for i, d in enumerate(decoys):
             events += [event(d, "ListBuckets", "192.0.2.1", "console", 100 - i), event(d, "GetCallerIdentity", "192.0.2.1", "console", 50 - i)]
         events.sort(key=lambda e: e["timestamp"])

@@ -172,6 +172,12 @@ package struct RunbookInvocation: Equatable, Sendable {
       if !notes.isEmpty { l += " (\(notes.joined(separator: "; ")))" }
       lines.append(l)
     }
+    if !rb.env.isEmpty {
+      lines += ["", "environment this runbook reads (besides AWS_*, VAULT_ADDR/VAULT_TOKEN and each action's own; see README):"]
+      for e in rb.env {
+        lines.append("  \(e.name)".padding(30) + e.description + (e.secret ? " (secret: masked everywhere)" : ""))
+      }
+    }
     lines += [
       "",
       "options:",
