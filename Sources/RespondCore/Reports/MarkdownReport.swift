@@ -5,7 +5,9 @@ import Foundation
 /// phases as a Mermaid gantt, the UTC timeline, evidence with provenance, what was not done,
 /// follow-ups, and the postmortem headings.
 package enum MarkdownReport {
-  package static func render(_ r: IncidentReport) -> String {
+  /// `masker`, when given, masks each value before it is cut to fit a line (the whole report is
+  /// masked again when written; a value cut first would keep half a secret).
+  package static func render(_ r: IncidentReport, masker: Masker? = nil) -> String {
     var md: [String] = []
     md.append("# Incident \(r.incident) (\(r.mode))")
     md.append("")
@@ -116,7 +118,7 @@ package enum MarkdownReport {
         let hidden: Set<String> = ["json", "body", "headers", "markdown", "status-line"]
         let shown = s.outputs.filter { !hidden.contains($0.key) }.sorted { $0.key < $1.key }
         for (k, v) in shown where !v.isNull {
-          md.append("  - `\(k)`: \(escape(oneLine(truncate(v.description, 300))))")
+          md.append("  - `\(k)`: \(escape(oneLine(truncate(v.description, 300, masker))))")
         }
         for k in s.secretOutputs { md.append("  - `\(k)`: secret, not recorded") }
         for n in s.notes { md.append("  - Note: \(escape(oneLine(n)))") }
@@ -240,8 +242,9 @@ package enum MarkdownReport {
     s.replacingASCII([UInt8(ascii: "\r"): " ", UInt8(ascii: "\n"): " "])
   }
 
-  static func truncate(_ s: String, _ n: Int) -> String {
-    s.count <= n ? s : String(s.prefix(n)) + "…"
+  static func truncate(_ s: String, _ n: Int, _ masker: Masker?) -> String {
+    if let masker { return masker.excerpt(s, limit: n + 1) }
+    return s.count <= n ? s : String(s.prefix(n)) + "…"
   }
 
   /// Mermaid task names cannot hold ':' or '#'.
@@ -278,7 +281,7 @@ package enum ReportWriter {
   /// carries the report) without reading it back.
   package static func writeReport(state: IncidentState, directory: String, masker: Masker? = nil) throws -> Written {
     let report = IncidentReport(state: state)
-    var md = MarkdownReport.render(report)
+    var md = MarkdownReport.render(report, masker: masker)
     var json = report.json() + "\n"
     if let masker {  // belt and braces: the journal is masked already
       md = masker.mask(md)
