@@ -190,6 +190,11 @@ import Testing
       #expect(!out.contains(part), "\(out)")
     }
     #expect(m.mask("channel=ops") == "channel=ops")
+    // A route segment before the token is not a secret: masked, it would hide the same words in
+    // every other text (an input naming the same team turned into a fingerprint).
+    let route = Self.masker("https://hooks.example.com/team-incident-response/abcdEFGH1234ijklMNOP5678")
+    #expect(route.mask("vault path secret/team-incident-response") == "vault path secret/team-incident-response")
+    #expect(!route.mask("token abcdEFGH1234ijklMNOP5678").contains("abcdEFGH1234"))
   }
 
   /// Two secrets overlapping in the text (one's tail is the other's head): no byte of either

@@ -202,11 +202,12 @@ package final class Masker: @unchecked Sendable {
   }
 
   /// The secret parts of a URL held as a secret (a webhook URL, `SMTP_URL`, a URL with a token in
-  /// its query): the password of its user-info and `user:password`; its path, and every path
-  /// segment long enough to be a token with the rest of the path after it (16+ characters:
-  /// Slack's and Discord's tokens are 24+, the words in such paths are shorter); every query
-  /// value whose name says credential, or that is 16+ characters long. Each is registered as a
-  /// secret of its own, so a text that quotes only that part is masked.
+  /// its query): the password of its user-info and `user:password`; its path, and its last path
+  /// segment when that is long enough to be a token (16+ characters: Slack's, Discord's and
+  /// most webhooks' tokens end the path and are 24+; earlier segments name a team, a channel or
+  /// a route, which masked would hide the same words in every other text); every query value
+  /// whose name says credential, or that is 16+ characters long. Each is registered as a secret
+  /// of its own, so a text that quotes only that part is masked.
   package static func urlParts(of secret: String) -> [String] {
     guard secret.contains("://"), let url = URLComponents(string: secret) else { return [] }
     var parts: [String] = []
@@ -218,11 +219,7 @@ package final class Masker: @unchecked Sendable {
     let path = url.percentEncodedPath
     if path.count >= 16 {
       parts.append(path)
-      let segments = path.split(separator: "/")
-      for (i, segment) in segments.enumerated() where segment.count >= 16 {
-        parts.append(String(segment))
-        parts.append(segments[i...].joined(separator: "/"))
-      }
+      if let last = path.split(separator: "/").last, last.count >= 16 { parts.append(String(last)) }
     }
     for item in url.percentEncodedQueryItems ?? [] {
       guard let value = item.value, !value.isEmpty else { continue }
