@@ -69,7 +69,8 @@ def spellings(secret):
     add("raw", secret, ci)
     add("json-escaped", json.dumps(secret)[1:-1], ci)
     add("json-escaped \\/", json.dumps(secret)[1:-1].replace("/", "\\/"), ci)
-    for safe, name in (("", "percent (all)"), ("-._~", "percent (RFC 3986)"), ("-._~!$&'()*+,;=:@/?", "percent (query)")):
+    percent = (("", "percent (all)"), ("-._~", "percent (RFC 3986)"), ("-._~!$&'()*+,;=:@/?", "percent (query)"))
+    for safe, name in percent:
         add(name, urllib.parse.quote(secret, safe=safe), True)  # the %XX digits in either case
     add("form", urllib.parse.quote_plus(secret, safe="-._~"), True)
     add("hex", data.hex(), True)

@@ -33,7 +33,8 @@ import Testing
     #expect(messages.count == 1)
     #expect(!Self.leaksHead(messages[0]), "\(messages[0].suffix(30))")
     let error = VaultClient.providerError(
-      status: 502, body: body, retryAfter: nil, operation: "PUT /v1/secret/data/x", endpoint: "e", masker: Self.masker())
+      status: 502, body: body, retryAfter: nil, operation: "PUT /v1/secret/data/x", endpoint: "e",
+      masker: Self.masker())
     #expect(!Self.leaksHead(error.description))
   }
 

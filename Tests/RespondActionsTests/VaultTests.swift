@@ -135,7 +135,8 @@ import Testing
 
     let throttled = VaultClient.providerError(
       status: 429, body: Data(#"{"errors":["request path \"secret/data/x\": rate limit quota exceeded"]}"#.utf8),
-      retryAfter: .seconds(7), operation: "GET /v1/secret/data/x", endpoint: "https://v/v1/secret/data/x", masker: Masker())
+      retryAfter: .seconds(7), operation: "GET /v1/secret/data/x", endpoint: "https://v/v1/secret/data/x",
+      masker: Masker())
     #expect(throttled.retryable && !throttled.processed && throttled.retryAfter == .seconds(7))
 
     let cas = VaultClient.providerError(

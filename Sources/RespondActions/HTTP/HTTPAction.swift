@@ -80,7 +80,8 @@ package struct HTTPAction: Action {
       let retryable = rateLimited || response.status >= 500
       throw ActionError.provider(ProviderError(
         provider: "HTTP", operation: "\(request.method) \(built.path)", endpoint: built.shownURL,
-        status: response.status, code: Self.errorCode(json), message: Self.errorMessage(response, json: json, masker: context.masker),
+        status: response.status, code: Self.errorCode(json),
+        message: Self.errorMessage(response, json: json, masker: context.masker),
         retryable: retryable,
         processed: !(response.status == 429 || response.status == 503 || (400..<500).contains(response.status)),
         retryAfter: rateLimited ? Self.rateLimitWait(response) : (retryable ? response.retryAfter : nil)))
@@ -417,7 +418,9 @@ package struct HTTPAction: Action {
         if let s = json[key]?.stringValue, !s.isEmpty { return shorten(s, masker) }
       }
       if let errors = json["errors"]?.arrayValue, let first = errors.first {
-        if let s = first["message"]?.stringValue ?? first["detail"]?.stringValue ?? first.stringValue { return shorten(s, masker) }
+        if let s = first["message"]?.stringValue ?? first["detail"]?.stringValue ?? first.stringValue {
+          return shorten(s, masker)
+        }
       }
       if let e = json["error"] {
         if let s = e["message"]?.stringValue { return shorten(s, masker) }

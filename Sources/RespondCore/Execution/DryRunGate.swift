@@ -38,7 +38,9 @@ package final class DryRunGate: HTTPTransport, @unchecked Sendable {
     let header = message.range(of: "\r\n\r\n").map { message[..<$0.lowerBound] } ?? message[...]
     let subject = header.split(separator: "\r\n").first { $0.lowercased().hasPrefix("subject:") } ?? ""
     let text = masker.excerpt(
-      "SMTP \(DryRunGate.stripQuery(mail.url)) from <\(mail.from)> to \(mail.recipients.map { "<\($0)>" }.joined(separator: ", ")) \(subject) (\(mail.message.count) bytes)", limit: 4096)
+      "SMTP \(DryRunGate.stripQuery(mail.url)) from <\(mail.from)> to "
+        + mail.recipients.map { "<\($0)>" }.joined(separator: ", ") + " \(subject) (\(mail.message.count) bytes)",
+      limit: 4096)
     lock.withLock { _intercepted.append(text) }
     throw Intercepted()
   }

@@ -21,7 +21,7 @@ package final class Masker: @unchecked Sendable {
   private var registered: Set<String> = []
   /// The spellings as a search index, rebuilt when one is added; `mask` takes it under the lock
   /// and searches without holding it.
-  private var index = Index([:])
+  private var index = Index()
 
   package init() {}
 
@@ -93,14 +93,13 @@ package final class Masker: @unchecked Sendable {
     if lock.withLock({ registered.contains(secret) }) { return }
     let stand = Masker.fingerprint(secret)
     let variants = Masker.spellings(of: secret)
+    let standBytes = Array(stand.utf8)
     lock.withLock {
       registered.insert(secret)
-      var changed = false
       for v in variants where v.utf8.count >= Masker.minimumSpelling && replacements[v] == nil {
         replacements[v] = stand
-        changed = true
+        index.insert(Array(v.utf8), standBytes)
       }
-      if changed { index = Index(replacements) }
     }
     guard depth == 0 else { return }
     for part in Masker.urlParts(of: secret) { register(part, depth: 1) }
@@ -267,7 +266,7 @@ package final class Masker: @unchecked Sendable {
         if match.start >= copied {
           out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[copied..<match.start]))
         }
-        out.append(contentsOf: index.stands[match.needle])
+        out.append(contentsOf: match.stand)
         copied = max(copied, match.end)
         // The next match may start inside this one and reach further: it extends the replaced run.
         guard let next = index.firstMatch(in: bytes, from: match.start + 1, reachingPast: copied) else { break }
@@ -315,52 +314,44 @@ extension Masker {
   /// All spellings of all secrets, searched in one pass over the text: a bitmap of the byte pairs
   /// that begin a spelling turns away almost every position with one load, and only a position
   /// whose pair begins some spelling compares the spellings of that pair, longest first. Every
-  /// journaled string goes through here, with a few hundred spellings registered (about 25 per
-  /// secret): one memchr pass per spelling cost a pass over the text for each.
+  /// journaled string goes through here, with a few hundred spellings registered (about 30 per
+  /// secret): one memchr pass per spelling would cost a pass over the text for each.
   fileprivate struct Index: Sendable {
-    let needles: [[UInt8]]
-    let stands: [[UInt8]]
+    /// First byte pair → (spelling, stand-in), longest spelling first. Grown in place as secrets
+    /// are registered (the masker's copy; a reader's snapshot is not disturbed), never re-sorted
+    /// whole: registering a secret costs its own spellings, not all of them again.
+    private var buckets: [UInt16: [(needle: [UInt8], stand: [UInt8])]] = [:]
     /// 65,536 bits: bit (a << 8 | b) is set when some spelling starts with bytes a, b.
-    let pairs: [UInt64]
-    /// First byte pair → indices into `needles`, longest first.
-    let buckets: [UInt16: [Int]]
+    private var pairs = [UInt64](repeating: 0, count: 1024)
 
-    var isEmpty: Bool { needles.isEmpty }
+    var isEmpty: Bool { buckets.isEmpty }
 
-    init(_ replacements: [String: String]) {
-      let sorted = replacements.sorted {
-        $0.key.utf8.count != $1.key.utf8.count ? $0.key.utf8.count > $1.key.utf8.count : $0.key < $1.key
-      }
-      needles = sorted.map { Array($0.key.utf8) }
-      stands = sorted.map { Array($0.value.utf8) }
-      var pairs = [UInt64](repeating: 0, count: 1024)
-      var buckets: [UInt16: [Int]] = [:]
-      for (i, n) in needles.enumerated() where n.count >= 2 {
-        let pair = UInt16(n[0]) << 8 | UInt16(n[1])
-        pairs[Int(pair >> 6)] |= 1 << UInt64(pair & 63)
-        buckets[pair, default: []].append(i)
-      }
-      self.pairs = pairs
-      self.buckets = buckets
+    mutating func insert(_ needle: [UInt8], _ stand: [UInt8]) {
+      guard needle.count >= 2 else { return }
+      let pair = UInt16(needle[0]) << 8 | UInt16(needle[1])
+      pairs[Int(pair >> 6)] |= 1 << UInt64(pair & 63)
+      var list = buckets.removeValue(forKey: pair) ?? []
+      let at = list.firstIndex { $0.needle.count < needle.count } ?? list.count
+      list.insert((needle, stand), at: at)
+      buckets[pair] = list
     }
 
     /// The leftmost match at or after `from` (the longest there) that ends past `reachingPast`.
     func firstMatch(in bytes: UnsafeBufferPointer<UInt8>, from: Int, reachingPast: Int = 0)
-      -> (start: Int, end: Int, needle: Int)?
+      -> (start: Int, end: Int, stand: [UInt8])?
     {
-      guard !needles.isEmpty, bytes.count >= 2, let base = bytes.baseAddress else { return nil }
-      return pairs.withUnsafeBufferPointer { bits -> (start: Int, end: Int, needle: Int)? in
+      guard !buckets.isEmpty, bytes.count >= 2, let base = bytes.baseAddress else { return nil }
+      return pairs.withUnsafeBufferPointer { bits -> (start: Int, end: Int, stand: [UInt8])? in
         var i = from
         let last = bytes.count - 2
         while i <= last {
           let pair = UInt16(base[i]) << 8 | UInt16(base[i + 1])
           if bits[Int(pair >> 6)] & (1 << UInt64(pair & 63)) != 0, let list = buckets[pair] {
-            for n in list {
-              let needle = needles[n]
+            for (needle, stand) in list {
               let end = i + needle.count
               guard end <= bytes.count, end > reachingPast else { continue }
               let equal = needle.withUnsafeBytes { memcmp(base + i, $0.baseAddress!, needle.count) == 0 }
-              if equal { return (i, end, n) }
+              if equal { return (i, end, stand) }
             }
           }
           i += 1
