@@ -230,6 +230,15 @@ func keptOutputsFolder() -> String? {
   return folder
 }
 
+/// Keeps a respond process's stdout and stderr for the secrets scan (under scripts/test.sh;
+/// nothing otherwise). Every helper that starts respond calls it.
+package func keepProcessOutput(stdout: Data, stderr: Data) {
+  guard let folder = keptOutputsFolder() else { return }
+  let name = folder + "/respond-" + UUID().uuidString
+  FileManager.default.createFile(atPath: name + ".out", contents: stdout, attributes: [.posixPermissions: 0o600])
+  FileManager.default.createFile(atPath: name + ".err", contents: stderr, attributes: [.posixPermissions: 0o600])
+}
+
 /// Removes a test's output folder, unless `RESPOND_TEST_KEEP_OUTPUTS` is set (scripts/test.sh
 /// sets it, with TMPDIR inside its own outputs folder, so the secrets scan reads what respond
 /// wrote there after the suite).
@@ -289,11 +298,7 @@ package func runRespond(_ args: [String], environment: [String: String], cwd: St
     throw TestServices.Missing(description: "respond \(args.joined(separator: " ")) did not finish in \(timeout)s")
   }
   p.waitUntilExit()
-  if let folder = keptOutputsFolder() {
-    let name = folder + "/respond-" + UUID().uuidString
-    FileManager.default.createFile(atPath: name + ".out", contents: o, attributes: [.posixPermissions: 0o600])
-    FileManager.default.createFile(atPath: name + ".err", contents: e, attributes: [.posixPermissions: 0o600])
-  }
+  keepProcessOutput(stdout: o, stderr: e)
   return ProcessOutcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
                         stderr: String(decoding: e, as: UTF8.self))
 }

@@ -272,6 +272,7 @@ import Testing
     outPipe.fileHandleForReading.readabilityHandler = nil
     let restErr = errPipe.fileHandleForReading.readDataToEndOfFile()
     let restOut = outPipe.fileHandleForReading.readDataToEndOfFile()
+    lock.withLock { keepProcessOutput(stdout: stdout + restOut, stderr: err + restErr) }
     return lock.withLock {
       ProcessOutcome(
         status: p.terminationStatus, stdout: String(decoding: stdout + restOut, as: UTF8.self),
