@@ -70,7 +70,10 @@ HCL
 
   # --- recording receiver ---
   RECEIVER_PORT=$(free_port)
-  nohup python3 "$ROOT/Tests/Support/receiver.py" --port "$RECEIVER_PORT" >"$STATE/logs/receiver.log" 2>&1 &
+  # Every request respond sent it is kept (receiver-requests.jsonl) for the end-of-run secrets scan.
+  rm -f "$STATE/receiver-requests.jsonl"
+  nohup python3 "$ROOT/Tests/Support/receiver.py" --port "$RECEIVER_PORT" --record "$STATE/receiver-requests.jsonl" \
+    >"$STATE/logs/receiver.log" 2>&1 &
   echo $! >"$STATE/pids/receiver"
 
   wait_for "http://127.0.0.1:$MOTO_PORT/moto-api/" 60
@@ -91,6 +94,7 @@ export RESPOND_TEST_AUDIT_LOG=$AUDIT_LOG
 export RESPOND_TEST_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT
 export RESPOND_TEST_MAILDIR=$MAILDIR
 export RESPOND_TEST_RECEIVER_URL=http://127.0.0.1:$RECEIVER_PORT
+export RESPOND_TEST_RECEIVER_RECORD=$STATE/receiver-requests.jsonl
 export RESPOND_TEST_REPO_ROOT=$ROOT
 ENV
   chmod 600 "$ENV_FILE"

@@ -1,4 +1,8 @@
 import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 import RespondCore
 
 /// The real local servers the tests talk to, as `scripts/services.sh up` started them. Values
@@ -106,15 +110,18 @@ package struct MotoFixture: Sendable {
                                  "RESPOND_TEST_AWS_SECRET_ACCESS_KEY": services.awsSecretAccessKey])
   }
 
-  /// Creates a user with one access key: (key id, secret).
+  /// Creates a user with one access key: (key id, secret). The secret goes into the secrets
+  /// manifest (`recordTestSecret`).
   package func createUser(_ name: String) throws -> (id: String, secret: String) {
     let parts = try run(["user", services.motoURL, name]).split(separator: " ")
+    recordTestSecret(String(parts[1]))
     return (String(parts[0]), String(parts[1]))
   }
 
   /// Creates one more access key for an existing user, as another client would: (key id, secret).
   package func createKey(for user: String) throws -> (id: String, secret: String) {
     let parts = try run(["create-key", services.motoURL, user]).split(separator: " ")
+    recordTestSecret(String(parts[1]))
     return (String(parts[0]), String(parts[1]))
   }
 
@@ -147,8 +154,14 @@ extension MotoFixture {
     _ = try call(["secret", services.motoURL, name, json])
   }
 
+  /// A Secrets Manager secret's string; its secret fields (respond's replacement key, when
+  /// respond wrote it) go into the secrets manifest.
   package func secretString(_ name: String) throws -> String {
-    try call(["get-secret", services.motoURL, name])
+    let text = try call(["get-secret", services.motoURL, name])
+    for (k, v) in Value.parseJSON(text)?.objectValue ?? [:] where isSecretField(k) {
+      if let s = v.stringValue { recordTestSecret(s) }
+    }
+    return text
   }
 
   package func createRole(_ name: String) throws {
@@ -178,8 +191,61 @@ package struct BaoFixture: Sendable {
   package func get(_ path: String) throws -> [String: String] {
     let out = try runProgram("/usr/bin/env", ["bao", "kv", "get", "-mount=secret", "-format=json", path], environment: env)
     let data = Value.parseJSON(out)?.pointer("/data/data")?.objectValue ?? [:]
-    return data.compactMapValues(\.stringValue)
+    let fields = data.compactMapValues(\.stringValue)
+    // What respond wrote here (a replacement secret key) is a secret its outputs must not show.
+    for (k, v) in fields where isSecretField(k) { recordTestSecret(v) }
+    return fields
   }
+}
+
+// MARK: - Secrets manifest and kept outputs (the end-of-run secrets scan)
+
+/// Appends a secret a test minted or read back (a leaked key's secret, respond's replacement
+/// key, a Vault token) to the file `RESPOND_TEST_SECRETS_MANIFEST` names, one per line.
+/// `scripts/test.sh` sets it, and after the suite `scripts/secrets-scan.py` fails the run if any
+/// of these secrets appears, in any spelling, in anything respond wrote. Without the variable
+/// (a single test run by hand) nothing is recorded.
+package func recordTestSecret(_ secret: String) {
+  guard let path = ProcessInfo.processInfo.environment["RESPOND_TEST_SECRETS_MANIFEST"], !path.isEmpty,
+    !secret.isEmpty, !secret.contains("\n")
+  else { return }
+  let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+  guard fd >= 0 else { return }
+  defer { close(fd) }
+  let line = Array((secret + "\n").utf8)
+  _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }  // one write: lines never interleave
+}
+
+/// Whether a secret store's field holds a secret (by name), for the manifest.
+func isSecretField(_ name: String) -> Bool {
+  let n = name.lowercased()
+  return n.contains("secret") || n.contains("token") || n.contains("password")
+}
+
+/// Where the respond processes' stdout and stderr are kept for the secrets scan
+/// (`RESPOND_TEST_OUTPUTS`/processes), or nil outside `scripts/test.sh`.
+func keptOutputsFolder() -> String? {
+  guard let root = ProcessInfo.processInfo.environment["RESPOND_TEST_OUTPUTS"], !root.isEmpty else { return nil }
+  let folder = root + "/processes"
+  try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+  return folder
+}
+
+/// Keeps a respond process's stdout and stderr for the secrets scan (under scripts/test.sh;
+/// nothing otherwise). Every helper that starts respond calls it.
+package func keepProcessOutput(stdout: Data, stderr: Data) {
+  guard let folder = keptOutputsFolder() else { return }
+  let name = folder + "/respond-" + UUID().uuidString
+  FileManager.default.createFile(atPath: name + ".out", contents: stdout, attributes: [.posixPermissions: 0o600])
+  FileManager.default.createFile(atPath: name + ".err", contents: stderr, attributes: [.posixPermissions: 0o600])
+}
+
+/// Removes a test's output folder, unless `RESPOND_TEST_KEEP_OUTPUTS` is set (scripts/test.sh
+/// sets it, with TMPDIR inside its own outputs folder, so the secrets scan reads what respond
+/// wrote there after the suite).
+package func removeTestOutput(_ path: String) {
+  if let keep = ProcessInfo.processInfo.environment["RESPOND_TEST_KEEP_OUTPUTS"], !keep.isEmpty { return }
+  try? FileManager.default.removeItem(atPath: path)
 }
 
 /// The built `respond` executable (RESPOND_BIN, or .build/debug/respond in the repository).
@@ -240,6 +306,7 @@ package func runRespond(
     throw TestServices.Missing(description: "respond \(args.joined(separator: " ")) did not finish in \(timeout)s")
   }
   p.waitUntilExit()
+  keepProcessOutput(stdout: o, stderr: e)
   return ProcessOutcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
                         stderr: String(decoding: e, as: UTF8.self))
 }

@@ -10,7 +10,7 @@ import Testing
   @Test func eachKeyGetsItsOwnIncidentAndTheSummaryListsThemAll() throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("batch-e2e-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
+    defer { removeTestOutput(dir) }
     let garbage = "zz-not-a-known-key-format-0123456789"
     let list = "AKIA2TARGETKEY7QWERT\n# dup below\nAKIA2TARGETKEY7QWERT\nAKIA2TARGETKEY7ZXCVB\n\(garbage)\n"
     try list.write(toFile: dir + "/keys.txt", atomically: true, encoding: .utf8)

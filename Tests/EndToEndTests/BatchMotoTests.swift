@@ -109,7 +109,7 @@ import Testing
   /// nowhere: nothing minted, the user's own live key untouched).
   @Test func aHundredLeakedKeysOfFiftyUsersEndAsExpected() throws {
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: out) }
+    defer { removeTestOutput(out) }
     let prefix = "batch-\(UUID().uuidString.prefix(6).lowercased())"
     let plan = Array(repeating: (dead: 0, live: 2), count: 35) + Array(repeating: (dead: 3, live: 1), count: 15)
     let users = try plant(prefix, plan)
@@ -182,7 +182,7 @@ import Testing
   /// exactly one new Active key, the one its incident recorded.
   @Test func anInterruptedBatchResumesWhereItStopped() throws {
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: out) }
+    defer { removeTestOutput(out) }
     let prefix = "stop-\(UUID().uuidString.prefix(6).lowercased())"
     let users = try plant(prefix, Array(repeating: (dead: 0, live: 1), count: 20))
     let leaked = users.map { $0.live[0].id }
@@ -279,6 +279,7 @@ import Testing
     outPipe.fileHandleForReading.readabilityHandler = nil
     let restErr = errPipe.fileHandleForReading.readDataToEndOfFile()
     let restOut = outPipe.fileHandleForReading.readDataToEndOfFile()
+    lock.withLock { keepProcessOutput(stdout: stdout + restOut, stderr: err + restErr) }
     return lock.withLock {
       ProcessOutcome(
         status: p.terminationStatus, stdout: String(decoding: stdout + restOut, as: UTF8.self),

@@ -139,6 +139,7 @@ final class RunningRespond: @unchecked Sendable {
       throw TestFailure("respond did not finish in \(timeout)s")
     }
     process.waitUntilExit()
+    keepProcessOutput(stdout: o, stderr: e)
     return Finished(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
                     stderr: String(decoding: e, as: UTF8.self))
   }

@@ -407,6 +407,7 @@ private func digits(_ count: Int) -> String {
     let json = try runProgram("/usr/bin/env", ["bao", "token", "create", "-format=json", "-type=\(type)", "-policy=default", "-ttl=1h"],
                               environment: rootEnvironment)
     let token = try #require(Value.parseJSON(json)?.pointer("/auth/client_token")?.stringValue)
+    recordTestSecret(token)
     _ = try runProgram("/usr/bin/env", ["bao", "token", "lookup", "-format=json"],
                        environment: ["VAULT_ADDR": services.baoAddr, "VAULT_TOKEN": token])
     return token

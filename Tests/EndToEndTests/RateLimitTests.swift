@@ -94,7 +94,7 @@ import Testing
     env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = services.receiverURL + trailPath
     env["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = services.receiverURL + logsPath
     let out = NSTemporaryDirectory() + "respond-ratelimit-" + UUID().uuidString
-    defer { try? FileManager.default.removeItem(atPath: out) }
+    defer { removeTestOutput(out) }
     let o = try runRespond(
       ["key-compromised", "--key", leaked.id, "--log-group", "trail-\(id)", "--dry-run", "--out", out,
        "--runbooks", TestServices.repositoryRoot() + "/Runbooks"],

@@ -26,7 +26,7 @@ import Testing
     bao = BaoFixture(services)
   }
 
-  deinit { try? FileManager.default.removeItem(atPath: root) }
+  deinit { removeTestOutput(root) }
 
   /// The runbook branches under test.
   enum Branch: String, CaseIterable, CustomTestStringConvertible, Sendable {
@@ -225,6 +225,7 @@ import Testing
         "/usr/bin/env", ["bao", "token", "create", "-format=json", "-policy=default", "-ttl=1h"],
         environment: services.vaultEnvironment)
       let token = try #require(Value.parseJSON(json)?.pointer("/auth/client_token")?.stringValue)
+      recordTestSecret(token)
       _ = try runProgram("/usr/bin/env", ["bao", "token", "lookup", "-format=json"],
                          environment: ["VAULT_ADDR": services.baoAddr, "VAULT_TOKEN": token])
       let badVaultToken = "hvs." + Self.random(24)

@@ -40,7 +40,7 @@ import Testing
       kill(p.processIdentifier, SIGKILL)
       p.waitUntilExit()
     }
-    try? FileManager.default.removeItem(atPath: dir)
+    removeTestOutput(dir)
   }
 
   /// Starts a python helper that writes its port to a file; returns the port.
@@ -78,7 +78,9 @@ import Testing
   func leakedToken() throws -> String {
     let json = try runProgram("/usr/bin/env", ["bao", "token", "create", "-format=json", "-policy=default", "-ttl=1h"],
                               environment: services.vaultEnvironment)
-    return try #require(Value.parseJSON(json)?.pointer("/auth/client_token")?.stringValue)
+    let token = try #require(Value.parseJSON(json)?.pointer("/auth/client_token")?.stringValue)
+    recordTestSecret(token)
+    return token
   }
 
   func vaultKnows(_ token: String) -> Bool {

@@ -29,7 +29,7 @@ import Testing
       kill(p.processIdentifier, SIGKILL)
       p.waitUntilExit()
     }
-    try? FileManager.default.removeItem(atPath: dir)
+    removeTestOutput(dir)
   }
 
   /// Starts faultproxy.py in front of `target`; returns its base URL.
@@ -226,6 +226,7 @@ import Testing
         let json = try runProgram("/usr/bin/env", ["bao", "token", "create", "-format=json", "-policy=default", "-ttl=1h"],
                                   environment: services.vaultEnvironment)
         let token = try #require(Value.parseJSON(json)?.pointer("/auth/client_token")?.stringValue)
+        recordTestSecret(token)
         var env = services.vaultEnvironment
         env["SLACK_WEBHOOK_URL"] = proxy + hook
         env["RESPOND_HTTP_TIMEOUT"] = "1"

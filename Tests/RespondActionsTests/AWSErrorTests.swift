@@ -14,7 +14,7 @@ import Testing
              operation: String = "UpdateAccessKey") -> ProviderError {
     AWSErrors.providerError(
       service: service, operation: operation, endpoint: Self.endpoint,
-      response: HTTPResponse(status: status, headers: headers, body: Data(body.utf8)))
+      response: HTTPResponse(status: status, headers: headers, body: Data(body.utf8)), masker: Masker())
   }
 
   // MARK: - Parsing

@@ -120,11 +120,11 @@ import Testing
 
   @Test func errorBodiesBecomeProviderErrors() throws {
     let multi = Data(#"{"errors":["1 error occurred:\n\t* invalid accessor\n\n"]}"#.utf8)
-    #expect(VaultClient.errorMessages(multi) == ["invalid accessor"])
+    #expect(VaultClient.errorMessages(multi, masker: Masker()) == ["invalid accessor"])
 
     let sealed = VaultClient.providerError(
       status: 503, body: Data(#"{"errors":["Vault is sealed"]}"#.utf8), retryAfter: nil,
-      operation: "GET /v1/secret/data/x", endpoint: "https://v/v1/secret/data/x")
+      operation: "GET /v1/secret/data/x", endpoint: "https://v/v1/secret/data/x", masker: Masker())
     #expect(sealed.provider == "Vault")
     #expect(sealed.code == "sealed")
     #expect(sealed.retryable && !sealed.processed)
@@ -135,17 +135,18 @@ import Testing
 
     let throttled = VaultClient.providerError(
       status: 429, body: Data(#"{"errors":["request path \"secret/data/x\": rate limit quota exceeded"]}"#.utf8),
-      retryAfter: .seconds(7), operation: "GET /v1/secret/data/x", endpoint: "https://v/v1/secret/data/x")
+      retryAfter: .seconds(7), operation: "GET /v1/secret/data/x", endpoint: "https://v/v1/secret/data/x",
+      masker: Masker())
     #expect(throttled.retryable && !throttled.processed && throttled.retryAfter == .seconds(7))
 
     let cas = VaultClient.providerError(
       status: 400, body: Data(#"{"errors":["check-and-set parameter did not match the current version"]}"#.utf8),
-      retryAfter: nil, operation: "POST /v1/secret/data/x", endpoint: "https://v/v1/secret/data/x")
+      retryAfter: nil, operation: "POST /v1/secret/data/x", endpoint: "https://v/v1/secret/data/x", masker: Masker())
     #expect(cas.code == "cas-mismatch" && !cas.retryable)
 
     let denied = VaultClient.providerError(
       status: 403, body: Data(#"{"errors":["permission denied"]}"#.utf8), retryAfter: nil, operation: "op",
-      endpoint: "e")
+      endpoint: "e", masker: Masker())
     #expect(denied.code == "permission-denied" && !denied.retryable && denied.message == "permission denied")
   }
 

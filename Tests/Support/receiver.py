@@ -13,6 +13,10 @@ Every request is recorded. Responses are scripted per path through a control API
                            body_b64, time
   POST /_control/reset    forget scripts and recordings
 
+--record FILE also appends every recorded request to FILE as one JSON line (kept after a reset):
+what respond sent (notifications among it) is one of its outputs, which the end-of-run secrets
+scan (scripts/secrets-scan.py) reads.
+
 Listens on 127.0.0.1 only. --port 0 picks a free port; --port-file writes the chosen port.
 --tls-cert/--tls-key serve HTTPS (tests use a self-signed certificate to prove respond refuses it).
 """
@@ -24,6 +28,7 @@ LOCK = threading.Lock()
 SCRIPTS = {}    # path -> list of responses
 DEFAULTS = {}   # path -> response
 RECORDS = []
+RECORD_FILE = None  # --record: every request, one JSON line each, never forgotten
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -54,13 +59,17 @@ class Handler(BaseHTTPRequestHandler):
         body = self._body()
         if parts.path.startswith("/_control/"):
             return self._control(parts, body)
+        record = {
+            "method": self.command, "path": parts.path, "query": parts.query,
+            "headers": {k: v for k, v in self.headers.items()},
+            "body": body.decode("utf-8", "replace"), "body_b64": base64.b64encode(body).decode(),
+            "time": time.time(),
+        }
         with LOCK:
-            RECORDS.append({
-                "method": self.command, "path": parts.path, "query": parts.query,
-                "headers": {k: v for k, v in self.headers.items()},
-                "body": body.decode("utf-8", "replace"), "body_b64": base64.b64encode(body).decode(),
-                "time": time.time(),
-            })
+            RECORDS.append(record)
+            if RECORD_FILE:
+                with open(RECORD_FILE, "a") as f:
+                    f.write(json.dumps(record) + "\n")
             queue = SCRIPTS.get(parts.path) or []
             resp = queue.pop(0) if queue else DEFAULTS.get(parts.path, {"status": 200, "body": "ok"})
         if resp.get("delay"):
@@ -106,7 +115,10 @@ def main():
     ap.add_argument("--port-file")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
+    ap.add_argument("--record")
     a = ap.parse_args()
+    global RECORD_FILE
+    RECORD_FILE = a.record
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
     if a.tls_cert:

@@ -70,7 +70,9 @@ package enum AWSErrors {
   }
 
   /// The provider's error code and message from an error answer, whatever its format.
-  package static func parse(status: Int, headers: [(String, String)], body: Data) -> (code: String?, message: String) {
+  package static func parse(
+    status: Int, headers: [(String, String)], body: Data, masker: Masker
+  ) -> (code: String?, message: String) {
     let response = HTTPResponse(status: status, headers: headers, body: body)
     let headerCode = response.header("x-amzn-ErrorType").flatMap { raw -> String? in
       let c = raw.split(separator: ":").first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
@@ -91,12 +93,12 @@ package enum AWSErrors {
         return (error.child("Code")?.text ?? headerCode, message ?? "no message")
       }
     }
-    return (headerCode, describeBody(response))
+    return (headerCode, describeBody(response, masker: masker))
   }
 
   /// A readable stand-in for a body that is not an AWS error: an HTML page's title, or the first
   /// line of text, bounded.
-  static func describeBody(_ response: HTTPResponse) -> String {
+  static func describeBody(_ response: HTTPResponse, masker: Masker) -> String {
     let text = response.text
     if text.isEmpty { return "empty response body" }
     if let start = text.range(of: "<title>", options: .caseInsensitive),
@@ -105,15 +107,15 @@ package enum AWSErrors {
       return "non-AWS answer: " + text[start.upperBound..<end.lowerBound].trimmingCharacters(in: .whitespaces)
     }
     let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
-    return "non-AWS answer: " + (flat.count > 200 ? String(flat.prefix(200)) + "…" : flat)
+    return "non-AWS answer: " + masker.excerpt(flat, limit: 201)
   }
 
   /// The `ProviderError` for an error answer: throttling and 5xx are retryable; throttling and
   /// other 4xx were not processed; 5xx may have been.
   package static func providerError(
-    service: AWSService, operation: String, endpoint: String, response: HTTPResponse
+    service: AWSService, operation: String, endpoint: String, response: HTTPResponse, masker: Masker
   ) -> ProviderError {
-    let (code, message) = parse(status: response.status, headers: response.headers, body: response.body)
+    let (code, message) = parse(status: response.status, headers: response.headers, body: response.body, masker: masker)
     let throttled = isThrottling(code: code, status: response.status)
     let serverSide = response.status >= 500
     return ProviderError(
@@ -319,7 +321,8 @@ package struct AWSClient: Sendable {
         return response
       }
 
-      var error = AWSErrors.providerError(service: service, operation: operation, endpoint: url, response: response)
+      var error = AWSErrors.providerError(
+        service: service, operation: operation, endpoint: url, response: response, masker: context.masker)
       let throttled = AWSErrors.isThrottling(code: error.code, status: response.status)
       if throttled { await limiter.penalize(retryAfter: error.retryAfter) }
       if throttled || (error.retryable && !mutates),

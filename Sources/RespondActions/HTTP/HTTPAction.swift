@@ -82,7 +82,8 @@ package struct HTTPAction: Action {
       let retryable = rateLimited || response.status >= 500
       throw ActionError.provider(ProviderError(
         provider: "HTTP", operation: "\(request.method) \(built.path)", endpoint: built.shownURL,
-        status: response.status, code: Self.errorCode(json), message: Self.errorMessage(response, json: json),
+        status: response.status, code: Self.errorCode(json),
+        message: Self.errorMessage(response, json: json, masker: context.masker),
         retryable: retryable,
         processed: !(response.status == 429 || response.status == 503 || (400..<500).contains(response.status)),
         retryAfter: rateLimited ? Self.rateLimitWait(response) : (retryable ? response.retryAfter : nil)))
@@ -90,7 +91,7 @@ package struct HTTPAction: Action {
 
     var outputs: [String: Value] = [
       "status": .number(Double(response.status)),
-      "body": .string(Self.truncatedText(response.body)),
+      "body": .string(Self.truncatedText(response.body, masker: context.masker)),
       "json": json ?? .null,
       "headers": .object(Self.headerMap(response.headers)),
     ]
@@ -337,9 +338,13 @@ package struct HTTPAction: Action {
     return items
   }
 
-  static func truncatedText(_ body: Data) -> String {
+  /// The body as text, bounded: a longer one is masked whole before it is cut (cut first, a
+  /// secret straddling the limit would keep its first half, which no longer matches).
+  static func truncatedText(_ body: Data, masker: Masker) -> String {
     guard body.count > bodyOutputLimit else { return String(decoding: body, as: UTF8.self) }
-    var text = String(decoding: body.prefix(bodyOutputLimit), as: UTF8.self)
+    let masked = masker.mask(String(decoding: body, as: UTF8.self))
+    guard masked.utf8.count > bodyOutputLimit else { return masked }
+    var text = String(decoding: masked.utf8.prefix(bodyOutputLimit), as: UTF8.self)
     while text.hasSuffix("\u{FFFD}") { text.removeLast() }  // a multi-byte character cut in half
     return text
   }
@@ -409,24 +414,26 @@ package struct HTTPAction: Action {
   }
 
   /// The most readable message in the answer: common JSON fields, else the text (shortened).
-  static func errorMessage(_ response: HTTPResponse, json: Value?) -> String {
+  static func errorMessage(_ response: HTTPResponse, json: Value?, masker: Masker) -> String {
     if let json {
       for key in ["message", "error_description", "error_message", "detail", "msg"] {
-        if let s = json[key]?.stringValue, !s.isEmpty { return shorten(s) }
+        if let s = json[key]?.stringValue, !s.isEmpty { return shorten(s, masker) }
       }
       if let errors = json["errors"]?.arrayValue, let first = errors.first {
-        if let s = first["message"]?.stringValue ?? first["detail"]?.stringValue ?? first.stringValue { return shorten(s) }
+        if let s = first["message"]?.stringValue ?? first["detail"]?.stringValue ?? first.stringValue {
+          return shorten(s, masker)
+        }
       }
       if let e = json["error"] {
-        if let s = e["message"]?.stringValue { return shorten(s) }
-        if let s = e.stringValue { return shorten(s) }
+        if let s = e["message"]?.stringValue { return shorten(s, masker) }
+        if let s = e.stringValue { return shorten(s, masker) }
       }
     }
-    return shorten(response.text.trimmingCharacters(in: .whitespacesAndNewlines))
+    return shorten(response.text.trimmingCharacters(in: .whitespacesAndNewlines), masker)
   }
 
-  static func shorten(_ s: String) -> String {
-    let oneLine = s.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
-    return oneLine.count > 300 ? String(oneLine.prefix(300)) + "…" : oneLine
+  /// One line of at most 301 characters, masked before it is cut.
+  static func shorten(_ s: String, _ masker: Masker) -> String {
+    masker.excerpt(s.replacingASCII([UInt8(ascii: "\r"): " ", UInt8(ascii: "\n"): " "]), limit: 301)
   }
 }

@@ -25,9 +25,11 @@ package struct NotifySender: Sendable {
   package var idempotent: Bool
   /// Progress lines (retries).
   package var log: @Sendable (String) -> Void
+  /// Masks a provider's answer before it is cut to an error message's length.
+  package var masker: Masker
 
   package init(
-    provider: String, shownEndpoint: String, idempotent: Bool, maxAttempts: Int = 4,
+    provider: String, shownEndpoint: String, idempotent: Bool, masker: Masker, maxAttempts: Int = 4,
     baseBackoff: Duration = .milliseconds(500), maxWait: Duration = .seconds(60),
     log: @escaping @Sendable (String) -> Void = { _ in }
   ) {
@@ -38,6 +40,7 @@ package struct NotifySender: Sendable {
     self.baseBackoff = baseBackoff
     self.maxWait = maxWait
     self.log = log
+    self.masker = masker
   }
 
   /// Sends `build()`'s request (rebuilt per attempt, so signatures carry a fresh timestamp) until
@@ -67,7 +70,7 @@ package struct NotifySender: Sendable {
       let retryable = response.status == 429 || response.status >= 500
       let error = ProviderError(
         provider: provider, operation: operation, endpoint: shownEndpoint, status: response.status,
-        code: Self.errorCode(response), message: Self.errorMessage(response), retryable: retryable,
+        code: Self.errorCode(response), message: Self.errorMessage(response, masker: masker), retryable: retryable,
         processed: !(response.status == 429 || response.status == 503 || (400..<500).contains(response.status)),
         retryAfter: retryable ? response.retryAfter : nil)
       if retryable, attempt < maxAttempts {
@@ -96,14 +99,14 @@ package struct NotifySender: Sendable {
   }
 
   /// The provider's explanation, bounded in length.
-  static func errorMessage(_ response: HTTPResponse) -> String {
+  static func errorMessage(_ response: HTTPResponse, masker: Masker) -> String {
     if let json = response.json {
       var parts: [String] = []
       if let m = json["message"]?.stringValue { parts.append(m) }
       if let errs = json["errors"]?.arrayValue { parts.append(contentsOf: errs.map(\.description)) }
-      if !parts.isEmpty { return String(parts.joined(separator: "; ").prefix(500)) }
+      if !parts.isEmpty { return masker.excerpt(parts.joined(separator: "; "), limit: 500) }
     }
-    return String(response.text.trimmingCharacters(in: .whitespacesAndNewlines).prefix(500))
+    return masker.excerpt(response.text.trimmingCharacters(in: .whitespacesAndNewlines), limit: 500)
   }
 
   /// How a secret URL may be shown: scheme and host, the path elided.

@@ -51,7 +51,7 @@ package struct PagerDutyNotifyAction: Action {
     guard ["critical", "error", "warning", "info"].contains(severity) else {
       throw ActionError.badParameter(name: "severity", reason: "must be critical, error, warning or info")
     }
-    let dedupKey = String((context.optionalString("dedup-key") ?? context.incident.id).prefix(255))
+    let dedupKey = context.masker.excerpt(context.optionalString("dedup-key") ?? context.incident.id, limit: 255)
 
     var event: [String: Value] = [
       "event_action": .string(action), "dedup_key": .string(dedupKey), "client": "respond",
@@ -59,7 +59,7 @@ package struct PagerDutyNotifyAction: Action {
     if action == "trigger" {
       let summary = try context.string("summary")
       var payload: [String: Value] = [
-        "summary": .string(summary.count > 1024 ? String(summary.prefix(1023)) + "…" : summary),
+        "summary": .string(context.masker.excerpt(summary, limit: 1024)),
         "source": .string(context.optionalString("source") ?? "respond"),
         "severity": .string(severity),
         "timestamp": .string(ISO8601.string(Date())),
@@ -80,7 +80,8 @@ package struct PagerDutyNotifyAction: Action {
     let masked = context.masker.mask(Value.object(event).jsonString())
     let body = Data(("{\"routing_key\":" + Value.string(routingKey).jsonString() + "," + masked.dropFirst()).utf8)
 
-    let sender = NotifySender(provider: "PagerDuty", shownEndpoint: endpoint, idempotent: true, log: context.log)
+    let sender = NotifySender(provider: "PagerDuty", shownEndpoint: endpoint, idempotent: true, masker: context.masker,
+      log: context.log)
     let response = try await sender.send(transport: context.transport, operation: "Events API \(action)") {
       HTTPRequest(
         method: "POST", url: endpoint, headers: [("Content-Type", "application/json")], body: body, mutates: true,

@@ -38,7 +38,8 @@ package struct SlackNotifyAction: Action {
     try NotifySender.checkURL(url, name: "webhook-url")
     let body = context.masker.maskedJSON(["text": .string(text)])
     let sender = NotifySender(
-      provider: "Slack", shownEndpoint: NotifySender.shownURL(url), idempotent: false, log: context.log)
+      provider: "Slack", shownEndpoint: NotifySender.shownURL(url), idempotent: false, masker: context.masker,
+      log: context.log)
     let response = try await sender.send(transport: context.transport, operation: "incoming webhook") {
       HTTPRequest(
         method: "POST", url: url, headers: [("Content-Type", "application/json; charset=utf-8")], body: body,

@@ -49,7 +49,8 @@ package struct WebhookNotifyAction: Action {
     let body = context.masker.maskedJSON(.object(payload))
 
     let sender = NotifySender(
-      provider: "Webhook", shownEndpoint: NotifySender.shownURL(url), idempotent: true, log: context.log)
+      provider: "Webhook", shownEndpoint: NotifySender.shownURL(url), idempotent: true, masker: context.masker,
+      log: context.log)
     let response = try await sender.send(transport: context.transport, operation: "POST") {
       var headers = [("Content-Type", "application/json"), ("User-Agent", "respond")]
       if let secret {

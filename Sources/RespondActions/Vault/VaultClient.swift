@@ -77,11 +77,14 @@ package struct VaultClient: Sendable {
   package var baseBackoff: Duration
   /// Longest single wait honoured from `Retry-After`; longer hints are left to the executor.
   package var maxWait: Duration
+  /// Masks Vault's answers before they are cut to an error message's length.
+  package var masker: Masker
 
   package init(
-    config: VaultConfig, transport: any HTTPTransport, maxAttempts: Int = 3,
+    config: VaultConfig, transport: any HTTPTransport, masker: Masker, maxAttempts: Int = 3,
     baseBackoff: Duration = .milliseconds(250), maxWait: Duration = .seconds(30)
   ) {
+    self.masker = masker
     self.config = config
     self.transport = transport
     self.maxAttempts = maxAttempts
@@ -91,7 +94,9 @@ package struct VaultClient: Sendable {
 
   /// A client for the action's context (reads and registers the configuration).
   package init(_ context: ActionContext) throws {
-    self.init(config: try VaultConfig.load(context.environment, masker: context.masker), transport: context.transport)
+    self.init(
+      config: try VaultConfig.load(context.environment, masker: context.masker), transport: context.transport,
+      masker: context.masker)
   }
 
   /// A Vault answer: status and parsed JSON body (nil when empty or not JSON).
@@ -103,17 +108,18 @@ package struct VaultClient: Sendable {
     /// `POST /v1/auth/token/lookup`, for errors.
     package var operation: String
     package var endpoint: String
+    package var masker: Masker
 
     package var data: Value? { json?["data"] }
     package var warnings: [String] { json?["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
     /// Vault's error messages in this reply.
-    package var errors: [String] { VaultClient.errorMessages(body) }
+    package var errors: [String] { VaultClient.errorMessages(body, masker: masker) }
 
     /// This (accepted but unwanted) reply as the error it is.
     package func error() -> ActionError {
       .provider(
         VaultClient.providerError(
-          status: status, body: body, retryAfter: nil, operation: operation, endpoint: endpoint))
+          status: status, body: body, retryAfter: nil, operation: operation, endpoint: endpoint, masker: masker))
     }
   }
 
@@ -169,11 +175,11 @@ package struct VaultClient: Sendable {
       let endpoint = config.address + "/v1/" + path
       let reply = Reply(
         status: response.status, json: response.json, headers: response.headers, body: response.body,
-        operation: operation, endpoint: endpoint)
+        operation: operation, endpoint: endpoint, masker: masker)
       if (200..<300).contains(response.status) || accept.contains(response.status) { return reply }
       let error = VaultClient.providerError(
         status: response.status, body: response.body, retryAfter: response.retryAfter, operation: operation,
-        endpoint: endpoint)
+        endpoint: endpoint, masker: masker)
       if error.retryable, attempt < maxAttempts {
         let wait = error.retryAfter ?? backoff(attempt)
         if wait <= maxWait {
@@ -191,10 +197,11 @@ package struct VaultClient: Sendable {
 
   /// Vault's error messages from a body: `{"errors":[...]}`, with the multi-error wrapping
   /// ("1 error occurred:\n\t* invalid accessor\n\n") reduced to its items.
-  package static func errorMessages(_ body: Data) -> [String] {
+  /// A body that is not Vault's JSON (a proxy's 502 page) is masked whole, then bounded.
+  package static func errorMessages(_ body: Data, masker: Masker) -> [String] {
     guard let list = Value.parseJSON(body)?["errors"]?.arrayValue else {
       let text = String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-      return text.isEmpty ? [] : [String(text.prefix(300))]
+      return text.isEmpty ? [] : [masker.excerpt(text, limit: 300)]
     }
     var out: [String] = []
     for item in list.compactMap(\.stringValue) {
@@ -213,9 +220,9 @@ package struct VaultClient: Sendable {
   /// Normalises a Vault error answer. 429 (quota) and 5xx are retryable, 503 means sealed or in
   /// maintenance; `processed` is false where Vault certainly did nothing (4xx, 429, 503).
   package static func providerError(
-    status: Int, body: Data, retryAfter: Duration?, operation: String, endpoint: String
+    status: Int, body: Data, retryAfter: Duration?, operation: String, endpoint: String, masker: Masker
   ) -> ProviderError {
-    let messages = errorMessages(body)
+    let messages = errorMessages(body, masker: masker)
     var message = messages.joined(separator: "; ")
     var code: String?
     let lower = message.lowercased()

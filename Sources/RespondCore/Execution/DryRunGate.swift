@@ -32,10 +32,15 @@ package final class DryRunGate: HTTPTransport, @unchecked Sendable {
   }
 
   package func sendMail(_ mail: MailRequest) async throws {
-    let subject = String(decoding: mail.message.prefix(4096), as: UTF8.self)
-      .split(separator: "\r\n").first { $0.lowercased().hasPrefix("subject:") } ?? ""
-    let text = masker.mask(
-      "SMTP \(DryRunGate.stripQuery(mail.url)) from <\(mail.from)> to \(mail.recipients.map { "<\($0)>" }.joined(separator: ", ")) \(subject) (\(mail.message.count) bytes)")
+    // The subject is looked for in the whole header: a header cut at a fixed length could end
+    // inside the subject, in the middle of a secret.
+    let message = String(decoding: mail.message, as: UTF8.self)
+    let header = message.range(of: "\r\n\r\n").map { message[..<$0.lowerBound] } ?? message[...]
+    let subject = header.split(separator: "\r\n").first { $0.lowercased().hasPrefix("subject:") } ?? ""
+    let text = masker.excerpt(
+      "SMTP \(DryRunGate.stripQuery(mail.url)) from <\(mail.from)> to "
+        + mail.recipients.map { "<\($0)>" }.joined(separator: ", ") + " \(subject) (\(mail.message.count) bytes)",
+      limit: 4096)
     lock.withLock { _intercepted.append(text) }
     throw Intercepted()
   }
@@ -50,8 +55,9 @@ package final class DryRunGate: HTTPTransport, @unchecked Sendable {
       lines.append("\(name): \(shown)")
     }
     if !request.body.isEmpty {
-      var body = String(decoding: request.body.prefix(4096), as: UTF8.self)
-      if request.body.count > 4096 { body += "… (\(request.body.count) bytes)" }
+      // Masked whole before it is cut: a secret straddling the cut would keep its first half.
+      var body = masker.excerpt(String(decoding: request.body, as: UTF8.self), limit: 4096)
+      if request.body.count > 4096 { body += " (\(request.body.count) bytes)" }
       lines.append("")
       lines.append(body)
     }

@@ -10,7 +10,8 @@ package enum MarkdownReport {
   /// event names, outputs, errors, notes, names) goes through `escape` (masked first when a
   /// masker is given, so escaping cannot hide a secret from it), and identifiers in code spans
   /// through `MarkdownText.codeSpan`: attacker-chosen text cannot become a link, an image, HTML
-  /// or block syntax in the report.
+  /// or block syntax in the report. Values cut to fit a line are masked before they are cut (a
+  /// value cut first would keep half a secret).
   package static func render(_ r: IncidentReport, masker: Masker? = nil) -> String {
     func escape(_ s: String) -> String { MarkdownText.inline(masker?.mask(s) ?? s) }
     func code(_ s: String) -> String { MarkdownText.codeSpan(masker?.mask(s) ?? s) }
@@ -131,7 +132,7 @@ package enum MarkdownReport {
         let hidden: Set<String> = ["json", "body", "headers", "markdown", "status-line"]
         let shown = s.outputs.filter { !hidden.contains($0.key) }.sorted { $0.key < $1.key }
         for (k, v) in shown where !v.isNull {
-          md.append("  - \(code(k)): \(escape(truncate(v.description, 300)))")
+          md.append("  - \(code(k)): \(escape(truncate(v.description, 300, masker)))")
         }
         for k in s.secretOutputs { md.append("  - \(code(k)): secret, not recorded") }
         for n in s.notes { md.append("  - Note: \(escape(n))") }
@@ -254,8 +255,9 @@ package enum MarkdownReport {
   }
 
 
-  static func truncate(_ s: String, _ n: Int) -> String {
-    s.count <= n ? s : String(s.prefix(n)) + "…"
+  static func truncate(_ s: String, _ n: Int, _ masker: Masker?) -> String {
+    if let masker { return masker.excerpt(s, limit: n + 1) }
+    return s.count <= n ? s : String(s.prefix(n)) + "…"
   }
 
   /// Mermaid task names cannot hold ':' or '#'.
