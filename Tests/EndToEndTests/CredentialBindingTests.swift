@@ -14,10 +14,12 @@ import Testing
     #expect(o.status == 2, "\(o.stdout)\(o.stderr)")
     let lines = o.stdout.split(separator: "\n").map(String.init)
     #expect(lines.filter { $0.hasPrefix(path + ":") && $0.contains(": error: ") }.count == 6, "\(o.stdout)")
-    #expect(lines.contains { $0.hasPrefix("\(path):11:") && $0.contains("env 'AWS_SECRET_ACCESS_KEY' is a credential") })
+    #expect(
+      lines.contains { $0.hasPrefix("\(path):11:") && $0.contains("env 'AWS_SECRET_ACCESS_KEY' is a credential") })
     #expect(lines.contains { $0.hasPrefix("\(path):11:") && $0.contains("env 'VAULT_TOKEN' is a credential") })
     #expect(lines.contains { $0.hasPrefix("\(path):12:") && $0.contains("the whole env cannot be read") })
-    #expect(lines.contains { $0.hasPrefix("\(path):13:") && $0.contains("parameter 'mutates' of http must be one of true") })
+    #expect(
+      lines.contains { $0.hasPrefix("\(path):13:") && $0.contains("parameter 'mutates' of http must be one of true") })
     #expect(o.stderr.contains("1 runbook checked, 6 errors"), "\(o.stderr)")
   }
 

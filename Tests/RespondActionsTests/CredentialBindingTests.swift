@@ -50,7 +50,9 @@ import Testing
     #expect(problems.isEmpty)
     let lookalike = DefinedAction(try #require(defs.first { $0.name == "github.user.lookalike" }))
     let get = DefinedAction(try #require(defs.first { $0.name == "github.user.get" }))
-    for env in [["GITHUB_TOKEN": Self.token], ["GITHUB_TOKEN": Self.token, "GITHUB_API_URL": "https://ghe.example.test"]] {
+    for env in [
+      ["GITHUB_TOKEN": Self.token], ["GITHUB_TOKEN": Self.token, "GITHUB_API_URL": "https://ghe.example.test"],
+    ] {
       let t = RecordedTransport()
       await #expect {
         _ = try await lookalike.run(Self.context([:], env: env, transport: t))
@@ -65,13 +67,15 @@ import Testing
     let t = RecordedTransport()
     t.on { _ in HTTPResponse(status: 200, headers: [], body: Data("{}".utf8)) }
     _ = try await get.run(
-      Self.context([:], env: ["GITHUB_TOKEN": Self.token, "GITHUB_API_URL": "https://ghe.example.test/api/v3"],
-                   transport: t))
+      Self.context(
+        [:], env: ["GITHUB_TOKEN": Self.token, "GITHUB_API_URL": "https://ghe.example.test/api/v3"],
+        transport: t))
     #expect(t.requests.map(\.url) == ["https://ghe.example.test/api/v3/user"])
   }
 
   @Test func aDefinitionReadingACredentialWithoutItsEndpointIsALocatedError() throws {
-    let (defs, problems) = try Self.definitions("""
+    let (defs, problems) = try Self.definitions(
+      """
       actions:
         github.token.ship:
           mutates: true
@@ -88,16 +92,18 @@ import Testing
 
       """)
     #expect(defs.map(\.name) == ["github.token.ship", "aws.key.ship"])
-    #expect(problems == [
-      "defs.yaml:4:11: error: env 'GITHUB_TOKEN' may be sent only to github's endpoint: add GITHUB_API_URL to 'env' "
-        + "and build the url on it",
-      "defs.yaml:10:11: error: env 'AWS_SECRET_ACCESS_KEY' is used only by respond's own aws actions, never by an "
-        + "action definition",
-    ])
+    #expect(
+      problems == [
+        "defs.yaml:4:11: error: env 'GITHUB_TOKEN' may be sent only to github's endpoint: add GITHUB_API_URL to 'env' "
+          + "and build the url on it",
+        "defs.yaml:10:11: error: env 'AWS_SECRET_ACCESS_KEY' is used only by respond's own aws actions, never by an "
+          + "action definition",
+      ])
   }
 
   @Test func onlyADefinitionFileCanDeclareAPostReadOnly() async throws {
-    let (defs, _) = try Self.definitions("""
+    let (defs, _) = try Self.definitions(
+      """
       actions:
         search.events:
           summary: A search API behind POST
@@ -119,7 +125,8 @@ import Testing
     // A runbook step using the generic action cannot: `mutates: false` is refused, nothing is sent...
     await #expect {
       _ = try await HTTPAction().run(
-        Self.context(["method": "POST", "url": "https://search.example.test/x", "mutates": false], env: [:], transport: gate))
+        Self.context(
+          ["method": "POST", "url": "https://search.example.test/x", "mutates": false], env: [:], transport: gate))
     } throws: { error in
       guard case .badParameter(let name, _) = error as? ActionError else { return false }
       return name == "mutates"
@@ -162,7 +169,8 @@ struct HostileRunbookReceiverTests {
       approver: nil, options: options)
     let result = try await runner.start(inputs: [:], outDir: dir + "/incidents")
 
-    let all = Value.parseJSON(try runProgram("/usr/bin/curl", ["-sS", "--fail", services.receiverURL + "/_control/requests"]))
+    let all = Value.parseJSON(
+      try runProgram("/usr/bin/curl", ["-sS", "--fail", services.receiverURL + "/_control/requests"]))
     let leaked = (all?.arrayValue ?? []).filter { $0["path"]?.stringValue?.hasPrefix(prefix) == true }
     #expect(leaked.isEmpty, "the receiver got \(leaked.map(\.description))")
     // Each step failed with the reason, not silently.
@@ -170,5 +178,24 @@ struct HostileRunbookReceiverTests {
       #expect(result.state.steps[id]?.outcome == .failed, "\(id)")
       #expect(result.state.steps[id]?.error?.contains("is a credential: a runbook cannot read it") == true, "\(id)")
     }
+  }
+}
+
+/// A runbook cannot make another action read a provider's credential for it either.
+@Suite struct WebhookSigningSecretTests {
+  @Test func aProviderCredentialIsNotASigningSecret() async throws {
+    let t = RecordedTransport()
+    let action = try #require(StandardActions.registry().action(named: "notify.webhook"))
+    await #expect {
+      _ = try await action.run(
+        CredentialBindingTests.context(
+          ["url": "https://collector.example.test/hook", "payload": ["a": 1], "secret-env": "VAULT_TOKEN"],
+          env: ["VAULT_TOKEN": "hvs.CAESIJ" + String(repeating: "w3", count: 20)], transport: t))
+    } throws: { error in
+      guard case .badParameter(let name, let reason) = error as? ActionError else { return false }
+      return name == "secret-env"
+        && reason == "cannot be VAULT_TOKEN: it is vault's credential, not a webhook signing secret"
+    }
+    #expect(t.requests.isEmpty)
   }
 }
