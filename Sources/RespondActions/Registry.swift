@@ -14,7 +14,7 @@ package enum StandardActions {
   /// files come back as diagnostics (a bad definition is left out, never half-loaded).
   package static func registry(runbooksFolder: String?) -> (ActionRegistry, [Diagnostic]) {
     var registry = ActionRegistry(swiftActions())
-    guard let folder = runbooksFolder, let http = registry.action(named: "http") else { return (registry, []) }
+    guard let folder = runbooksFolder else { return (registry, []) }
     let (definitions, diagnostics) = RunbookLoader().loadActions(folder: folder + "/actions")
     var extra: [Diagnostic] = []
     for d in definitions {
@@ -22,7 +22,7 @@ package enum StandardActions {
         extra.append(Diagnostic(d.location, "action '\(d.name)' is already defined"))
         continue
       }
-      registry.register(DefinedAction(d, http: http))
+      registry.register(DefinedAction(d))
     }
     return (registry, diagnostics + extra)
   }

@@ -199,7 +199,7 @@ struct HTTPActionRequestTests {
 
   @Test(arguments: [
     ("GET", nil, false), ("HEAD", nil, false), ("OPTIONS", nil, false), ("POST", nil, true), ("DELETE", nil, true),
-    ("POST", false, false), ("GET", true, true), ("PATCH", "false", false),
+    ("GET", true, true), ("GET", "true", true),
   ] as [(String, Value?, Bool)])
   func mutatesComesFromMethodOrOverride(_ method: String, _ override: Value?, _ expected: Bool) async throws {
     let t = answering()
@@ -207,6 +207,18 @@ struct HTTPActionRequestTests {
     if let override { params["mutates"] = override }
     _ = try await action.run(context(params, transport: t))
     #expect(t.requests.first?.mutates == expected)
+  }
+
+  /// Only an action definition file declares a request read-only (issue 12 item 2): a runbook
+  /// step's `mutates: false` would let its POST out of a dry run.
+  @Test(arguments: [("POST", false), ("PATCH", "false"), ("GET", false)] as [(String, Value)])
+  func mutatesFalseIsRefused(_ method: String, _ override: Value) async throws {
+    let t = answering()
+    await #expect {
+      _ = try await action.run(context(["method": .string(method), "url": "https://h.example.test/", "mutates": override],
+                                       transport: t))
+    } throws: { isBadParameter($0, "mutates") }
+    #expect(t.requests.isEmpty)
   }
 
   @Test func timeoutIsPassedOn() async throws {

@@ -3,11 +3,15 @@ import RespondCore
 /// An action defined in YAML (see `ActionDefinition`): resolves its request template against its
 /// parameters and declared environment, then sends it through the generic `http` action, so it
 /// gets the same transport, dry-run gate, status checks, retries classification and masking.
+///
+/// Action files sit beside the runbooks, so whoever can write a runbook can write one: a
+/// credential the definition reads goes only to the endpoint `CredentialEndpoints` names for it,
+/// checked on the resolved URL before anything is sent.
 package struct DefinedAction: Action {
   package let definition: ActionDefinition
-  let http: any Action
+  let http: HTTPAction
 
-  package init(_ definition: ActionDefinition, http: any Action) {
+  package init(_ definition: ActionDefinition, http: HTTPAction = HTTPAction()) {
     self.definition = definition
     self.http = http
   }
@@ -35,11 +39,17 @@ package struct DefinedAction: Action {
         throw ActionError.badParameter(name: "request.\(key)", reason: "could not be evaluated: \(error.message)")
       }
     }
-    // A read-only definition must not be stopped by the dry-run gate because it uses POST.
-    if !definition.mutates && request["mutates"] == nil { request["mutates"] = .bool(false) }
+    let credentials = definition.env.filter { CredentialEndpoints.isCredential($0) }
+    if let problem = CredentialEndpoints.refusal(
+      url: request["url"]?.stringValue ?? "", carrying: credentials, environment: context.environment)
+    {
+      throw ActionError.notConfigured("\(definition.name): \(problem)")
+    }
     var inner = context
     inner.parameters = request
-    var result = try await http.run(inner)
+    // A read-only definition (a search API behind POST) passes the dry-run gate; this file's
+    // declaration is the only way a request other than GET/HEAD/OPTIONS can.
+    var result = try await http.run(inner, readOnly: !definition.mutates)
     for o in definition.outputs where o.secret {
       if let v = result.outputs[o.name] { context.masker.register(v) }
     }

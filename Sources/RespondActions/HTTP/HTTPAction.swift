@@ -14,7 +14,7 @@ package enum HTTPActions {
 /// CR/LF are refused (header injection), and only http/https URLs are accepted (the transport
 /// further refuses plain http to anything but loopback). Authentication secrets are registered
 /// with the masker before anything is sent. The request says whether it mutates (the method's
-/// default or the `mutates` parameter), which is what the dry-run gate decides on.
+/// default, or read-only when an action definition declares it), which the dry-run gate decides on.
 package struct HTTPAction: Action {
   package init() {}
 
@@ -42,7 +42,12 @@ package struct HTTPAction: Action {
         ParameterSpec("expect", .list, "accepted statuses (e.g. [200, 404] or [2xx]); default: any 2xx"),
         ParameterSpec("outputs", .map, "output name → JSON pointer into the answer, e.g. {user-id: /id}"),
         ParameterSpec("secret-outputs", .list, "names of outputs whose values are secrets (masked everywhere)"),
-        ParameterSpec("mutates", .boolean, "override: whether the request changes anything (default: not GET/HEAD/OPTIONS)"),
+        // Only `true` (a GET that changes state): a runbook step must not be able to wave a POST
+        // through the dry-run gate. A read-only POST (a search API) is declared by an action
+        // definition file (`mutates: false`), which DefinedAction passes as `readOnly`.
+        ParameterSpec(
+          "mutates", .boolean, allowed: ["true"],
+          "true marks a GET as changing state (a request mutates unless it is GET/HEAD/OPTIONS)"),
         ParameterSpec("timeout", .number, "seconds for the whole request (default 30)"),
       ],
       outputs: [
@@ -55,7 +60,13 @@ package struct HTTPAction: Action {
   }
 
   package func run(_ context: ActionContext) async throws -> ActionResult {
-    let built = try Self.buildRequest(context)
+    try await run(context, readOnly: false)
+  }
+
+  /// Sends the request; `readOnly` comes from an action definition's own `mutates: false`
+  /// (never from a parameter), and is what lets a read-only POST pass the dry-run gate.
+  package func run(_ context: ActionContext, readOnly: Bool) async throws -> ActionResult {
+    let built = try Self.buildRequest(context, readOnly: readOnly)
     let request = built.request
     let response: HTTPResponse
     do {
@@ -111,7 +122,7 @@ package struct HTTPAction: Action {
     var path: String
   }
 
-  static func buildRequest(_ context: ActionContext) throws -> Built {
+  static func buildRequest(_ context: ActionContext, readOnly: Bool = false) throws -> Built {
     let p = context.parameters
     let method = (context.optionalString("method") ?? "GET").uppercased()
     guard !method.isEmpty, method.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) }) else {
@@ -203,8 +214,15 @@ package struct HTTPAction: Action {
       }
       timeout = .milliseconds(Int64((secs * 1000).rounded()))
     }
-    var mutatesOverride: Bool?
-    if let m = p["mutates"], !m.isNull { mutatesOverride = try context.bool("mutates", default: true) }
+    // The method decides, then the definition's declaration; a parameter can only add `true`.
+    var mutatesOverride: Bool? = readOnly ? false : nil
+    if let m = p["mutates"], !m.isNull {
+      guard try context.bool("mutates", default: true) else {
+        throw ActionError.badParameter(
+          name: "mutates", reason: "cannot be false: only an action definition file may declare a request read-only")
+      }
+      mutatesOverride = true
+    }
 
     let request = HTTPRequest(
       method: method, url: url, headers: headers, body: body, mutates: mutatesOverride, timeout: timeout,

@@ -38,6 +38,13 @@ package struct WebhookNotifyAction: Action {
     }
     var secret: String?
     if let name = context.optionalString("secret-env") {
+      // A provider's credential belongs to its provider: keyed into an HMAC sent with a body the
+      // runbook chose, to a URL the runbook chose, it would be an oracle for that credential.
+      if let owner = CredentialEndpoints.provider(of: name) {
+        throw ActionError.badParameter(
+          name: "secret-env",
+          reason: "cannot be \(name): it is \(owner.name)'s credential, not a webhook signing secret")
+      }
       guard let value = context.environment[name], !value.isEmpty else {
         throw ActionError.notConfigured("webhook signing secret: environment variable \(name) is not set")
       }

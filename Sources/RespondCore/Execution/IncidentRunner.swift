@@ -428,14 +428,20 @@ package final class IncidentRunner: @unchecked Sendable {
     for (id, s) in state.steps { steps[id] = s.outputs }
     for (id, o) in liveOutputs { steps[id] = o }
     var env: [String: String] = [:]
-    for spec in runbook.env { if let v = environment[spec.name] { env[spec.name] = v } }
+    var configured: [String: Bool] = [:]
+    for spec in runbook.env {
+      let value = environment[spec.name]
+      configured[spec.name] = !(value ?? "").isEmpty
+      // A credential's value never enters an expression: only the actions owning it read it.
+      if let value, !CredentialEndpoints.isCredential(spec.name, declaredSecret: spec.secret) { env[spec.name] = value }
+    }
     let info = state.incident
     let incident: [String: Value] = [
       "id": .string(info?.id ?? ""), "runbook": .string(runbook.name),
       "started-at": .string(info.map { ISO8601.string($0.startedAt) } ?? ""),
       "mode": .string(options.mode.rawValue), "directory": .string(info?.directory ?? ""),
     ]
-    return EvaluationContext(inputs: inputValues, steps: steps, env: env, incident: incident)
+    return EvaluationContext(inputs: inputValues, steps: steps, env: env, configured: configured, incident: incident)
   }
 
   /// Resolves a step's `with`; each parameter's values are encoded as its action declares
@@ -486,6 +492,14 @@ package final class IncidentRunner: @unchecked Sendable {
       return try finish(step, .failed, began: began, error: "unknown action '\(step.action)'")
     }
     let descriptor = action.descriptor
+
+    // A runbook reads no credential, even one that got past validation: refuse before anything
+    // is evaluated or sent (the evaluation context holds no credential values either).
+    let env = runbook.env
+    let reads = step.templates.flatMap(\.references).compactMap { CredentialEndpoints.runbookReadProblem($0, env: env) }
+    if let problem = reads.first {
+      return try finish(step, .failed, began: began, error: problem)
+    }
 
     // In a dry run, a step that reads outputs of steps that did not really run (they were
     // shown, not sent) cannot be decided or resolved: show it as what would happen, unresolved,

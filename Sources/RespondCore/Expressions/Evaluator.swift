@@ -51,6 +51,7 @@ struct Evaluator {
     case .inputs: return .object(context.inputs)
     case .steps: return .object(context.steps.mapValues { .object($0) })
     case .env: return .object(context.env.mapValues { .string($0) })
+    case .configured: return .object(context.configured.mapValues { .bool($0) })
     case .incident: return .object(context.incident)
     }
   }
@@ -65,6 +66,7 @@ struct Evaluator {
       switch root {
       case .inputs: value = context.inputs[first] ?? .null
       case .env: value = context.env[first].map { .string($0) } ?? .null
+      case .configured: value = .bool(context.configured[first] ?? false)
       case .incident: value = context.incident[first] ?? .null
       case .steps:
         guard let outputs = context.steps[first] else { return .null }

@@ -38,15 +38,18 @@ package struct EvaluationContext: Sendable {
   package var inputs: [String: Value]
   package var steps: [String: [String: Value]]
   package var env: [String: String]
+  /// Whether each declared env variable is set (non-empty); credentials appear only here.
+  package var configured: [String: Bool]
   package var incident: [String: Value]
 
   package init(
     inputs: [String: Value] = [:], steps: [String: [String: Value]] = [:], env: [String: String] = [:],
-    incident: [String: Value] = [:]
+    configured: [String: Bool] = [:], incident: [String: Value] = [:]
   ) {
     self.inputs = inputs
     self.steps = steps
     self.env = env
+    self.configured = configured
     self.incident = incident
   }
 }

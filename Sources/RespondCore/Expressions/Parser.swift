@@ -1,6 +1,8 @@
 /// The data an expression can name at its root.
 enum Root: String, Sendable, CaseIterable {
-  case inputs, steps, env, incident
+  /// `configured.NAME` is whether an env variable is set: how a runbook asks about a credential
+  /// it may not read (`when: ${{ configured.SLACK_WEBHOOK_URL }}`).
+  case inputs, steps, env, configured, incident
 }
 
 /// A binary operator, in the precedence groups GitHub Actions uses.
@@ -203,7 +205,7 @@ struct Parser {
       default:
         guard let root = Root(rawValue: name) else {
           throw ExpressionError(
-            "unknown name '\(name)': expressions can use inputs, steps, env and incident", at: token.offset)
+            "unknown name '\(name)': expressions can use inputs, steps, env, configured and incident", at: token.offset)
         }
         return .root(root)
       }

@@ -106,12 +106,17 @@ extension NodeReader {
     let nameOK = name.split(separator: ".").count >= 2 && name.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "." || $0 == "-" }
     if !nameOK { error(keyNode, "action name '\(name)' must be dotted lower-case words, e.g. github.token.revoke") }
     var requestNode: YAMLNode?
+    var envNodes: [(String, YAMLNode)] = []
     for (k, _, v) in pairs {
       switch k {
       case "summary": def.summary = string(v, what: "'summary'") ?? ""
       case "mutates": def.mutates = bool(v, what: "'mutates'") ?? true
       case "idempotent": def.idempotent = bool(v, what: "'idempotent'") ?? false
-      case "env": def.env = (sequence(v, what: "'env'") ?? []).compactMap { string($0, what: "an env name") }
+      case "env":
+        for n in sequence(v, what: "'env'") ?? [] {
+          if let envName = string(n, what: "an env name") { envNodes.append((envName, n)) }
+        }
+        def.env = envNodes.map(\.0)
       case "requires":
         // A list of alternatives, each a list of variables that must all be set.
         let alternatives = (sequence(v, what: "'requires'") ?? []).map { alt -> [String] in
@@ -157,6 +162,11 @@ extension NodeReader {
       default: break
       }
     }
+    // A credential goes only to its provider's endpoint: the definition must be one that can
+    // say which (the table in CredentialEndpoints), and DefinedAction checks the URL when it runs.
+    for (envName, n) in envNodes {
+      if let problem = CredentialEndpoints.definitionProblem(envName, declaredEnv: def.env) { error(n, problem) }
+    }
     guard let requestNode else {
       error(node, "action '\(name)' is missing required key 'request' (the http request to send)")
       return nil
@@ -171,7 +181,7 @@ extension NodeReader {
           error(at, "'\(ref.path[1])' is not a parameter of action '\(name)'")
         case "env" where !def.env.contains(ref.path[1]):
           error(at, "env '\(ref.path[1])' is not declared in action '\(name)' (add it to 'env')")
-        case "steps", "incident":
+        case "steps", "incident", "configured":
           error(at, "an action's request can read only inputs (its parameters) and env")
         default: break
         }

@@ -179,6 +179,10 @@ package struct RunbookValidator {
     var out: [Diagnostic] = []
     for ref in template.references {
       let loc = location.advanced(by: ref.offset)
+      if let problem = CredentialEndpoints.runbookReadProblem(ref, env: runbook.env) {
+        out.append(Diagnostic(loc, problem))
+        continue
+      }
       guard ref.path.count >= 2 else { continue }
       let name = ref.path[1]
       switch ref.path[0] {
@@ -188,7 +192,7 @@ package struct RunbookValidator {
           if let near = closest(name, among: runbook.inputs.map(\.name)) { msg += "; did you mean '\(near)'?" }
           out.append(Diagnostic(loc, msg))
         }
-      case "env":
+      case "env", "configured":
         if !runbook.env.contains(where: { $0.name == name }) {
           out.append(Diagnostic(loc, "env '\(name)' is not declared in the runbook's 'env' list"))
         }
