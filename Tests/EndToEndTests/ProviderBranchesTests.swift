@@ -413,7 +413,7 @@ private func digits(_ count: Int) -> String {
     #expect(try outcome(o, "not-automated") == .succeeded)
     let text = try report(o)
     #expect(text.contains("- [ ] This is a runner authentication token (glrt-). In GitLab open the runner's project"))
-    #expect(text.contains("(https://gitlab.com/<group or project>/-/settings/ci_cd)"))
+    #expect(text.contains("(https://gitlab.com/{group-or-project}/-/settings/ci_cd)"))
     #expect(text.contains("LIVE: NOT CONTAINED"))
     assertNoSecrets([key], in: o)
   }

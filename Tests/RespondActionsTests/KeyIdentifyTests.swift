@@ -558,7 +558,7 @@ struct KeyIdentifyTests {
     #expect(!id.automated)
     let manual = try #require(id.manual)
     #expect(manual.steps.contains("Settings > CI/CD > Runners") && manual.steps.contains("config.toml"))
-    #expect(manual.consoleURL == "https://gitlab.com/<group or project>/-/settings/ci_cd")
+    #expect(manual.consoleURL == "https://gitlab.com/{group-or-project}/-/settings/ci_cd")
   }
 
   @Test func slackWebhooksAreListedWithoutTheirSecretSegment() throws {

@@ -180,7 +180,7 @@ package enum ManualPlaybooks {
     }
     // The page is per project or group; a self-managed GitLab has its own address.
     return ManualPlaybook(
-      consoleURL: page.map { "https://gitlab.com/<group or project>/-/settings/\($0)" }, listedAs: nil,
+      consoleURL: page.map { "https://gitlab.com/{group-or-project}/-/settings/\($0)" }, listedAs: nil,
       steps: whereAndHow + " (On a self-managed GitLab, use its address.) " + confirmHint)
   }
 }
