@@ -78,4 +78,28 @@ import Testing
     #expect(o.status == 0, "stderr: \(o.stderr)")
     #expect(!o.stderr.contains(key) && !o.stdout.contains(key))
   }
+
+  /// A Google Cloud service-account key file as downloaded (pretty-printed JSON, so several
+  /// lines) is read with --key-file, named by its key id, and gets the console's delete steps.
+  @Test func aServiceAccountKeyFileGetsItsDeleteSteps() throws {
+    let inner = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7" + Self.random(24)
+    let file = out + "/sa.json"
+    try """
+      {
+        "type": "service_account",
+        "project_id": "acme-prod",
+        "private_key_id": "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d",
+        "private_key": "-----BEGIN PRIVATE KEY-----\\n\(inner)\\n-----END PRIVATE KEY-----\\n",
+        "client_email": "deployer@acme-prod.iam.gserviceaccount.com"
+      }
+      """.write(toFile: file, atomically: true, encoding: .utf8)
+    let o = try respond(["key-compromised", "--key-file", file, "--yes"])
+    #expect(o.status == 4, "stderr: \(o.stderr)")
+    let dir = incident(o)
+    let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
+    #expect(report.contains("| Provider | google (service-account-key) |"))
+    #expect(report.contains("delete the key whose ID is `1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d`"))
+    #expect(!o.stdout.contains(inner) && !o.stderr.contains(inner))
+    for (path, text) in allFileContents(under: dir) { #expect(!text.contains(inner), "the private key is in \(path)") }
+  }
 }

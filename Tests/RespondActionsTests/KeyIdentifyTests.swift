@@ -569,6 +569,29 @@ struct KeyIdentifyTests {
     #expect(id.manual?.consoleURL == "https://api.slack.com/apps")
   }
 
+  /// A Google Cloud service-account key file: named by its key id (the console's Keys list shows
+  /// it), with the delete steps; the private key inside is masked on its own.
+  @Test func googleServiceAccountKeysAreDeletedByTheirKeyID() async throws {
+    let privateKey =
+      "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n"
+    let json: Value = [
+      "type": "service_account", "project_id": "acme-prod",
+      "private_key_id": "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d",
+      "private_key": .string(privateKey), "client_email": "deployer@acme-prod.iam.gserviceaccount.com",
+    ]
+    let masker = Masker()
+    let result = try await KeyIdentifyAction().run(context(key: .string(json.jsonString()), masker: masker))
+    #expect(result.outputs["provider"] == "google" && result.outputs["kind"] == "service-account-key")
+    #expect(result.outputs["key-id"] == "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d")
+    #expect(result.outputs["automated"] == false)
+    #expect(
+      result.outputs["console-url"] == "https://console.cloud.google.com/iam-admin/serviceaccounts?project=acme-prod")
+    let steps = try #require(result.outputs["manual-steps"]?.stringValue)
+    #expect(steps.contains("delete the key whose ID is `1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d`"))
+    #expect(masker.containsSecret("x" + privateKey + "y"))
+    #expect(!Value.object(result.outputs).jsonString().contains("MIIEvQ"))
+  }
+
   /// Which formats the runbook contains through an API decides, by itself, whether the manual
   /// playbook runs: the runbook repeats no provider list.
   @Test func automatedFormatsAreTheOnesTheRunbookRevokes() throws {

@@ -73,6 +73,7 @@ package enum KeyFormats {
   /// `xoxe.` config tokens before `xoxe-` tokens. A format with no revocation API respond can
   /// call comes with its manual playbook.
   package static func identify(_ key: String) -> KeyIdentity? {
+    if let serviceAccount = googleServiceAccount(key) { return serviceAccount }
     let b = Array(key.utf8)
     guard !b.isEmpty, b.count <= maximumLength, b.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
     for recognise in recognisers {
@@ -482,6 +483,26 @@ package enum KeyFormats {
     return identity(
       key, provider: "google", kind: "api-key", prefix: "AIza",
       revocableVia: "delete or regenerate it in Google Cloud console, APIs & Services > Credentials")
+  }
+
+  /// A Google Cloud service-account key file (JSON with `"type": "service_account"`): its
+  /// `private_key_id` names the key in the console's Keys list and is not secret; the private key
+  /// inside is. Longer than any token, so it is checked before the length bound, under its own.
+  private static func googleServiceAccount(_ key: String) -> KeyIdentity? {
+    guard key.hasPrefix("{"), key.utf8.count <= 16 * 1024, let json = Value.parseJSON(key),
+      json["type"]?.stringValue == "service_account", let keyID = json["private_key_id"]?.stringValue,
+      !keyID.isEmpty, keyID.utf8.allSatisfy({ isAlphanumeric($0) }),
+      let email = json["client_email"]?.stringValue, json["private_key"]?.stringValue != nil
+    else { return nil }
+    var identity = KeyIdentity(
+      provider: "google", kind: "service-account-key", keyID: keyID, fingerprint: Masker.fingerprint(key),
+      checksumValid: nil, display: "\(email) key \(keyID)", secret: true,
+      revocableVia:
+        "delete the key in IAM & Admin > Service accounts > Keys (or gcloud iam service-accounts keys delete)",
+      notes: ["service account \(email)" + (json["project_id"]?.stringValue.map { " in project \($0)" } ?? "")])
+    identity.manual = ManualPlaybooks.googleServiceAccount(
+      email: email, keyID: keyID, project: json["project_id"]?.stringValue)
+    return identity
   }
 
   /// `npm_` + 36 alphanumerics, with the same checksum as GitHub tokens.

@@ -55,6 +55,10 @@ package struct KeyIdentifyAction: Action {
     // An unknown format is not an error: it is still a leaked credential, and the run goes on to
     // report it, notify, and hand the person the generic playbook (verdict NOT CONTAINED).
     let identity = KeyFormats.identify(key) ?? KeyFormats.opaque(key)
+    // A service-account key file holds a private key of its own: masked on its own too.
+    if identity.kind == "service-account-key", let inner = Value.parseJSON(key)?["private_key"]?.stringValue {
+      context.masker.register(inner)
+    }
     var summary = "\(identity.provider) \(identity.kind) \(identity.display)"
     if let valid = identity.checksumValid { summary += valid ? ", checksum valid" : ", checksum does NOT match" }
     if identity.provider == "unknown" {

@@ -104,6 +104,20 @@ package enum ManualPlaybooks {
     }
   }
 
+  /// A Google Cloud service-account key: deleted by its key id in the service account's Keys tab.
+  package static func googleServiceAccount(email: String, keyID: String, project: String?) -> ManualPlaybook {
+    let console = "https://console.cloud.google.com/iam-admin/serviceaccounts"
+    let ofProject = project.map { " of project `\($0)`" } ?? ""
+    return ManualPlaybook(
+      consoleURL: console + (project.map { "?project=\($0)" } ?? ""),
+      listedAs: keyID,
+      steps: "In the Google Cloud console open IAM & Admin > Service accounts\(ofProject), "
+        + "select `\(email)`, open Keys and delete the key whose ID is `\(keyID)` (or `gcloud iam service-accounts "
+        + "keys delete \(keyID) --iam-account \(email)`). Create a new key only if nothing keyless (workload "
+        + "identity) can replace it, put it in every service that used the old one, and check what the service "
+        + "account did in Cloud Audit Logs. " + confirmHint)
+  }
+
   /// The generic playbook of an opaque secret: a format respond does not know, so nothing tells it
   /// who issued the secret, and the person must find the issuer before revoking it.
   package static func opaque(fingerprint: String) -> ManualPlaybook {
