@@ -114,6 +114,18 @@ import Testing
     #expect(report.secrets[1].sources[0].description.hasPrefix("trufflehog Github (not verified) at /srv/app/.env:3"))
   }
 
+  /// A key file in JSON over several lines (trufflehog's GCP detector gives the whole file) is run
+  /// in its one-line form, not refused as several lines.
+  @Test func aJSONKeyFileFindingIsRunAsOneLine() throws {
+    let keyFile = "{\n  \"type\": \"service_account\",\n  \"private_key_id\": \"abc123\"\n}\n"
+    let line: Value = ["DetectorName": "GCP", "Verified": false, "Raw": .string(keyFile)]
+    let masker = Masker()
+    let report = try LeakFindings.read(line.jsonString(), masker: masker)
+    #expect(report.unhandled.isEmpty)
+    #expect(report.secrets.map(\.secret) == [RunbookInvocation.oneLine(keyFile.trimmingCharacters(in: .newlines))])
+    #expect(masker.containsSecret(keyFile))
+  }
+
   @Test(arguments: ["", "[]", "\n\n", "# nothing found\n", #"{"level":"info-0","msg":"finished scanning"}"#])
   func emptyReportsHaveNoFindings(text: String) throws {
     #expect(try LeakFindings.read(text, masker: Masker()).isEmpty)

@@ -131,13 +131,16 @@ package enum LeakFindings {
         let source = LeakSource(
           tool: "gitleaks", file: nonEmpty(f["File"]?.stringValue), commit: nonEmpty(f["Commit"]?.stringValue),
           line: f["StartLine"]?.intValue, rule: nonEmpty(f["RuleID"]?.stringValue))
-        guard let secret = nonEmpty(f["Secret"]?.stringValue) ?? nonEmpty(f["Match"]?.stringValue) else {
+        guard let found0 = nonEmpty(f["Secret"]?.stringValue) ?? nonEmpty(f["Match"]?.stringValue) else {
           unhandled.append(
             UnhandledFinding(
               display: "gitleaks finding \(n + 1)", fingerprint: "-",
               reason: "the finding has no Secret or Match: nothing to respond to; check it by hand", sources: [source]))
           continue
         }
+        masker.register(found0)
+        // A key file in JSON (a Google Cloud service-account key) is run in its one-line form.
+        let secret = RunbookInvocation.oneLine(found0)
         masker.register(secret)
         found.append((secret, source))
       }
@@ -165,7 +168,7 @@ package enum LeakFindings {
           tool: "trufflehog", file: nonEmpty(data?["file"]?.stringValue),
           commit: nonEmpty(data?["commit"]?.stringValue), line: data?["line"]?.intValue,
           rule: nonEmpty(f["DetectorName"]?.stringValue), verified: f["Verified"]?.boolValue)
-        guard let secret = nonEmpty(f["Raw"]?.stringValue) else {
+        guard let raw = nonEmpty(f["Raw"]?.stringValue) else {
           unhandled.append(
             UnhandledFinding(
               display: "trufflehog finding on line \(n)", fingerprint: "-",
@@ -173,6 +176,8 @@ package enum LeakFindings {
               sources: [source]))
           continue
         }
+        masker.register(raw)
+        let secret = RunbookInvocation.oneLine(raw)
         masker.register(secret)
         // RawV2 may carry the secret half too (AWS: "AKIA...:secret access key").
         var paired = false
