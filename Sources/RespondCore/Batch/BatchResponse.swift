@@ -307,7 +307,9 @@ package enum BatchResponse {
       n += 1
     }
     var md = "# Leaked keys: batch response\n\n"
-    md += "Source: `\(masker.mask(source))` (\(format.rawValue)), \(outcomes.count) distinct key(s), "
+    let notRun = outcomes.filter { $0.outcome == "not-handled" }.count
+    md += "Source: `\(masker.mask(source))` (\(format.rawValue)), \(outcomes.count - notRun) distinct key(s), "
+    if notRun > 0 { md += "\(notRun) finding(s) respond cannot run, " }
     md += "started \(ISO8601.string(now)).\n\n"
     if let from = batch?.resumedFrom { md += "Resumes the batch `\(masker.mask(from))`.\n\n" }
     let tally = Dictionary(grouping: outcomes, by: \.outcome).map { "\($0.value.count) \($0.key)" }.sorted()

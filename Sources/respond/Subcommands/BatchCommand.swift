@@ -85,7 +85,8 @@ enum BatchCommand {
       inputs: invocation.inputs.filter { !secretInputs.contains($0.key) })
     let runOptions = options
     Frontend.note(
-      "\(found.secrets.count) distinct key(s) from \(batch.from!) (\(found.format.rawValue)), \(batch.parallel) at once")
+      "\(found.secrets.count) distinct key(s) from \(batch.from!) (\(found.format.rawValue)), \(batch.parallel) at once"
+        + (found.unhandled.isEmpty ? "" : "; \(found.unhandled.count) finding(s) respond cannot run (listed)"))
     announce(found, masker: masker)
     let outcomes = await runKeys(found.secrets, parallel: batch.parallel, masker: masker) { secret, progress in
       try await startKey(
