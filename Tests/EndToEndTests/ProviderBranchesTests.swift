@@ -370,14 +370,18 @@ private func digits(_ count: Int) -> String {
 
   @Test func stripeKeyGetsTheDashboardInstruction() throws {
     let key = "sk_live_" + alphanumerics(24)
+    let last4 = String(key.suffix(4))
     let o = try respond(["key-compromised", "--key", key, "--yes"], [:])
     #expect(o.status == 4, "a manual containment nobody confirmed: stderr: \(o.stderr)")
     let text = try report(o)
+    // The key as the Dashboard lists it (its last four characters), not "its last characters".
     #expect(text.contains("""
       - [ ] Stripe keys cannot be rolled through the public API. In the Stripe Dashboard open Developers > API keys, \
-      find this key (its last characters are in the Dashboard list), choose "Roll key" and set the old key to expire \
-      "now"; then put the new key in every service that used the old one. (https://dashboard.stripe.com/apikeys)
+      find the secret key listed as `sk_live_...\(last4)` (it ends in `\(last4)`), choose "Roll key" and set the old \
+      key to expire "now"; then put the new key in every service that used the old one.
       """))
+    #expect(text.contains("(https://dashboard.stripe.com/apikeys)"))
+    #expect(text.contains("| Listed by the provider as | sk_live\\_...\(last4) |"))
     #expect(text.contains("LIVE: NOT CONTAINED"), "a manual step is not containment")
     #expect(text.contains("| Provider | stripe (secret-key) |"))
     assertNoSecrets([key], in: o)
@@ -389,11 +393,27 @@ private func digits(_ count: Int) -> String {
     #expect(o.status == 4, "stderr: \(o.stderr)")
     let text = try report(o)
     #expect(text.contains("""
-      - [ ] User-owned OpenAI project keys cannot be revoked through a public API without an admin key. Open the \
-      OpenAI platform, Settings > Project > API keys, find the key by its redacted value and revoke it \
-      (service-account and admin keys: Settings > Organization > Admin keys); then issue a replacement. \
-      (https://platform.openai.com/api-keys)
+      - [ ] OpenAI keys cannot be revoked through a public API without an admin key. Open the OpenAI platform, \
+      Settings > Project > API keys (service-account and admin keys: Settings > Organization > Admin keys), find the \
+      key whose redacted value ends in `\(key.suffix(4))` and revoke it; then issue a replacement and put it in every \
+      service that used the old one.
       """))
+    #expect(text.contains("(https://platform.openai.com/api-keys)"))
+    #expect(text.contains("LIVE: NOT CONTAINED"))
+    assertNoSecrets([key], in: o)
+  }
+
+  /// A GitLab runner token (glrt-) has no API respond calls: it gets the runner's manual steps
+  /// instead of a lookup as a personal access token that can only answer 401.
+  @Test func gitlabRunnerTokenGetsTheRunnerInstruction() throws {
+    let key = "glrt-" + alphanumerics(24)
+    let o = try respond(["key-compromised", "--key", key, "--yes"], ["GITLAB_URL": services.receiverURL + "/nowhere"])
+    #expect(o.status == 4, "stderr: \(o.stderr)")
+    #expect(try outcome(o, "gitlab-self") == .skippedCondition)
+    #expect(try outcome(o, "not-automated") == .succeeded)
+    let text = try report(o)
+    #expect(text.contains("- [ ] This is a runner authentication token (glrt-). In GitLab open the runner's project"))
+    #expect(text.contains("(https://gitlab.com/{group-or-project}/-/settings/ci_cd)"))
     #expect(text.contains("LIVE: NOT CONTAINED"))
     assertNoSecrets([key], in: o)
   }
@@ -513,7 +533,7 @@ private func digits(_ count: Int) -> String {
     // The branch's own containment step is ready or says what it needs.
     let branchSteps: [String: (step: String, needs: String?)] = [
       "github": ("github-revoke", nil), "gitlab": ("gitlab-revoke", nil), "slack": ("slack-revoke", nil),
-      "sendgrid": ("sendgrid-delete", "SENDGRID_API_KEY"), "vault": ("vault-lookup", "VAULT_ADDR"), "stripe": ("stripe-roll", nil),
+      "sendgrid": ("sendgrid-delete", "SENDGRID_API_KEY"), "vault": ("vault-lookup", "VAULT_ADDR"), "stripe": ("not-automated", nil),
     ]
     let (step, needs) = try #require(branchSteps[provider])
     let row = try #require(readiness.split(separator: "\n").first { $0.hasPrefix("| `\(step)` |") }, "\(provider): no row for \(step)")

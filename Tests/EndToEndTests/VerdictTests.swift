@@ -37,17 +37,17 @@ import Testing
     #expect(o.stderr.contains("LIVE: NOT CONTAINED: containment is left to a person"))
     let dir = incident(o)
     let before = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
-    #expect(before.contains("`respond confirm \(dir) --step stripe-roll`"), "the follow-up says how to confirm")
+    #expect(before.contains("`respond confirm \(dir) --step not-automated`"), "the follow-up says how to confirm")
 
     // A step that is not a containment step cannot be confirmed.
     let wrong = try cli(["confirm", dir, "--step", "identify"])
     #expect(wrong.status == 2)
-    #expect(wrong.stderr.contains("steps a person can confirm: `stripe-roll`"))
+    #expect(wrong.stderr.contains("steps a person can confirm: `not-automated`"))
 
-    let confirmed = try cli(["confirm", dir, "--step", "stripe-roll", "--by", "alice"])
+    let confirmed = try cli(["confirm", dir, "--step", "not-automated", "--by", "alice"])
     #expect(confirmed.status == 0, "stderr: \(confirmed.stderr)")
     #expect(confirmed.stderr.contains("LIVE: CONTAINED at"))
-    #expect(confirmed.stderr.contains("confirmed by alice (respond confirm, step `stripe-roll`)"))
+    #expect(confirmed.stderr.contains("confirmed by alice (respond confirm, step `not-automated`)"))
     let json = try #require(Value.parseJSON(try Data(contentsOf: URL(fileURLWithPath: dir + "/report.json"))))
     #expect(json["verdict"] == "CONTAINED")
     #expect(json["confirmed-by"]?.stringValue?.hasPrefix("alice (respond confirm, ") == true)
@@ -105,7 +105,7 @@ import Testing
 
     // Forged: a step-finished record appended by hand, and the report edited to read CONTAINED.
     lines.remove(at: 3)
-    let forged = #"{"seq":99,"at":"2026-12-02T10:00:00.000Z","type":"step-finished","step":"stripe-roll","outcome":"succeeded"}"#
+    let forged = #"{"seq":99,"at":"2026-12-02T10:00:00.000Z","type":"step-finished","step":"not-automated","outcome":"succeeded"}"#
     try ((lines + [forged]).joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
     try report.replacingOccurrences(of: "LIVE: NOT CONTAINED", with: "LIVE: CONTAINED")

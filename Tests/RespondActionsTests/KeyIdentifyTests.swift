@@ -496,28 +496,117 @@ struct KeyIdentifyTests {
     #expect(result.summary?.hasSuffix(", checksum does NOT match") == true)
   }
 
-  @Test func actionRejectsAnUnknownKeyWithoutEchoingIt() async throws {
-    let key = "my-super-secret-password-42"
-    let error = await #expect(throws: ActionError.self) {
-      try await KeyIdentifyAction().run(context(key: .string(key)))
-    }
-    let message = try #require(error).description
-    #expect(message.hasPrefix("unrecognised key format (27 characters). Known formats: AWS access key ids"))
-    #expect(!message.contains(key))
-    #expect(!message.contains("super"))
+  /// Issue 13 item 3: a format respond does not know (Anthropic, Twilio, DigitalOcean, PyPI...) is
+  /// an opaque secret, not a failure: identify succeeds, masks it, and hands over the generic
+  /// playbook; nothing of the secret is in the outputs or the summary.
+  @Test(arguments: [
+    "my-super-secret-password-42",
+    "sk-ant-api03-" + String(repeating: "Zq7x", count: 23) + "AA",
+    "dop_v1_" + String(repeating: "0a1b2c3d", count: 8),
+    "pypi-AgEIcHlwaS5vcmcCJGQ3ZjY3YjM1LTk5NzctNDc2Mi1iMjY1LTc3NjQ5ZTk0ZTE0YQ",
+    "SK" + String(repeating: "0f", count: 16),
+  ])
+  func anUnknownFormatIsAnOpaqueSecret(key: String) async throws {
+    let masker = Masker()
+    let result = try await KeyIdentifyAction().run(context(key: .string(key), masker: masker))
+    let fingerprint = Masker.fingerprint(key)
+    #expect(result.outputs["provider"] == "unknown")
+    #expect(result.outputs["kind"] == "opaque")
+    #expect(result.outputs["automated"] == false)
+    #expect(result.outputs["secret"] == true)
+    #expect(result.outputs["display"] == .string("…" + fingerprint))
+    let steps = try #require(result.outputs["manual-steps"]?.stringValue)
+    #expect(steps.contains("1. Find where it is used") && steps.contains("Revoke or roll it at the issuer"))
+    #expect(steps.contains("Rotate") && steps.contains("respond confirm"))
+    #expect(result.summary == "unknown opaque …\(fingerprint): not a known format, handled as an opaque secret "
+      + "(contained by hand)")
+    let everything = Value.object(result.outputs).jsonString() + (result.summary ?? "")
+    #expect(!everything.contains(key) && !everything.contains(key.suffix(12)))
+    #expect(masker.containsSecret(key))
   }
 
-  @Test func actionHintsAtATruncatedKey() async throws {
+  @Test func aTruncatedKnownKeyIsOpaqueWithAHint() async throws {
     let key = String(checksummedToken("ghp_", random: random30).dropLast(2))
-    let error = await #expect(throws: ActionError.self) {
-      try await KeyIdentifyAction().run(context(key: .string(key)))
-    }
-    let message = try #require(error).description
+    let result = try await KeyIdentifyAction().run(context(key: .string(key)))
+    #expect(result.outputs["provider"] == "unknown")
+    let notes = result.outputs["notes"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    #expect(notes.contains(
+      "it starts like a GitHub classic personal access token ('ghp_') but does not have that format's length or "
+        + "characters"))
+    #expect(!Value.object(result.outputs).jsonString().contains(random30.prefix(8)))
+  }
+
+  // MARK: - Manual playbooks
+
+  /// A known format with no API gets its provider's playbook: the console, and the entry to revoke
+  /// as the provider's own list shows it (Stripe: the last four characters, spelled out).
+  @Test func stripeKeysAreNamedAsTheDashboardListsThem() async throws {
+    let key = "sk_live_" + "51HxQ2fLkQ9vT0pZr8WmB3nC4dE5Wxyz"
+    let result = try await KeyIdentifyAction().run(context(key: .string(key)))
+    #expect(result.outputs["automated"] == false)
+    #expect(result.outputs["listed-as"] == "sk_live_...Wxyz")
+    #expect(result.outputs["console-url"] == "https://dashboard.stripe.com/apikeys")
+    let steps = try #require(result.outputs["manual-steps"]?.stringValue)
+    #expect(steps.contains("find the secret key listed as `sk_live_...Wxyz` (it ends in `Wxyz`)"))
+    #expect(steps.contains("Roll key") && steps.contains("every service that used the old one"))
+    #expect(!Value.object(result.outputs).jsonString().contains(key))
+  }
+
+  @Test func gitLabRunnerTokensGetTheRunnerPlaybook() throws {
+    let id = try identify("glrt-" + String(repeating: "aB3_", count: 6))
+    #expect(id.provider == "gitlab" && id.kind == "runner-token")
+    #expect(!id.automated)
+    let manual = try #require(id.manual)
+    #expect(manual.steps.contains("Settings > CI/CD > Runners") && manual.steps.contains("config.toml"))
+    #expect(manual.consoleURL == "https://gitlab.com/{group-or-project}/-/settings/ci_cd")
+  }
+
+  @Test func slackWebhooksAreListedWithoutTheirSecretSegment() throws {
+    let url = "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/" + String(repeating: "x9Y8", count: 6)
+    let id = try identify(url)
+    #expect(!id.automated)
+    #expect(id.manual?.listedAs == "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/")
+    #expect(id.manual?.consoleURL == "https://api.slack.com/apps")
+  }
+
+  /// A Google Cloud service-account key file: named by its key id (the console's Keys list shows
+  /// it), with the delete steps; the private key inside is masked on its own.
+  @Test func googleServiceAccountKeysAreDeletedByTheirKeyID() async throws {
+    let privateKey =
+      "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n"
+    let json: Value = [
+      "type": "service_account", "project_id": "acme-prod",
+      "private_key_id": "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d",
+      "private_key": .string(privateKey), "client_email": "deployer@acme-prod.iam.gserviceaccount.com",
+    ]
+    let masker = Masker()
+    let result = try await KeyIdentifyAction().run(context(key: .string(json.jsonString()), masker: masker))
+    #expect(result.outputs["provider"] == "google" && result.outputs["kind"] == "service-account-key")
+    #expect(result.outputs["key-id"] == "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d")
+    #expect(result.outputs["automated"] == false)
     #expect(
-      message.hasPrefix(
-        "unrecognised key format (38 characters): it starts like a GitHub classic personal access token ('ghp_') "
-          + "but does not have that format's length or characters. Known formats:"))
-    #expect(!message.contains(random30.prefix(8)))
+      result.outputs["console-url"] == "https://console.cloud.google.com/iam-admin/serviceaccounts?project=acme-prod")
+    let steps = try #require(result.outputs["manual-steps"]?.stringValue)
+    #expect(steps.contains("delete the key whose ID is `1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d`"))
+    #expect(masker.containsSecret("x" + privateKey + "y"))
+    #expect(!Value.object(result.outputs).jsonString().contains("MIIEvQ"))
+  }
+
+  /// Which formats the runbook contains through an API decides, by itself, whether the manual
+  /// playbook runs: the runbook repeats no provider list.
+  @Test func automatedFormatsAreTheOnesTheRunbookRevokes() throws {
+    #expect(try identify("AKIAIOSFODNN7EXAMPLE").automated)
+    #expect(try identify(checksummedToken("ghp_", random: random30)).automated)
+    #expect(try identify("glpat-" + String(repeating: "a", count: 20)).automated)
+    #expect(try !identify("ABIA" + String(repeating: "A", count: 16)).automated)
+    #expect(try !identify("AIza" + String(repeating: "b", count: 35)).automated)
+    for manual in [
+      try identify("sk_test_" + String(repeating: "c", count: 24)),
+      try identify("AIza" + String(repeating: "b", count: 35)),
+      KeyFormats.opaque("whatever-it-is-123"),
+    ] {
+      #expect(manual.manual?.steps.isEmpty == false)
+    }
   }
 
   @Test(arguments: ["AKIAIOSFODNN7EXAMPLE\nAKIAIOSFODNN7EXAMPLE", "ghp_abc\u{1B}[0m", "a\u{0}b", "x\u{2028}y"])

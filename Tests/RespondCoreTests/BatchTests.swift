@@ -38,8 +38,13 @@ import Testing
     #expect(secrets.map(\.secret) == ["AKIAIOSFODNN7EXAMPLE", "AKIA2TARGETKEY7QWERT"])
     #expect(secrets[0].sources.count == 2)
     #expect(secrets[0].sources[0] == LeakSource(
-      tool: "trufflehog", file: "deploy/ci.env", commit: "3f9c2a1e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39", line: 12, rule: "AWS"))
-    #expect(secrets[1].sources == [LeakSource(tool: "trufflehog", file: "/srv/app/.env", line: 7, rule: "AWS")])
+      tool: "trufflehog", file: "deploy/ci.env", commit: "3f9c2a1e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39", line: 12,
+      rule: "AWS", verified: false))
+    #expect(secrets[1].sources == [
+      LeakSource(tool: "trufflehog", file: "/srv/app/.env", line: 7, rule: "AWS", verified: false)
+    ])
+    // RawV2 carried the secret access key: the id and its secret are one credential.
+    #expect(secrets.allSatisfy { $0.pairedSecret })
     #expect(!masker.mask("secret: \(Self.awsSecret)").contains(Self.awsSecret))
   }
 
@@ -53,8 +58,113 @@ import Testing
 
   @Test func malformedReportsAreUsageErrors() {
     #expect(throws: UsageError.self) { try LeakFindings.parse("[{\"RuleID\": \"x\"", masker: Masker()) }
-    #expect(throws: UsageError.self) { try LeakFindings.parse("[{\"RuleID\": \"x\"}]", masker: Masker()) }
     #expect(throws: UsageError.self) { try LeakFindings.parse("{\"Raw\": \"AKIA\"}\nnot json", masker: Masker()) }
+  }
+
+  // MARK: - Findings respond cannot run (issue 13 item 7)
+
+  /// A private key, a finding without its secret: each is a line with its reason, and the other
+  /// findings are read as usual. An AWS secret access key beside its key id (same file, same
+  /// commit) is the id's secret half, not a key of its own; the same shape elsewhere is not.
+  @Test func aMixedGitleaksReportKeepsEveryFindingItCanRun() throws {
+    let masker = Masker()
+    let report = try LeakFindings.read(try Self.fixture("gitleaks-mixed.json"), masker: masker)
+    let other = "Zm9vYmFyYmF6cXV4c2VjcmV0a2V5MTIzNDU2Nzg5"
+    #expect(report.secrets.map(\.secret) == ["AKIA2TARGETKEY7QWERT", Self.github, other])
+    #expect(report.secrets.map(\.pairedSecret) == [true, false, false])
+    #expect(report.secrets[0].sources.map { $0.line ?? 0 } == [12, 13])
+    #expect(report.unhandled.count == 1)
+    let key = try #require(report.unhandled.first)
+    #expect(key.reason == "not a revocable credential; rotate the key pair by hand")
+    #expect(key.display.hasPrefix("private key …sha256:"))
+    #expect(key.sources.first?.file == "deploy/id_rsa" && key.sources.first?.rule == "private-key")
+    // Every secret is masked, the paired secret access key and the private key included.
+    #expect(masker.mask("s=\(Self.awsSecret)") == "s=" + Masker.fingerprint(Self.awsSecret))
+    #expect(!masker.mask("MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun").isEmpty)
+
+    let gitleaksWithoutSecret = try LeakFindings.read(#"[{"RuleID": "x", "File": "a.txt"}]"#, masker: Masker())
+    #expect(gitleaksWithoutSecret.secrets.isEmpty)
+    #expect(gitleaksWithoutSecret.unhandled.map(\.reason) == [
+      "the finding has no Secret or Match: nothing to respond to; check it by hand"
+    ])
+  }
+
+  /// `gitleaks --redact` (and `--redact=N`) reports are refused up front, naming the flag;
+  /// trufflehog has no such flag, and a report stripped of Raw afterwards is refused saying so.
+  @Test func redactedReportsAreRefusedNamingTheFlag() throws {
+    let error = try #require(
+      #expect(throws: UsageError.self) {
+        try LeakFindings.read(try Self.fixture("gitleaks-redacted.json"), masker: Masker())
+      })
+    #expect("\(error)".hasPrefix("the gitleaks report was written with --redact: its findings hold REDACTED"))
+    let partial = #"[{"RuleID": "github-pat", "Secret": "ghp_R2d2C3po...", "Match": "TOKEN=ghp_R2d2C3po..."}]"#
+    #expect(throws: UsageError.self) { try LeakFindings.read(partial, masker: Masker()) }
+    let stripped = #"{"DetectorName": "AWS", "Verified": true, "Redacted": "AKIA2TARGETKEY7QWERT"}"#
+    let truffle = try #require(#expect(throws: UsageError.self) { try LeakFindings.read(stripped, masker: Masker()) })
+    #expect("\(truffle)".contains("trufflehog has no redaction flag (its --json output always carries Raw)"))
+  }
+
+  /// trufflehog's own log lines (JSON too, with --json) are skipped, and `Verified` is kept.
+  @Test func trufflehogLogLinesAreSkippedAndVerifiedIsKept() throws {
+    let report = try LeakFindings.read(try Self.fixture("trufflehog-verified.jsonl"), masker: Masker())
+    #expect(report.logLines == 2)
+    #expect(report.unhandled.isEmpty)
+    #expect(report.secrets.map { $0.sources.first?.verified } == [true, false])
+    #expect(report.secrets[0].sources[0].description.hasPrefix("trufflehog AWS (verified live) at deploy/ci.env:12"))
+    #expect(report.secrets[1].sources[0].description.hasPrefix("trufflehog Github (not verified) at /srv/app/.env:3"))
+  }
+
+  /// A key file in JSON over several lines (trufflehog's GCP detector gives the whole file) is run
+  /// in its one-line form, not refused as several lines.
+  @Test func aJSONKeyFileFindingIsRunAsOneLine() throws {
+    let keyFile = "{\n  \"type\": \"service_account\",\n  \"private_key_id\": \"abc123\"\n}\n"
+    let line: Value = ["DetectorName": "GCP", "Verified": false, "Raw": .string(keyFile)]
+    let masker = Masker()
+    let report = try LeakFindings.read(line.jsonString(), masker: masker)
+    #expect(report.unhandled.isEmpty)
+    #expect(report.secrets.map(\.secret) == [RunbookInvocation.oneLine(keyFile.trimmingCharacters(in: .newlines))])
+    #expect(masker.containsSecret(keyFile))
+  }
+
+  @Test(arguments: ["", "[]", "\n\n", "# nothing found\n", #"{"level":"info-0","msg":"finished scanning"}"#])
+  func emptyReportsHaveNoFindings(text: String) throws {
+    #expect(try LeakFindings.read(text, masker: Masker()).isEmpty)
+  }
+
+  @Test func theShapeOfAnAWSSecretAccessKey() {
+    #expect(LeakFindings.looksLikeAWSSecretAccessKey(Self.awsSecret))
+    #expect(!LeakFindings.looksLikeAWSSecretAccessKey("3f9c2a1e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39"), "a commit id")
+    #expect(!LeakFindings.looksLikeAWSSecretAccessKey(Self.github))
+  }
+
+  /// The summary has one line per key with its verdict, the findings respond could not run with
+  /// their reason, the paired secret said (never shown), and trufflehog's verification.
+  @Test func theSummaryShowsVerdictsReasonsAndVerification() throws {
+    let masker = Masker()
+    let report = try LeakFindings.read(try Self.fixture("gitleaks-mixed.json"), masker: masker)
+    var outcomes = report.secrets.map { secret in
+      BatchResponse.outcome(
+        secret,
+        .init(status: .completed, exitCode: 4, incidentDirectory: "/tmp/i", detail: "x", verdict: "NOT CONTAINED"),
+        masker: masker)
+    }
+    outcomes[1].verdict = "CONTAINED"
+    outcomes[1].exitCode = 0
+    outcomes += report.unhandled.map { BatchResponse.unhandledOutcome($0, mode: .live, masker: masker) }
+    #expect(BatchResponse.exitCode(outcomes) == 4)
+    let dir = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let md = try String(
+      contentsOfFile: try BatchResponse.writeSummary(
+        outcomes, source: "leaks.json", format: .gitleaks, directory: dir, masker: masker),
+      encoding: .utf8)
+    #expect(md.contains("| Key | Fingerprint | Verdict | Outcome |"))
+    #expect(md.contains("| `AKIA2TARGETKEY7QWERT` with its secret access key (masked) |"))
+    #expect(md.contains("| NOT CONTAINED | completed |") && md.contains("| CONTAINED | completed |"))
+    #expect(md.contains("| NOT CONTAINED | not-handled | none | gitleaks private-key at deploy/id"))
+    #expect(md.contains("- [ ] `private key …sha256:"))
+    #expect(md.contains(": not a revocable credential; rotate the key pair by hand"))
+    #expect(!md.contains(Self.awsSecret) && !md.contains("BEGIN RSA") && !md.contains(Self.github))
   }
 
   @Test func flagsAreTakenOutOfTheCommandLine() throws {

@@ -37,4 +37,15 @@ import Testing
     #expect(throws: UsageError.self) { try RunbookInvocation.parse(["--key"], inputs: inputs) }
     #expect(throws: UsageError.self) { try RunbookInvocation.parse(["stray"], inputs: inputs) }
   }
+
+  /// A pretty-printed JSON key file (a Google Cloud service-account key) becomes one line; any
+  /// other text, and a JSON object already on one line, is left as it is.
+  @Test func aJSONKeyFileIsReadAsOneLine() {
+    let pretty = "{\n  \"type\": \"service_account\",\n  \"private_key\": \"-----BEGIN\\nX\\n\"\n}"
+    let one = RunbookInvocation.oneLine(pretty)
+    #expect(!one.contains("\n"))
+    #expect(Value.parseJSON(one) == Value.parseJSON(pretty))
+    #expect(RunbookInvocation.oneLine("two\nlines") == "two\nlines")
+    #expect(RunbookInvocation.oneLine(#"{"a": 1}"#) == #"{"a": 1}"#)
+  }
 }

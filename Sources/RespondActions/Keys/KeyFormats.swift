@@ -1,9 +1,11 @@
 import RespondCore
 
 /// What a leaked string is, recognised offline from its format alone: which provider issued it,
-/// what kind of credential it is, and how to show and revoke it safely.
+/// what kind of credential it is, and how to show and revoke it safely. A string of no known
+/// format is an opaque secret (provider `unknown`, kind `opaque`): still a credential to contain.
 package struct KeyIdentity: Sendable, Equatable {
-  /// `aws`, `github`, `gitlab`, `slack`, `stripe`, `sendgrid`, `openai`, `vault`, `google`, `npm`.
+  /// `aws`, `github`, `gitlab`, `slack`, `stripe`, `sendgrid`, `openai`, `vault`, `google`, `npm`,
+  /// or `unknown` for an opaque secret.
   package var provider: String
   /// The credential's kind within the provider (`access-key`, `classic-pat`, `service-token`...).
   package var kind: String
@@ -25,10 +27,17 @@ package struct KeyIdentity: Sendable, Equatable {
   package var revocableVia: String
   /// Facts about this particular format worth telling the responder.
   package var notes: [String]
+  /// What a person must do when respond has no API to contain this credential; nil when the
+  /// runbook contains it itself.
+  package var manual: ManualPlaybook?
+
+  /// Whether respond contains this credential through the provider's API (the runbook has an
+  /// automated branch for it); false means containment is the manual playbook's.
+  package var automated: Bool { manual == nil }
 
   package init(
     provider: String, kind: String, keyID: String?, fingerprint: String, checksumValid: Bool?, display: String,
-    secret: Bool, revocableVia: String, notes: [String] = []
+    secret: Bool, revocableVia: String, notes: [String] = [], manual: ManualPlaybook? = nil
   ) {
     self.provider = provider
     self.kind = kind
@@ -39,6 +48,7 @@ package struct KeyIdentity: Sendable, Equatable {
     self.secret = secret
     self.revocableVia = revocableVia
     self.notes = notes
+    self.manual = manual
   }
 }
 
@@ -60,14 +70,33 @@ package enum KeyFormats {
 
   /// Recognises a credential from its exact text (no surrounding whitespace), or returns nil.
   /// Order matters where prefixes overlap: OpenAI's `sk-proj-` before legacy `sk-`, Slack's
-  /// `xoxe.` config tokens before `xoxe-` tokens.
+  /// `xoxe.` config tokens before `xoxe-` tokens. A format with no revocation API respond can
+  /// call comes with its manual playbook.
   package static func identify(_ key: String) -> KeyIdentity? {
+    if let serviceAccount = googleServiceAccount(key) { return serviceAccount }
     let b = Array(key.utf8)
     guard !b.isEmpty, b.count <= maximumLength, b.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
     for recognise in recognisers {
-      if let identity = recognise(key, b) { return identity }
+      if var identity = recognise(key, b) {
+        identity.manual = ManualPlaybooks.playbook(for: identity, key: key)
+        return identity
+      }
     }
     return nil
+  }
+
+  /// A string of no known format, as an opaque secret: nothing of it is shown but its
+  /// fingerprint, and containment is the generic manual playbook. A mangled paste of a known
+  /// format says so in the notes (naming only the format's public prefix).
+  package static func opaque(_ key: String) -> KeyIdentity {
+    let fingerprint = Masker.fingerprint(key)
+    var notes = ["not a format respond knows: handled as an opaque secret (masked everywhere, contained by hand)"]
+    if let hint = nearMiss(key) { notes.append(hint) }
+    return KeyIdentity(
+      provider: "unknown", kind: "opaque", keyID: nil, fingerprint: fingerprint, checksumValid: nil,
+      display: "…" + fingerprint, secret: true,
+      revocableVia: "at its issuer, by hand: find where it is used to learn who issued it", notes: notes,
+      manual: ManualPlaybooks.opaque(fingerprint: fingerprint))
   }
 
   /// The recognisers in the order they are tried.
@@ -454,6 +483,26 @@ package enum KeyFormats {
     return identity(
       key, provider: "google", kind: "api-key", prefix: "AIza",
       revocableVia: "delete or regenerate it in Google Cloud console, APIs & Services > Credentials")
+  }
+
+  /// A Google Cloud service-account key file (JSON with `"type": "service_account"`): its
+  /// `private_key_id` names the key in the console's Keys list and is not secret; the private key
+  /// inside is. Longer than any token, so it is checked before the length bound, under its own.
+  private static func googleServiceAccount(_ key: String) -> KeyIdentity? {
+    guard key.hasPrefix("{"), key.utf8.count <= 16 * 1024, let json = Value.parseJSON(key),
+      json["type"]?.stringValue == "service_account", let keyID = json["private_key_id"]?.stringValue,
+      !keyID.isEmpty, keyID.utf8.allSatisfy({ isAlphanumeric($0) }),
+      let email = json["client_email"]?.stringValue, json["private_key"]?.stringValue != nil
+    else { return nil }
+    var identity = KeyIdentity(
+      provider: "google", kind: "service-account-key", keyID: keyID, fingerprint: Masker.fingerprint(key),
+      checksumValid: nil, display: "\(email) key \(keyID)", secret: true,
+      revocableVia:
+        "delete the key in IAM & Admin > Service accounts > Keys (or gcloud iam service-accounts keys delete)",
+      notes: ["service account \(email)" + (json["project_id"]?.stringValue.map { " in project \($0)" } ?? "")])
+    identity.manual = ManualPlaybooks.googleServiceAccount(
+      email: email, keyID: keyID, project: json["project_id"]?.stringValue)
+    return identity
   }
 
   /// `npm_` + 36 alphanumerics, with the same checksum as GitHub tokens.

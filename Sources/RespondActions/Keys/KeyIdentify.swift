@@ -21,8 +21,10 @@ package struct KeyIdentifyAction: Action {
         ParameterSpec("key", required: true, secret: true, "the leaked key, token or webhook URL")
       ],
       outputs: [
-        OutputSpec("provider", "aws, github, gitlab, slack, stripe, sendgrid, openai, vault, google or npm"),
-        OutputSpec("kind", "the credential's kind, e.g. access-key, session-key, classic-pat, service-token"),
+        OutputSpec(
+          "provider", "aws, github, gitlab, slack, stripe, sendgrid, openai, vault, google, npm, or unknown"),
+        OutputSpec(
+          "kind", "the credential's kind, e.g. access-key, session-key, classic-pat, service-token; opaque if unknown"),
         OutputSpec("key-id", "the public identifier naming the key (AWS access key id, SendGrid key id), or null"),
         OutputSpec("fingerprint", "sha256: fingerprint of the key"),
         OutputSpec("checksum-valid", "whether the format's checksum matches (GitHub, npm), or null without one"),
@@ -31,6 +33,12 @@ package struct KeyIdentifyAction: Action {
         OutputSpec("revocable-via", "how such a credential is revoked"),
         OutputSpec("notes", "facts about this format worth knowing (a list)"),
         OutputSpec("hashed-token", "GitHub tokens: base64 of the SHA-256 digest, as the audit log's hashed_token shows it"),
+        OutputSpec(
+          "automated", "whether respond contains it through the provider's API; false: by hand (manual-steps)"),
+        OutputSpec("manual-steps", "what a person must do when not automated: find, revoke, rotate, update; or null"),
+        OutputSpec("console-url", "where to do the manual steps (the provider's console page), or null"),
+        OutputSpec(
+          "listed-as", "the credential as the provider's own list shows it (Stripe: sk_live_...last4), or null"),
       ],
       mutates: false,
       idempotent: true
@@ -44,14 +52,20 @@ package struct KeyIdentifyAction: Action {
     context.masker.register(raw)
     let key = try Self.normalise(raw)
     context.masker.register(key)
-    guard let identity = KeyFormats.identify(key) else {
-      var message = "unrecognised key format (\(key.unicodeScalars.count) characters)"
-      if let hint = KeyFormats.nearMiss(key) { message += ": \(hint)" }
-      message += ". Known formats: " + KeyFormats.knownFormats
-      throw ActionError.failed(message)
+    // An unknown format is not an error: it is still a leaked credential, and the run goes on to
+    // report it, notify, and hand the person the generic playbook (verdict NOT CONTAINED).
+    let identity = KeyFormats.identify(key) ?? KeyFormats.opaque(key)
+    // A service-account key file holds a private key of its own: masked on its own too.
+    if identity.kind == "service-account-key", let inner = Value.parseJSON(key)?["private_key"]?.stringValue {
+      context.masker.register(inner)
     }
     var summary = "\(identity.provider) \(identity.kind) \(identity.display)"
     if let valid = identity.checksumValid { summary += valid ? ", checksum valid" : ", checksum does NOT match" }
+    if identity.provider == "unknown" {
+      summary += ": not a known format, handled as an opaque secret (contained by hand)"
+    } else if !identity.automated {
+      summary += ": no API respond can call, contained by hand"
+    }
     var outputs = Self.outputs(identity)
     // GitHub's audit log names a token by base64(SHA-256(token)): a one-way digest, safe to show.
     outputs["hashed-token"] = identity.provider == "github"
@@ -92,6 +106,10 @@ package struct KeyIdentifyAction: Action {
       "secret": .bool(identity.secret),
       "revocable-via": .string(identity.revocableVia),
       "notes": .array(identity.notes.map { .string($0) }),
+      "automated": .bool(identity.automated),
+      "manual-steps": identity.manual.map { .string($0.steps) } ?? .null,
+      "console-url": identity.manual?.consoleURL.map { .string($0) } ?? .null,
+      "listed-as": identity.manual?.listedAs.map { .string($0) } ?? .null,
     ]
   }
 }

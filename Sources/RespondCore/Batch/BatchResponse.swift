@@ -5,22 +5,29 @@ package struct BatchOutcome: Codable, Sendable, Equatable {
   /// The key as it may be shown: access key ids in full, anything else abbreviated.
   package var display: String
   package var fingerprint: String
-  /// completed, failed, stopped-at-approval, needs-operator, interrupted, error, or not-started
-  /// (the batch was interrupted before this key's turn).
+  /// completed, failed, stopped-at-approval, needs-operator, interrupted, error, not-started
+  /// (the batch was interrupted before this key's turn), or not-handled (a finding respond cannot
+  /// run, such as a private key: `detail` says why and what to do).
   package var outcome: String
   package var exitCode: Int32
   package var incidentDirectory: String?
   /// The runner's status line, or the error that kept the run from starting (masked).
   package var detail: String
   package var sources: [LeakSource]
+  /// CONTAINED, UNVERIFIED or NOT CONTAINED for a live run; DRILL for a drill or dry run; nil
+  /// when the run ended before a verdict could be told (or the runbook contains nothing).
+  package var verdict: String?
+  /// Whether the key's secret half (an AWS secret access key) was found beside it and paired.
+  package var pairedSecret: Bool?
 
   enum CodingKeys: String, CodingKey {
     case display, fingerprint, outcome, exitCode = "exit-code", incidentDirectory = "incident-directory", detail, sources
+    case verdict, pairedSecret = "paired-secret"
   }
 
   package init(
     display: String, fingerprint: String, outcome: String, exitCode: Int32, incidentDirectory: String?, detail: String,
-    sources: [LeakSource]
+    sources: [LeakSource], verdict: String? = nil, pairedSecret: Bool? = nil
   ) {
     self.display = display
     self.fingerprint = fingerprint
@@ -29,6 +36,8 @@ package struct BatchOutcome: Codable, Sendable, Equatable {
     self.incidentDirectory = incidentDirectory
     self.detail = detail
     self.sources = sources
+    self.verdict = verdict
+    self.pairedSecret = pairedSecret
   }
 }
 
@@ -137,13 +146,35 @@ package enum BatchResponse {
     package var exitCode: Int32
     package var incidentDirectory: String?
     package var detail: String
+    /// The run's verdict (`BatchOutcome.verdict`).
+    package var verdict: String?
 
-    package init(status: RunStatus?, exitCode: Int32, incidentDirectory: String?, detail: String) {
+    package init(
+      status: RunStatus?, exitCode: Int32, incidentDirectory: String?, detail: String, verdict: String? = nil
+    ) {
       self.status = status
       self.exitCode = exitCode
       self.incidentDirectory = incidentDirectory
       self.detail = detail
+      self.verdict = verdict
     }
+  }
+
+  /// The verdict column of a run: DRILL for a drill or dry run, else the containment verdict
+  /// decided from its journal (nil when the runbook contains nothing). Pure.
+  package static func verdict(_ state: IncidentState) -> String? {
+    if state.incident?.mode.isDry ?? false { return "DRILL" }
+    return ContainmentVerdict.decide(state)?.verdict.rawValue
+  }
+
+  /// A finding respond cannot run, as a line of the summary. Live, NOT CONTAINED and exit 4: a
+  /// person must act on it (rotate the key pair, check the finding); in a drill or dry run the
+  /// line is shown the same way but, as every rehearsal that finishes, exits 0.
+  package static func unhandledOutcome(_ finding: UnhandledFinding, mode: RunMode, masker: Masker) -> BatchOutcome {
+    BatchOutcome(
+      display: finding.display, fingerprint: finding.fingerprint, outcome: "not-handled", exitCode: mode.isDry ? 0 : 4,
+      incidentDirectory: nil, detail: masker.mask(finding.reason), sources: finding.sources.map { masked($0, masker) },
+      verdict: mode.isDry ? "DRILL" : Verdict.notContained.rawValue)
   }
 
   /// Takes `--from FILE` and `--parallel N` out of a runbook command line; the rest is parsed as
@@ -231,12 +262,13 @@ package enum BatchResponse {
       sources: secret.sources.map { masked($0, masker) })
   }
 
-  static func outcome(_ secret: LeakedSecret, _ report: RunReport, masker: Masker) -> BatchOutcome {
+  package static func outcome(_ secret: LeakedSecret, _ report: RunReport, masker: Masker) -> BatchOutcome {
     let name = report.status?.rawValue ?? "error"
     return BatchOutcome(
       display: displayForm(secret.secret), fingerprint: Masker.fingerprint(secret.secret), outcome: name,
       exitCode: report.exitCode, incidentDirectory: report.incidentDirectory, detail: masker.mask(report.detail),
-      sources: secret.sources.map { masked($0, masker) })
+      sources: secret.sources.map { masked($0, masker) }, verdict: report.verdict,
+      pairedSecret: secret.pairedSecret ? true : nil)
   }
 
   /// Access key ids are identifiers and are shown in full; any other secret only abbreviated.
@@ -247,7 +279,7 @@ package enum BatchResponse {
   private static func masked(_ s: LeakSource, _ masker: Masker) -> LeakSource {
     LeakSource(
       tool: s.tool, file: s.file.map(masker.mask), commit: s.commit.map(masker.mask), line: s.line,
-      rule: s.rule.map(masker.mask))
+      rule: s.rule.map(masker.mask), verified: s.verified)
   }
 
   /// The batch's exit status: the worst of the keys' (1 beats 4 beats 3 beats 0; any other
@@ -275,21 +307,31 @@ package enum BatchResponse {
       n += 1
     }
     var md = "# Leaked keys: batch response\n\n"
-    md += "Source: `\(masker.mask(source))` (\(format.rawValue)), \(outcomes.count) distinct key(s), "
+    let notRun = outcomes.filter { $0.outcome == "not-handled" }.count
+    md += "Source: `\(masker.mask(source))` (\(format.rawValue)), \(outcomes.count - notRun) distinct key(s), "
+    if notRun > 0 { md += "\(notRun) finding(s) respond cannot run, " }
     md += "started \(ISO8601.string(now)).\n\n"
     if let from = batch?.resumedFrom { md += "Resumes the batch `\(masker.mask(from))`.\n\n" }
     let tally = Dictionary(grouping: outcomes, by: \.outcome).map { "\($0.value.count) \($0.key)" }.sorted()
     md += "Outcomes: \(tally.joined(separator: ", ")).\n\n"
-    md += "| Key | Fingerprint | Outcome | Incident | Found at |\n| --- | --- | --- | --- | --- |\n"
+    md += "| Key | Fingerprint | Verdict | Outcome | Incident | Found at |\n| --- | --- | --- | --- | --- | --- |\n"
     // A scanner's finding names a file of the leaked repository (chosen by whoever committed it)
     // and a failure's detail carries a provider's words: both are escaped like report.md's text.
     for o in outcomes {
       let found =
         o.sources.isEmpty ? "(listed)" : o.sources.map { MarkdownText.inline($0.description) }.joined(separator: "<br>")
       let incident = o.incidentDirectory.map { MarkdownText.codeSpan($0) } ?? "none"
-      md += "| \(MarkdownText.codeSpan(o.display)) | \(o.fingerprint) | \(o.outcome) | \(incident) | \(found) |\n"
+      var key = MarkdownText.codeSpan(o.display)
+      if o.pairedSecret == true { key += " with its secret access key (masked)" }
+      let verdict = o.verdict ?? "none"
+      md += "| \(key) | \(o.fingerprint) | \(verdict) | \(o.outcome) | \(incident) | \(found) |\n"
     }
-    let problems = outcomes.filter { $0.outcome != "completed" }
+    let notHandled = outcomes.filter { $0.outcome == "not-handled" }
+    if !notHandled.isEmpty {
+      md += "\n## Findings respond cannot run (a person must act)\n\n"
+      for o in notHandled { md += "- [ ] \(MarkdownText.codeSpan(o.display)): \(MarkdownText.inline(o.detail))\n" }
+    }
+    let problems = outcomes.filter { $0.outcome != "completed" && $0.outcome != "not-handled" }
     if !problems.isEmpty {
       md += "\n## Not completed\n\n"
       for o in problems { md += "- \(MarkdownText.codeSpan(o.display)): \(MarkdownText.inline(o.detail))\n" }

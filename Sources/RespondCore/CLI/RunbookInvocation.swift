@@ -120,9 +120,19 @@ package struct RunbookInvocation: Equatable, Sendable {
         if case .file(let path) = source { from = "file \(path)" } else { from = "standard input" }
         throw UsageError("--\(name): \(from) is empty")
       }
-      inputs[name] = value
+      inputs[name] = Self.oneLine(value)
     }
     sources = [:]
+  }
+
+  /// A JSON object read from a file or standard input (a Google Cloud service-account key as
+  /// downloaded, pretty-printed) in its compact form: its line breaks are insignificant, and a
+  /// secret input must be one line. Any other text is returned unchanged. Pure.
+  package static func oneLine(_ value: String) -> String {
+    guard value.hasPrefix("{"), value.contains(where: \.isNewline), let object = Value.parseJSON(value),
+      object.objectValue != nil
+    else { return value }
+    return object.json()
   }
 
   /// Secret inputs given as plain values on the command line (call before `readSecretSources`):

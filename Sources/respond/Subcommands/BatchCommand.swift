@@ -23,15 +23,14 @@ enum BatchCommand {
   }
 
   /// Reads and parses a findings file; every secret is registered with `masker` as it is read.
-  static func readFindings(_ path: String, masker: Masker) throws -> (format: LeakFindings.Format, secrets: [LeakedSecret]) {
+  /// An empty report is not an error (the caller says "no findings" and exits 0).
+  static func readFindings(_ path: String, masker: Masker) throws -> LeakReport {
     let data: Data
     switch BoundedFile.read(path, limit: LeakFindings.maxFileSize) {
     case .success(let d): data = d
     case .failure(let why): throw UsageError("cannot read --from \(path): \(why)")
     }
-    let found = try LeakFindings.parse(String(decoding: data, as: UTF8.self), masker: masker)
-    guard !found.secrets.isEmpty else { throw UsageError("no keys in \(path)") }
-    return found
+    return try LeakFindings.read(String(decoding: data, as: UTF8.self), masker: masker)
   }
 
   /// `--from FILE`: one incident per distinct key in a gitleaks/trufflehog report or a plain
@@ -42,7 +41,7 @@ enum BatchCommand {
   ) async -> Int32 {
     let masker = Masker()
     let invocation: RunbookInvocation
-    let found: (format: LeakFindings.Format, secrets: [LeakedSecret])
+    var found: LeakReport
     do {
       guard runbook.inputs.contains(where: { $0.name == "key" }) else {
         throw UsageError("--from needs a runbook with a `key` input (\(runbook.name) has none)")
@@ -50,15 +49,31 @@ enum BatchCommand {
       invocation = try RunbookInvocation.parse(batch.rest, inputs: runbook.inputs)
       guard invocation.inputs["key"] == nil else { throw UsageError("give either --key or --from, not both") }
       found = try readFindings(batch.from!, masker: masker)
-      for secret in found.secrets {
-        var inputs = invocation
-        inputs.inputs["key"] = secret.secret
-        try inputs.checkInputs(runbook.inputs)
-      }
+      try invocation.checkInputs(runbook.inputs.filter { $0.name != "key" })
     } catch {
       Frontend.error(masker.mask("\(error)"))
       return 2
     }
+    if found.isEmpty {
+      Frontend.note("no findings in \(batch.from!) (\(found.format.rawValue)): nothing to respond to")
+      return 0
+    }
+    // A key the runbook's input rules refuse is that key's line in the summary, not the batch's end.
+    var runnable: [LeakedSecret] = []
+    for secret in found.secrets {
+      var inputs = invocation
+      inputs.inputs["key"] = secret.secret
+      do {
+        try inputs.checkInputs(runbook.inputs.filter { $0.name == "key" })
+        runnable.append(secret)
+      } catch {
+        found.unhandled.append(
+          UnhandledFinding(
+            display: BatchResponse.displayForm(secret.secret), fingerprint: Masker.fingerprint(secret.secret),
+            reason: masker.mask("\(error)"), sources: secret.sources))
+      }
+    }
+    found.secrets = runnable
     var options = RunOptions()
     options.mode = requested == .drill ? .drill : (invocation.dryRun ? .dryRun : .live)
     options.assumeYes = invocation.yes
@@ -70,13 +85,25 @@ enum BatchCommand {
       inputs: invocation.inputs.filter { !secretInputs.contains($0.key) })
     let runOptions = options
     Frontend.note(
-      "\(found.secrets.count) distinct key(s) from \(batch.from!) (\(found.format.rawValue)), \(batch.parallel) at once")
+      "\(found.secrets.count) distinct key(s) from \(batch.from!) (\(found.format.rawValue)), \(batch.parallel) at once"
+        + (found.unhandled.isEmpty ? "" : "; \(found.unhandled.count) finding(s) respond cannot run (listed)"))
+    announce(found, masker: masker)
     let outcomes = await runKeys(found.secrets, parallel: batch.parallel, masker: masker) { secret, progress in
       try await startKey(
         secret, runbook: runbook, registry: registry, shared: invocation.inputs, outDir: outDir, options: runOptions,
         masker: masker, progress: progress)
     }
-    return finish(outcomes, source: batch.from!, format: found.format, outDir: outDir, context: context, masker: masker)
+    let all = outcomes + found.unhandled.map {
+      BatchResponse.unhandledOutcome($0, mode: runOptions.mode, masker: masker)
+    }
+    return finish(all, source: batch.from!, format: found.format, outDir: outDir, context: context, masker: masker)
+  }
+
+  /// Says up front what the report holds besides the keys to run: findings respond cannot run
+  /// (each with its reason) and scanner log lines that were skipped.
+  static func announce(_ found: LeakReport, masker: Masker) {
+    for u in found.unhandled { Frontend.note(masker.mask("\(u.display): not run: \(u.reason)")) }
+    if found.logLines > 0 { Frontend.note("\(found.logLines) trufflehog log line(s) skipped (not findings)") }
   }
 
   /// Starts one key's incident (its own responder lock, as a single run would take).
@@ -102,7 +129,8 @@ enum BatchCommand {
     var detail = written?.statusLine ?? IncidentReport(state: result.state).statusLine
     if let m = result.message, result.status != .completed { detail += ": " + m }
     return BatchResponse.RunReport(
-      status: result.status, exitCode: result.exitCode, incidentDirectory: result.incidentDirectory, detail: detail)
+      status: result.status, exitCode: result.exitCode, incidentDirectory: result.incidentDirectory, detail: detail,
+      verdict: BatchResponse.verdict(result.state))
   }
 
   /// Runs `work` for every key under Ctrl-C handling, each with its own prefixed progress log,
@@ -150,8 +178,14 @@ enum BatchCommand {
     do {
       let path = try BatchResponse.writeSummary(
         outcomes, source: source, format: format, directory: outDir, masker: masker, batch: context)
-      let unfinished = outcomes.filter { $0.outcome != "completed" }
-      for o in unfinished { Frontend.note("\(o.display): \(o.outcome) \(o.incidentDirectory ?? "")") }
+      // One line per key with its verdict: "completed" alone would read as "revoked".
+      for o in outcomes {
+        var line = "\(o.display): \(o.verdict ?? "no verdict") (\(o.outcome))"
+        if let dir = o.incidentDirectory { line += " \(dir)" }
+        if o.outcome == "not-handled" { line += ": \(o.detail)" }
+        Frontend.note(line)
+      }
+      let unfinished = outcomes.filter { $0.outcome != "completed" && $0.outcome != "not-handled" }
       let tally = Dictionary(grouping: outcomes, by: \.outcome).map { "\($0.value.count) \($0.key)" }.sorted()
       Frontend.note("batch of \(outcomes.count) key(s): \(tally.joined(separator: ", "))")
       if !unfinished.isEmpty {
@@ -177,7 +211,7 @@ enum BatchCommand {
     let invocation: RunbookInvocation
     let summary: BatchSummary
     let context: BatchContext
-    let found: (format: LeakFindings.Format, secrets: [LeakedSecret])
+    let found: LeakReport
     let runbook: Runbook
     let registry: ActionRegistry
     do {
@@ -193,7 +227,8 @@ enum BatchCommand {
       }
       context = c
       found = try readFindings(from, masker: masker)
-      let inFile = Set(found.secrets.map { Masker.fingerprint($0.secret) })
+      // Findings respond could not run are in the batch too (by fingerprint), and stay as they were.
+      let inFile = Set(found.secrets.map { Masker.fingerprint($0.secret) } + found.unhandled.map(\.fingerprint))
       let inBatch = Set(summary.keys.map(\.fingerprint))
       let missing = summary.keys.filter { !inFile.contains($0.fingerprint) }
       let extra = found.secrets.filter { !inBatch.contains(Masker.fingerprint($0.secret)) }
@@ -224,7 +259,8 @@ enum BatchCommand {
     }
     let secrets = Dictionary(found.secrets.map { (Masker.fingerprint($0.secret), $0) }, uniquingKeysWith: { a, _ in a })
     let previous = Dictionary(summary.keys.map { ($0.fingerprint, $0) }, uniquingKeysWith: { a, _ in a })
-    let pending = summary.keys.filter { $0.outcome != "completed" }.compactMap { secrets[$0.fingerprint] }
+    let pending = summary.keys.filter { $0.outcome != "completed" && $0.outcome != "not-handled" }
+      .compactMap { secrets[$0.fingerprint] }
     let shared = context.inputs.merging(invocation.inputs) { _, given in given }
     var options = RunOptions()
     options.mode = context.mode

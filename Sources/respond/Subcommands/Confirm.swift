@@ -12,7 +12,7 @@ struct Confirm: AsyncParsableCommand {
       respond says CONTAINED only when a check after the change proved the credential dead, or when a
       named person confirms it. Use this after you did a manual step (rolled a Stripe key in the
       Dashboard) or checked by hand that a credential no longer works:
-        respond confirm incidents/20261202T101500Z-key-compromised --step stripe-roll
+        respond confirm incidents/20261202T101500Z-key-compromised --step not-automated
       The confirmation is journaled with your name (--by, else the OS user), host and time; the
       reports are rendered again and their verdict names you. Exit 0 when the incident is now
       CONTAINED, 4 when it still is not, 2 when the step cannot be confirmed.
