@@ -110,6 +110,26 @@ import Testing
     #expect(againReport.contains("was not found"))
   }
 
+  /// Issue 12, item 8, with Secrets Manager as the only store: the secret it holds is masked from
+  /// detect on, so an attacker's user agent carrying it is never journaled in clear.
+  @Test func aSecretsManagerStoreIsReadInDetectSoItsValuesAreMasked() throws {
+    let user = unique("sm-only")
+    let leaked = try moto.createUser(user)
+    let group = unique("trail")
+    try moto.trail(group: group, key: leaked.id, decoys: [], agent: "Boto3/1.34.0 k=" + leaked.secret)
+    let secretID = unique("ci/aws")
+    try moto.createSecret(secretID, json: "{\"access_key_id\":\"\(leaked.id)\",\"secret_access_key\":\"\(leaked.secret)\"}")
+    let o = try runRespond(
+      ["key-compromised", "--key", leaked.id, "--secret-id", secretID, "--log-group", group, "--yes", "--out", out],
+      environment: environment)
+    #expect(o.status == 0, "stderr: \(o.stderr)")
+    let dir = incidentDirectory(o)
+    let state = try IncidentState.load(journal: dir + "/journal.jsonl")
+    #expect(state.steps["secrets-manager-read"]?.outcome == .succeeded)
+    #expect(try String(contentsOfFile: dir + "/report.md", encoding: .utf8).contains("CreateUser"))
+    assertNoSecrets([leaked.secret, services.awsSecretAccessKey], in: o, incident: dir)
+  }
+
   @Test func aRerunOnADeactivatedKeyDoesNotMintAnother() throws {
     let user = unique("rerun")
     let leaked = try moto.createUser(user)

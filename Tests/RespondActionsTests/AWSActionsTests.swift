@@ -84,7 +84,8 @@ import Testing
       "aws.cloudtrail.lookup-events", "aws.cloudtrail.scan-archive", "aws.iam.create-access-key", "aws.iam.delete-access-key",
       "aws.iam.deny-sessions-before", "aws.iam.get-access-key-last-used", "aws.iam.get-inline-policy",
       "aws.iam.list-access-keys",
-      "aws.iam.update-access-key", "aws.logs.filter-log-events", "aws.secretsmanager.put-secret-value",
+      "aws.iam.update-access-key", "aws.logs.filter-log-events", "aws.secretsmanager.get-secret-value",
+      "aws.secretsmanager.put-secret-value",
       "aws.ssm.put-parameter", "aws.sts.get-caller-identity",
     ])
     let kebab = try! Regex("^[a-z0-9]+(-[a-z0-9]+)*$")

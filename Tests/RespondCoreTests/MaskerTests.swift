@@ -230,4 +230,17 @@ import Testing
       HTTPRequest(method: "POST", url: "https://example.com/x", body: Data(body.utf8), mutates: true), masker: m)
     #expect(!shown.contains("wJalrXUt"), "\(shown.suffix(40))")
   }
+
+  /// Issue 12, item 10: a short Vault field (`"pin":"48213"`) was journaled in a dry-run request
+  /// body: too short for the masker to match safely in free text. A body whose every value is
+  /// secret is shown as its shape, each value as its fingerprint.
+  @Test func aSecretBodyIsShownOnlyAsItsShapeInADryRun() {
+    let body = #"{"data":{"pin":"48213","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},"options":{"cas":3}}"#
+    var request = HTTPRequest(method: "POST", url: "https://vault.example/v1/secret/data/ci", body: Data(body.utf8))
+    request.bodyIsSecret = true
+    let shown = DryRunGate.describe(request, masker: Masker())
+    #expect(!shown.contains("48213") && !shown.contains("wJalrXUt"), "\(shown)")
+    #expect(shown.contains("\"pin\":\"\(Masker.fingerprint("48213"))\""))
+    #expect(shown.contains("\"cas\":3"), "the check-and-set version stays readable")
+  }
 }

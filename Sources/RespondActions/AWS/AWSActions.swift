@@ -15,6 +15,7 @@ package enum AWSActions {
       DenySessionsBeforeAction(),
       GetInlinePolicyAction(),
       PutSecretValueAction(),
+      GetSecretValueAction(),
       PutParameterAction(),
       FilterLogEventsAction(),
       LookupEventsAction(),

@@ -115,6 +115,46 @@ struct PutSecretValueAction: Action {
   }
 }
 
+/// `aws.secretsmanager.get-secret-value`: reads a Secrets Manager secret so that every value it
+/// holds is registered with the masker before anything else of the incident is written (an event's
+/// user agent may carry the leaked secret). Nothing of the value is an output.
+struct GetSecretValueAction: Action {
+  var descriptor: ActionDescriptor {
+    ActionDescriptor(
+      name: "aws.secretsmanager.get-secret-value",
+      summary: "Read a Secrets Manager secret and mask every value it holds (GetSecretValue)",
+      parameters: [
+        ParameterSpec("secret-id", required: true, "the secret's name or ARN"),
+        ParameterSpec("region", .string, "the secret's region (default: the configured region)"),
+      ],
+      outputs: [
+        OutputSpec("found", "false when the secret does not exist"),
+        OutputSpec("fields", "the names of the secret's JSON fields (values are never outputs)"),
+      ],
+      mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: true))
+  }
+
+  func run(_ context: ActionContext) async throws -> ActionResult {
+    let secretID = try context.string("secret-id")
+    let client = try AWSClient(context)
+    let current: Value
+    do {
+      current = try await client.json(
+        .secretsManager, target: "secretsmanager.GetSecretValue", ["SecretId": .string(secretID)], mutates: false,
+        region: context.optionalString("region"))
+    } catch let error as ActionError where error.awsCode == "ResourceNotFoundException" {
+      return ActionResult(outputs: ["found": false, "fields": .array([])], summary: "no secret \(secretID)")
+    }
+    let text = current["SecretString"]?.stringValue ?? ""
+    context.masker.register(text)
+    let object = Value.parseJSON(text)?.objectValue ?? [:]
+    context.masker.register(.object(object))
+    return ActionResult(
+      outputs: ["found": true, "fields": .array(object.keys.sorted().map { .string($0) })],
+      summary: "read secret \(secretID) (\(object.count) field(s)); its values are masked from now on")
+  }
+}
+
 /// `aws.ssm.put-parameter`: writes the replacement credential into a Parameter Store parameter
 /// (SecureString by default, overwriting). Re-running writes the same value again (a new
 /// parameter version with the same content), so it is safe to repeat.

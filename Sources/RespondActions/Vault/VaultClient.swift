@@ -145,7 +145,7 @@ package struct VaultClient: Sendable {
   /// anything (lookups and audit hashing are POSTs that change nothing).
   package func call(
     _ method: String, _ path: String, query: String? = nil, body: Value? = nil, mutates: Bool,
-    accept: Set<Int> = []
+    accept: Set<Int> = [], secretBody: Bool = false
   ) async throws -> Reply {
     let url = url(path, query: query)
     var headers: [(String, String)] = [("X-Vault-Token", config.token), ("Accept", "application/json")]
@@ -156,9 +156,10 @@ package struct VaultClient: Sendable {
       headers.append(("Content-Type", "application/json"))
     }
     let operation = "\(method) /v1/\(path)"
-    let request = HTTPRequest(
+    var request = HTTPRequest(
       method: method, url: url, headers: headers, body: data, mutates: mutates, operation: "vault:\(path)",
       caBundle: config.caBundle)
+    request.bodyIsSecret = secretBody
 
     var attempt = 0
     while true {

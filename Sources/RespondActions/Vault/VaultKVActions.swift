@@ -128,7 +128,7 @@ package struct VaultKVWriteAction: Action {
       }
       let body: Value = ["options": ["cas": .number(Double(current.version))], "data": .object(merged)]
       do {
-        let reply = try await client.call("POST", location.dataPath, body: body, mutates: true)
+        let reply = try await client.call("POST", location.dataPath, body: body, mutates: true, secretBody: true)
         // A 2xx that does not say which version was written (garbled, truncated by a middlebox,
         // not Vault's) proves nothing: read the secret back (the loop's next read) rather than
         // assume the write happened.

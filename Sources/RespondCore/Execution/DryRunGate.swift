@@ -45,6 +45,22 @@ package final class DryRunGate: HTTPTransport, @unchecked Sendable {
     throw Intercepted()
   }
 
+  /// A body whose every value is secret, as its keys with each string value's fingerprint
+  /// (numbers and booleans, such as a check-and-set version, kept): what a reviewer needs to see
+  /// of a Vault write, with nothing of the values.
+  static func secretBodyShape(_ body: Data) -> String {
+    func shape(_ v: Value) -> Value {
+      switch v {
+      case .string(let s): return .string(Masker.fingerprint(s))
+      case .array(let items): return .array(items.map(shape))
+      case .object(let fields): return .object(fields.mapValues(shape))
+      default: return v
+      }
+    }
+    guard let parsed = JSONParser.parse(body) else { return "<\(body.count) bytes, every value secret: not shown>" }
+    return shape(parsed).json()
+  }
+
   /// `POST https://host/path` + headers (authorisation redacted, everything masked) + body.
   package static func describe(_ request: HTTPRequest, masker: Masker) -> String {
     var lines = ["\(request.method) \(request.url)"]
@@ -54,7 +70,10 @@ package final class DryRunGate: HTTPTransport, @unchecked Sendable {
         ? "<redacted>" : value
       lines.append("\(name): \(shown)")
     }
-    if !request.body.isEmpty {
+    if !request.body.isEmpty && request.bodyIsSecret {
+      lines.append("")
+      lines.append(secretBodyShape(request.body))
+    } else if !request.body.isEmpty {
       // Masked whole before it is cut: a secret straddling the cut would keep its first half.
       var body = masker.excerpt(String(decoding: request.body, as: UTF8.self), limit: 4096)
       if request.body.count > 4096 { body += " (\(request.body.count) bytes)" }

@@ -16,6 +16,10 @@ package struct HTTPRequest: Sendable, Equatable {
   package var operation: String?
   /// Extra CA bundle to trust (e.g. `VAULT_CACERT`); verification itself is never turned off.
   package var caBundle: String?
+  /// Every value in the (JSON) body is a secret, however short (a Vault KV write's fields: a
+  /// 5-digit PIN is below what the masker can safely match in free text). A dry run shows such a
+  /// body only as its shape, each value as its fingerprint.
+  package var bodyIsSecret = false
 
   package init(
     method: String, url: String, headers: [(String, String)] = [], body: Data = Data(),
