@@ -14,7 +14,9 @@ import Testing
 @Suite(.serialized) struct SharedFolderTests {
   let services: TestServices
   let moto: MotoFixture
-  let root = NSTemporaryDirectory() + "respond-shared-" + UUID().uuidString.prefix(8).lowercased()
+  /// Under /tmp itself, not $TMPDIR: the attacker (uid 65534) must be able to reach the shared
+  /// folder, and the test script points $TMPDIR into the checkout, which other users cannot enter.
+  let root = "/tmp/respond-shared-" + UUID().uuidString.prefix(8).lowercased()
   static let attacker: UInt32 = 65534
 
   init() throws {
