@@ -20,9 +20,11 @@ enum Frontend {
   /// `RESPOND_HTTP_TIMEOUT` (seconds, default 30) bounds each HTTP exchange.
   static func transport() -> any HTTPTransport {
     var base: any HTTPTransport = CurlTransport(timeout: httpTimeout)
-    if let spec = environment["RESPOND_TEST_CRASH_AFTER_RESPONSE"], let hook = CrashAfterResponseTransport(base, spec: spec) {
-      base = hook
-    }
+    #if DEBUG  // test-only: never in a release build
+      if let spec = environment["RESPOND_TEST_CRASH_AFTER_RESPONSE"], let hook = CrashAfterResponseTransport(base, spec: spec) {
+        base = hook
+      }
+    #endif
     guard environment["RESPOND_TIMING"] != nil else { return base }
     let m = MeasuredTransport(base)
     measured = m
@@ -94,6 +96,7 @@ enum Frontend {
 /// sees it and before anything is journaled: the provider has acted, respond never learned of it.
 /// `<n>:<operation>` (e.g. `1:iam:CreateAccessKey`) counts only responses to that operation.
 /// Never set outside those tests.
+#if DEBUG
 final class CrashAfterResponseTransport: HTTPTransport, @unchecked Sendable {
   private let base: any HTTPTransport
   private let crashAt: Int
@@ -122,6 +125,7 @@ final class CrashAfterResponseTransport: HTTPTransport, @unchecked Sendable {
 
   func sendMail(_ mail: MailRequest) async throws { try await base.sendMail(mail) }
 }
+#endif
 
 /// y/N questions on the terminal.
 struct TerminalApprover: Approver {
