@@ -92,6 +92,23 @@ import Testing
     #expect(events.allSatisfy { $0["dedup_key"]?.stringValue == id })
   }
 
+  /// A key this account does not have: the run finishes NOT CONTAINED (exit 4). The incident it
+  /// opened stays open, re-triggered with the verdict, never resolved.
+  @Test func aRunThatEndsNotContainedKeepsTheIncidentOpenWithTheVerdict() throws {
+    let unknown = "AKIA" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").uppercased().prefix(16))
+    let o = try runRespond(["key-compromised", "--key", unknown, "--yes", "--out", out], environment: try environment())
+    #expect(o.status == 4, "stderr: \(o.stderr.suffix(1500))")
+    let id = (incidentDirectory(o) as NSString).lastPathComponent
+    let events = try pagerDuty()
+    #expect(events.map { $0["event_action"]?.stringValue ?? "" } == ["trigger", "trigger"], "\(events)")
+    #expect(events.allSatisfy { $0["dedup_key"]?.stringValue == id })
+    #expect(events.last?.pointer("/payload/summary")?.stringValue?.hasPrefix("NOT CONTAINED: ") == true, "\(events)")
+    let texts = try slack()
+    #expect(texts.count == 2, "\(texts)")
+    #expect(texts.last?.hasPrefix("NOT CONTAINED: ") == true && texts.last?.contains("A human must act") == true,
+            "\(texts)")
+  }
+
   @Test func aFailedRunPagesOnceEvenWhenTheResumeFailsTheSameWay() throws {
     var env = try environment()
     // Nothing listens there: step `owner` fails, before the early page.
