@@ -238,7 +238,10 @@ import Testing
         env["HOME"] = dir
         var rule = rule
         if persistent && rule.kind == "throttle" { rule.extra = "\"retry_after\":0,\"body\":\"\(outcomeMessage)\"" }
-        _ = try control(proxy, "/_fault/script", rule.json(count: persistent ? -1 : (retried ? count : 1)))
+        // A fault that is not retried is armed twice: the early page leaves a kept-alive connection
+        // to the webhook, and libcurl sends a request once more on a fresh connection when a reused
+        // one dies before answering (a reset), so a single reset would never reach respond.
+        _ = try control(proxy, "/_fault/script", rule.json(count: persistent ? -1 : (retried ? count : 2)))
         let o = try runRespond(["vault-token-compromised", "--token", token, "--yes", "--out", dir + "/incidents",
                                 "--runbooks", services.repoRoot + "/Runbooks"], environment: env, timeout: 60)
         let n = try injected(proxy)
