@@ -22,7 +22,9 @@ import Testing
   var hookPath: String { prefix + "/services/T0PAGE/B0PAGE/" + String(repeating: "q", count: 24) }
   var pagerDutyPath: String { prefix + "/pagerduty/v2/enqueue" }
 
-  func curl(_ args: [String]) throws -> String { try runProgram("/usr/bin/curl", ["-sS", "--fail", "--max-time", "10"] + args) }
+  func curl(_ args: [String]) throws -> String {
+    try runProgram("/usr/bin/curl", ["-sS", "--fail", "--max-time", "10"] + args)
+  }
 
   /// Slack and PagerDuty at the receiver; CloudTrail there too, answering "no events" (moto has
   /// no LookupEvents: its 500s would only cost retries).
@@ -75,7 +77,8 @@ import Testing
     var events = try pagerDuty()
     #expect(events.count == 2, "\(events)")
     #expect(events.allSatisfy { $0["dedup_key"]?.stringValue == id && $0["event_action"] == "trigger" })
-    #expect(events.last?.pointer("/payload/custom_details/resume")?.stringValue?.hasPrefix("respond resume \(dir)") == true)
+    let resume = events.last?.pointer("/payload/custom_details/resume")?.stringValue
+    #expect(resume?.hasPrefix("respond resume \(dir)") == true, "\(resume ?? "-")")
     let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
     #expect(report.contains("stopped-slack"), "the on-stop steps are in the report")
 
@@ -114,7 +117,8 @@ import Testing
     // Nothing listens there: step `owner` fails, before the early page.
     env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
     env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = nil
-    let o = try runRespond(["key-compromised", "--key", "AKIAIOSFODNN7EXAMPLE", "--yes", "--out", out], environment: env)
+    let o = try runRespond(
+      ["key-compromised", "--key", "AKIAIOSFODNN7EXAMPLE", "--yes", "--out", out], environment: env)
     #expect(o.status == 1, "stderr: \(o.stderr.suffix(1500))")
     let dir = incidentDirectory(o)
     var texts = try slack()
@@ -134,7 +138,8 @@ import Testing
   @Test func aDrillSendsNothing() throws {
     let user = "paging-drill-\(UUID().uuidString.prefix(8).lowercased())"
     let leaked = try moto.createUser(user)
-    let o = try runRespond(["drill", "key-compromised", "--key", leaked.id, "--out", out], environment: try environment())
+    let o = try runRespond(
+      ["drill", "key-compromised", "--key", leaked.id, "--out", out], environment: try environment())
     #expect(o.status == 0, "stderr: \(o.stderr.suffix(1500))")
     #expect(try slack().isEmpty)
     #expect(try pagerDuty().isEmpty)

@@ -284,7 +284,9 @@ struct NodeReader {
     let steps = (sequence(node, what: "'on-stop'") ?? []).compactMap { step($0, phase: .notify) }
     for step in steps {
       if !step.action.isEmpty && !step.action.hasPrefix("notify.") {
-        error(step.actionLocation, "on-stop step '\(step.id)' must use a notify action (notify.*), found '\(step.action)'")
+        error(
+          step.actionLocation,
+          "on-stop step '\(step.id)' must use a notify action (notify.*), found '\(step.action)'")
       }
       if step.approvalRequired {
         error(step.location, "on-stop step '\(step.id)' cannot require approval: it runs when the run is already stuck")
