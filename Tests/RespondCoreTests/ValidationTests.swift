@@ -101,7 +101,8 @@ import Testing
             action: key.identify
       """
     #expect(diagnostics(yaml, registry: registry) == [
-      "rb.yaml:2:1: error: unknown key 'colour' in runbook; expected one of: runbook, description, inputs, env, phases, report",
+      "rb.yaml:2:1: error: unknown key 'colour' in runbook; expected one of: runbook, description, inputs, env, "
+        + "phases, on-stop, report",
       "rb.yaml:6:15: error: unknown action 'key.identfy'; did you mean 'key.identify'? (`respond actions` lists them)",
       "rb.yaml:8:11: error: duplicate step id 'identify' (first defined at line 5)",
       "rb.yaml:10:23: error: step 'identify': action key.identify has no parameter 'extra'",
@@ -153,7 +154,8 @@ import Testing
       "rb.yaml:17:25: error: env 'GITHUB_TOKEN' is not declared in the runbook's 'env' list",
       "rb.yaml:20:39: error: invalid expression: expected an expression",
       "rb.yaml:23:13: error: unknown step 'ghost'",
-      "rb.yaml:28:25: error: unknown incident field 'colour'; fields are id, runbook, started-at, mode, directory",
+      "rb.yaml:28:25: error: unknown incident field 'colour'; fields are id, runbook, started-at, mode, directory, "
+        + "verdict, verdict-reason, stopped-at, stop-reason, resume-command",
     ])
   }
 

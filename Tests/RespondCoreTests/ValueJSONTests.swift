@@ -66,6 +66,7 @@ import Testing
     r.mutates = true
     r.continueOnError = false
     r.notProcessed = true
+    r.stop = "stopped-at-approval:deactivate"
     r.decision = "granted (--yes)"
     r.note = "a note"
     r.status = .needsOperator

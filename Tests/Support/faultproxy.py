@@ -13,7 +13,8 @@ faults into the next N requests that match an operation:
 
 `match` is compared with the request's operation: the Query `Action=` (form body or query
 string), the X-Amz-Target suffix after the dot, or else a substring of the path. `count` -1
-means for ever; an optional `method` (e.g. "POST") limits a rule to that HTTP method. Kinds:
+means for ever; an optional `method` (e.g. "POST") limits a rule to that HTTP method, an optional
+`body` to requests whose body contains that text (one message among several to one webhook). Kinds:
     status     answer `status` (500, 503, ...) with an AWS-shaped XML (or JSON) error body
     throttle   answer 429 with `Retry-After: retry_after` (seconds) and a Throttling error
     reset      read the request, then close the connection with a TCP RST, answering nothing
@@ -53,11 +54,13 @@ def operation(handler, body):
     return urllib.parse.urlsplit(handler.path).path
 
 
-def take_fault(op, path, method):
+def take_fault(op, path, method, body=b""):
     with LOCK:
         for rule in SCRIPT:
             m = rule.get("match", "")
             if rule.get("method") and rule["method"] != method:
+                continue
+            if rule.get("body") and rule["body"] not in body.decode("utf-8", "replace"):
                 continue
             if rule.get("count", 1) != 0 and (m == op or (m.startswith("/") and m in path)):
                 if rule.get("count", 1) > 0:
@@ -110,7 +113,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/_fault/"):
             return self.control(body)
         op = operation(self, body)
-        fault = take_fault(op, self.path, self.command)
+        fault = take_fault(op, self.path, self.command, body)
         json_api = bool(self.headers.get("X-Amz-Target")) or self.path.startswith("/v1/")
         if fault is None:
             if LATENCY:

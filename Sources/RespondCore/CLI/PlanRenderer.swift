@@ -36,6 +36,15 @@ package enum PlanRenderer {
         out.append(line)
       }
     }
+    // Not numbered: they run only if the run stops, after the step it stopped at.
+    if !rb.onStop.isEmpty {
+      out.append("")
+      out.append("on-stop (sent once per stop, when the run stops at an approval gate or fails)")
+      for s in rb.onStop {
+        out.append("      \(s.id.padding(24))\(s.action.padding(36))[mutates]")
+        if let src = s.whenSource { out.append("      when \(src)") }
+      }
+    }
     return out.joined(separator: "\n")
   }
 }

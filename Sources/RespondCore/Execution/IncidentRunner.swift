@@ -86,6 +86,8 @@ package final class IncidentRunner: @unchecked Sendable {
   private var inputValues: [String: Value] = [:]
   /// Unmasked outputs of steps that finished in this process (secrets included), in memory only.
   private var liveOutputs: [String: [String: Value]] = [:]
+  /// While the `on-stop` steps run: the stop they report (read by expressions, journaled on them).
+  private var stopNotice: StopNotice?
 
   package init(runbook: Runbook, registry: ActionRegistry, environment: [String: String],
                transport: any HTTPTransport, masker: Masker, progress: ProgressLog, approver: (any Approver)?,
@@ -262,6 +264,7 @@ package final class IncidentRunner: @unchecked Sendable {
         }
       }
     }
+    await sendStopNotice(status: status, at: stoppedAt, message: message.map { masker.mask($0) })
     var fin = JournalRecord(type: .runFinished)
     fin.status = status
     fin.step = stoppedAt
@@ -270,6 +273,25 @@ package final class IncidentRunner: @unchecked Sendable {
     try? record(fin)
     return RunResult(status: status, stoppedAt: stoppedAt, message: message.map { masker.mask($0) },
                      incidentDirectory: incidentDirectory, state: state)
+  }
+
+  /// Runs the runbook's `on-stop` steps when the run stopped where a person must pick it up (an
+  /// approval gate, a failure, an interrupted step to check), so nobody learns of a stuck response
+  /// from silence. Journaled like any step; a failure here is recorded and changes nothing about
+  /// how the run ends. A stop already announced (same step, same way) is not announced again.
+  private func sendStopNotice(status: RunStatus, at step: String?, message: String?) async {
+    guard !runbook.onStop.isEmpty,
+      let notice = StopNotice.decide(
+        status: status, at: step, reason: message, directory: incidentDirectory,
+        withheldInputs: state.withheldInputs)
+    else { return }
+    let pending = notice.pending(runbook.onStop, state: state)
+    if pending.count < runbook.onStop.count {
+      progress.line("  on-stop: already sent for this stop (\(notice.key)); not sending again")
+    }
+    stopNotice = notice
+    defer { stopNotice = nil }
+    for step in pending { _ = try? await run(step) }
   }
 
   /// The runbook's report facts, evaluated now and masked ([label, value] pairs).
@@ -436,10 +458,14 @@ package final class IncidentRunner: @unchecked Sendable {
       if let value, !CredentialEndpoints.isCredential(spec.name, declaredSecret: spec.secret) { env[spec.name] = value }
     }
     let info = state.incident
+    let verdict = options.mode.isDry ? nil : ContainmentVerdict.decide(state)
     let incident: [String: Value] = [
       "id": .string(info?.id ?? ""), "runbook": .string(runbook.name),
       "started-at": .string(info.map { ISO8601.string($0.startedAt) } ?? ""),
       "mode": .string(options.mode.rawValue), "directory": .string(info?.directory ?? ""),
+      "verdict": .string(verdict?.verdict.rawValue ?? ""), "verdict-reason": .string(verdict?.reason ?? ""),
+      "stopped-at": .string(stopNotice?.stoppedAt ?? ""), "stop-reason": .string(stopNotice?.reason ?? ""),
+      "resume-command": .string(stopNotice?.resumeCommand ?? ""),
     ]
     return EvaluationContext(inputs: inputValues, steps: steps, env: env, configured: configured, incident: incident)
   }
@@ -683,6 +709,7 @@ package final class IncidentRunner: @unchecked Sendable {
     r.mutates = mutates
     r.continueOnError = step.continueOnError ? true : nil
     r.notProcessed = outcome == .failed && notProcessed ? true : nil
+    r.stop = stopNotice?.key
     try record(r)
     let detail = error ?? summary
     progress.step(outcome, phase: step.phase, id: step.id, action: step.action, duration: duration, detail: detail)

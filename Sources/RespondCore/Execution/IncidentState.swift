@@ -25,6 +25,8 @@ package struct StepState: Sendable {
   package var interrupted: Bool = false
   /// Failed with a request the provider certainly did not act on.
   package var failedNotProcessed: Bool = false
+  /// For an `on-stop` step: the stop its last finish was for (`StopNotice.key`).
+  package var stopKey: String?
   /// Finished in this process (so its secret outputs are still in memory).
   package var finishedInThisProcess: Bool = false
 }
@@ -125,6 +127,7 @@ package struct IncidentState: Sendable {
         s.mutates = r.mutates ?? s.mutates
         s.continueOnError = r.continueOnError ?? false
         s.failedNotProcessed = r.outcome == .failed && r.notProcessed == true
+        s.stopKey = r.stop
         s.interrupted = false
       }
     case .approval:

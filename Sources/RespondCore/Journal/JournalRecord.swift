@@ -99,6 +99,9 @@ package struct JournalRecord: Codable, Sendable, Equatable {
   /// On a failed step: the provider certainly did not act on the request that failed (refused
   /// connection, 429, most 4xx), so resume may simply run a non-idempotent step again.
   package var notProcessed: Bool?
+  /// On an `on-stop` step's records: the stop it was sent for (`StopNotice.key`), so a resume
+  /// that stops again in the same place does not page twice.
+  package var stop: String?
   /// Approval decisions: "granted (--yes)", "granted (terminal)", "declined", "no terminal".
   package var decision: String?
   package var note: String?
@@ -149,7 +152,7 @@ package struct JournalRecord: Codable, Sendable, Equatable {
     case withheldInputs = "withheld-inputs", step, phase, action, attempt, outcome, outputs
     case secretOutputs = "secret-outputs", durationMs = "duration-ms", error, summary, evidence
     case wouldSend = "would-send", missing, mutates, continueOnError = "continue-on-error", decision, note, status, facts, plan
-    case notProcessed = "not-processed"
+    case notProcessed = "not-processed", stop
   }
 }
 
@@ -196,6 +199,7 @@ extension JournalRecord {
     put(.mutates, flag(mutates))
     put(.continueOnError, flag(continueOnError))
     put(.notProcessed, flag(notProcessed))
+    put(.stop, text(stop))
     put(.decision, text(decision))
     put(.note, text(note))
     put(.status, text(status?.rawValue))

@@ -171,7 +171,7 @@ struct NodeReader {
   // MARK: - Runbook
 
   mutating func runbook(_ node: YAMLNode, digest: String) -> Runbook? {
-    let topKeys = ["runbook", "description", "inputs", "env", "phases", "report"]
+    let topKeys = ["runbook", "description", "inputs", "env", "phases", "on-stop", "report"]
     guard let pairs = mapping(node, what: "runbook", allowed: topKeys) else { return nil }
     var rb = Runbook(
       name: "", description: "", file: file, digest: digest, inputs: [], env: [], phases: [],
@@ -192,6 +192,7 @@ struct NodeReader {
         sawPhases = true
         rb.phases = phases(value)
       case "report": rb.report = report(value)
+      case "on-stop": rb.onStop = onStop(value)
       default: break
       }
     }
@@ -274,6 +275,26 @@ struct NodeReader {
       out.append((phase, steps))
     }
     return out.sorted { $0.0 < $1.0 }
+  }
+
+  /// `on-stop:` is a list of steps like a phase's, limited to what cannot hold a stuck run up
+  /// further: notify actions only, no approval gate, nothing to undo or verify.
+  mutating func onStop(_ node: YAMLNode) -> [Step] {
+    if case .scalar(let s) = node, s.string.isEmpty { return [] }
+    let steps = (sequence(node, what: "'on-stop'") ?? []).compactMap { step($0, phase: .notify) }
+    for step in steps {
+      if !step.action.isEmpty && !step.action.hasPrefix("notify.") {
+        error(
+          step.actionLocation,
+          "on-stop step '\(step.id)' must use a notify action (notify.*), found '\(step.action)'")
+      }
+      if step.approvalRequired {
+        error(step.location, "on-stop step '\(step.id)' cannot require approval: it runs when the run is already stuck")
+      }
+      if step.undo != nil { error(step.location, "on-stop step '\(step.id)' cannot have 'undo'") }
+      if let at = step.verifiesLocation { error(at, "on-stop step '\(step.id)' cannot verify containment") }
+    }
+    return steps
   }
 
   mutating func step(_ node: YAMLNode, phase: Phase) -> Step? {

@@ -201,6 +201,10 @@ package struct Runbook: Sendable {
   package var env: [EnvSpec]
   package var phases: [(Phase, [Step])]
   package var report: ReportSpec
+  /// `on-stop:` notify steps run when a run stops at an approval gate or fails, so a stuck
+  /// response pages someone with the exact resume command. Never part of `steps`: the conductor
+  /// does not schedule them and they never change how the run ends.
+  package var onStop: [Step] = []
 
   /// All steps in run order.
   package var steps: [Step] { phases.sorted { $0.0 < $1.0 }.flatMap(\.1) }

@@ -10,7 +10,13 @@ package struct RunbookValidator {
   }
 
   /// Fields of `incident` expressions can read.
-  package static let incidentFields = ["id", "runbook", "started-at", "mode", "directory"]
+  /// `verdict` and `verdict-reason` are the containment verdict so far (empty in a drill or before
+  /// any contain step ran); the `stop` fields say why the run stopped and how to continue, for
+  /// `on-stop` steps (empty while the run goes on).
+  package static let incidentFields = [
+    "id", "runbook", "started-at", "mode", "directory", "verdict", "verdict-reason", "stopped-at", "stop-reason",
+    "resume-command",
+  ]
 
   package func validate(_ runbook: Runbook) -> [Diagnostic] {
     var out: [Diagnostic] = []
@@ -21,7 +27,7 @@ package struct RunbookValidator {
 
     // Duplicate ids: every occurrence after the first.
     var firstSeen: [String: SourceLocation] = [:]
-    for step in steps {
+    for step in steps + runbook.onStop {
       if let first = firstSeen[step.id] {
         out.append(Diagnostic(step.location, "duplicate step id '\(step.id)' (first defined at line \(first.line))"))
       } else {
@@ -61,6 +67,21 @@ package struct RunbookValidator {
       }
     }
     out += checkContainmentVerification(steps, byID: byID, order: order)
+    // On-stop steps run after the run stopped: any step may be read (one that did not run reads
+    // as null).
+    for step in runbook.onStop {
+      if let action = registry.action(named: step.action) {
+        out += checkParameters(step.with, locations: step.parameterLocations, fallback: step.location,
+                               descriptor: action.descriptor, stepID: step.id)
+      } else if !step.action.isEmpty {
+        out.append(Diagnostic(step.actionLocation, unknownActionMessage(step.action)))
+      }
+      var templates = step.with.flatMap(\.1.templates)
+      if let when = step.when, let loc = step.whenLocation { templates.append((when, loc)) }
+      for (template, location) in templates {
+        out += checkReferences(template, at: location, runbook: runbook, before: steps.count, order: order, byID: byID)
+      }
+    }
     // Report facts are computed at the end: any step may be read.
     for (template, location) in runbook.report.facts.flatMap(\.1.templates) {
       out += checkReferences(template, at: location, runbook: runbook, before: steps.count, order: order, byID: byID)
