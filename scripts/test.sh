@@ -12,6 +12,9 @@ set -a
 # shellcheck disable=SC1091
 . "$ROOT/.build-services/services.env"
 set +a
+# The layout the repository's .swift-format describes: any drift fails the run before the build.
+echo "test.sh: swift format lint --strict" >&2
+swift format lint --strict -r Sources Tests Package.swift
 echo "test.sh: building" >&2
 swift build --build-tests 2>&1 | grep -v '^\[' || true
 swift build --build-tests >/dev/null

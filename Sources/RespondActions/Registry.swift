@@ -29,8 +29,9 @@ package enum StandardActions {
 
   /// The registry for a runbook file: its folder's `actions/` definitions included.
   package static func registry(forRunbook path: String) -> (ActionRegistry, [Diagnostic]) {
-    registry(runbooksFolder: (path as NSString).deletingLastPathComponent.isEmpty
-      ? "." : (path as NSString).deletingLastPathComponent)
+    registry(
+      runbooksFolder: (path as NSString).deletingLastPathComponent.isEmpty
+        ? "." : (path as NSString).deletingLastPathComponent)
   }
 
   /// A runbook file and the registry it runs with (its folder's definitions included), loaded

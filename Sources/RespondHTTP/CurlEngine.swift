@@ -215,7 +215,10 @@ final class CurlEngine: @unchecked Sendable {
   private func loop() {
     while true {
       let (new, aborts) = lock.withLock { () -> ([CurlTransfer], [CurlTransfer]) in
-        defer { pending = []; cancelled = [] }
+        defer {
+          pending = []
+          cancelled = []
+        }
         return (pending, cancelled)
       }
       for t in new {

@@ -79,7 +79,8 @@ package final class CurlTransport: HTTPTransport {
     var rc = CURLE_OK
     func check(_ code: CURLcode, _ what: String) throws {
       guard code == CURLE_OK else {
-        throw TransportError.refused(url: t.target.redacted, reason: "\(what): \(String(cString: respond_curl_easy_strerror(code)))")
+        throw TransportError.refused(
+          url: t.target.redacted, reason: "\(what): \(String(cString: respond_curl_easy_strerror(code)))")
       }
     }
     try check(respond_setopt_string(h, CURLOPT_PROTOCOLS_STR, "http,https"), "protocols")
@@ -105,7 +106,9 @@ package final class CurlTransport: HTTPTransport {
       if rc == CURLE_OK {
         rc = request.body.withUnsafeBytes { raw in
           // COPYPOSTFIELDS copies POSTFIELDSIZE bytes now: binary bodies are safe.
-          respond_setopt_ptr(h, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+          respond_setopt_ptr(
+            h, CURLOPT_COPYPOSTFIELDS,
+            UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
         }
       }
       if rc == CURLE_OK && method != "POST" { rc = respond_setopt_string(h, CURLOPT_CUSTOMREQUEST, method) }
@@ -200,7 +203,8 @@ package final class CurlTransport: HTTPTransport {
     guard !mail.recipients.isEmpty,
       addresses.allSatisfy({ !$0.isEmpty && !hasLineBreakOrNul($0) })
     else {
-      throw TransportError.refused(url: target.redacted, reason: "sender and recipients must be non-empty single-line addresses")
+      throw TransportError.refused(
+        url: target.redacted, reason: "sender and recipients must be non-empty single-line addresses")
     }
     let timeout = mail.timeout ?? defaultTimeout
     let engine = CurlEngine.shared
@@ -220,7 +224,8 @@ package final class CurlTransport: HTTPTransport {
     let h = t.easy
     func check(_ code: CURLcode, _ what: String) throws {
       guard code == CURLE_OK else {
-        throw TransportError.refused(url: t.target.redacted, reason: "\(what): \(String(cString: respond_curl_easy_strerror(code)))")
+        throw TransportError.refused(
+          url: t.target.redacted, reason: "\(what): \(String(cString: respond_curl_easy_strerror(code)))")
       }
     }
     try check(respond_setopt_string(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps"), "protocols")

@@ -23,8 +23,10 @@ package final class RecordedTransport: HTTPTransport, @unchecked Sendable {
   }
 
   /// Answers requests whose URL contains `fragment` (and, if given, whose body contains `body`).
-  package func on(urlContaining fragment: String, bodyContaining body: String? = nil, status: Int = 200,
-                  headers: [(String, String)] = [], reply: String) {
+  package func on(
+    urlContaining fragment: String, bodyContaining body: String? = nil, status: Int = 200,
+    headers: [(String, String)] = [], reply: String
+  ) {
     on { req in
       guard req.url.contains(fragment) else { return nil }
       if let body, !String(decoding: req.body, as: UTF8.self).contains(body) { return nil }
@@ -52,7 +54,8 @@ package final class RecordedTransport: HTTPTransport, @unchecked Sendable {
     for r in list {
       if let resp = try r(request) { return resp }
     }
-    throw TransportError.connectionFailed(url: request.url, detail: "no recorded answer for \(request.method) \(request.url)")
+    throw TransportError.connectionFailed(
+      url: request.url, detail: "no recorded answer for \(request.method) \(request.url)")
   }
 
   package func sendMail(_ mail: MailRequest) async throws {

@@ -1,9 +1,9 @@
 import Foundation
+import RespondCore
 
 #if canImport(Glibc)
   import Glibc
 #endif
-import RespondCore
 
 /// The real local servers the tests talk to, as `scripts/services.sh up` started them. Values
 /// come from the environment (`RESPOND_TEST_*`, what `scripts/test.sh` exports) or from the
@@ -40,7 +40,9 @@ package struct TestServices: Sendable {
     }
     func need(_ k: String) throws -> String {
       guard let v = env[k], !v.isEmpty else {
-        throw Missing(description: "\(k) is not set: start the test servers with `scripts/services.sh up` (scripts/test.sh does it for you)")
+        throw Missing(
+          description:
+            "\(k) is not set: start the test servers with `scripts/services.sh up` (scripts/test.sh does it for you)")
       }
       return v
     }
@@ -69,8 +71,10 @@ package struct TestServices: Sendable {
 
   /// Environment for a child `respond` (or an action context) pointing AWS at moto with the admin key.
   package var awsEnvironment: [String: String] {
-    ["AWS_ACCESS_KEY_ID": awsAccessKeyID, "AWS_SECRET_ACCESS_KEY": awsSecretAccessKey,
-     "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": motoURL]
+    [
+      "AWS_ACCESS_KEY_ID": awsAccessKeyID, "AWS_SECRET_ACCESS_KEY": awsSecretAccessKey,
+      "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": motoURL,
+    ]
   }
 
   package var vaultEnvironment: [String: String] {
@@ -84,7 +88,8 @@ package func runProgram(_ path: String, _ args: [String], environment: [String: 
   p.executableURL = URL(fileURLWithPath: path)
   p.arguments = args
   if let environment { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, b in b } }
-  let out = Pipe(), err = Pipe()
+  let out = Pipe()
+  let err = Pipe()
   p.standardOutput = out
   p.standardError = err
   try p.run()
@@ -93,7 +98,9 @@ package func runProgram(_ path: String, _ args: [String], environment: [String: 
   p.waitUntilExit()
   let text = String(decoding: o, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
   guard p.terminationStatus == 0 else {
-    throw TestServices.Missing(description: "\(path) \(args.joined(separator: " ")) failed (\(p.terminationStatus)): \(String(decoding: e, as: UTF8.self))")
+    throw TestServices.Missing(
+      description:
+        "\(path) \(args.joined(separator: " ")) failed (\(p.terminationStatus)): \(String(decoding: e, as: UTF8.self))")
   }
   return text
 }
@@ -105,9 +112,12 @@ package struct MotoFixture: Sendable {
   package init(_ services: TestServices) { self.services = services }
 
   private func run(_ args: [String]) throws -> String {
-    try runProgram("/usr/bin/env", ["python3", services.repoRoot + "/Tests/Support/moto_fixture.py"] + args,
-                   environment: ["RESPOND_TEST_AWS_ACCESS_KEY_ID": services.awsAccessKeyID,
-                                 "RESPOND_TEST_AWS_SECRET_ACCESS_KEY": services.awsSecretAccessKey])
+    try runProgram(
+      "/usr/bin/env", ["python3", services.repoRoot + "/Tests/Support/moto_fixture.py"] + args,
+      environment: [
+        "RESPOND_TEST_AWS_ACCESS_KEY_ID": services.awsAccessKeyID,
+        "RESPOND_TEST_AWS_SECRET_ACCESS_KEY": services.awsSecretAccessKey,
+      ])
   }
 
   /// Creates a user with one access key: (key id, secret). The secret goes into the secrets
@@ -139,9 +149,12 @@ package struct MotoFixture: Sendable {
 
 extension MotoFixture {
   private func call(_ args: [String]) throws -> String {
-    try runProgram("/usr/bin/env", ["python3", services.repoRoot + "/Tests/Support/moto_fixture.py"] + args,
-                   environment: ["RESPOND_TEST_AWS_ACCESS_KEY_ID": services.awsAccessKeyID,
-                                 "RESPOND_TEST_AWS_SECRET_ACCESS_KEY": services.awsSecretAccessKey])
+    try runProgram(
+      "/usr/bin/env", ["python3", services.repoRoot + "/Tests/Support/moto_fixture.py"] + args,
+      environment: [
+        "RESPOND_TEST_AWS_ACCESS_KEY_ID": services.awsAccessKeyID,
+        "RESPOND_TEST_AWS_SECRET_ACCESS_KEY": services.awsSecretAccessKey,
+      ])
   }
 
   /// A log group with CloudTrail-shaped events: 3 for `key`, 2 for each decoy.
@@ -183,13 +196,16 @@ package struct BaoFixture: Sendable {
 
   /// Writes a KV v2 secret (`secret/<path>`).
   package func put(_ path: String, _ fields: [String: String]) throws {
-    _ = try runProgram("/usr/bin/env", ["bao", "kv", "put", "-mount=secret", path] + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-                       environment: env)
+    _ = try runProgram(
+      "/usr/bin/env",
+      ["bao", "kv", "put", "-mount=secret", path] + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+      environment: env)
   }
 
   /// Reads a KV v2 secret's fields.
   package func get(_ path: String) throws -> [String: String] {
-    let out = try runProgram("/usr/bin/env", ["bao", "kv", "get", "-mount=secret", "-format=json", path], environment: env)
+    let out = try runProgram(
+      "/usr/bin/env", ["bao", "kv", "get", "-mount=secret", "-format=json", path], environment: env)
     let data = Value.parseJSON(out)?.pointer("/data/data")?.objectValue ?? [:]
     let fields = data.compactMapValues(\.stringValue)
     // What respond wrote here (a replacement secret key) is a secret its outputs must not show.
@@ -285,7 +301,8 @@ package func runRespond(
   env["NO_COLOR"] = "1"
   p.environment = env
   if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-  let out = Pipe(), err = Pipe()
+  let out = Pipe()
+  let err = Pipe()
   p.standardOutput = out
   p.standardError = err
   let input = Pipe()
@@ -296,19 +313,27 @@ package func runRespond(
     try? input.fileHandleForWriting.close()
   }
   let group = DispatchGroup()
-  nonisolated(unsafe) var o = Data(), e = Data()
+  nonisolated(unsafe) var o = Data()
+  nonisolated(unsafe) var e = Data()
   group.enter()
-  DispatchQueue.global().async { o = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+  DispatchQueue.global().async {
+    o = out.fileHandleForReading.readDataToEndOfFile()
+    group.leave()
+  }
   group.enter()
-  DispatchQueue.global().async { e = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+  DispatchQueue.global().async {
+    e = err.fileHandleForReading.readDataToEndOfFile()
+    group.leave()
+  }
   if group.wait(timeout: .now() + timeout) == .timedOut {
     p.terminate()
     throw TestServices.Missing(description: "respond \(args.joined(separator: " ")) did not finish in \(timeout)s")
   }
   p.waitUntilExit()
   keepProcessOutput(stdout: o, stderr: e)
-  return ProcessOutcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                        stderr: String(decoding: e, as: UTF8.self))
+  return ProcessOutcome(
+    status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+    stderr: String(decoding: e, as: UTF8.self))
 }
 
 /// Every byte of every file under `dir`, for "no secret anywhere" checks.

@@ -21,7 +21,9 @@ enum Frontend {
   static func transport() -> any HTTPTransport {
     var base: any HTTPTransport = CurlTransport(timeout: httpTimeout)
     #if DEBUG  // test-only: never in a release build
-      if let spec = environment["RESPOND_TEST_CRASH_AFTER_RESPONSE"], let hook = CrashAfterResponseTransport(base, spec: spec) {
+      if let spec = environment["RESPOND_TEST_CRASH_AFTER_RESPONSE"],
+        let hook = CrashAfterResponseTransport(base, spec: spec)
+      {
         base = hook
       }
     #endif
@@ -65,7 +67,9 @@ enum Frontend {
       phases.append("\(name)=\(ms(at - previous))")
       previous = at
     }
-    note("timing: wall=\(ms(wall)) servers=\(ms(waiting)) own=\(ms(wall - waiting)) requests=\(n) (\(phases.joined(separator: " ")))")
+    note(
+      "timing: wall=\(ms(wall)) servers=\(ms(waiting)) own=\(ms(wall - waiting)) requests=\(n) (\(phases.joined(separator: " ")))"
+    )
   }
 
   static func progress(_ masker: Masker) -> ProgressLog {
@@ -97,34 +101,34 @@ enum Frontend {
 /// `<n>:<operation>` (e.g. `1:iam:CreateAccessKey`) counts only responses to that operation.
 /// Never set outside those tests.
 #if DEBUG
-final class CrashAfterResponseTransport: HTTPTransport, @unchecked Sendable {
-  private let base: any HTTPTransport
-  private let crashAt: Int
-  private let operation: String?
-  private let lock = NSLock()
-  private var responses = 0
+  final class CrashAfterResponseTransport: HTTPTransport, @unchecked Sendable {
+    private let base: any HTTPTransport
+    private let crashAt: Int
+    private let operation: String?
+    private let lock = NSLock()
+    private var responses = 0
 
-  init?(_ base: any HTTPTransport, spec: String) {
-    let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
-    guard let n = parts.first.flatMap({ Int($0) }) else { return nil }
-    self.base = base
-    self.crashAt = n
-    self.operation = parts.count > 1 ? parts[1] : nil
-  }
-
-  func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-    let response = try await base.send(request)
-    if let operation, request.operation != operation { return response }
-    let n = lock.withLock {
-      responses += 1
-      return responses
+    init?(_ base: any HTTPTransport, spec: String) {
+      let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+      guard let n = parts.first.flatMap({ Int($0) }) else { return nil }
+      self.base = base
+      self.crashAt = n
+      self.operation = parts.count > 1 ? parts[1] : nil
     }
-    if n == crashAt { raise(SIGKILL) }
-    return response
-  }
 
-  func sendMail(_ mail: MailRequest) async throws { try await base.sendMail(mail) }
-}
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+      let response = try await base.send(request)
+      if let operation, request.operation != operation { return response }
+      let n = lock.withLock {
+        responses += 1
+        return responses
+      }
+      if n == crashAt { raise(SIGKILL) }
+      return response
+    }
+
+    func sendMail(_ mail: MailRequest) async throws { try await base.sendMail(mail) }
+  }
 #endif
 
 /// y/N questions on the terminal.

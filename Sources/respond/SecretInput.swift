@@ -26,8 +26,12 @@ enum SecretInput {
   static func readStandardInput(_ name: String) throws -> String {
     guard isatty(STDIN_FILENO) == 1 else {
       let data = FileHandle.standardInput.readData(ofLength: maxBytes + 1)
-      guard data.count <= maxBytes else { throw UsageError("--\(name) -: standard input holds more than \(maxBytes) bytes") }
-      guard let text = String(data: data, encoding: .utf8) else { throw UsageError("--\(name) -: standard input is not UTF-8") }
+      guard data.count <= maxBytes else {
+        throw UsageError("--\(name) -: standard input holds more than \(maxBytes) bytes")
+      }
+      guard let text = String(data: data, encoding: .utf8) else {
+        throw UsageError("--\(name) -: standard input is not UTF-8")
+      }
       return text
     }
     FileHandle.standardError.write(Data("\(name) (not echoed): ".utf8))

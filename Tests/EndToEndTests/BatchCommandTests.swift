@@ -31,7 +31,9 @@ import Testing
     for incident in incidents {
       #expect(FileManager.default.fileExists(atPath: "\(dir)/out/\(incident)/report.md"), "\(incident) has no report")
     }
-    let json = try #require(Value.parseJSON(try Data(contentsOf: URL(fileURLWithPath: o.lastLine.replacingOccurrences(of: ".md", with: ".json")))))
+    let json = try #require(
+      Value.parseJSON(
+        try Data(contentsOf: URL(fileURLWithPath: o.lastLine.replacingOccurrences(of: ".md", with: ".json")))))
     #expect(json["keys"]?.arrayValue?.compactMap { $0["incident-directory"]?.stringValue }.count == 3)
   }
 
@@ -111,8 +113,10 @@ import Testing
     ])
     try report.jsonString().write(toFile: dir + "/leaks.json", atomically: true, encoding: .utf8)
     let o = try runRespond(
-      ["key-compromised", "--from", dir + "/leaks.json", "--yes", "--out", dir + "/out", "--runbooks",
-       TestServices.repositoryRoot() + "/Runbooks"],
+      [
+        "key-compromised", "--from", dir + "/leaks.json", "--yes", "--out", dir + "/out", "--runbooks",
+        TestServices.repositoryRoot() + "/Runbooks",
+      ],
       environment: ["HOME": dir])
     #expect(o.status == 4, "stderr: \(o.stderr)")
     let summary = try String(contentsOfFile: o.lastLine, encoding: .utf8)

@@ -114,7 +114,9 @@ import Testing
     let plan = Array(repeating: (dead: 0, live: 2), count: 35) + Array(repeating: (dead: 3, live: 1), count: 15)
     let users = try plant(prefix, plan)
     #expect(users.count == 50)
-    let bothLeaked = Array(users[0..<20]), oneLeaked = Array(users[20..<35]), deadKeys = Array(users[35..<50])
+    let bothLeaked = Array(users[0..<20])
+    let oneLeaked = Array(users[20..<35])
+    let deadKeys = Array(users[35..<50])
     let leaked = bothLeaked.flatMap { $0.live.map(\.id) } + oneLeaked.map { $0.live[0].id } + deadKeys.flatMap(\.dead)
     #expect(Set(leaked).count == 100)
     let list = out + "/leaked.txt"
@@ -211,7 +213,8 @@ import Testing
     let refused = try runRespond(["resume", json, "--from", short, "--yes"], environment: env)
     #expect(refused.status == 2 && refused.stderr.contains("do not match"), "stderr: \(refused.stderr)")
 
-    let resumed = try runRespond(["resume", json, "--from", list, "--parallel", "4", "--yes"], environment: env, timeout: 200)
+    let resumed = try runRespond(
+      ["resume", json, "--from", list, "--parallel", "4", "--yes"], environment: env, timeout: 200)
     #expect(resumed.status == 0, "stderr tail: \(resumed.stderr.suffix(3000))")
     #expect(resumed.lastLine.hasSuffix(".md") && resumed.lastLine != first.lastLine)
     let after = try summary(resumed.lastLine)
@@ -220,7 +223,9 @@ import Testing
       // Completed and interrupted keys keep their incident: nothing is started twice.
       #expect(after[id]?.incident == was.incident, "\(id) got a new incident")
     }
-    let folders = try FileManager.default.contentsOfDirectory(atPath: out + "/incidents").filter { !$0.hasPrefix("batch-") && !$0.hasPrefix(".") }
+    let folders = try FileManager.default.contentsOfDirectory(atPath: out + "/incidents").filter {
+      !$0.hasPrefix("batch-") && !$0.hasPrefix(".")
+    }
     #expect(folders.count == 20, "\(folders)")
 
     let now = try keys(of: users.map(\.user))
@@ -246,12 +251,14 @@ import Testing
     env["PATH"] = ProcessInfo.processInfo.environment["PATH"]
     env["NO_COLOR"] = "1"
     p.environment = env
-    let outPipe = Pipe(), errPipe = Pipe()
+    let outPipe = Pipe()
+    let errPipe = Pipe()
     p.standardOutput = outPipe
     p.standardError = errPipe
     p.standardInput = FileHandle.nullDevice
     let lock = NSLock()
-    nonisolated(unsafe) var err = Data(), stdout = Data()
+    nonisolated(unsafe) var err = Data()
+    nonisolated(unsafe) var stdout = Data()
     errPipe.fileHandleForReading.readabilityHandler = { h in
       let d = h.availableData
       lock.withLock { err.append(d) }

@@ -43,18 +43,23 @@ import Testing
   func plant(_ n: Int) throws -> [Planted] {
     let text = try runProgram(
       "/usr/bin/env",
-      ["python3", services.repoRoot + "/Tests/Support/batch_fixture.py", "setup", services.motoURL, services.baoAddr,
-       "crash-" + UUID().uuidString.prefix(6).lowercased(), "\(n)"],
+      [
+        "python3", services.repoRoot + "/Tests/Support/batch_fixture.py", "setup", services.motoURL, services.baoAddr,
+        "crash-" + UUID().uuidString.prefix(6).lowercased(), "\(n)",
+      ],
       environment: fixtureEnvironment)
     return (Value.parseJSON(text)?.arrayValue ?? []).map {
-      Planted(user: $0["user"]?.stringValue ?? "", id: $0["id"]?.stringValue ?? "",
-              secret: $0["secret"]?.stringValue ?? "", path: $0["path"]?.stringValue ?? "")
+      Planted(
+        user: $0["user"]?.stringValue ?? "", id: $0["id"]?.stringValue ?? "",
+        secret: $0["secret"]?.stringValue ?? "", path: $0["path"]?.stringValue ?? "")
     }
   }
 
   var fixtureEnvironment: [String: String] {
-    ["RESPOND_TEST_AWS_ACCESS_KEY_ID": services.awsAccessKeyID,
-     "RESPOND_TEST_AWS_SECRET_ACCESS_KEY": services.awsSecretAccessKey, "VAULT_TOKEN": services.baoToken]
+    [
+      "RESPOND_TEST_AWS_ACCESS_KEY_ID": services.awsAccessKeyID,
+      "RESPOND_TEST_AWS_SECRET_ACCESS_KEY": services.awsSecretAccessKey, "VAULT_TOKEN": services.baoToken,
+    ]
   }
 
   /// After the fact, for every trial in one process: the user's keys, Vault's fields, and
@@ -65,7 +70,10 @@ import Testing
     try list.jsonString().write(toFile: file, atomically: true, encoding: .utf8)
     let text = try runProgram(
       "/usr/bin/env",
-      ["python3", services.repoRoot + "/Tests/Support/batch_fixture.py", "check", services.motoURL, services.baoAddr, file],
+      [
+        "python3", services.repoRoot + "/Tests/Support/batch_fixture.py", "check", services.motoURL, services.baoAddr,
+        file,
+      ],
       environment: fixtureEnvironment)
     return Value.parseJSON(text)?.arrayValue ?? []
   }
@@ -104,7 +112,9 @@ import Testing
     var env = environment
     env[point.variable] = point.value
     let crashed = try runRespond(args(key: p.id, path: p.path, out: out), environment: env)
-    #expect(crashed.status == SIGKILL, "\(point): the hook must kill the run (exit \(crashed.status)): \(crashed.stderr.suffix(400))")
+    #expect(
+      crashed.status == SIGKILL,
+      "\(point): the hook must kill the run (exit \(crashed.status)): \(crashed.stderr.suffix(400))")
     let folders = try FileManager.default.contentsOfDirectory(atPath: out).filter { !$0.hasPrefix(".") }
     try #require(folders.count == 1, "\(point): one incident folder, got \(folders)")
     let dir = out + "/" + folders[0]
@@ -118,8 +128,11 @@ import Testing
       outcomes.append(r)
       if r.status == 0 { break }
     }
-    #expect(outcomes.last?.status == 0, "\(point): resume did not finish after \(resumes) tries: \(outcomes.last?.stderr.suffix(1200) ?? "")")
-    return Trial(point: point, planted: p, dir: dir, resumes: resumes, diedAfterStep: before.stepOrder.last, outcomes: outcomes)
+    #expect(
+      outcomes.last?.status == 0,
+      "\(point): resume did not finish after \(resumes) tries: \(outcomes.last?.stderr.suffix(1200) ?? "")")
+    return Trial(
+      point: point, planted: p, dir: dir, resumes: resumes, diedAfterStep: before.stepOrder.last, outcomes: outcomes)
   }
 
   /// The one right end state, for a trial and what the fixtures found.
@@ -132,8 +145,9 @@ import Testing
     #expect(others.count == 1 && others.first?.1 == "Active", "\(point): want one new Active key, got \(keys)")
     // Vault holds that key, its other field kept, and the stored secret authenticates.
     let vault = found["vault"]?.objectValue ?? [:]
-    #expect(vault["access_key_id"]?.stringValue == others.first?.0,
-            "\(point): Vault holds \(vault["access_key_id"]?.stringValue ?? "nothing"), IAM has \(others)")
+    #expect(
+      vault["access_key_id"]?.stringValue == others.first?.0,
+      "\(point): Vault holds \(vault["access_key_id"]?.stringValue ?? "nothing"), IAM has \(others)")
     #expect(vault["team"]?.stringValue == "ci", "\(point): Vault lost a field")
     let newSecret = vault["secret_access_key"]?.stringValue ?? ""
     #expect(!newSecret.isEmpty && newSecret != t.planted.secret)
@@ -147,8 +161,12 @@ import Testing
     #expect(report.contains("| Resumed | \(t.resumes) time(s)"), "\(point): the report does not say it was resumed")
     // No secret in any file of the incident folder, nor in any output.
     for secret in [t.planted.secret, newSecret, services.baoToken, services.awsSecretAccessKey] where !secret.isEmpty {
-      for (path, text) in allFileContents(under: t.dir) { #expect(!text.contains(secret), "\(point): secret in \(path)") }
-      for o in t.outcomes { #expect(!o.stdout.contains(secret) && !o.stderr.contains(secret), "\(point): secret in output") }
+      for (path, text) in allFileContents(under: t.dir) {
+        #expect(!text.contains(secret), "\(point): secret in \(path)")
+      }
+      for o in t.outcomes {
+        #expect(!o.stdout.contains(secret) && !o.stderr.contains(secret), "\(point): secret in output")
+      }
     }
   }
 

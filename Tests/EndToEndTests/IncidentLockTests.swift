@@ -22,14 +22,17 @@ import Testing
   /// The documented lock path, computed independently of respond: `<out>/.locks/<sha256 hex>.lock`
   /// of the key's canonical identity (`aws:<access key id>`).
   func lockPath(key: String) throws -> String {
-    let hex = try runProgram("/usr/bin/env", ["python3", "-c", "import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())", "aws:" + key])
+    let hex = try runProgram(
+      "/usr/bin/env",
+      ["python3", "-c", "import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())", "aws:" + key])
     return out + "/.locks/\(hex).lock"
   }
 
   /// Holds the lock from this process, as a running responder would; returns the fd to close.
   func holdLock(_ path: String, incident: String) throws -> Int32 {
-    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                            withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    try FileManager.default.createDirectory(
+      atPath: (path as NSString).deletingLastPathComponent,
+      withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     let fd = open(path, O_RDWR | O_CREAT, 0o600)
     try #require(fd >= 0)
     try #require(flock(fd, LOCK_EX | LOCK_NB) == 0)
@@ -48,7 +51,8 @@ import Testing
     let leaked = try moto.createUser(user)
     let holder = out + "/20260101T000000Z-key-compromised"
     let fd = try holdLock(try lockPath(key: leaked.id), incident: holder)
-    let refused = try runRespond(["key-compromised", "--key", leaked.id, "--yes", "--out", out], environment: environment)
+    let refused = try runRespond(
+      ["key-compromised", "--key", leaked.id, "--yes", "--out", out], environment: environment)
     #expect(refused.status == 1, "stderr: \(refused.stderr)")
     #expect(refused.stderr.contains("already responding to this key"))
     #expect(refused.stderr.contains(holder), "the refusal must point at the holder's incident: \(refused.stderr)")
@@ -94,15 +98,18 @@ import Testing
       let results = [try a.wait(), try b.wait()]
       let refused = results.filter { $0.status == 1 && $0.stderr.contains("already responding to this key") }
       let finished = results.filter { $0.status == 0 }
-      #expect(refused.count == 1 && finished.count == 1,
-              "round \(round): \(results.map { "exit \($0.status): \($0.stderr.suffix(300))" })")
+      #expect(
+        refused.count == 1 && finished.count == 1,
+        "round \(round): \(results.map { "exit \($0.status): \($0.stderr.suffix(300))" })")
       if let r = refused.first, let f = finished.first {
         let winner = (f.lastLine as NSString).deletingLastPathComponent
-        #expect(r.stderr.contains(winner) || r.stderr.contains("still creating"), "refusal names \(winner): \(r.stderr)")
+        #expect(
+          r.stderr.contains(winner) || r.stderr.contains("still creating"), "refusal names \(winner): \(r.stderr)")
       }
       let keys = try moto.keys(of: user)
-      #expect(keys.count == 1 && keys.first?.id != leaked.id && keys.first?.status == "Active",
-              "round \(round): exactly one replacement: \(keys)")
+      #expect(
+        keys.count == 1 && keys.first?.id != leaked.id && keys.first?.status == "Active",
+        "round \(round): exactly one replacement: \(keys)")
     }
   }
 }
@@ -127,9 +134,15 @@ final class RunningRespond: @unchecked Sendable {
     process.standardInput = FileHandle.nullDevice
     try process.run()
     group.enter()
-    DispatchQueue.global().async { self.o = self.out.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }
+    DispatchQueue.global().async {
+      self.o = self.out.fileHandleForReading.readDataToEndOfFile()
+      self.group.leave()
+    }
     group.enter()
-    DispatchQueue.global().async { self.e = self.err.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }
+    DispatchQueue.global().async {
+      self.e = self.err.fileHandleForReading.readDataToEndOfFile()
+      self.group.leave()
+    }
   }
 
   /// Waits (at most `timeout` seconds) for the process to end.
@@ -140,8 +153,9 @@ final class RunningRespond: @unchecked Sendable {
     }
     process.waitUntilExit()
     keepProcessOutput(stdout: o, stderr: e)
-    return Finished(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                    stderr: String(decoding: e, as: UTF8.self))
+    return Finished(
+      status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+      stderr: String(decoding: e, as: UTF8.self))
   }
 }
 

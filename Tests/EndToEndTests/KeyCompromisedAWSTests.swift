@@ -49,11 +49,15 @@ import Testing
     let vaultPath = "e2e/\(user)"
     try bao.put(vaultPath, ["access_key_id": leaked.id, "secret_access_key": leaked.secret, "region": "eu-west-1"])
     let secretID = unique("ci/aws")
-    try moto.createSecret(secretID, json: "{\"access_key_id\":\"\(leaked.id)\",\"secret_access_key\":\"\(leaked.secret)\",\"note\":\"kept\"}")
+    try moto.createSecret(
+      secretID,
+      json: "{\"access_key_id\":\"\(leaked.id)\",\"secret_access_key\":\"\(leaked.secret)\",\"note\":\"kept\"}")
 
     let o = try runRespond(
-      ["key-compromised", "--key", leaked.id, "--vault-path", "secret/\(vaultPath)", "--secret-id", secretID,
-       "--log-group", group, "--yes", "--out", out],
+      [
+        "key-compromised", "--key", leaked.id, "--vault-path", "secret/\(vaultPath)", "--secret-id", secretID,
+        "--log-group", group, "--yes", "--out", out,
+      ],
       environment: environment)
     #expect(o.status == 0, "stderr: \(o.stderr)")
     #expect(o.lastLine.hasSuffix("/report.md"))
@@ -102,7 +106,8 @@ import Testing
 
     // A second run on the now-deleted key mints nothing. IAM not knowing the key proves nothing
     // (it may be another account's): NOT CONTAINED, exit 4, until a person confirms it.
-    let again = try runRespond(["key-compromised", "--key", leaked.id, "--yes", "--out", out], environment: environment)
+    let again = try runRespond(
+      ["key-compromised", "--key", leaked.id, "--yes", "--out", out], environment: environment)
     #expect(again.status == 4, "stderr: \(again.stderr)")
     #expect(again.stderr.contains("LIVE: NOT CONTAINED: containment is left to a person"))
     #expect(try moto.keys(of: user).count == 1)
@@ -118,7 +123,8 @@ import Testing
     let group = unique("trail")
     try moto.trail(group: group, key: leaked.id, decoys: [], agent: "Boto3/1.34.0 k=" + leaked.secret)
     let secretID = unique("ci/aws")
-    try moto.createSecret(secretID, json: "{\"access_key_id\":\"\(leaked.id)\",\"secret_access_key\":\"\(leaked.secret)\"}")
+    try moto.createSecret(
+      secretID, json: "{\"access_key_id\":\"\(leaked.id)\",\"secret_access_key\":\"\(leaked.secret)\"}")
     let o = try runRespond(
       ["key-compromised", "--key", leaked.id, "--secret-id", secretID, "--log-group", group, "--yes", "--out", out],
       environment: environment)
@@ -134,11 +140,16 @@ import Testing
     let user = unique("rerun")
     let leaked = try moto.createUser(user)
     // Someone already deactivated the key in the console (or an earlier run did, then died).
-    _ = try runProgram("/usr/bin/env", ["python3", "-c", """
-      import boto3; boto3.client('iam', endpoint_url='\(services.motoURL)', region_name='us-east-1',
-        aws_access_key_id='\(services.awsAccessKeyID)', aws_secret_access_key='\(services.awsSecretAccessKey)'
-      ).update_access_key(UserName='\(user)', AccessKeyId='\(leaked.id)', Status='Inactive')
-      """])
+    _ = try runProgram(
+      "/usr/bin/env",
+      [
+        "python3", "-c",
+        """
+        import boto3; boto3.client('iam', endpoint_url='\(services.motoURL)', region_name='us-east-1',
+          aws_access_key_id='\(services.awsAccessKeyID)', aws_secret_access_key='\(services.awsSecretAccessKey)'
+        ).update_access_key(UserName='\(user)', AccessKeyId='\(leaked.id)', Status='Inactive')
+        """,
+      ])
     let o = try runRespond(["key-compromised", "--key", leaked.id, "--yes", "--out", out], environment: environment)
     #expect(o.status == 0, "stderr: \(o.stderr)")
     let keys = try moto.keys(of: user)
@@ -167,7 +178,8 @@ import Testing
     for id in ["deactivate", "create"] {
       #expect(state.steps[id]?.outcome == .skippedDryRun, "\(id)")
     }
-    assertNoSecrets([leaked.secret, services.baoToken, services.awsSecretAccessKey], in: o, incident: incidentDirectory(o))
+    assertNoSecrets(
+      [leaked.secret, services.baoToken, services.awsSecretAccessKey], in: o, incident: incidentDirectory(o))
   }
 
   @Test func withoutYesAndWithoutATerminalTheRunStopsAtTheGate() throws {
@@ -227,7 +239,8 @@ import Testing
     let role = unique("app-role")
     try moto.createRole(role)
     let asia = "ASIA" + String(repeating: "Q", count: 12) + "ABCD"
-    let o = try runRespond(["key-compromised", "--key", asia, "--role", role, "--yes", "--out", out], environment: environment)
+    let o = try runRespond(
+      ["key-compromised", "--key", asia, "--role", role, "--yes", "--out", out], environment: environment)
     #expect(o.status == 0, "stderr: \(o.stderr)")
     let policy = try moto.rolePolicy(role: role, policy: "AWSRevokeOlderSessions")
     #expect(policy.contains("aws:TokenIssueTime"))
@@ -253,14 +266,19 @@ import Testing
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     addr.sin_port = 0
-    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    _ = withUnsafePointer(to: &addr) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
+    _ = withUnsafeMutablePointer(to: &addr) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) }
+    }
     let port = UInt16(bigEndian: addr.sin_port)
     close(s)  // nothing listens there now
     var env = environment
     env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(port)"
-    let o = try runRespond(["key-compromised", "--key", "AKIAIOSFODNN7EXAMPLE", "--yes", "--out", out], environment: env)
+    let o = try runRespond(
+      ["key-compromised", "--key", "AKIAIOSFODNN7EXAMPLE", "--yes", "--out", out], environment: env)
     #expect(o.status == 1)
     #expect(o.stderr.contains("127.0.0.1:\(port)"))
     let state = try IncidentState.load(journal: incidentDirectory(o) + "/journal.jsonl")
@@ -294,7 +312,8 @@ import Testing
     let missing = try runRespond(["key-compromised", "--runbooks", root + "/Runbooks"], environment: [:])
     #expect(missing.status == 2)
     #expect(missing.stderr.contains("missing required input --key"))
-    let unknown = try runRespond(["key-compromised", "--runbooks", root + "/Runbooks", "--key", "x", "--vault-pth", "y"], environment: [:])
+    let unknown = try runRespond(
+      ["key-compromised", "--runbooks", root + "/Runbooks", "--key", "x", "--vault-pth", "y"], environment: [:])
     #expect(unknown.status == 2)
     #expect(unknown.stderr.contains("did you mean --vault-path?"))
   }
@@ -312,15 +331,18 @@ import Testing
     #expect(try !loadsLibcurl(["identify", "--key", "AKIAIOSFODNN7EXAMPLE"]))
     #expect(try !loadsLibcurl(["key-compromised", "--runbooks", root + "/Runbooks", "--help"]))
     let out = NSTemporaryDirectory() + "respond-curl-" + UUID().uuidString
-    #expect(try loadsLibcurl(
-      ["drill", "key-compromised", "--runbooks", root + "/Runbooks", "--key", "AKIAIOSFODNN7EXAMPLE", "--out", out]))
+    #expect(
+      try loadsLibcurl(
+        ["drill", "key-compromised", "--runbooks", root + "/Runbooks", "--key", "AKIAIOSFODNN7EXAMPLE", "--out", out]))
   }
 
   @Test func aDrillWithNoCredentialsSaysWhatEachStepNeeds() throws {
     let out = NSTemporaryDirectory() + "respond-drill-" + UUID().uuidString
     let o = try runRespond(
-      ["drill", "key-compromised", "--runbooks", TestServices.repositoryRoot() + "/Runbooks", "--key",
-       "AKIAIOSFODNN7EXAMPLE", "--vault-path", "secret/ci/aws", "--out", out],
+      [
+        "drill", "key-compromised", "--runbooks", TestServices.repositoryRoot() + "/Runbooks", "--key",
+        "AKIAIOSFODNN7EXAMPLE", "--vault-path", "secret/ci/aws", "--out", out,
+      ],
       environment: ["HOME": out])
     #expect(o.status == 0, "\(o.stderr)")
     let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)

@@ -85,14 +85,14 @@ import Testing
     let inner = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7" + Self.random(24)
     let file = out + "/sa.json"
     try """
-      {
-        "type": "service_account",
-        "project_id": "acme-prod",
-        "private_key_id": "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d",
-        "private_key": "-----BEGIN PRIVATE KEY-----\\n\(inner)\\n-----END PRIVATE KEY-----\\n",
-        "client_email": "deployer@acme-prod.iam.gserviceaccount.com"
-      }
-      """.write(toFile: file, atomically: true, encoding: .utf8)
+    {
+      "type": "service_account",
+      "project_id": "acme-prod",
+      "private_key_id": "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d",
+      "private_key": "-----BEGIN PRIVATE KEY-----\\n\(inner)\\n-----END PRIVATE KEY-----\\n",
+      "client_email": "deployer@acme-prod.iam.gserviceaccount.com"
+    }
+    """.write(toFile: file, atomically: true, encoding: .utf8)
     let o = try respond(["key-compromised", "--key-file", file, "--yes"])
     #expect(o.status == 4, "stderr: \(o.stderr)")
     let dir = incident(o)

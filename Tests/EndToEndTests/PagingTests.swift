@@ -30,9 +30,13 @@ import Testing
   /// no LookupEvents: its 500s would only cost retries).
   func environment() throws -> [String: String] {
     let trail = prefix + "/cloudtrail"
-    let spec: Value = ["path": .string(trail), "responses": [],
-                       "default": ["status": 200, "headers": ["Content-Type": "application/x-amz-json-1.1"],
-                                   "body": #"{"Events":[]}"#]]
+    let spec: Value = [
+      "path": .string(trail), "responses": [],
+      "default": [
+        "status": 200, "headers": ["Content-Type": "application/x-amz-json-1.1"],
+        "body": #"{"Events":[]}"#,
+      ],
+    ]
     _ = try curl(["-X", "POST", "--data-binary", spec.jsonString(), services.receiverURL + "/_control/script"])
     var env = services.awsEnvironment
     env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = services.receiverURL + trail
@@ -99,7 +103,8 @@ import Testing
   /// opened stays open, re-triggered with the verdict, never resolved.
   @Test func aRunThatEndsNotContainedKeepsTheIncidentOpenWithTheVerdict() throws {
     let unknown = "AKIA" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").uppercased().prefix(16))
-    let o = try runRespond(["key-compromised", "--key", unknown, "--yes", "--out", out], environment: try environment())
+    let o = try runRespond(
+      ["key-compromised", "--key", unknown, "--yes", "--out", out], environment: try environment())
     #expect(o.status == 4, "stderr: \(o.stderr.suffix(1500))")
     let id = (incidentDirectory(o) as NSString).lastPathComponent
     let events = try pagerDuty()
@@ -108,8 +113,9 @@ import Testing
     #expect(events.last?.pointer("/payload/summary")?.stringValue?.hasPrefix("NOT CONTAINED: ") == true, "\(events)")
     let texts = try slack()
     #expect(texts.count == 2, "\(texts)")
-    #expect(texts.last?.hasPrefix("NOT CONTAINED: ") == true && texts.last?.contains("A human must act") == true,
-            "\(texts)")
+    #expect(
+      texts.last?.hasPrefix("NOT CONTAINED: ") == true && texts.last?.contains("A human must act") == true,
+      "\(texts)")
   }
 
   @Test func aFailedRunPagesOnceEvenWhenTheResumeFailsTheSameWay() throws {

@@ -16,8 +16,12 @@ private struct Receiver {
   func script(_ path: String, _ responses: [Value], fallback: Value? = nil) throws {
     var spec: [String: Value] = ["path": .string(path), "responses": .array(responses)]
     if let fallback { spec["default"] = fallback }
-    _ = try runProgram("/usr/bin/curl", ["-sS", "--fail", "-X", "POST", "--data-binary", Value.object(spec).jsonString(),
-                                         url + "/_control/script"])
+    _ = try runProgram(
+      "/usr/bin/curl",
+      [
+        "-sS", "--fail", "-X", "POST", "--data-binary", Value.object(spec).jsonString(),
+        url + "/_control/script",
+      ])
   }
 
   /// Requests recorded for exactly `path`, oldest first.
@@ -85,13 +89,17 @@ private func digits(_ count: Int) -> String {
   }
 
   /// Secrets that must appear in no output and no file of the incident.
-  func assertNoSecrets(_ secrets: [String], in o: ProcessOutcome, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+  func assertNoSecrets(
+    _ secrets: [String], in o: ProcessOutcome, sourceLocation: Testing.SourceLocation = #_sourceLocation
+  ) {
     let files = allFileContents(under: incidentDirectory(o))
     #expect(files.count >= 3, "journal and reports exist", sourceLocation: sourceLocation)
     for (i, s) in secrets.enumerated() where !s.isEmpty {
       #expect(!o.stdout.contains(s), "secret #\(i) in stdout", sourceLocation: sourceLocation)
       #expect(!o.stderr.contains(s), "secret #\(i) in stderr", sourceLocation: sourceLocation)
-      for (path, text) in files { #expect(!text.contains(s), "secret #\(i) in \(path)", sourceLocation: sourceLocation) }
+      for (path, text) in files {
+        #expect(!text.contains(s), "secret #\(i) in \(path)", sourceLocation: sourceLocation)
+      }
     }
   }
 
@@ -110,15 +118,18 @@ private func digits(_ count: Int) -> String {
   }
 
   static let octocat: Value = ["login": "octocat", "id": 1]
-  static let badCredentials: Value = ["message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"]
+  static let badCredentials: Value = [
+    "message": "Bad credentials", "documentation_url": "https://docs.github.com/rest",
+  ]
 
   // MARK: - GitHub
 
   @Test func githubTokenIsRevokedAndCheckedDead() throws {
     let base = receiver.prefix("github")
     let token = githubToken()
-    try scriptGitHub(base, user: [answer(200, Self.octocat)], userAfter: answer(401, Self.badCredentials),
-                     revoke: [answer(202, ["message": "Accepted"])])
+    try scriptGitHub(
+      base, user: [answer(200, Self.octocat)], userAfter: answer(401, Self.badCredentials),
+      revoke: [answer(202, ["message": "Accepted"])])
     let o = try respond(["key-compromised", "--key", token, "--yes"], ["GITHUB_API_URL": services.receiverURL + base])
     #expect(o.status == 0, "stderr: \(o.stderr)")
     let text = try report(o)
@@ -148,7 +159,8 @@ private func digits(_ count: Int) -> String {
   @Test func githubTokenThatStillWorksAfterRevocationLeavesAFollowUp() throws {
     let base = receiver.prefix("github")
     let token = githubToken()
-    try scriptGitHub(base, user: [], userAfter: answer(200, Self.octocat), revoke: [answer(202, ["message": "Accepted"])])
+    try scriptGitHub(
+      base, user: [], userAfter: answer(200, Self.octocat), revoke: [answer(202, ["message": "Accepted"])])
     let o = try respond(["key-compromised", "--key", token, "--yes"], ["GITHUB_API_URL": services.receiverURL + base])
     #expect(o.status == 4, "accepted but still working: not contained; stderr: \(o.stderr)")
     #expect(try outcome(o, "github-revoke") == .succeeded)
@@ -156,7 +168,8 @@ private func digits(_ count: Int) -> String {
     let text = try report(o)
     #expect(text.contains("LIVE: NOT CONTAINED: verification `github-dead` failed"), "accepted (202) is not dead")
     #expect(!text.contains("LIVE: CONTAINED"))
-    #expect(text.contains("- [ ] Step `github-dead` (check) failed and the run continued: GitHub accepted the revocation"))
+    #expect(
+      text.contains("- [ ] Step `github-dead` (check) failed and the run continued: GitHub accepted the revocation"))
     #expect(text.contains("revoke it at github.com/settings/tokens if it still works"))
     assertNoSecrets([token], in: o)
   }
@@ -166,8 +179,9 @@ private func digits(_ count: Int) -> String {
     let base = receiver.prefix("github")
     let token = githubToken()
     let down = answer(500, ["message": "Server Error"])
-    try scriptGitHub(base, user: [down, down, down], userAfter: answer(401, Self.badCredentials),
-                     revoke: [answer(202, ["message": "Accepted"])])
+    try scriptGitHub(
+      base, user: [down, down, down], userAfter: answer(401, Self.badCredentials),
+      revoke: [answer(202, ["message": "Accepted"])])
     let o = try respond(["key-compromised", "--key", token, "--yes"], ["GITHUB_API_URL": services.receiverURL + base])
     #expect(o.status == 0, "stderr: \(o.stderr)")
     #expect(try outcome(o, "github-before") == .failed)
@@ -184,7 +198,10 @@ private func digits(_ count: Int) -> String {
     let token = githubToken()
     try scriptGitHub(
       base, user: [answer(200, Self.octocat)], userAfter: answer(401, Self.badCredentials),
-      revoke: [answer(429, ["message": "too many requests"], headers: ["Retry-After": "1"]), answer(202, ["message": "Accepted"])])
+      revoke: [
+        answer(429, ["message": "too many requests"], headers: ["Retry-After": "1"]),
+        answer(202, ["message": "Accepted"]),
+      ])
     let o = try respond(["key-compromised", "--key", token, "--yes"], ["GITHUB_API_URL": services.receiverURL + base])
     #expect(o.status == 0, "stderr: \(o.stderr)")
     #expect(o.stderr.contains("attempt 1 of github-revoke failed"))
@@ -205,11 +222,15 @@ private func digits(_ count: Int) -> String {
     let base = receiver.prefix("github")
     let token = githubToken()
     let reset = Int(Date().timeIntervalSince1970) + 2
-    let limited = answer(403, ["message": "API rate limit exceeded for 127.0.0.1."], headers: [
-      "x-ratelimit-limit": "60", "x-ratelimit-remaining": "0", "x-ratelimit-used": "60", "x-ratelimit-reset": String(reset),
-    ])
-    try scriptGitHub(base, user: [answer(200, Self.octocat)], userAfter: answer(401, Self.badCredentials),
-                     revoke: [limited, answer(202, ["message": "Accepted"])])
+    let limited = answer(
+      403, ["message": "API rate limit exceeded for 127.0.0.1."],
+      headers: [
+        "x-ratelimit-limit": "60", "x-ratelimit-remaining": "0", "x-ratelimit-used": "60",
+        "x-ratelimit-reset": String(reset),
+      ])
+    try scriptGitHub(
+      base, user: [answer(200, Self.octocat)], userAfter: answer(401, Self.badCredentials),
+      revoke: [limited, answer(202, ["message": "Accepted"])])
     let o = try respond(["key-compromised", "--key", token, "--yes"], ["GITHUB_API_URL": services.receiverURL + base])
     #expect(o.status == 0, "stderr: \(o.stderr)")
     let revoke = try receiver.requests(base + "/credentials/revoke")
@@ -233,7 +254,8 @@ private func digits(_ count: Int) -> String {
     let base = receiver.prefix("gitlab")
     let token = gitlabToken()
     let selfPath = base + "/api/v4/personal_access_tokens/self"
-    try receiver.script(selfPath, [answer(200, Self.gitlabSelf), answer(204)], fallback: answer(401, ["message": "401 Unauthorized"]))
+    try receiver.script(
+      selfPath, [answer(200, Self.gitlabSelf), answer(204)], fallback: answer(401, ["message": "401 Unauthorized"]))
     let o = try respond(["key-compromised", "--key", token, "--yes"], ["GITLAB_URL": services.receiverURL + base])
     #expect(o.status == 0, "stderr: \(o.stderr)")
     #expect(try outcome(o, "gitlab-self") == .succeeded)
@@ -258,20 +280,29 @@ private func digits(_ count: Int) -> String {
     let minted = "glpat-" + alphanumerics(20)
     let selfPath = base + "/api/v4/personal_access_tokens/self"
     let rotatePath = base + "/api/v4/personal_access_tokens/42/rotate"
-    try receiver.script(selfPath, [answer(200, Self.gitlabSelf)], fallback: answer(401, ["message": "401 Unauthorized"]))
-    try receiver.script(rotatePath, [answer(200, [
-      "id": 43, "name": "ci", "user_id": 7, "scopes": ["api"], "active": true, "revoked": false,
-      "token": .string(minted), "expires_at": "2026-12-01",
-    ])])
-    let o = try respond(["key-compromised", "--key", token, "--yes"],
-                        ["GITLAB_URL": services.receiverURL + base, "GITLAB_TOKEN": admin])
+    try receiver.script(
+      selfPath, [answer(200, Self.gitlabSelf)], fallback: answer(401, ["message": "401 Unauthorized"]))
+    try receiver.script(
+      rotatePath,
+      [
+        answer(
+          200,
+          [
+            "id": 43, "name": "ci", "user_id": 7, "scopes": ["api"], "active": true, "revoked": false,
+            "token": .string(minted), "expires_at": "2026-12-01",
+          ])
+      ])
+    let o = try respond(
+      ["key-compromised", "--key", token, "--yes"],
+      ["GITLAB_URL": services.receiverURL + base, "GITLAB_TOKEN": admin])
     #expect(o.status == 0, "stderr: \(o.stderr)")
     #expect(try outcome(o, "gitlab-rotate") == .succeeded)
     #expect(try outcome(o, "gitlab-revoke") == .skippedCondition)
     let rotations = try receiver.requests(rotatePath)
     #expect(rotations.count == 1, "a rotation is sent exactly once")
     #expect(rotations.first?["method"] == "POST")
-    #expect(rotations.first.map { header($0, "PRIVATE-TOKEN") } == admin, "rotated with GITLAB_TOKEN, never the leaked token")
+    #expect(
+      rotations.first.map { header($0, "PRIVATE-TOKEN") } == admin, "rotated with GITLAB_TOKEN, never the leaked token")
     #expect(
       try receiver.requests(selfPath).map { $0["method"]?.stringValue ?? "" } == ["GET", "GET"],
       "no DELETE with the leaked token; the second GET proves it dead")
@@ -290,9 +321,12 @@ private func digits(_ count: Int) -> String {
     let admin = "glpat-" + alphanumerics(20)
     let rotatePath = base + "/api/v4/personal_access_tokens/42/rotate"
     try receiver.script(base + "/api/v4/personal_access_tokens/self", [answer(200, Self.gitlabSelf)])
-    try receiver.script(rotatePath, [answer(502, "Bad Gateway")], fallback: answer(200, ["id": 44, "token": "glpat-should-never-be-minted"]))
-    let o = try respond(["key-compromised", "--key", token, "--yes"],
-                        ["GITLAB_URL": services.receiverURL + base, "GITLAB_TOKEN": admin])
+    try receiver.script(
+      rotatePath, [answer(502, "Bad Gateway")],
+      fallback: answer(200, ["id": 44, "token": "glpat-should-never-be-minted"]))
+    let o = try respond(
+      ["key-compromised", "--key", token, "--yes"],
+      ["GITLAB_URL": services.receiverURL + base, "GITLAB_TOKEN": admin])
     #expect(o.status == 1, "stderr: \(o.stderr)")
     #expect(try receiver.requests(rotatePath).count == 1)
     let st = try state(o)
@@ -353,8 +387,9 @@ private func digits(_ count: Int) -> String {
     let path = base + "/v3/api_keys/" + id
     let gone = answer(404, ["errors": [["field": nil, "message": "unable to find API Key"]]])
     try receiver.script(path, [status == 204 ? answer(204) : gone, gone])
-    let o = try respond(["key-compromised", "--key", key, "--yes"],
-                        ["SENDGRID_API_URL": services.receiverURL + base, "SENDGRID_API_KEY": admin])
+    let o = try respond(
+      ["key-compromised", "--key", key, "--yes"],
+      ["SENDGRID_API_URL": services.receiverURL + base, "SENDGRID_API_KEY": admin])
     #expect(o.status == 0, "stderr: \(o.stderr)")
     #expect(try outcome(o, "sendgrid-delete") == .succeeded)
     #expect(try outcome(o, "sendgrid-dead") == .succeeded)
@@ -375,11 +410,13 @@ private func digits(_ count: Int) -> String {
     #expect(o.status == 4, "a manual containment nobody confirmed: stderr: \(o.stderr)")
     let text = try report(o)
     // The key as the Dashboard lists it (its last four characters), not "its last characters".
-    #expect(text.contains("""
-      - [ ] Stripe keys cannot be rolled through the public API. In the Stripe Dashboard open Developers > API keys, \
-      find the secret key listed as `sk_live_...\(last4)` (it ends in `\(last4)`), choose "Roll key" and set the old \
-      key to expire "now"; then put the new key in every service that used the old one.
-      """))
+    #expect(
+      text.contains(
+        """
+        - [ ] Stripe keys cannot be rolled through the public API. In the Stripe Dashboard open Developers > API keys, \
+        find the secret key listed as `sk_live_...\(last4)` (it ends in `\(last4)`), choose "Roll key" and set the old \
+        key to expire "now"; then put the new key in every service that used the old one.
+        """))
     #expect(text.contains("(https://dashboard.stripe.com/apikeys)"))
     #expect(text.contains("| Listed by the provider as | sk_live\\_...\(last4) |"))
     #expect(text.contains("LIVE: NOT CONTAINED"), "a manual step is not containment")
@@ -392,12 +429,14 @@ private func digits(_ count: Int) -> String {
     let o = try respond(["key-compromised", "--key", key, "--yes"], [:])
     #expect(o.status == 4, "stderr: \(o.stderr)")
     let text = try report(o)
-    #expect(text.contains("""
-      - [ ] OpenAI keys cannot be revoked through a public API without an admin key. Open the OpenAI platform, \
-      Settings > Project > API keys (service-account and admin keys: Settings > Organization > Admin keys), find the \
-      key whose redacted value ends in `\(key.suffix(4))` and revoke it; then issue a replacement and put it in every \
-      service that used the old one.
-      """))
+    #expect(
+      text.contains(
+        """
+        - [ ] OpenAI keys cannot be revoked through a public API without an admin key. Open the OpenAI platform, \
+        Settings > Project > API keys (service-account and admin keys: Settings > Organization > Admin keys), find the \
+        key whose redacted value ends in `\(key.suffix(4))` and revoke it; then issue a replacement and put it in every \
+        service that used the old one.
+        """))
     #expect(text.contains("(https://platform.openai.com/api-keys)"))
     #expect(text.contains("LIVE: NOT CONTAINED"))
     assertNoSecrets([key], in: o)
@@ -424,18 +463,21 @@ private func digits(_ count: Int) -> String {
 
   /// A child token of the root token, used once (so the audit log has its requests).
   func leakedVaultToken(type: String = "service") throws -> String {
-    let json = try runProgram("/usr/bin/env", ["bao", "token", "create", "-format=json", "-type=\(type)", "-policy=default", "-ttl=1h"],
-                              environment: rootEnvironment)
+    let json = try runProgram(
+      "/usr/bin/env", ["bao", "token", "create", "-format=json", "-type=\(type)", "-policy=default", "-ttl=1h"],
+      environment: rootEnvironment)
     let token = try #require(Value.parseJSON(json)?.pointer("/auth/client_token")?.stringValue)
     recordTestSecret(token)
-    _ = try runProgram("/usr/bin/env", ["bao", "token", "lookup", "-format=json"],
-                       environment: ["VAULT_ADDR": services.baoAddr, "VAULT_TOKEN": token])
+    _ = try runProgram(
+      "/usr/bin/env", ["bao", "token", "lookup", "-format=json"],
+      environment: ["VAULT_ADDR": services.baoAddr, "VAULT_TOKEN": token])
     return token
   }
 
   /// Whether the root token can still look the token up (`bao token lookup <token>`).
   func vaultKnows(_ token: String) -> Bool {
-    (try? runProgram("/usr/bin/env", ["bao", "token", "lookup", "-format=json", token], environment: rootEnvironment)) != nil
+    (try? runProgram("/usr/bin/env", ["bao", "token", "lookup", "-format=json", token], environment: rootEnvironment))
+      != nil
   }
 
   func vaultAuditEvents(_ o: ProcessOutcome, step: String) throws -> Int {
@@ -445,10 +487,12 @@ private func digits(_ count: Int) -> String {
   @Test func vaultTokenIsRevokedAndItsAuditTrailFound() throws {
     let token = try leakedVaultToken()
     #expect(vaultKnows(token))
-    let o = try respond(["key-compromised", "--key", token, "--audit-log", services.auditLog, "--yes"], rootEnvironment)
+    let o = try respond(
+      ["key-compromised", "--key", token, "--audit-log", services.auditLog, "--yes"], rootEnvironment)
     #expect(o.status == 0, "stderr: \(o.stderr)")
     #expect(!vaultKnows(token), "the token still exists after the run")
-    let failure = (try? runProgram("/usr/bin/env", ["bao", "token", "lookup", token], environment: rootEnvironment)) == nil
+    let failure =
+      (try? runProgram("/usr/bin/env", ["bao", "token", "lookup", token], environment: rootEnvironment)) == nil
     #expect(failure)
     #expect(try outcome(o, "vault-revoke") == .succeeded)
     #expect(try vaultAuditEvents(o, step: "vault-audit") >= 1)
@@ -461,7 +505,8 @@ private func digits(_ count: Int) -> String {
 
   @Test func vaultTokenCompromisedRunbookRevokesAndVerifies() throws {
     let token = try leakedVaultToken()
-    let o = try respond(["vault-token-compromised", "--token", token, "--audit-log", services.auditLog, "--yes"], rootEnvironment)
+    let o = try respond(
+      ["vault-token-compromised", "--token", token, "--audit-log", services.auditLog, "--yes"], rootEnvironment)
     #expect(o.status == 0, "stderr: \(o.stderr)")
     #expect(!vaultKnows(token))
     for step in ["lookup", "revoke", "verify-revoked", "check-revoked", "audit-hash", "audit"] {
@@ -477,7 +522,9 @@ private func digits(_ count: Int) -> String {
 
   @Test func vaultBatchTokenGetsTheManualFollowUp() throws {
     let token = try leakedVaultToken(type: "batch")
-    for (runbook, flag, step) in [("key-compromised", "--key", "vault-batch"), ("vault-token-compromised", "--token", "batch")] {
+    for (runbook, flag, step) in [
+      ("key-compromised", "--key", "vault-batch"), ("vault-token-compromised", "--token", "batch"),
+    ] {
       let o = try respond([runbook, flag, token, "--yes"], rootEnvironment)
       #expect(o.status == 4, "\(runbook): not contained until a person confirms; stderr: \(o.stderr)")
       #expect(try outcome(o, step) == .succeeded, "\(runbook)")
@@ -494,10 +541,11 @@ private func digits(_ count: Int) -> String {
   /// A drill with no credentials. The provider URLs point at the receiver (loopback, not
   /// credentials) so the read-only checks a drill does run never leave the machine; the receiver
   /// answers them as for an unknown token.
-  @Test(arguments: [
-    ("github", []), ("gitlab", []), ("slack", []), ("sendgrid", ["SENDGRID_API_KEY"]),
-    ("vault", ["VAULT_ADDR"]), ("stripe", []),
-  ] as [(String, [String])])
+  @Test(
+    arguments: [
+      ("github", []), ("gitlab", []), ("slack", []), ("sendgrid", ["SENDGRID_API_KEY"]),
+      ("vault", ["VAULT_ADDR"]), ("stripe", []),
+    ] as [(String, [String])])
   func drillWithoutCredentialsNamesWhatTheBranchNeeds(_ provider: String, _ mustName: [String]) throws {
     let base = receiver.prefix("drill-\(provider)")
     let key: String
@@ -510,7 +558,8 @@ private func digits(_ count: Int) -> String {
     case "gitlab":
       key = gitlabToken()
       env["GITLAB_URL"] = services.receiverURL + base
-      try receiver.script(base + "/api/v4/personal_access_tokens/self", [], fallback: answer(401, ["message": "401 Unauthorized"]))
+      try receiver.script(
+        base + "/api/v4/personal_access_tokens/self", [], fallback: answer(401, ["message": "401 Unauthorized"]))
     case "slack":
       key = slackToken()
       env["SLACK_API_URL"] = services.receiverURL + base
@@ -526,17 +575,20 @@ private func digits(_ count: Int) -> String {
     #expect(o.status == 0, "\(provider) stderr: \(o.stderr)")
     let text = try report(o)
     #expect(text.contains("(DRILL)"))
-    let readiness = try #require(text.components(separatedBy: "## Drill readiness").last?.components(separatedBy: "## Postmortem").first)
+    let readiness = try #require(
+      text.components(separatedBy: "## Drill readiness").last?.components(separatedBy: "## Postmortem").first)
     for name in mustName {
       #expect(readiness.contains(name), "\(provider): readiness names \(name)")
     }
     // The branch's own containment step is ready or says what it needs.
     let branchSteps: [String: (step: String, needs: String?)] = [
       "github": ("github-revoke", nil), "gitlab": ("gitlab-revoke", nil), "slack": ("slack-revoke", nil),
-      "sendgrid": ("sendgrid-delete", "SENDGRID_API_KEY"), "vault": ("vault-lookup", "VAULT_ADDR"), "stripe": ("not-automated", nil),
+      "sendgrid": ("sendgrid-delete", "SENDGRID_API_KEY"), "vault": ("vault-lookup", "VAULT_ADDR"),
+      "stripe": ("not-automated", nil),
     ]
     let (step, needs) = try #require(branchSteps[provider])
-    let row = try #require(readiness.split(separator: "\n").first { $0.hasPrefix("| `\(step)` |") }, "\(provider): no row for \(step)")
+    let row = try #require(
+      readiness.split(separator: "\n").first { $0.hasPrefix("| `\(step)` |") }, "\(provider): no row for \(step)")
     if let needs {
       #expect(row.contains("| **no** |") && row.contains(needs), "\(provider): \(row)")
     } else {
@@ -544,14 +596,17 @@ private func digits(_ count: Int) -> String {
     }
     // Nothing that changes state reached the provider.
     let sent = try receiver.requests(under: base)
-    #expect(sent.allSatisfy { $0["method"] == "GET" }, "\(provider): a drill sent \(sent.map { $0["method"]?.stringValue ?? "" })")
+    #expect(
+      sent.allSatisfy { $0["method"] == "GET" },
+      "\(provider): a drill sent \(sent.map { $0["method"]?.stringValue ?? "" })")
     assertNoSecrets([key], in: o)
   }
 
   @Test func drillWithoutCredentialsOfAGitLabTokenNamesGitLabTokenForRotation() throws {
     let base = receiver.prefix("drill-gitlab")
     try receiver.script(base + "/api/v4/personal_access_tokens/self", [], fallback: answer(200, Self.gitlabSelf))
-    let o = try respond(["drill", "key-compromised", "--key", gitlabToken()], ["GITLAB_URL": services.receiverURL + base])
+    let o = try respond(
+      ["drill", "key-compromised", "--key", gitlabToken()], ["GITLAB_URL": services.receiverURL + base])
     #expect(o.status == 0, "stderr: \(o.stderr)")
     let text = try report(o)
     #expect(text.contains("| `gitlab-rotate` | `gitlab.token.rotate` |"))
@@ -564,12 +619,15 @@ private func digits(_ count: Int) -> String {
   // MARK: - Plan
 
   @Test func planShowsTheGitHubBranch() throws {
-    let o = try runRespond(["plan", "key-compromised", "--runbooks", runbooks, "--key", githubToken()], environment: ["HOME": home])
+    let o = try runRespond(
+      ["plan", "key-compromised", "--runbooks", runbooks, "--key", githubToken()], environment: ["HOME": home])
     #expect(o.status == 0, "stderr: \(o.stderr)")
     let lines = o.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     /// The step's line and its `when` line.
     func entry(_ id: String) -> String {
-      guard let i = lines.firstIndex(where: { $0.range(of: #"^\s*\d+\. \#(id)\s"#, options: .regularExpression) != nil }) else {
+      guard
+        let i = lines.firstIndex(where: { $0.range(of: #"^\s*\d+\. \#(id)\s"#, options: .regularExpression) != nil })
+      else {
         return ""
       }
       return lines[i...].prefix(2).joined(separator: "\n")

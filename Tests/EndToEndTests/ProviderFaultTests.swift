@@ -23,8 +23,10 @@ import Testing
     let portFile = NSTemporaryDirectory() + "faultproxy-\(UUID().uuidString).port"
     proxy = Process()
     proxy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    proxy.arguments = ["python3", services.repoRoot + "/Tests/Support/faultproxy.py", "--target", services.motoURL,
-                       "--port-file", portFile]
+    proxy.arguments = [
+      "python3", services.repoRoot + "/Tests/Support/faultproxy.py", "--target", services.motoURL,
+      "--port-file", portFile,
+    ]
     proxy.standardOutput = FileHandle.nullDevice
     try proxy.run()
     var port: String?
@@ -147,9 +149,12 @@ import Testing
       let o = try run(leaked.id)
       let label = "\(rule.kind) on \(rule.match)"
       #expect(o.status == 1, "\(label): \(o.stderr.suffix(1500))")
-      #expect(o.stderr.contains("step '\(rule.step)' failed"), "\(label): the error must name the step: \(o.stderr.suffix(800))")
-      #expect(o.stderr.contains(proxyURL.replacingOccurrences(of: "http://", with: "")),
-              "\(label): the error must name the endpoint: \(o.stderr.suffix(800))")
+      #expect(
+        o.stderr.contains("step '\(rule.step)' failed"),
+        "\(label): the error must name the step: \(o.stderr.suffix(800))")
+      #expect(
+        o.stderr.contains(proxyURL.replacingOccurrences(of: "http://", with: "")),
+        "\(label): the error must name the endpoint: \(o.stderr.suffix(800))")
       #expect(o.stderr.contains(rule.error), "\(label): the error must carry '\(rule.error)': \(o.stderr.suffix(800))")
       let dir = (o.lastLine as NSString).deletingLastPathComponent
       let state = try IncidentState.load(journal: dir + "/journal.jsonl")

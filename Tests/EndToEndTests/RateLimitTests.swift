@@ -22,7 +22,9 @@ import Testing
     moto = MotoFixture(services)
   }
 
-  func curl(_ args: [String]) throws -> String { try runProgram("/usr/bin/curl", ["-sS", "--fail", "--max-time", "10"] + args) }
+  func curl(_ args: [String]) throws -> String {
+    try runProgram("/usr/bin/curl", ["-sS", "--fail", "--max-time", "10"] + args)
+  }
 
   func script(_ path: String, _ responses: [Value]) throws {
     let spec: Value = ["path": .string(path), "responses": .array(responses)]
@@ -61,11 +63,15 @@ import Testing
     for p in 0..<trailPages {
       let events: [Value] = (0..<2).map { e in
         let eid = "ct-\(p)-\(e)"
-        let record: Value = ["eventID": .string(eid), "eventName": "ListBuckets", "eventTime": "2026-11-20T10:00:00Z",
-                             "eventSource": "s3.amazonaws.com", "sourceIPAddress": "203.0.113.7",
-                             "userIdentity": ["accessKeyId": .string(leaked.id)]]
-        return ["EventId": .string(eid), "EventName": "ListBuckets", "EventTime": 1_795_000_000,
-                "AccessKeyId": .string(leaked.id), "CloudTrailEvent": .string(record.jsonString())]
+        let record: Value = [
+          "eventID": .string(eid), "eventName": "ListBuckets", "eventTime": "2026-11-20T10:00:00Z",
+          "eventSource": "s3.amazonaws.com", "sourceIPAddress": "203.0.113.7",
+          "userIdentity": ["accessKeyId": .string(leaked.id)],
+        ]
+        return [
+          "EventId": .string(eid), "EventName": "ListBuckets", "EventTime": 1_795_000_000,
+          "AccessKeyId": .string(leaked.id), "CloudTrailEvent": .string(record.jsonString()),
+        ]
       }
       var page: [String: Value] = ["Events": .array(events)]
       if p < trailPages - 1 { page["NextToken"] = .string("trail-page-\(p + 1)") }
@@ -77,12 +83,18 @@ import Testing
     let logPages = 16
     var logs: [Value] = []
     for p in 0..<logPages {
-      let record: Value = ["eventID": .string("log-\(p)"), "eventName": "GetObject", "eventTime": "2026-11-20T11:00:00Z",
-                           "eventSource": "s3.amazonaws.com", "sourceIPAddress": "203.0.113.8",
-                           "userIdentity": ["accessKeyId": .string(leaked.id)]]
+      let record: Value = [
+        "eventID": .string("log-\(p)"), "eventName": "GetObject", "eventTime": "2026-11-20T11:00:00Z",
+        "eventSource": "s3.amazonaws.com", "sourceIPAddress": "203.0.113.8",
+        "userIdentity": ["accessKeyId": .string(leaked.id)],
+      ]
       var page: [String: Value] = [
-        "events": [["logStreamName": "s", "timestamp": 1_795_000_000_000, "message": .string(record.jsonString()),
-                    "eventId": .string("log-\(p)")]],
+        "events": [
+          [
+            "logStreamName": "s", "timestamp": 1_795_000_000_000, "message": .string(record.jsonString()),
+            "eventId": .string("log-\(p)"),
+          ]
+        ],
         "searchedLogStreams": [],
       ]
       if p < logPages - 1 { page["nextToken"] = .string("logs-page-\(p + 1)") }
@@ -96,15 +108,19 @@ import Testing
     let out = NSTemporaryDirectory() + "respond-ratelimit-" + UUID().uuidString
     defer { removeTestOutput(out) }
     let o = try runRespond(
-      ["key-compromised", "--key", leaked.id, "--log-group", "trail-\(id)", "--dry-run", "--out", out,
-       "--runbooks", TestServices.repositoryRoot() + "/Runbooks"],
+      [
+        "key-compromised", "--key", leaked.id, "--log-group", "trail-\(id)", "--dry-run", "--out", out,
+        "--runbooks", TestServices.repositoryRoot() + "/Runbooks",
+      ],
       environment: env, timeout: 120)
     #expect(o.status == 0, "\(o.stderr.suffix(1500))")
     let state = try IncidentState.load(journal: (o.lastLine as NSString).deletingLastPathComponent + "/journal.jsonl")
-    #expect(state.steps["cloudtrail"]?.outputs["event-count"] == .number(Double(trailPages * 2)),
-            "every CloudTrail page was read: \(String(describing: state.steps["cloudtrail"]?.outputs))")
-    #expect(state.steps["logs"]?.outputs["event-count"] == .number(Double(logPages)),
-            "every Logs page was read: \(String(describing: state.steps["logs"]?.outputs))")
+    #expect(
+      state.steps["cloudtrail"]?.outputs["event-count"] == .number(Double(trailPages * 2)),
+      "every CloudTrail page was read: \(String(describing: state.steps["cloudtrail"]?.outputs))")
+    #expect(
+      state.steps["logs"]?.outputs["event-count"] == .number(Double(logPages)),
+      "every Logs page was read: \(String(describing: state.steps["logs"]?.outputs))")
 
     let trailTimes = try arrivals(trailPath)
     let logTimes = try arrivals(logsPath)
@@ -117,8 +133,10 @@ import Testing
     // Reported, not asserted (no speed assertions): the rate the pages settled at.
     let trailRate = Double(trailTimes.count - 1) / ((trailTimes.last ?? 0) - (trailTimes.first ?? 0))
     let logRate = Double(logTimes.count - 1) / ((logTimes.last ?? 0) - (logTimes.first ?? 0))
-    print(String(format: "rate-limit: CloudTrail %d pages, %.2f req/s, busiest second %d; "
-                 + "Logs %d pages, %.2f req/s, busiest second %d",
-                 trailTimes.count, trailRate, trailPeak, logTimes.count, logRate, logPeak))
+    print(
+      String(
+        format: "rate-limit: CloudTrail %d pages, %.2f req/s, busiest second %d; "
+          + "Logs %d pages, %.2f req/s, busiest second %d",
+        trailTimes.count, trailRate, trailPeak, logTimes.count, logRate, logPeak))
   }
 }

@@ -30,7 +30,9 @@ import Testing
 
   /// The runbook branches under test.
   enum Branch: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case aws, vaultRunbook = "vault-token-compromised", vaultKey = "vault-via-key-compromised"
+    case aws
+    case vaultRunbook = "vault-token-compromised"
+    case vaultKey = "vault-via-key-compromised"
     case github, gitlab, slack, sendgrid
     var testDescription: String { rawValue }
   }
@@ -52,20 +54,26 @@ import Testing
 
   // MARK: - Helpers
 
-  static func random(_ count: Int, _ alphabet: String = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") -> String {
+  static func random(
+    _ count: Int, _ alphabet: String = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+  ) -> String {
     let chars = Array(alphabet)
     return String((0..<count).map { _ in chars.randomElement()! })
   }
 
   static func digits(_ count: Int) -> String { String(Int.random(in: 1...9)) + random(count - 1, "0123456789") }
 
-  func curl(_ args: [String]) throws -> String { try runProgram("/usr/bin/curl", ["-sS", "--fail", "--max-time", "10"] + args) }
+  func curl(_ args: [String]) throws -> String {
+    try runProgram("/usr/bin/curl", ["-sS", "--fail", "--max-time", "10"] + args)
+  }
 
   /// Scripts the receiver: `responses` in order for `path`, then `fallback`.
   func script(_ path: String, _ responses: [Value], fallback: Value? = nil) throws {
     var spec: [String: Value] = ["path": .string(path), "responses": .array(responses)]
     if let fallback { spec["default"] = fallback }
-    _ = try curl(["-X", "POST", "--data-binary", Value.object(spec).jsonString(), services.receiverURL + "/_control/script"])
+    _ = try curl([
+      "-X", "POST", "--data-binary", Value.object(spec).jsonString(), services.receiverURL + "/_control/script",
+    ])
   }
 
   func answer(_ status: Int, _ body: Value = "", headers: [String: String] = [:]) -> Value {
@@ -188,29 +196,45 @@ import Testing
       let vaultPath = "matrix/\(user)"
       try bao.put(vaultPath, ["access_key_id": leaked.id, "secret_access_key": leaked.secret])
       let secretID = "matrix/\(user)"
-      try moto.createSecret(secretID, json: #"{"access_key_id":"\#(leaked.id)","secret_access_key":"\#(leaked.secret)"}"#)
+      try moto.createSecret(
+        secretID, json: #"{"access_key_id":"\#(leaked.id)","secret_access_key":"\#(leaked.secret)"}"#)
       let group = "trail-\(cell)"
       try moto.trail(group: group, key: leaked.id, decoys: [])
       let badVaultToken = "hvs." + Self.random(24)
       // CloudTrail at the receiver (moto does not implement LookupEvents): one event of the key.
-      let record: Value = ["eventID": "m1", "eventName": "ListBuckets", "eventTime": "2026-11-20T10:00:00Z",
-                           "userIdentity": ["accessKeyId": .string(leaked.id)]]
-      let page: Value = ["Events": [["EventId": "m1", "EventName": "ListBuckets", "EventTime": 1_795_000_000,
-                                     "AccessKeyId": .string(leaked.id), "CloudTrailEvent": .string(record.jsonString())]]]
-      try script(prefix + "/cloudtrail", [], fallback: answer(200, .string(page.jsonString()),
-                                                              headers: ["Content-Type": "application/x-amz-json-1.1"]))
+      let record: Value = [
+        "eventID": "m1", "eventName": "ListBuckets", "eventTime": "2026-11-20T10:00:00Z",
+        "userIdentity": ["accessKeyId": .string(leaked.id)],
+      ]
+      let page: Value = [
+        "Events": [
+          [
+            "EventId": "m1", "EventName": "ListBuckets", "EventTime": 1_795_000_000,
+            "AccessKeyId": .string(leaked.id), "CloudTrailEvent": .string(record.jsonString()),
+          ]
+        ]
+      ]
+      try script(
+        prefix + "/cloudtrail", [],
+        fallback: answer(
+          200, .string(page.jsonString()),
+          headers: ["Content-Type": "application/x-amz-json-1.1"]))
       env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = base + "/cloudtrail"
       return Scenario(
-        args: ["key-compromised", "--key", leaked.id, "--vault-path", "secret/" + vaultPath, "--secret-id", secretID,
-               "--log-group", group], secretInput: ["--key", leaked.id],
+        args: [
+          "key-compromised", "--key", leaked.id, "--vault-path", "secret/" + vaultPath, "--secret-id", secretID,
+          "--log-group", group,
+        ], secretInput: ["--key", leaked.id],
         env: env,
         secrets: [("leaked AWS secret key", leaked.secret), ("wrong Vault token", badVaultToken)],
         failingEnv: ["VAULT_TOKEN": badVaultToken], failingStep: "store-vault",
         lateSecrets: { [self] in
           let stored = try bao.get(vaultPath)["secret_access_key"] ?? ""
           let sm = Value.parseJSON(try moto.secretString(secretID))?["secret_access_key"]?.stringValue ?? ""
-          return [("new AWS secret key (Vault)", stored == leaked.secret ? "" : stored),
-                  ("new AWS secret key (Secrets Manager)", sm == leaked.secret ? "" : sm)]
+          return [
+            ("new AWS secret key (Vault)", stored == leaked.secret ? "" : stored),
+            ("new AWS secret key (Secrets Manager)", sm == leaked.secret ? "" : sm),
+          ]
         },
         provedLive: { [self] in
           let keys = try moto.keys(of: user)
@@ -226,10 +250,12 @@ import Testing
         environment: services.vaultEnvironment)
       let token = try #require(Value.parseJSON(json)?.pointer("/auth/client_token")?.stringValue)
       recordTestSecret(token)
-      _ = try runProgram("/usr/bin/env", ["bao", "token", "lookup", "-format=json"],
-                         environment: ["VAULT_ADDR": services.baoAddr, "VAULT_TOKEN": token])
+      _ = try runProgram(
+        "/usr/bin/env", ["bao", "token", "lookup", "-format=json"],
+        environment: ["VAULT_ADDR": services.baoAddr, "VAULT_TOKEN": token])
       let badVaultToken = "hvs." + Self.random(24)
-      let args = branch == .vaultRunbook
+      let args =
+        branch == .vaultRunbook
         ? ["vault-token-compromised", "--token", token, "--audit-log", services.auditLog]
         : ["key-compromised", "--key", token, "--audit-log", services.auditLog]
       return Scenario(
@@ -238,21 +264,26 @@ import Testing
         failingEnv: ["VAULT_TOKEN": badVaultToken], failingStep: branch == .vaultRunbook ? "lookup" : "vault-lookup",
         sendsMail: branch == .vaultKey,
         provedLive: { [self] in
-          let known = (try? runProgram("/usr/bin/env", ["bao", "token", "lookup", token],
-                                       environment: services.vaultEnvironment)) != nil
+          let known =
+            (try? runProgram(
+              "/usr/bin/env", ["bao", "token", "lookup", token],
+              environment: services.vaultEnvironment)) != nil
           #expect(!known, "\(cell): the leaked token still exists")
         })
 
     case .github:
       let token = "ghp_" + Self.random(36)
       env["GITHUB_API_URL"] = base
-      try script(prefix + "/user", [answer(200, ["login": "octocat", "id": 1])],
-                 fallback: answer(401, ["message": "Bad credentials"]))
+      try script(
+        prefix + "/user", [answer(200, ["login": "octocat", "id": 1])],
+        fallback: answer(401, ["message": "Bad credentials"]))
       try script(prefix + "/credentials/revoke", [answer(202, ["message": "Accepted"])])
       return Scenario(
         args: ["key-compromised", "--key", token], secretInput: ["--key", token], env: env,
         secrets: [("leaked GitHub token", token)],
-        breakIt: { [self] in try script(prefix + "/credentials/revoke", [], fallback: answer(403, ["message": "Forbidden"])) },
+        breakIt: { [self] in
+          try script(prefix + "/credentials/revoke", [], fallback: answer(403, ["message": "Forbidden"]))
+        },
         heal: { [self] in try script(prefix + "/credentials/revoke", [answer(202, ["message": "Accepted"])]) },
         failingStep: "github-revoke",
         provedLive: { [self] in
@@ -269,10 +300,14 @@ import Testing
       let vaultPath = "matrix/gitlab-\(cell)"
       env["GITLAB_URL"] = base
       env["GITLAB_TOKEN"] = admin
-      let selfAnswer: Value = ["id": 42, "name": "ci", "user_id": 7, "scopes": ["api"], "active": true, "revoked": false,
-                               "expires_at": "2027-01-01"]
-      let rotated: Value = ["id": 43, "name": "ci", "user_id": 7, "scopes": ["api"], "active": true, "revoked": false,
-                            "token": .string(minted), "expires_at": "2027-01-01"]
+      let selfAnswer: Value = [
+        "id": 42, "name": "ci", "user_id": 7, "scopes": ["api"], "active": true, "revoked": false,
+        "expires_at": "2027-01-01",
+      ]
+      let rotated: Value = [
+        "id": 43, "name": "ci", "user_id": 7, "scopes": ["api"], "active": true, "revoked": false,
+        "token": .string(minted), "expires_at": "2027-01-01",
+      ]
       let rotatePath = prefix + "/api/v4/personal_access_tokens/42/rotate"
       // The first lookup finds the token; every later one (the verification after rotating) is 401.
       try script(
@@ -280,7 +315,8 @@ import Testing
         fallback: answer(401, ["message": "401 Unauthorized"]))
       try script(rotatePath, [], fallback: answer(200, rotated))
       return Scenario(
-        args: ["key-compromised", "--key", token, "--vault-path", "secret/" + vaultPath], secretInput: ["--key", token],
+        args: ["key-compromised", "--key", token, "--vault-path", "secret/" + vaultPath],
+        secretInput: ["--key", token],
         env: env,
         secrets: [("leaked GitLab token", token), ("GITLAB_TOKEN", admin), ("rotated GitLab token", minted)],
         breakIt: { [self] in try script(rotatePath, [], fallback: answer(403, ["message": "403 Forbidden"])) },
@@ -299,7 +335,9 @@ import Testing
       return Scenario(
         args: ["key-compromised", "--key", token], secretInput: ["--key", token], env: env,
         secrets: [("leaked Slack token", token)],
-        breakIt: { [self] in try script(prefix + "/auth.revoke", [], fallback: answer(403, ["ok": false, "error": "forbidden"])) },
+        breakIt: { [self] in
+          try script(prefix + "/auth.revoke", [], fallback: answer(403, ["ok": false, "error": "forbidden"]))
+        },
         heal: { [self] in try script(prefix + "/auth.revoke", [], fallback: ok) },
         failingStep: "slack-revoke",
         provedLive: { [self] in
@@ -320,11 +358,14 @@ import Testing
       return Scenario(
         args: ["key-compromised", "--key", key], secretInput: ["--key", key], env: env,
         secrets: [("leaked SendGrid key", key), ("SENDGRID_API_KEY", admin)],
-        breakIt: { [self] in try script(path, [], fallback: answer(403, ["errors": [["message": "access forbidden"]]])) },
+        breakIt: { [self] in try script(path, [], fallback: answer(403, ["errors": [["message": "access forbidden"]]]))
+        },
         heal: { [self] in try script(path, [answer(204)], fallback: gone) },
         failingStep: "sendgrid-delete",
         provedLive: { [self] in
-          let sent = try recorded(under: prefix).contains { $0["path"]?.stringValue == path && $0["method"] == "DELETE" }
+          let sent = try recorded(under: prefix).contains {
+            $0["path"]?.stringValue == path && $0["method"] == "DELETE"
+          }
           #expect(sent, "\(cell): the key deletion was sent")
         })
     }
@@ -351,10 +392,11 @@ import Testing
     s.env["SMTP_FROM"] = "respond@example.test"
     s.env["SMTP_TO"] = "oncall@example.test"
     s.env["HOME"] = root
-    var secrets = s.secrets + [
-      ("Slack webhook secret path", hookSecret), ("PagerDuty routing key", routingKey),
-      ("AWS admin secret key", services.awsSecretAccessKey), ("Vault root token", services.baoToken),
-    ]
+    var secrets =
+      s.secrets + [
+        ("Slack webhook secret path", hookSecret), ("PagerDuty routing key", routingKey),
+        ("AWS admin secret key", services.awsSecretAccessKey), ("Vault root token", services.baoToken),
+      ]
     let mailsBefore = mailNames()
 
     // Run the cell.
@@ -437,16 +479,21 @@ import Testing
     for n in notes {
       let path = n["path"]?.stringValue ?? ""
       let isHook = path == hookPath
-      blobs.append(Blob(name: "notification body \(path.suffix(30))", text: n["body"]?.stringValue ?? "",
-                        allowed: isHook ? [] : ["PagerDuty routing key"]))
+      blobs.append(
+        Blob(
+          name: "notification body \(path.suffix(30))", text: n["body"]?.stringValue ?? "",
+          allowed: isHook ? [] : ["PagerDuty routing key"]))
       blobs.append(Blob(name: "notification headers \(path.suffix(30))", text: n["headers"]?.jsonString() ?? ""))
-      blobs.append(Blob(name: "notification path+query", text: path + "?" + (n["query"]?.stringValue ?? ""),
-                        allowed: isHook ? ["Slack webhook secret path"] : []))
+      blobs.append(
+        Blob(
+          name: "notification path+query", text: path + "?" + (n["query"]?.stringValue ?? ""),
+          allowed: isHook ? ["Slack webhook secret path"] : []))
     }
     blobs += mails
     let checked = expectNoSecrets(secrets.filter { !$0.value.isEmpty }, in: blobs, cell: cell)
     let modes = try expectPrivate(out, cell: cell)
-    print("secrets-matrix \(cell): \(blobs.count) blobs, \(secrets.filter { !$0.value.isEmpty }.count) secrets, "
-          + "\(checked) pairs, \(notes.count) notifications, \(mails.count) mails, \(modes) paths checked for modes")
+    print(
+      "secrets-matrix \(cell): \(blobs.count) blobs, \(secrets.filter { !$0.value.isEmpty }.count) secrets, "
+        + "\(checked) pairs, \(notes.count) notifications, \(mails.count) mails, \(modes) paths checked for modes")
   }
 }

@@ -31,8 +31,10 @@ import Testing
     key = dir + "/key.pem"
     _ = try runProgram(
       "/usr/bin/openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-       "-subj", "/CN=vault.localhost", "-addext", "subjectAltName=DNS:vault.localhost,IP:127.0.0.1"])
+      [
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+        "-subj", "/CN=vault.localhost", "-addext", "subjectAltName=DNS:vault.localhost,IP:127.0.0.1",
+      ])
   }
 
   deinit {
@@ -48,7 +50,8 @@ import Testing
     let portFile = dir + "/\(UUID().uuidString).port"
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", services.repoRoot + "/Tests/Support/" + script, "--port", "0", "--port-file", portFile] + args
+    p.arguments =
+      ["python3", services.repoRoot + "/Tests/Support/" + script, "--port", "0", "--port-file", portFile] + args
     p.standardOutput = FileHandle.nullDevice
     p.standardError = FileHandle.nullDevice
     try p.run()
@@ -65,19 +68,22 @@ import Testing
   }
 
   func proxyLog(_ port: Int) throws -> [Value] {
-    Value.parseJSON(try runProgram("/usr/bin/curl", ["-sS", "--fail", "--noproxy", "*", "http://127.0.0.1:\(port)/_proxy/log"]))?
+    Value.parseJSON(
+      try runProgram("/usr/bin/curl", ["-sS", "--fail", "--noproxy", "*", "http://127.0.0.1:\(port)/_proxy/log"]))?
       .arrayValue ?? []
   }
 
   func receiverRequests(_ port: Int, https: Bool) throws -> [Value] {
     let url = "\(https ? "https" : "http")://127.0.0.1:\(port)/_control/requests"
-    return Value.parseJSON(try runProgram("/usr/bin/curl", ["-sS", "--fail", "-k", "--noproxy", "*", url]))?.arrayValue ?? []
+    return Value.parseJSON(try runProgram("/usr/bin/curl", ["-sS", "--fail", "-k", "--noproxy", "*", url]))?.arrayValue
+      ?? []
   }
 
   /// A fresh child token of the root token: the "leaked" token.
   func leakedToken() throws -> String {
-    let json = try runProgram("/usr/bin/env", ["bao", "token", "create", "-format=json", "-policy=default", "-ttl=1h"],
-                              environment: services.vaultEnvironment)
+    let json = try runProgram(
+      "/usr/bin/env", ["bao", "token", "create", "-format=json", "-policy=default", "-ttl=1h"],
+      environment: services.vaultEnvironment)
     let token = try #require(Value.parseJSON(json)?.pointer("/auth/client_token")?.stringValue)
     recordTestSecret(token)
     return token
@@ -91,8 +97,11 @@ import Testing
   func revoke(_ token: String, _ env: [String: String]) throws -> ProcessOutcome {
     var env = env
     env["HOME"] = dir
-    return try runRespond(["vault-token-compromised", "--token", token, "--yes", "--out", out,
-                           "--runbooks", services.repoRoot + "/Runbooks"], environment: env, timeout: 120)
+    return try runRespond(
+      [
+        "vault-token-compromised", "--token", token, "--yes", "--out", out,
+        "--runbooks", services.repoRoot + "/Runbooks",
+      ], environment: env, timeout: 120)
   }
 
   // MARK: - Plain http and untrusted certificates
@@ -102,8 +111,12 @@ import Testing
     let token = try leakedToken()
     let proxyURL = "http://127.0.0.1:\(proxy)"
     // Had respond tried to connect, libcurl would have gone through the proxy (the host is remote).
-    let o = try revoke(token, ["VAULT_ADDR": "http://vault.localhost:8200", "VAULT_TOKEN": services.baoToken,
-                               "http_proxy": proxyURL, "HTTPS_PROXY": proxyURL, "ALL_PROXY": proxyURL])
+    let o = try revoke(
+      token,
+      [
+        "VAULT_ADDR": "http://vault.localhost:8200", "VAULT_TOKEN": services.baoToken,
+        "http_proxy": proxyURL, "HTTPS_PROXY": proxyURL, "ALL_PROXY": proxyURL,
+      ])
     #expect(o.status == 1, "\(o.stderr.suffix(1200))")
     #expect(o.stderr.contains("step 'lookup' failed"), "\(o.stderr.suffix(1200))")
     #expect(o.stderr.contains("plain http is only allowed to loopback hosts"), "\(o.stderr.suffix(1200))")
@@ -119,14 +132,21 @@ import Testing
     let o = try revoke(token, ["VAULT_ADDR": "https://127.0.0.1:\(tlsReceiver)", "VAULT_TOKEN": services.baoToken])
     #expect(o.status == 1, "\(o.stderr.suffix(1200))")
     #expect(o.stderr.contains("step 'lookup' failed"), "\(o.stderr.suffix(1200))")
-    #expect(o.stderr.lowercased().contains("tls") || o.stderr.lowercased().contains("certificate"), "\(o.stderr.suffix(1200))")
+    #expect(
+      o.stderr.lowercased().contains("tls") || o.stderr.lowercased().contains("certificate"), "\(o.stderr.suffix(1200))"
+    )
     #expect(try receiverRequests(tlsReceiver, https: true).isEmpty, "no request may cross an unverified connection")
     #expect(!o.stderr.contains(token) && !o.stderr.contains(services.baoToken))
     // The same server, trusted explicitly, is talked to: the refusal was about trust, not reachability.
-    let trusted = try revoke(token, ["VAULT_ADDR": "https://127.0.0.1:\(tlsReceiver)", "VAULT_TOKEN": services.baoToken,
-                                     "VAULT_CACERT": cert])
-    #expect(try receiverRequests(tlsReceiver, https: true).contains { $0["path"] == "/v1/auth/token/lookup" },
-            "with VAULT_CACERT the request is sent: \(trusted.stderr.suffix(600))")
+    let trusted = try revoke(
+      token,
+      [
+        "VAULT_ADDR": "https://127.0.0.1:\(tlsReceiver)", "VAULT_TOKEN": services.baoToken,
+        "VAULT_CACERT": cert,
+      ])
+    #expect(
+      try receiverRequests(tlsReceiver, https: true).contains { $0["path"] == "/v1/auth/token/lookup" },
+      "with VAULT_CACERT the request is sent: \(trusted.stderr.suffix(600))")
   }
 
   // MARK: - Proxies
@@ -135,8 +155,12 @@ import Testing
   func theProxyVariablesAreHonoured(_ variable: String) throws {
     let proxy = try startProxy()
     let token = try leakedToken()
-    let o = try revoke(token, ["VAULT_ADDR": "https://vault.localhost:8200", "VAULT_TOKEN": services.baoToken,
-                               "VAULT_CACERT": cert, variable: "http://127.0.0.1:\(proxy)"])
+    let o = try revoke(
+      token,
+      [
+        "VAULT_ADDR": "https://vault.localhost:8200", "VAULT_TOKEN": services.baoToken,
+        "VAULT_CACERT": cert, variable: "http://127.0.0.1:\(proxy)",
+      ])
     #expect(o.status == 0, "\(variable): \(o.stderr.suffix(1500))")
     #expect(!vaultKnows(token), "\(variable): the token was revoked through the proxy")
     let log = try proxyLog(proxy)
@@ -149,13 +173,18 @@ import Testing
     let proxy = try startProxy()
     let direct = try start("receiver.py", ["--tls-cert", cert, "--tls-key", key])
     let token = try leakedToken()
-    let o = try revoke(token, ["VAULT_ADDR": "https://vault.localhost:\(direct)", "VAULT_TOKEN": services.baoToken,
-                               "VAULT_CACERT": cert, "HTTPS_PROXY": "http://127.0.0.1:\(proxy)",
-                               "NO_PROXY": "example.test,vault.localhost"])
+    let o = try revoke(
+      token,
+      [
+        "VAULT_ADDR": "https://vault.localhost:\(direct)", "VAULT_TOKEN": services.baoToken,
+        "VAULT_CACERT": cert, "HTTPS_PROXY": "http://127.0.0.1:\(proxy)",
+        "NO_PROXY": "example.test,vault.localhost",
+      ])
     let seen = try proxyLog(proxy)
     #expect(seen.isEmpty, "NO_PROXY names the host, yet the proxy saw: \(seen)")
-    #expect(try receiverRequests(direct, https: true).contains { $0["path"] == "/v1/auth/token/lookup" },
-            "the request went straight to the server: \(o.stderr.suffix(800))")
+    #expect(
+      try receiverRequests(direct, https: true).contains { $0["path"] == "/v1/auth/token/lookup" },
+      "the request went straight to the server: \(o.stderr.suffix(800))")
   }
 
   @Test func loopbackTargetsAreNeverProxied() throws {

@@ -37,12 +37,16 @@ import Testing
     let portFile = dir + "/\(UUID().uuidString).port"
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", services.repoRoot + "/Tests/Support/faultproxy.py", "--target", target, "--port-file", portFile]
+    p.arguments = [
+      "python3", services.repoRoot + "/Tests/Support/faultproxy.py", "--target", target, "--port-file", portFile,
+    ]
     p.standardOutput = FileHandle.nullDevice
     try p.run()
     children.append(p)
     for _ in 0..<150 {
-      if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) { return "http://127.0.0.1:\(port)" }
+      if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) {
+        return "http://127.0.0.1:\(port)"
+      }
       usleep(100_000)
     }
     throw TestFailure("faultproxy.py did not start within 15 s")
@@ -67,7 +71,9 @@ import Testing
   }
 
   func injected(_ proxy: String) throws -> Int {
-    (try control(proxy, "/_fault/stats")["injected"]?.objectValue ?? [:]).values.compactMap(\.numberValue).reduce(0) { $0 + Int($1) }
+    (try control(proxy, "/_fault/stats")["injected"]?.objectValue ?? [:]).values.compactMap(\.numberValue).reduce(0) {
+      $0 + Int($1)
+    }
   }
 
   /// Fault kinds with where they are injected and what a persistent one's error must carry.
@@ -103,10 +109,16 @@ import Testing
   /// 500s would cost every run three seconds of retries that have nothing to do with Vault).
   func emptyCloudTrail() throws -> String {
     let path = "/vfault-cloudtrail-\(UUID().uuidString.prefix(8))"
-    let spec: Value = ["path": .string(path), "responses": [],
-                       "default": ["status": 200, "headers": ["Content-Type": "application/x-amz-json-1.1"], "body": #"{"Events":[]}"#]]
-    _ = try runProgram("/usr/bin/curl", ["-sS", "--fail", "-X", "POST", "--data-binary", spec.jsonString(),
-                                         services.receiverURL + "/_control/script"])
+    let spec: Value = [
+      "path": .string(path), "responses": [],
+      "default": ["status": 200, "headers": ["Content-Type": "application/x-amz-json-1.1"], "body": #"{"Events":[]}"#],
+    ]
+    _ = try runProgram(
+      "/usr/bin/curl",
+      [
+        "-sS", "--fail", "-X", "POST", "--data-binary", spec.jsonString(),
+        services.receiverURL + "/_control/script",
+      ])
     return services.receiverURL + path
   }
 
@@ -125,17 +137,23 @@ import Testing
     let keys = try moto.keys(of: r.user)
     #expect(keys.count == 1 && keys.first?.id != r.leaked.id && keys.first?.status == "Active", "\(label): \(keys)")
     let stored = try bao.get(r.vaultPath)
-    #expect(stored["access_key_id"] == keys.first?.id, "\(label): Vault holds \(stored["access_key_id"] ?? "-"), IAM \(keys)")
+    #expect(
+      stored["access_key_id"] == keys.first?.id, "\(label): Vault holds \(stored["access_key_id"] ?? "-"), IAM \(keys)")
     #expect(stored["region"] == "eu-west-1", "\(label): other fields kept")
-    #expect(moto.authenticates(stored["access_key_id"] ?? "", stored["secret_access_key"] ?? ""), "\(label): stored key works")
+    #expect(
+      moto.authenticates(stored["access_key_id"] ?? "", stored["secret_access_key"] ?? ""), "\(label): stored key works"
+    )
   }
 
   /// A run that must end within `timeout` seconds: a persisting fault must be given up on (the
   /// retries are bounded), not retried until someone notices.
   func runKeyCompromised(_ r: VaultRun, _ env: [String: String], timeout: Double = 180) throws -> ProcessOutcome {
-    try runRespond(["key-compromised", "--key", r.leaked.id, "--vault-path", "secret/" + r.vaultPath, "--yes",
-                    "--out", dir + "/incidents", "--runbooks", services.repoRoot + "/Runbooks"],
-                   environment: env, timeout: timeout)
+    try runRespond(
+      [
+        "key-compromised", "--key", r.leaked.id, "--vault-path", "secret/" + r.vaultPath, "--yes",
+        "--out", dir + "/incidents", "--runbooks", services.repoRoot + "/Runbooks",
+      ],
+      environment: env, timeout: timeout)
   }
 
   @Test(.timeLimit(.minutes(5))) func vaultWriteFaults() throws {
@@ -171,10 +189,13 @@ import Testing
       let label = "vault \(name) persisting"
       #expect(f.status == 1, "\(label): \(f.stderr.suffix(1500))")
       #expect(f.stderr.contains("step 'store-vault' failed"), "\(label): names the step: \(f.stderr.suffix(800))")
-      #expect(f.stderr.contains(proxy.replacingOccurrences(of: "http://", with: "")),
-              "\(label): names the endpoint: \(f.stderr.suffix(800))")
+      #expect(
+        f.stderr.contains(proxy.replacingOccurrences(of: "http://", with: "")),
+        "\(label): names the endpoint: \(f.stderr.suffix(800))")
       #expect(f.stderr.contains(error), "\(label): carries '\(error)': \(f.stderr.suffix(800))")
-      #expect(!f.stderr.contains(services.baoToken) && !f.stderr.contains(p.leaked.secret), "\(label): no secret in the error")
+      #expect(
+        !f.stderr.contains(services.baoToken) && !f.stderr.contains(p.leaked.secret), "\(label): no secret in the error"
+      )
       let incident = (f.lastLine as NSString).deletingLastPathComponent
       let state = try IncidentState.load(journal: incident + "/journal.jsonl")
       #expect(state.stoppedAt == "store-vault", "\(label): stopped at \(state.stoppedAt ?? "-")")
@@ -228,8 +249,9 @@ import Testing
       for persistent in retried ? [false, true] : [false] {
         _ = try control(proxy, "/_fault/reset", "")
         let hook = "/services/T0FAULT/B0FAULT/\(UUID().uuidString.prefix(12))-\(name)"
-        let json = try runProgram("/usr/bin/env", ["bao", "token", "create", "-format=json", "-policy=default", "-ttl=1h"],
-                                  environment: services.vaultEnvironment)
+        let json = try runProgram(
+          "/usr/bin/env", ["bao", "token", "create", "-format=json", "-policy=default", "-ttl=1h"],
+          environment: services.vaultEnvironment)
         let token = try #require(Value.parseJSON(json)?.pointer("/auth/client_token")?.stringValue)
         recordTestSecret(token)
         var env = services.vaultEnvironment
@@ -242,8 +264,11 @@ import Testing
         // to the webhook, and libcurl sends a request once more on a fresh connection when a reused
         // one dies before answering (a reset), so a single reset would never reach respond.
         _ = try control(proxy, "/_fault/script", rule.json(count: persistent ? -1 : (retried ? count : 2)))
-        let o = try runRespond(["vault-token-compromised", "--token", token, "--yes", "--out", dir + "/incidents",
-                                "--runbooks", services.repoRoot + "/Runbooks"], environment: env, timeout: 60)
+        let o = try runRespond(
+          [
+            "vault-token-compromised", "--token", token, "--yes", "--out", dir + "/incidents",
+            "--runbooks", services.repoRoot + "/Runbooks",
+          ], environment: env, timeout: 60)
         let n = try injected(proxy)
         let delivered = { [self] () throws -> Int in
           let q = hook.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? hook
@@ -268,8 +293,9 @@ import Testing
         // Failed: exit 1, naming the step, the endpoint (never the webhook's secret path) and the error.
         #expect(o.status == 1, "\(label): \(o.stderr.suffix(1500))")
         #expect(o.stderr.contains("step 'slack' failed"), "\(label): \(o.stderr.suffix(800))")
-        #expect(o.stderr.contains(proxy.replacingOccurrences(of: "http://", with: "")),
-                "\(label): names the endpoint: \(o.stderr.suffix(800))")
+        #expect(
+          o.stderr.contains(proxy.replacingOccurrences(of: "http://", with: "")),
+          "\(label): names the endpoint: \(o.stderr.suffix(800))")
         #expect(o.stderr.contains(error), "\(label): carries '\(error)': \(o.stderr.suffix(800))")
         #expect(try delivered() == 0)
         let incident = (o.lastLine as NSString).deletingLastPathComponent
@@ -280,8 +306,9 @@ import Testing
         if resumed.status != 0 && resumed.stderr.contains("--rerun-interrupted") {
           // A failed post is not resent blindly (resume treats every failed non-idempotent step as
           // possibly done): a human checks the channel, then says so.
-          resumed = try runRespond(["resume", incident, "--yes", "--rerun-interrupted", "--token", token],
-                                   environment: env, timeout: 120)
+          resumed = try runRespond(
+            ["resume", incident, "--yes", "--rerun-interrupted", "--token", token],
+            environment: env, timeout: 120)
         }
         #expect(resumed.status == 0, "\(label): resume: \(resumed.stderr.suffix(1500))")
         #expect(try delivered() == 1, "\(label): delivered exactly once after resume")

@@ -105,7 +105,8 @@ import Testing
 
     // Forged: a step-finished record appended by hand, and the report edited to read CONTAINED.
     lines.remove(at: 3)
-    let forged = #"{"seq":99,"at":"2026-12-02T10:00:00.000Z","type":"step-finished","step":"not-automated","outcome":"succeeded"}"#
+    let forged =
+      #"{"seq":99,"at":"2026-12-02T10:00:00.000Z","type":"step-finished","step":"not-automated","outcome":"succeeded"}"#
     try ((lines + [forged]).joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
     try report.replacingOccurrences(of: "LIVE: NOT CONTAINED", with: "LIVE: CONTAINED")

@@ -15,7 +15,8 @@ import Testing
   ]
 
   static func context(
-    _ transport: RecordedTransport, _ parameters: [String: Value], env: [String: String] = env, masker: Masker = Masker(),
+    _ transport: RecordedTransport, _ parameters: [String: Value], env: [String: String] = env,
+    masker: Masker = Masker(),
     step: String = "step1"
   ) -> ActionContext {
     ActionContext(
@@ -29,8 +30,10 @@ import Testing
     try #require(AWSActions.all().first { $0.descriptor.name == name }, "no action \(name)")
   }
 
-  static func run(_ name: String, _ transport: RecordedTransport, _ parameters: [String: Value],
-                  env: [String: String] = env, masker: Masker = Masker()) async throws -> ActionResult {
+  static func run(
+    _ name: String, _ transport: RecordedTransport, _ parameters: [String: Value],
+    env: [String: String] = env, masker: Masker = Masker()
+  ) async throws -> ActionResult {
     let action = try action(name)
     return try await AWSRetryPolicy.$current.withValue(.fast) {
       try await action.run(context(transport, parameters, env: env, masker: masker))
@@ -65,9 +68,13 @@ import Testing
   @Test func limiterKeysAndConfiguredRates() {
     let trail = AWSClient.limiterKey(
       service: "cloudtrail", operation: "LookupEvents", region: "us-east-1", endpoint: "https://e", account: "AKIAA")
-    let iam = AWSClient.limiterKey(service: "iam", operation: nil, region: "us-east-1", endpoint: "https://e", account: "AKIAA")
+    let iam = AWSClient.limiterKey(
+      service: "iam", operation: nil, region: "us-east-1", endpoint: "https://e", account: "AKIAA")
     #expect(trail == "aws:cloudtrail:LookupEvents:us-east-1|AKIAA|https://e")
-    #expect(iam != AWSClient.limiterKey(service: "iam", operation: nil, region: "us-east-1", endpoint: "https://e", account: "AKIAB"))
+    #expect(
+      iam
+        != AWSClient.limiterKey(
+          service: "iam", operation: nil, region: "us-east-1", endpoint: "https://e", account: "AKIAB"))
     let env = ["RESPOND_AWS_RATE_LIMITS": "cloudtrail=9, cloudtrail:LookupEvents=50,iam=200,bad,sts=x"]
     #expect(AWSClient.configuredRate(trail, environment: env) == 50)
     #expect(AWSClient.configuredRate(iam, environment: env) == 200)
@@ -80,14 +87,16 @@ import Testing
 
   @Test func descriptors() {
     let all = AWSActions.all().map(\.descriptor)
-    #expect(all.map(\.name).sorted() == [
-      "aws.cloudtrail.lookup-events", "aws.cloudtrail.scan-archive", "aws.iam.create-access-key", "aws.iam.delete-access-key",
-      "aws.iam.deny-sessions-before", "aws.iam.get-access-key-last-used", "aws.iam.get-inline-policy",
-      "aws.iam.list-access-keys",
-      "aws.iam.update-access-key", "aws.logs.filter-log-events", "aws.secretsmanager.get-secret-value",
-      "aws.secretsmanager.put-secret-value",
-      "aws.ssm.put-parameter", "aws.sts.get-caller-identity",
-    ])
+    #expect(
+      all.map(\.name).sorted() == [
+        "aws.cloudtrail.lookup-events", "aws.cloudtrail.scan-archive", "aws.iam.create-access-key",
+        "aws.iam.delete-access-key",
+        "aws.iam.deny-sessions-before", "aws.iam.get-access-key-last-used", "aws.iam.get-inline-policy",
+        "aws.iam.list-access-keys",
+        "aws.iam.update-access-key", "aws.logs.filter-log-events", "aws.secretsmanager.get-secret-value",
+        "aws.secretsmanager.put-secret-value",
+        "aws.ssm.put-parameter", "aws.sts.get-caller-identity",
+      ])
     let kebab = try! Regex("^[a-z0-9]+(-[a-z0-9]+)*$")
     for d in all {
       #expect(!d.summary.isEmpty)
@@ -95,10 +104,11 @@ import Testing
       for o in d.outputs { #expect(o.name.wholeMatch(of: kebab) != nil, "\(d.name) \(o.name)") }
     }
     let mutating = Set(all.filter(\.mutates).map(\.name))
-    #expect(mutating == [
-      "aws.iam.create-access-key", "aws.iam.delete-access-key", "aws.iam.deny-sessions-before",
-      "aws.iam.update-access-key", "aws.secretsmanager.put-secret-value", "aws.ssm.put-parameter",
-    ])
+    #expect(
+      mutating == [
+        "aws.iam.create-access-key", "aws.iam.delete-access-key", "aws.iam.deny-sessions-before",
+        "aws.iam.update-access-key", "aws.secretsmanager.put-secret-value", "aws.ssm.put-parameter",
+      ])
     #expect(all.filter { !$0.idempotent }.map(\.name) == ["aws.iam.create-access-key"])
     let create = all.first { $0.name == "aws.iam.create-access-key" }!
     #expect(create.output("secret-access-key")?.secret == true)
@@ -106,14 +116,16 @@ import Testing
     #expect(all.first { $0.name == "aws.ssm.put-parameter" }!.parameter("value")?.secret == true)
     #expect(all.first { $0.name == "aws.secretsmanager.put-secret-value" }!.parameter("secret-string")?.secret == true)
     #expect(all.first { $0.name == "aws.sts.get-caller-identity" }!.parameter("secret-access-key")?.secret == true)
-    #expect(all.first { $0.name == "aws.iam.update-access-key" }!.parameter("status")?.allowed == ["Active", "Inactive"])
+    #expect(
+      all.first { $0.name == "aws.iam.update-access-key" }!.parameter("status")?.allowed == ["Active", "Inactive"])
   }
 
   // MARK: - IAM
 
   @Test func updateAccessKeyRequestShape() async throws {
     let t = RecordedTransport()
-    t.on(urlContaining: "127.0.0.1:5000", bodyContaining: "Action=UpdateAccessKey", reply: Self.xml("UpdateAccessKey", ""))
+    t.on(
+      urlContaining: "127.0.0.1:5000", bodyContaining: "Action=UpdateAccessKey", reply: Self.xml("UpdateAccessKey", ""))
     let result = try await Self.run(
       "aws.iam.update-access-key", t,
       ["access-key-id": "AKIALEAKEDLEAKEDLEAK", "status": "Inactive", "user-name": "ci bot"])
@@ -122,7 +134,8 @@ import Testing
     #expect(req.method == "POST" && req.url == "http://127.0.0.1:5000/" && req.mutates)
     #expect(
       String(decoding: req.body, as: UTF8.self)
-        == "Action=UpdateAccessKey&Version=2010-05-08&AccessKeyId=AKIALEAKEDLEAKEDLEAK&Status=Inactive&UserName=ci%20bot")
+        == "Action=UpdateAccessKey&Version=2010-05-08&AccessKeyId=AKIALEAKEDLEAKEDLEAK&Status=Inactive&UserName=ci%20bot"
+    )
     #expect(req.header("Content-Type") == "application/x-www-form-urlencoded; charset=utf-8")
     #expect(req.header("Host") == "127.0.0.1:5000")
     #expect(req.header("X-Amz-Date")?.count == 16)
@@ -134,7 +147,8 @@ import Testing
 
   @Test func updateAccessKeyRejectsBadStatus() async throws {
     await #expect {
-      _ = try await Self.run("aws.iam.update-access-key", RecordedTransport(), ["access-key-id": "AKIAX", "status": "Off"])
+      _ = try await Self.run(
+        "aws.iam.update-access-key", RecordedTransport(), ["access-key-id": "AKIAX", "status": "Off"])
     } throws: { "\($0)" == "parameter 'status' must be Active or Inactive, got 'Off'" }
   }
 
@@ -159,18 +173,30 @@ import Testing
       #expect(!req.mutates)
       #expect(form["UserName"] == "alice")
       if form["Marker"] == nil {
-        return HTTPResponse(status: 200, body: Data(Self.xml("ListAccessKeys", """
-          <AccessKeyMetadata><member><UserName>alice</UserName><AccessKeyId>AKIAONEONEONEONEONE1</AccessKeyId>\
-          <Status>Inactive</Status><CreateDate>2026-01-02T03:04:05.123456Z</CreateDate></member></AccessKeyMetadata>\
-          <IsTruncated>true</IsTruncated><Marker>page2</Marker>
-          """).utf8))
+        return HTTPResponse(
+          status: 200,
+          body: Data(
+            Self.xml(
+              "ListAccessKeys",
+              """
+              <AccessKeyMetadata><member><UserName>alice</UserName><AccessKeyId>AKIAONEONEONEONEONE1</AccessKeyId>\
+              <Status>Inactive</Status><CreateDate>2026-01-02T03:04:05.123456Z</CreateDate></member></AccessKeyMetadata>\
+              <IsTruncated>true</IsTruncated><Marker>page2</Marker>
+              """
+            ).utf8))
       }
       #expect(form["Marker"] == "page2")
-      return HTTPResponse(status: 200, body: Data(Self.xml("ListAccessKeys", """
-        <AccessKeyMetadata><member><UserName>alice</UserName><AccessKeyId>AKIATWOTWOTWOTWOTWO2</AccessKeyId>\
-        <Status>Active</Status><CreateDate>2026-02-02T03:04:05Z</CreateDate></member></AccessKeyMetadata>\
-        <IsTruncated>false</IsTruncated>
-        """).utf8))
+      return HTTPResponse(
+        status: 200,
+        body: Data(
+          Self.xml(
+            "ListAccessKeys",
+            """
+            <AccessKeyMetadata><member><UserName>alice</UserName><AccessKeyId>AKIATWOTWOTWOTWOTWO2</AccessKeyId>\
+            <Status>Active</Status><CreateDate>2026-02-02T03:04:05Z</CreateDate></member></AccessKeyMetadata>\
+            <IsTruncated>false</IsTruncated>
+            """
+          ).utf8))
     }
     let result = try await Self.run(
       "aws.iam.list-access-keys", t, ["user-name": "alice", "access-key-id": "AKIAONEONEONEONEONE1"])
@@ -178,10 +204,11 @@ import Testing
     #expect(result.outputs["count"] == 2)
     #expect(result.outputs["active-count"] == 1)
     #expect(result.outputs["status"] == "Inactive")
-    #expect(result.outputs["keys"] == [
-      ["access-key-id": "AKIAONEONEONEONEONE1", "status": "Inactive", "create-date": "2026-01-02T03:04:05Z"],
-      ["access-key-id": "AKIATWOTWOTWOTWOTWO2", "status": "Active", "create-date": "2026-02-02T03:04:05Z"],
-    ])
+    #expect(
+      result.outputs["keys"] == [
+        ["access-key-id": "AKIAONEONEONEONEONE1", "status": "Inactive", "create-date": "2026-01-02T03:04:05Z"],
+        ["access-key-id": "AKIATWOTWOTWOTWOTWO2", "status": "Active", "create-date": "2026-02-02T03:04:05Z"],
+      ])
     let absent = try await Self.run(
       "aws.iam.list-access-keys", t, ["user-name": "alice", "access-key-id": "AKIAGONEGONEGONEGONE"])
     #expect(absent.outputs["status"] == "absent")
@@ -191,19 +218,30 @@ import Testing
 
   @Test func lastUsedFoundAndNotFound() async throws {
     let t = RecordedTransport()
-    t.on(urlContaining: "/", bodyContaining: "AccessKeyId=AKIAUSEDUSEDUSEDUSED", reply: Self.xml("GetAccessKeyLastUsed", """
-      <UserName>bob</UserName><AccessKeyLastUsed><LastUsedDate>2026-11-20T10:00:00Z</LastUsedDate>\
-      <ServiceName>s3</ServiceName><Region>eu-west-1</Region></AccessKeyLastUsed>
-      """))
-    t.on(urlContaining: "/", bodyContaining: "AccessKeyId=AKIANEVERNEVERNEVER1", reply: Self.xml("GetAccessKeyLastUsed", """
-      <UserName>carol</UserName><AccessKeyLastUsed><ServiceName>N/A</ServiceName><Region>N/A</Region></AccessKeyLastUsed>
-      """))
-    t.on(urlContaining: "/", status: 404, reply: Self.iamError("NoSuchEntity", "The Access Key with id AKIAX cannot be found"))
+    t.on(
+      urlContaining: "/", bodyContaining: "AccessKeyId=AKIAUSEDUSEDUSEDUSED",
+      reply: Self.xml(
+        "GetAccessKeyLastUsed",
+        """
+        <UserName>bob</UserName><AccessKeyLastUsed><LastUsedDate>2026-11-20T10:00:00Z</LastUsedDate>\
+        <ServiceName>s3</ServiceName><Region>eu-west-1</Region></AccessKeyLastUsed>
+        """))
+    t.on(
+      urlContaining: "/", bodyContaining: "AccessKeyId=AKIANEVERNEVERNEVER1",
+      reply: Self.xml(
+        "GetAccessKeyLastUsed",
+        """
+        <UserName>carol</UserName><AccessKeyLastUsed><ServiceName>N/A</ServiceName><Region>N/A</Region></AccessKeyLastUsed>
+        """))
+    t.on(
+      urlContaining: "/", status: 404,
+      reply: Self.iamError("NoSuchEntity", "The Access Key with id AKIAX cannot be found"))
     let used = try await Self.run("aws.iam.get-access-key-last-used", t, ["access-key-id": "AKIAUSEDUSEDUSEDUSED"])
-    #expect(used.outputs == [
-      "found": true, "user-name": "bob", "last-used-date": "2026-11-20T10:00:00Z", "last-used-service": "s3",
-      "last-used-region": "eu-west-1",
-    ])
+    #expect(
+      used.outputs == [
+        "found": true, "user-name": "bob", "last-used-date": "2026-11-20T10:00:00Z", "last-used-service": "s3",
+        "last-used-region": "eu-west-1",
+      ])
     #expect(t.requests[0].mutates == false)
     let never = try await Self.run("aws.iam.get-access-key-last-used", t, ["access-key-id": "AKIANEVERNEVERNEVER1"])
     #expect(never.outputs["user-name"] == "carol")
@@ -213,7 +251,9 @@ import Testing
     #expect(unknown.outputs["user-name"] == .null)
   }
 
-  static let createReply = xml("CreateAccessKey", """
+  static let createReply = xml(
+    "CreateAccessKey",
+    """
     <AccessKey><UserName>alice</UserName><AccessKeyId>AKIANEWNEWNEWNEWNEW1</AccessKeyId><Status>Active</Status>\
     <SecretAccessKey>NewSecret/abcdefghijklmnopqrstuvwxyz0123</SecretAccessKey>\
     <CreateDate>2026-11-23T13:10:00Z</CreateDate></AccessKey>
@@ -238,9 +278,12 @@ import Testing
 
   /// The list the make-room and reconcile paths read.
   static func keysReply(_ keys: [(String, String, String)]) -> String {
-    xml("ListAccessKeys", "<AccessKeyMetadata>" + keys.map {
-      "<member><UserName>alice</UserName><AccessKeyId>\($0.0)</AccessKeyId><Status>\($0.1)</Status><CreateDate>\($0.2)</CreateDate></member>"
-    }.joined() + "</AccessKeyMetadata><IsTruncated>false</IsTruncated>")
+    xml(
+      "ListAccessKeys",
+      "<AccessKeyMetadata>"
+        + keys.map {
+          "<member><UserName>alice</UserName><AccessKeyId>\($0.0)</AccessKeyId><Status>\($0.1)</Status><CreateDate>\($0.2)</CreateDate></member>"
+        }.joined() + "</AccessKeyMetadata><IsTruncated>false</IsTruncated>")
   }
 
   @Test func createMakesRoomByDeletingTheInactiveLeakedKey() async throws {
@@ -249,31 +292,44 @@ import Testing
     t.on { req in
       guard Self.form(req)["Action"] == "CreateAccessKey" else { return nil }
       if creates.next() == 0 {
-        return HTTPResponse(status: 409, body: Data(Self.iamError("LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2").utf8))
+        return HTTPResponse(
+          status: 409, body: Data(Self.iamError("LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2").utf8))
       }
       return HTTPResponse(status: 200, body: Data(Self.createReply.utf8))
     }
-    t.on(urlContaining: "/", bodyContaining: "Action=ListAccessKeys", reply: Self.keysReply([
-      ("AKIALEAKEDLEAKEDLEAK", "Inactive", "2025-01-01T00:00:00Z"), ("AKIAOTHEROTHEROTHER1", "Active", "2025-06-01T00:00:00Z"),
-    ]))
+    t.on(
+      urlContaining: "/", bodyContaining: "Action=ListAccessKeys",
+      reply: Self.keysReply([
+        ("AKIALEAKEDLEAKEDLEAK", "Inactive", "2025-01-01T00:00:00Z"),
+        ("AKIAOTHEROTHEROTHER1", "Active", "2025-06-01T00:00:00Z"),
+      ]))
     t.on(urlContaining: "/", bodyContaining: "Action=DeleteAccessKey", reply: Self.xml("DeleteAccessKey", ""))
     let result = try await Self.run(
       "aws.iam.create-access-key", t, ["user-name": "alice", "make-room-by-deleting": "AKIALEAKEDLEAKEDLEAK"])
     #expect(result.outputs["deleted-to-make-room"] == "AKIALEAKEDLEAKEDLEAK")
-    #expect(t.requests.map { Self.form($0)["Action"]! } == ["CreateAccessKey", "ListAccessKeys", "DeleteAccessKey", "CreateAccessKey"])
+    #expect(
+      t.requests.map { Self.form($0)["Action"]! } == [
+        "CreateAccessKey", "ListAccessKeys", "DeleteAccessKey", "CreateAccessKey",
+      ])
     #expect(Self.form(t.requests[2])["AccessKeyId"] == "AKIALEAKEDLEAKEDLEAK")
   }
 
   @Test func createDoesNotDeleteAnActiveLeakedKey() async throws {
     let t = RecordedTransport()
-    t.on(urlContaining: "/", bodyContaining: "Action=CreateAccessKey", status: 409, reply: Self.iamError("LimitExceeded"))
-    t.on(urlContaining: "/", bodyContaining: "Action=ListAccessKeys", reply: Self.keysReply([
-      ("AKIALEAKEDLEAKEDLEAK", "Active", "2025-01-01T00:00:00Z"), ("AKIAOTHEROTHEROTHER1", "Active", "2025-06-01T00:00:00Z"),
-    ]))
+    t.on(
+      urlContaining: "/", bodyContaining: "Action=CreateAccessKey", status: 409, reply: Self.iamError("LimitExceeded"))
+    t.on(
+      urlContaining: "/", bodyContaining: "Action=ListAccessKeys",
+      reply: Self.keysReply([
+        ("AKIALEAKEDLEAKEDLEAK", "Active", "2025-01-01T00:00:00Z"),
+        ("AKIAOTHEROTHEROTHER1", "Active", "2025-06-01T00:00:00Z"),
+      ]))
     await #expect {
-      _ = try await Self.run("aws.iam.create-access-key", t, ["user-name": "alice", "make-room-by-deleting": "AKIALEAKEDLEAKEDLEAK"])
+      _ = try await Self.run(
+        "aws.iam.create-access-key", t, ["user-name": "alice", "make-room-by-deleting": "AKIALEAKEDLEAKEDLEAK"])
     } throws: {
-      "\($0)" == "alice already has the maximum number of access keys, and AKIALEAKEDLEAKEDLEAK is still Active: it was not deleted to make room (deactivate it first)"
+      "\($0)"
+        == "alice already has the maximum number of access keys, and AKIALEAKEDLEAKEDLEAK is still Active: it was not deleted to make room (deactivate it first)"
     }
     #expect(!t.requests.contains { Self.form($0)["Action"] == "DeleteAccessKey" })
     // Without make-room-by-deleting, the quota error is the provider's, with its code.
@@ -285,10 +341,12 @@ import Testing
   @Test func reconcileDeletesOrphansOfTheLostAttempt() async throws {
     let started = try #require(ISO8601.parse("2026-11-23T13:10:00Z"))
     let t = RecordedTransport()
-    t.on(urlContaining: "/", bodyContaining: "Action=ListAccessKeys", reply: Self.keysReply([
-      ("AKIALEAKEDLEAKEDLEAK", "Inactive", "2025-01-01T00:00:00Z"),
-      ("AKIAORPHANORPHANORP1", "Active", "2026-11-23T13:09:59.500Z"),
-    ]))
+    t.on(
+      urlContaining: "/", bodyContaining: "Action=ListAccessKeys",
+      reply: Self.keysReply([
+        ("AKIALEAKEDLEAKEDLEAK", "Inactive", "2025-01-01T00:00:00Z"),
+        ("AKIAORPHANORPHANORP1", "Active", "2026-11-23T13:09:59.500Z"),
+      ]))
     t.on(urlContaining: "/", bodyContaining: "Action=DeleteAccessKey", reply: Self.xml("DeleteAccessKey", ""))
     let action = try Self.action("aws.iam.create-access-key")
     let decision = try await AWSRetryPolicy.$current.withValue(.fast) {
@@ -301,12 +359,18 @@ import Testing
     #expect(deletes.allSatisfy { Self.form($0)["UserName"] == "alice" })
 
     let clean = RecordedTransport()
-    clean.on(urlContaining: "/", bodyContaining: "Action=ListAccessKeys", reply: Self.keysReply([
-      ("AKIALEAKEDLEAKEDLEAK", "Inactive", "2025-01-01T00:00:00Z"),
-    ]))
+    clean.on(
+      urlContaining: "/", bodyContaining: "Action=ListAccessKeys",
+      reply: Self.keysReply([
+        ("AKIALEAKEDLEAKEDLEAK", "Inactive", "2025-01-01T00:00:00Z")
+      ]))
     let none = try await action.reconcileInterrupted(Self.context(clean, ["user-name": "alice"]), startedAt: started)
-    #expect(none == .safeToRerun(
-      note: "the interrupted attempt created no key for alice (none created between 2026-11-23T13:09:58Z and 2026-11-23T13:11:00Z)"))
+    #expect(
+      none
+        == .safeToRerun(
+          note:
+            "the interrupted attempt created no key for alice (none created between 2026-11-23T13:09:58Z and 2026-11-23T13:11:00Z)"
+        ))
   }
 
   /// Both keys of one user leaked and a batch resumes both incidents: the replacement the other
@@ -315,34 +379,50 @@ import Testing
   @Test func reconcileKeepsKeysThisProcessHandedOutAndKeysAfterTheWindow() async throws {
     let started = try #require(ISO8601.parse("2026-11-23T13:10:00Z"))
     let minted = RecordedTransport()
-    minted.on(urlContaining: "/", bodyContaining: "Action=CreateAccessKey", reply: Self.xml("CreateAccessKey", """
-      <AccessKey><UserName>alice</UserName><AccessKeyId>AKIAHANDEDOUTHANDED1</AccessKeyId><Status>Active</Status>\
-      <SecretAccessKey>OtherSecret/abcdefghijklmnopqrstuvwxyz01</SecretAccessKey>\
-      <CreateDate>2026-11-23T13:10:05Z</CreateDate></AccessKey>
-      """))
+    minted.on(
+      urlContaining: "/", bodyContaining: "Action=CreateAccessKey",
+      reply: Self.xml(
+        "CreateAccessKey",
+        """
+        <AccessKey><UserName>alice</UserName><AccessKeyId>AKIAHANDEDOUTHANDED1</AccessKeyId><Status>Active</Status>\
+        <SecretAccessKey>OtherSecret/abcdefghijklmnopqrstuvwxyz01</SecretAccessKey>\
+        <CreateDate>2026-11-23T13:10:05Z</CreateDate></AccessKey>
+        """))
     _ = try await Self.run("aws.iam.create-access-key", minted, ["user-name": "alice"])
     let t = RecordedTransport()
-    t.on(urlContaining: "/", bodyContaining: "Action=ListAccessKeys", reply: Self.keysReply([
-      ("AKIAHANDEDOUTHANDED1", "Active", "2026-11-23T13:10:05Z"),
-      ("AKIALATERLATERLATER1", "Active", "2026-11-23T13:11:30Z"),
-    ]))
+    t.on(
+      urlContaining: "/", bodyContaining: "Action=ListAccessKeys",
+      reply: Self.keysReply([
+        ("AKIAHANDEDOUTHANDED1", "Active", "2026-11-23T13:10:05Z"),
+        ("AKIALATERLATERLATER1", "Active", "2026-11-23T13:11:30Z"),
+      ]))
     t.on(urlContaining: "/", bodyContaining: "Action=DeleteAccessKey", reply: Self.xml("DeleteAccessKey", ""))
     let action = try Self.action("aws.iam.create-access-key")
     let decision = try await action.reconcileInterrupted(Self.context(t, ["user-name": "alice"]), startedAt: started)
-    #expect(decision == .safeToRerun(
-      note: "the interrupted attempt created no key for alice (none created between 2026-11-23T13:09:58Z and 2026-11-23T13:11:00Z)"))
+    #expect(
+      decision
+        == .safeToRerun(
+          note:
+            "the interrupted attempt created no key for alice (none created between 2026-11-23T13:09:58Z and 2026-11-23T13:11:00Z)"
+        ))
     #expect(!t.requests.contains { Self.form($0)["Action"] == "DeleteAccessKey" })
   }
 
   @Test func deleteAccessKeyTreatsNoSuchEntityAsDone() async throws {
     let t = RecordedTransport()
-    t.on(urlContaining: "/", bodyContaining: "AccessKeyId=AKIAGONEGONEGONEGONE", status: 404, reply: Self.iamError("NoSuchEntity"))
+    t.on(
+      urlContaining: "/", bodyContaining: "AccessKeyId=AKIAGONEGONEGONEGONE", status: 404,
+      reply: Self.iamError("NoSuchEntity"))
     t.on(urlContaining: "/", bodyContaining: "Action=DeleteAccessKey", reply: Self.xml("DeleteAccessKey", ""))
     let gone = try await Self.run("aws.iam.delete-access-key", t, ["access-key-id": "AKIAGONEGONEGONEGONE"])
     #expect(gone.outputs == ["access-key-id": "AKIAGONEGONEGONEGONE", "already-deleted": true])
-    let deleted = try await Self.run("aws.iam.delete-access-key", t, ["access-key-id": "AKIALIVELIVELIVELIVE", "user-name": "u"])
+    let deleted = try await Self.run(
+      "aws.iam.delete-access-key", t, ["access-key-id": "AKIALIVELIVELIVELIVE", "user-name": "u"])
     #expect(deleted.outputs["already-deleted"] == false)
-    #expect(Self.form(t.requests[1]) == ["Action": "DeleteAccessKey", "Version": "2010-05-08", "AccessKeyId": "AKIALIVELIVELIVELIVE", "UserName": "u"])
+    #expect(
+      Self.form(t.requests[1]) == [
+        "Action": "DeleteAccessKey", "Version": "2010-05-08", "AccessKeyId": "AKIALIVELIVELIVELIVE", "UserName": "u",
+      ])
   }
 
   @Test func denySessionsBeforePutsTheRevokePolicy() async throws {
@@ -350,17 +430,25 @@ import Testing
     t.on(urlContaining: "/", reply: Self.xml("PutRolePolicy", ""))
     let result = try await Self.run(
       "aws.iam.deny-sessions-before", t, ["role-name": "deploy", "before": "2026-11-23T13:09:39Z"])
-    #expect(result.outputs == ["policy-name": "AWSRevokeOlderSessions", "principal": "role/deploy", "before": "2026-11-23T13:09:39Z"])
+    #expect(
+      result.outputs == [
+        "policy-name": "AWSRevokeOlderSessions", "principal": "role/deploy", "before": "2026-11-23T13:09:39Z",
+      ])
     let form = Self.form(t.requests[0])
-    #expect(form["Action"] == "PutRolePolicy" && form["RoleName"] == "deploy" && form["PolicyName"] == "AWSRevokeOlderSessions")
+    #expect(
+      form["Action"] == "PutRolePolicy" && form["RoleName"] == "deploy"
+        && form["PolicyName"] == "AWSRevokeOlderSessions")
     let doc = try #require(Value.parseJSON(form["PolicyDocument"] ?? ""))
-    #expect(doc == [
-      "Version": "2012-10-17",
-      "Statement": [[
-        "Effect": "Deny", "Action": ["*"], "Resource": ["*"],
-        "Condition": ["DateLessThan": ["aws:TokenIssueTime": "2026-11-23T13:09:39Z"]],
-      ]],
-    ])
+    #expect(
+      doc == [
+        "Version": "2012-10-17",
+        "Statement": [
+          [
+            "Effect": "Deny", "Action": ["*"], "Resource": ["*"],
+            "Condition": ["DateLessThan": ["aws:TokenIssueTime": "2026-11-23T13:09:39Z"]],
+          ]
+        ],
+      ])
     _ = try await Self.run("aws.iam.deny-sessions-before", t, ["user-name": "alice"])
     let userForm = Self.form(t.requests[1])
     #expect(userForm["Action"] == "PutUserPolicy" && userForm["UserName"] == "alice")
@@ -383,30 +471,40 @@ import Testing
       #expect(req.header("Authorization")?.contains("/us-east-1/sts/aws4_request") == true)
       #expect(Self.form(req) == ["Action": "GetCallerIdentity", "Version": "2011-06-15"])
       if calls.next() < 2 {
-        return HTTPResponse(status: 403, body: Data(Self.iamError("InvalidClientTokenId", "The security token included in the request is invalid.").utf8))
+        return HTTPResponse(
+          status: 403,
+          body: Data(
+            Self.iamError("InvalidClientTokenId", "The security token included in the request is invalid.").utf8))
       }
-      return HTTPResponse(status: 200, body: Data("""
-        <GetCallerIdentityResponse><GetCallerIdentityResult><UserId>AIDAEXAMPLE</UserId><Account>123456789012</Account>\
-        <Arn>arn:aws:iam::123456789012:user/alice</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>
-        """.utf8))
+      return HTTPResponse(
+        status: 200,
+        body: Data(
+          """
+          <GetCallerIdentityResponse><GetCallerIdentityResult><UserId>AIDAEXAMPLE</UserId><Account>123456789012</Account>\
+          <Arn>arn:aws:iam::123456789012:user/alice</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>
+          """.utf8))
     }
     let masker = Masker()
     let result = try await Self.run(
       "aws.sts.get-caller-identity", t,
       ["access-key-id": "AKIANEWNEWNEWNEWNEW1", "secret-access-key": "brand-new-secret-123"], masker: masker)
-    #expect(result.outputs == [
-      "account": "123456789012", "arn": "arn:aws:iam::123456789012:user/alice", "user-id": "AIDAEXAMPLE",
-      "access-key-id": "AKIANEWNEWNEWNEWNEW1",
-    ])
+    #expect(
+      result.outputs == [
+        "account": "123456789012", "arn": "arn:aws:iam::123456789012:user/alice", "user-id": "AIDAEXAMPLE",
+        "access-key-id": "AKIANEWNEWNEWNEWNEW1",
+      ])
     #expect(t.requests.count == 3)
     #expect(masker.containsSecret("brand-new-secret-123"))
   }
 
   @Test func callerIdentityOfABadKeyFailsWithTheCode() async throws {
     let t = RecordedTransport()
-    t.on(urlContaining: "/", status: 403, reply: Self.iamError("InvalidClientTokenId", "The security token included in the request is invalid."))
+    t.on(
+      urlContaining: "/", status: 403,
+      reply: Self.iamError("InvalidClientTokenId", "The security token included in the request is invalid."))
     await #expect {
-      _ = try await Self.run("aws.sts.get-caller-identity", t, ["access-key-id": "AKIABADBADBADBADBAD1", "secret-access-key": "nope-nope"])
+      _ = try await Self.run(
+        "aws.sts.get-caller-identity", t, ["access-key-id": "AKIABADBADBADBADBAD1", "secret-access-key": "nope-nope"])
     } throws: { "\($0)".contains("AWS STS GetCallerIdentity failed: HTTP 403 InvalidClientTokenId") }
     #expect(t.requests.count == 5)  // first try + 4 propagation waits
     // The configured credentials are not retried for propagation.
@@ -426,7 +524,11 @@ import Testing
     t.on { req in
       guard req.header("X-Amz-Target") == "secretsmanager.PutSecretValue" else { return nil }
       let token = Self.json(req)["ClientRequestToken"]?.stringValue ?? ""
-      return HTTPResponse(status: 200, body: Data(#"{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ci/aws-AbCdEf","Name":"ci/aws","VersionId":"\#(token)"}"#.utf8))
+      return HTTPResponse(
+        status: 200,
+        body: Data(
+          #"{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ci/aws-AbCdEf","Name":"ci/aws","VersionId":"\#(token)"}"#
+            .utf8))
     }
     let masker = Masker()
     let params: [String: Value] = ["secret-id": "ci/aws", "secret-string": "whole-new-value-123"]
@@ -435,22 +537,28 @@ import Testing
     let req = t.requests[0]
     #expect(req.header("Content-Type") == "application/x-amz-json-1.1")
     #expect(req.mutates)
-    #expect(req.header("Authorization")?.contains("/us-east-1/secretsmanager/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target,") == true)
+    #expect(
+      req.header("Authorization")?.contains(
+        "/us-east-1/secretsmanager/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target,") == true)
     let body = Self.json(req)
     #expect(body["SecretId"] == "ci/aws" && body["SecretString"] == "whole-new-value-123")
     let token = try #require(body["ClientRequestToken"]?.stringValue)
-    #expect(token.wholeMatch(of: try Regex("^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")) != nil)
+    #expect(
+      token.wholeMatch(of: try Regex("^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")) != nil)
     #expect(Self.json(t.requests[1])["ClientRequestToken"]?.stringValue == token)
     #expect(first.outputs["version-id"] == .string(token) && second.outputs["version-id"] == .string(token))
     #expect(first.outputs["arn"] == "arn:aws:secretsmanager:us-east-1:123456789012:secret:ci/aws-AbCdEf")
     #expect(masker.containsSecret("whole-new-value-123"))
     // Another value, step or incident gives another token.
-    #expect(PutSecretValueAction.clientRequestToken(incident: "a", step: "s", value: "v")
-      != PutSecretValueAction.clientRequestToken(incident: "a", step: "s", value: "w"))
-    #expect(PutSecretValueAction.clientRequestToken(incident: "a", step: "s", value: "v")
-      != PutSecretValueAction.clientRequestToken(incident: "a", step: "t", value: "v"))
-    #expect(PutSecretValueAction.clientRequestToken(incident: "a", step: "s", value: "v")
-      == PutSecretValueAction.clientRequestToken(incident: "a", step: "s", value: "v"))
+    #expect(
+      PutSecretValueAction.clientRequestToken(incident: "a", step: "s", value: "v")
+        != PutSecretValueAction.clientRequestToken(incident: "a", step: "s", value: "w"))
+    #expect(
+      PutSecretValueAction.clientRequestToken(incident: "a", step: "s", value: "v")
+        != PutSecretValueAction.clientRequestToken(incident: "a", step: "t", value: "v"))
+    #expect(
+      PutSecretValueAction.clientRequestToken(incident: "a", step: "s", value: "v")
+        == PutSecretValueAction.clientRequestToken(incident: "a", step: "s", value: "v"))
   }
 
   @Test func putSecretValueMergesFields() async throws {
@@ -459,7 +567,8 @@ import Testing
       guard req.header("X-Amz-Target") == "secretsmanager.GetSecretValue" else { return nil }
       #expect(!req.mutates)
       #expect(Self.json(req) == ["SecretId": "ci/aws"])
-      let current = #"{"access_key_id":"AKIAOLDOLDOLDOLDOLD1","secret_access_key":"old-secret-987654","region":"eu-west-1"}"#
+      let current =
+        #"{"access_key_id":"AKIAOLDOLDOLDOLDOLD1","secret_access_key":"old-secret-987654","region":"eu-west-1"}"#
       let body: Value = ["ARN": "arn:x", "Name": "ci/aws", "SecretString": .string(current)]
       return HTTPResponse(status: 200, body: Data(body.jsonString().utf8))
     }
@@ -467,25 +576,33 @@ import Testing
     let masker = Masker()
     let result = try await Self.run(
       "aws.secretsmanager.put-secret-value", t,
-      ["secret-id": "ci/aws", "fields": ["access_key_id": "AKIANEWNEWNEWNEWNEW1", "secret_access_key": "new-secret-123456"]],
+      [
+        "secret-id": "ci/aws",
+        "fields": ["access_key_id": "AKIANEWNEWNEWNEWNEW1", "secret_access_key": "new-secret-123456"],
+      ],
       masker: masker)
     #expect(result.outputs["fields"] == ["access_key_id", "secret_access_key"])
     let put = Self.json(t.requests[1])
     let written = try #require(put["SecretString"]?.stringValue)
-    #expect(Value.parseJSON(written) == [
-      "access_key_id": "AKIANEWNEWNEWNEWNEW1", "secret_access_key": "new-secret-123456", "region": "eu-west-1",
-    ])
+    #expect(
+      Value.parseJSON(written) == [
+        "access_key_id": "AKIANEWNEWNEWNEWNEW1", "secret_access_key": "new-secret-123456", "region": "eu-west-1",
+      ])
     #expect(masker.containsSecret("old-secret-987654") && masker.containsSecret("new-secret-123456"))
     #expect(!masker.mask(written).contains("secret-"))
   }
 
   @Test func putSecretValueNotFoundIsClear() async throws {
     let t = RecordedTransport()
-    t.on(urlContaining: "/", status: 400, reply: #"{"__type":"ResourceNotFoundException","message":"Secrets Manager can't find the specified secret."}"#)
+    t.on(
+      urlContaining: "/", status: 400,
+      reply: #"{"__type":"ResourceNotFoundException","message":"Secrets Manager can't find the specified secret."}"#)
     await #expect {
-      _ = try await Self.run("aws.secretsmanager.put-secret-value", t, ["secret-id": "nope", "secret-string": "value-123456"])
+      _ = try await Self.run(
+        "aws.secretsmanager.put-secret-value", t, ["secret-id": "nope", "secret-string": "value-123456"])
     } throws: {
-      "\($0)" == "AWS Secrets Manager PutSecretValue failed: HTTP 400 ResourceNotFoundException: secret 'nope' does not exist in us-east-1 (Secrets Manager can't find the specified secret.): check secret-id and region; respond does not create secrets (http://127.0.0.1:5000/)"
+      "\($0)"
+        == "AWS Secrets Manager PutSecretValue failed: HTTP 400 ResourceNotFoundException: secret 'nope' does not exist in us-east-1 (Secrets Manager can't find the specified secret.): check secret-id and region; respond does not create secrets (http://127.0.0.1:5000/)"
     }
     await #expect {
       _ = try await Self.run("aws.secretsmanager.put-secret-value", t, ["secret-id": "nope", "fields": ["a": "b"]])
@@ -497,7 +614,8 @@ import Testing
     var env = Self.env
     env["AWS_REGION"] = nil
     await #expect {
-      _ = try await Self.run("aws.secretsmanager.put-secret-value", t, ["secret-id": "x", "secret-string": "y"], env: env)
+      _ = try await Self.run(
+        "aws.secretsmanager.put-secret-value", t, ["secret-id": "x", "secret-string": "y"], env: env)
     } throws: { "\($0)".hasPrefix("no AWS region for AWS Secrets Manager") }
   }
 
@@ -510,10 +628,14 @@ import Testing
     #expect(result.outputs == ["version": 3, "name": "/ci/aws/secret"])
     let req = t.requests[0]
     #expect(req.header("X-Amz-Target") == "AmazonSSM.PutParameter" && req.mutates)
-    #expect(Self.json(req) == ["Name": "/ci/aws/secret", "Value": "param-secret-123", "Type": "SecureString", "Overwrite": true])
+    #expect(
+      Self.json(req) == [
+        "Name": "/ci/aws/secret", "Value": "param-secret-123", "Type": "SecureString", "Overwrite": true,
+      ])
     #expect(masker.containsSecret("param-secret-123"))
     _ = try await Self.run(
-      "aws.ssm.put-parameter", t, ["name": "/p", "value": "v", "type": "String", "overwrite": false, "region": "eu-west-1"])
+      "aws.ssm.put-parameter", t,
+      ["name": "/p", "value": "v", "type": "String", "overwrite": false, "region": "eu-west-1"])
     #expect(Self.json(t.requests[1])["Type"] == "String" && Self.json(t.requests[1])["Overwrite"] == false)
     #expect(t.requests[1].header("Authorization")?.contains("/eu-west-1/ssm/") == true)
   }
@@ -525,7 +647,8 @@ import Testing
   static func record(_ name: String, key: String, time: String, ip: String, role: String? = nil) -> String {
     var identity: [String: Value] = [
       "type": role == nil ? "IAMUser" : "AssumedRole", "accessKeyId": .string(key),
-      "arn": .string(role.map { "arn:aws:sts::123456789012:assumed-role/\($0)/s" } ?? "arn:aws:iam::123456789012:user/alice"),
+      "arn": .string(
+        role.map { "arn:aws:sts::123456789012:assumed-role/\($0)/s" } ?? "arn:aws:iam::123456789012:user/alice"),
     ]
     if let role {
       identity["sessionContext"] = ["sessionIssuer": ["type": "Role", "userName": .string(role)]]
@@ -541,15 +664,31 @@ import Testing
   @Test func filterLogEventsPagesAndFiltersClientSide() async throws {
     let t = RecordedTransport()
     let pages: [Value] = [
-      ["events": [
-        ["timestamp": 1, "message": .string(Self.record("ListBuckets", key: Self.key, time: "2026-11-20T10:00:00Z", ip: "203.0.113.7"))],
-        ["timestamp": 2, "message": .string(Self.record("GetObject", key: "AKIAOTHEROTHEROTHER1", time: "2026-11-20T11:00:00Z", ip: "198.51.100.1"))],
-      ], "nextToken": "t1"],
+      [
+        "events": [
+          [
+            "timestamp": 1,
+            "message": .string(
+              Self.record("ListBuckets", key: Self.key, time: "2026-11-20T10:00:00Z", ip: "203.0.113.7")),
+          ],
+          [
+            "timestamp": 2,
+            "message": .string(
+              Self.record("GetObject", key: "AKIAOTHEROTHEROTHER1", time: "2026-11-20T11:00:00Z", ip: "198.51.100.1")),
+          ],
+        ], "nextToken": "t1",
+      ],
       ["events": [], "nextToken": "t2"],  // empty page, token still set
-      ["events": [
-        ["timestamp": 3, "message": .string(Self.record("AssumeRole", key: Self.key, time: "2026-11-21T09:30:00Z", ip: "203.0.113.8", role: "deploy"))],
-        ["timestamp": 4, "message": "not json at all"],
-      ]],
+      [
+        "events": [
+          [
+            "timestamp": 3,
+            "message": .string(
+              Self.record("AssumeRole", key: Self.key, time: "2026-11-21T09:30:00Z", ip: "203.0.113.8", role: "deploy")),
+          ],
+          ["timestamp": 4, "message": "not json at all"],
+        ]
+      ],
     ]
     let calls = AWSErrorTests.Counter()
     t.on { req in
@@ -560,7 +699,10 @@ import Testing
     }
     let result = try await Self.run(
       "aws.logs.filter-log-events", t,
-      ["log-group": "cloudtrail", "access-key-id": .string(Self.key), "start": "2026-11-01T00:00:00Z", "end": "2026-11-23T00:00:00Z"])
+      [
+        "log-group": "cloudtrail", "access-key-id": .string(Self.key), "start": "2026-11-01T00:00:00Z",
+        "end": "2026-11-23T00:00:00Z",
+      ])
     #expect(t.requests.count == 3)
     let first = Self.json(t.requests[0])
     #expect(first["logGroupName"] == "cloudtrail")
@@ -568,17 +710,20 @@ import Testing
     #expect(first["startTime"] == .number(1_793_491_200_000) && first["endTime"] == .number(1_795_392_000_000))
     #expect(first["nextToken"] == nil)
     #expect(Self.json(t.requests[1])["nextToken"] == "t1" && Self.json(t.requests[2])["nextToken"] == "t2")
-    #expect(result.outputs == [
-      "event-count": 2, "event-names": ["AssumeRole", "ListBuckets"], "source-ips": ["203.0.113.7", "203.0.113.8"],
-      "user-agents": ["aws-cli/2.15"], "first-seen": "2026-11-20T10:00:00Z", "last-seen": "2026-11-21T09:30:00Z",
-      "principal-arns": ["arn:aws:iam::123456789012:user/alice", "arn:aws:sts::123456789012:assumed-role/deploy/s"],
-      "role-names": ["deploy"],
-    ])
+    #expect(
+      result.outputs == [
+        "event-count": 2, "event-names": ["AssumeRole", "ListBuckets"], "source-ips": ["203.0.113.7", "203.0.113.8"],
+        "user-agents": ["aws-cli/2.15"], "first-seen": "2026-11-20T10:00:00Z", "last-seen": "2026-11-21T09:30:00Z",
+        "principal-arns": ["arn:aws:iam::123456789012:user/alice", "arn:aws:sts::123456789012:assumed-role/deploy/s"],
+        "role-names": ["deploy"],
+      ])
     let evidence = try #require(result.evidence)
     #expect(evidence.source == "CloudWatch Logs FilterLogEvents")
     #expect(evidence.endpoint == "http://127.0.0.1:5000/")
     #expect(evidence.query == "log group cloudtrail, filter pattern { $.userIdentity.accessKeyId = \"\(Self.key)\" }")
-    #expect(evidence.windowStart == ISO8601.parse("2026-11-01T00:00:00Z") && evidence.windowEnd == ISO8601.parse("2026-11-23T00:00:00Z"))
+    #expect(
+      evidence.windowStart == ISO8601.parse("2026-11-01T00:00:00Z")
+        && evidence.windowEnd == ISO8601.parse("2026-11-23T00:00:00Z"))
     #expect(evidence.eventCount == 2)
     #expect(evidence.events.map(\.name) == ["ListBuckets", "AssumeRole"])
     #expect(evidence.events[0].sourceIP == "203.0.113.7")
@@ -590,15 +735,18 @@ import Testing
   @Test func filterLogEventsDefaultWindowIsNinetyDays() async throws {
     let t = RecordedTransport()
     t.on(urlContaining: "/", reply: #"{"events":[]}"#)
-    let result = try await Self.run("aws.logs.filter-log-events", t, ["log-group": "g", "access-key-id": .string(Self.key)])
+    let result = try await Self.run(
+      "aws.logs.filter-log-events", t, ["log-group": "g", "access-key-id": .string(Self.key)])
     let body = Self.json(t.requests[0])
-    let start = try #require(body["startTime"]?.numberValue), end = try #require(body["endTime"]?.numberValue)
+    let start = try #require(body["startTime"]?.numberValue)
+    let end = try #require(body["endTime"]?.numberValue)
     #expect(abs((end - start) / 1000 - 90 * 86_400) < 2)
     #expect(abs(end / 1000 - Date().timeIntervalSince1970) < 60)
     #expect(result.outputs["event-count"] == 0 && result.outputs["first-seen"] == .null)
     #expect(result.summary == "no events for \(Self.key) in log group g")
     await #expect(throws: ActionError.self) {
-      _ = try await Self.run("aws.logs.filter-log-events", t,
+      _ = try await Self.run(
+        "aws.logs.filter-log-events", t,
         ["log-group": "g", "access-key-id": "k", "start": "2026-11-23T00:00:00Z", "end": "2026-11-01T00:00:00Z"])
     }
   }
@@ -611,31 +759,45 @@ import Testing
       let region = req.header("Authorization")?.contains("/eu-west-1/") == true ? "eu-west-1" : "us-east-1"
       if region == "eu-west-1" { return HTTPResponse(status: 200, body: Data(#"{"Events":[]}"#.utf8)) }
       if body["NextToken"] == nil {
-        let page: Value = ["Events": [[
-          "EventId": "e1", "EventName": "ConsoleLogin", "EventTime": 1_795_176_000, "AccessKeyId": .string(Self.key),
-          "CloudTrailEvent": .string(Self.record("CreateUser", key: Self.key, time: "2026-11-20T12:00:00Z", ip: "192.0.2.1")),
-        ]], "NextToken": "n1"]
+        let page: Value = [
+          "Events": [
+            [
+              "EventId": "e1", "EventName": "ConsoleLogin", "EventTime": 1_795_176_000,
+              "AccessKeyId": .string(Self.key),
+              "CloudTrailEvent": .string(
+                Self.record("CreateUser", key: Self.key, time: "2026-11-20T12:00:00Z", ip: "192.0.2.1")),
+            ]
+          ], "NextToken": "n1",
+        ]
         return HTTPResponse(status: 200, body: Data(page.jsonString().utf8))
       }
-      let page: Value = ["Events": [[
-        "EventId": "e2", "EventName": "DeleteTrail", "EventTime": 1_795_262_400, "AccessKeyId": .string(Self.key),
-      ]]]
+      let page: Value = [
+        "Events": [
+          [
+            "EventId": "e2", "EventName": "DeleteTrail", "EventTime": 1_795_262_400, "AccessKeyId": .string(Self.key),
+          ]
+        ]
+      ]
       return HTTPResponse(status: 200, body: Data(page.jsonString().utf8))
     }
     let result = try await Self.run(
       "aws.cloudtrail.lookup-events", t,
-      ["access-key-id": .string(Self.key), "regions": ["us-east-1", "eu-west-1"], "start": "2026-11-01T00:00:00Z",
-       "end": "2026-11-23T00:00:00Z"])
+      [
+        "access-key-id": .string(Self.key), "regions": ["us-east-1", "eu-west-1"], "start": "2026-11-01T00:00:00Z",
+        "end": "2026-11-23T00:00:00Z",
+      ])
     #expect(t.requests.count == 3)
-    var a = Self.json(t.requests[0]).objectValue!, b = Self.json(t.requests[1]).objectValue!
+    var a = Self.json(t.requests[0]).objectValue!
+    var b = Self.json(t.requests[1]).objectValue!
     #expect(b["NextToken"] == "n1")
     b["NextToken"] = nil
     #expect(a == b)
     a["NextToken"] = nil
-    #expect(Value.object(a) == [
-      "LookupAttributes": [["AttributeKey": "AccessKeyId", "AttributeValue": .string(Self.key)]],
-      "StartTime": 1_793_491_200, "EndTime": 1_795_392_000, "MaxResults": 50,
-    ])
+    #expect(
+      Value.object(a) == [
+        "LookupAttributes": [["AttributeKey": "AccessKeyId", "AttributeValue": .string(Self.key)]],
+        "StartTime": 1_793_491_200, "EndTime": 1_795_392_000, "MaxResults": 50,
+      ])
     #expect(result.outputs["event-count"] == 2)
     #expect(result.outputs["event-names"] == ["CreateUser", "DeleteTrail"])
     #expect(result.outputs["source-ips"] == ["192.0.2.1"])
@@ -644,7 +806,9 @@ import Testing
     #expect(result.outputs["regions"] == ["us-east-1", "eu-west-1"])
     let evidence = try #require(result.evidence)
     #expect(evidence.source == "CloudTrail LookupEvents")
-    #expect(evidence.query == "LookupAttributes AttributeKey=AccessKeyId, AttributeValue=\(Self.key); regions us-east-1, eu-west-1")
+    #expect(
+      evidence.query
+        == "LookupAttributes AttributeKey=AccessKeyId, AttributeValue=\(Self.key); regions us-east-1, eu-west-1")
   }
 
   @Test func lookupEventsServerErrorIsRetriedThenFails() async throws {

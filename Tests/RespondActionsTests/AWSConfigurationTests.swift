@@ -14,7 +14,9 @@ import Testing
     init(credentials: String? = nil, config: String? = nil) throws {
       path = NSTemporaryDirectory() + "respond-aws-home-" + UUID().uuidString
       try FileManager.default.createDirectory(atPath: path + "/.aws", withIntermediateDirectories: true)
-      if let credentials { try credentials.write(toFile: path + "/.aws/credentials", atomically: true, encoding: .utf8) }
+      if let credentials {
+        try credentials.write(toFile: path + "/.aws/credentials", atomically: true, encoding: .utf8)
+      }
       if let config { try config.write(toFile: path + "/.aws/config", atomically: true, encoding: .utf8) }
     }
 
@@ -24,7 +26,8 @@ import Testing
   static let envKeys = ["AWS_ACCESS_KEY_ID": "AKIAENVENVENVENVENV1", "AWS_SECRET_ACCESS_KEY": "envsecret/xyz+123"]
 
   @Test func environmentKeysWinOverProfile() throws {
-    let home = try TempHome(credentials: "[default]\naws_access_key_id = AKIAFILEFILEFILEFIL1\naws_secret_access_key = filesecret123\n")
+    let home = try TempHome(
+      credentials: "[default]\naws_access_key_id = AKIAFILEFILEFILEFIL1\naws_secret_access_key = filesecret123\n")
     let masker = Masker()
     var env = Self.envKeys
     env["HOME"] = home.path
@@ -33,7 +36,9 @@ import Testing
     #expect(config.credentials.accessKeyID == "AKIAENVENVENVENVENV1")
     #expect(config.credentials.sigV4.sessionToken == "sessiontoken-abcdef")
     #expect(config.credentials.source == "environment")
-    #expect(masker.mask("x envsecret/xyz+123 sessiontoken-abcdef") == "x \(Masker.fingerprint("envsecret/xyz+123")) \(Masker.fingerprint("sessiontoken-abcdef"))")
+    #expect(
+      masker.mask("x envsecret/xyz+123 sessiontoken-abcdef")
+        == "x \(Masker.fingerprint("envsecret/xyz+123")) \(Masker.fingerprint("sessiontoken-abcdef"))")
   }
 
   @Test func defaultProfileFromCredentialsFile() throws {
@@ -101,7 +106,10 @@ import Testing
         error.description
           == "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials (looked in \(home.path)/.aws/credentials)"
       )
-      guard case .notConfigured = error else { Issue.record("wrong case \(error)"); return }
+      guard case .notConfigured = error else {
+        Issue.record("wrong case \(error)")
+        return
+      }
     }
     #expect(!AWSConfiguration.isConfigured(["HOME": home.path]))
     // With HOME=/root the message names /root/.aws/credentials, as the issue asks.
@@ -115,16 +123,19 @@ import Testing
       _ = try AWSConfiguration.resolve(
         environment: ["HOME": home.path, "AWS_ACCESS_KEY_ID": "AKIAENVENVENVENVENV1"], masker: Masker())
     } throws: { error in
-      "\(error)" == "incomplete AWS credentials: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not (set both, or unset both to use a profile)"
+      "\(error)"
+        == "incomplete AWS credentials: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not (set both, or unset both to use a profile)"
     }
   }
 
   @Test func unknownProfileIsNamed() throws {
-    let home = try TempHome(credentials: "[default]\naws_access_key_id=AKIADEFAULTDEFAULT01\naws_secret_access_key=x123456\n")
+    let home = try TempHome(
+      credentials: "[default]\naws_access_key_id=AKIADEFAULTDEFAULT01\naws_secret_access_key=x123456\n")
     #expect {
       _ = try AWSConfiguration.resolve(environment: ["HOME": home.path, "AWS_PROFILE": "nope"], masker: Masker())
     } throws: { error in
-      "\(error)" == "AWS profile 'nope' (AWS_PROFILE) was not found in \(home.path)/.aws/credentials or \(home.path)/.aws/config"
+      "\(error)"
+        == "AWS profile 'nope' (AWS_PROFILE) was not found in \(home.path)/.aws/credentials or \(home.path)/.aws/config"
     }
   }
 
@@ -162,7 +173,8 @@ import Testing
     #expect {
       _ = try config.endpoint(for: .secretsManager)
     } throws: { error in
-      "\(error)" == "no AWS region for AWS Secrets Manager: set AWS_REGION (or AWS_DEFAULT_REGION, or region in profile 'default' of \(home.path)/.aws/config)"
+      "\(error)"
+        == "no AWS region for AWS Secrets Manager: set AWS_REGION (or AWS_DEFAULT_REGION, or region in profile 'default' of \(home.path)/.aws/config)"
     }
     #expect(AWSConfiguration.isConfigured(env))
     #expect(!AWSConfiguration.isConfigured(env, for: .logs))
@@ -177,7 +189,8 @@ import Testing
     #expect(try config.endpoint(for: .logs).url == "https://logs.eu-west-1.amazonaws.com")
     #expect(try config.endpoint(for: .secretsManager).url == "https://secretsmanager.eu-west-1.amazonaws.com")
     #expect(try config.endpoint(for: .ssm).url == "https://ssm.eu-west-1.amazonaws.com")
-    #expect(try config.endpoint(for: .cloudtrail, region: "us-east-2").url == "https://cloudtrail.us-east-2.amazonaws.com")
+    #expect(
+      try config.endpoint(for: .cloudtrail, region: "us-east-2").url == "https://cloudtrail.us-east-2.amazonaws.com")
     let iam = try config.endpoint(for: .iam)
     #expect(iam.url == "https://iam.amazonaws.com" && iam.signingRegion == "us-east-1" && iam.region == "eu-west-1")
     #expect(try config.endpoint(for: .logs).signingRegion == "eu-west-1")
@@ -213,7 +226,8 @@ import Testing
     env["AWS_ENDPOINT_URL_SSM"] = "http://127.0.0.1:5006"
     env["AWS_ENDPOINT_URL_S3"] = "http://127.0.0.1:5007"
     let expected: [AWSService: String] = [
-      .iam: "5001", .sts: "5002", .cloudtrail: "5003", .logs: "5004", .secretsManager: "5005", .ssm: "5006", .s3: "5007",
+      .iam: "5001", .sts: "5002", .cloudtrail: "5003", .logs: "5004", .secretsManager: "5005", .ssm: "5006",
+      .s3: "5007",
     ]
     for (service, port) in expected {
       let endpoint = try AWSConfiguration.resolve(environment: env, masker: Masker()).endpoint(for: service)
@@ -221,18 +235,23 @@ import Testing
       #expect(endpoint.source == "AWS_ENDPOINT_URL_\(service.endpointVariableSuffix)")
     }
     // The signing region stays what it would be without an override.
-    #expect(try AWSConfiguration.resolve(environment: env, masker: Masker()).endpoint(for: .iam).signingRegion == "us-east-1")
+    #expect(
+      try AWSConfiguration.resolve(environment: env, masker: Masker()).endpoint(for: .iam).signingRegion == "us-east-1")
     env["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] = "true"
     #expect(try url(.iam) == "https://iam.amazonaws.com")
     #expect(try url(.logs) == "https://logs.us-east-1.amazonaws.com")
   }
 
   @Test func ignoreEndpointsFromProfile() throws {
-    let home = try TempHome(config: "[default]\nregion = us-east-1\nendpoint_url = http://127.0.0.1:7000\nignore_configured_endpoint_urls = true\n")
+    let home = try TempHome(
+      config:
+        "[default]\nregion = us-east-1\nendpoint_url = http://127.0.0.1:7000\nignore_configured_endpoint_urls = true\n")
     var env = Self.envKeys
     env["HOME"] = home.path
     env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:5000"
-    #expect(try AWSConfiguration.resolve(environment: env, masker: Masker()).endpoint(for: .ssm).url == "https://ssm.us-east-1.amazonaws.com")
+    #expect(
+      try AWSConfiguration.resolve(environment: env, masker: Masker()).endpoint(for: .ssm).url
+        == "https://ssm.us-east-1.amazonaws.com")
   }
 
   @Test func requirementAlternatives() {
@@ -248,7 +267,8 @@ import Testing
   }
 
   @Test func iniParsing() {
-    let ini = AWSConfiguration.parseINI("""
+    let ini = AWSConfiguration.parseINI(
+      """
       [ default ]
       Region = us-east-1   # trailing comment
       ; comment

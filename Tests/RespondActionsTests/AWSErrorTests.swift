@@ -10,8 +10,10 @@ import Testing
 @Suite struct AWSErrorTests {
   static let endpoint = "http://127.0.0.1:5000/"
 
-  func error(_ status: Int, _ body: String, headers: [(String, String)] = [], service: AWSService = .iam,
-             operation: String = "UpdateAccessKey") -> ProviderError {
+  func error(
+    _ status: Int, _ body: String, headers: [(String, String)] = [], service: AWSService = .iam,
+    operation: String = "UpdateAccessKey"
+  ) -> ProviderError {
     AWSErrors.providerError(
       service: service, operation: operation, endpoint: Self.endpoint,
       response: HTTPResponse(status: status, headers: headers, body: Data(body.utf8)), masker: Masker())
@@ -32,7 +34,8 @@ import Testing
     #expect(e.provider == "AWS IAM" && e.operation == "UpdateAccessKey" && e.status == 404)
     #expect(
       e.description
-        == "AWS IAM UpdateAccessKey failed: HTTP 404 NoSuchEntity: The user with name x cannot be found. (http://127.0.0.1:5000/)")
+        == "AWS IAM UpdateAccessKey failed: HTTP 404 NoSuchEntity: The user with name x cannot be found. (http://127.0.0.1:5000/)"
+    )
   }
 
   /// moto's (and STS's) nested `<Errors><Error>` form with an XML declaration.
@@ -49,7 +52,8 @@ import Testing
   }
 
   @Test func queryThrottling() {
-    let e = error(400, "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>")
+    let e = error(
+      400, "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>")
     #expect(e.code == "Throttling" && e.retryable && !e.processed)
   }
 
@@ -63,8 +67,9 @@ import Testing
   }
 
   @Test func jsonCapitalMessage() {
-    let e = error(400, #"{"__type":"ResourceNotFoundException","Message":"Secrets Manager can't find the specified secret."}"#,
-                  service: .secretsManager, operation: "PutSecretValue")
+    let e = error(
+      400, #"{"__type":"ResourceNotFoundException","Message":"Secrets Manager can't find the specified secret."}"#,
+      service: .secretsManager, operation: "PutSecretValue")
     #expect(e.code == "ResourceNotFoundException")
     #expect(e.message == "Secrets Manager can't find the specified secret.")
     #expect(!e.retryable && !e.processed)
@@ -72,7 +77,10 @@ import Testing
 
   @Test func errorTypeHeaderOnly() {
     let e = error(
-      400, "{}", headers: [("x-amzn-ErrorType", "ThrottlingException:http://internal.amazon.com/coral/com.amazon.coral.availability/")],
+      400, "{}",
+      headers: [
+        ("x-amzn-ErrorType", "ThrottlingException:http://internal.amazon.com/coral/com.amazon.coral.availability/")
+      ],
       service: .ssm, operation: "PutParameter")
     #expect(e.code == "ThrottlingException" && e.retryable)
     let plain = error(400, "", headers: [("X-Amzn-ErrorType", "ValidationException")])
@@ -98,7 +106,8 @@ import Testing
 
   @Test func throttlingCodes() {
     for code in [
-      "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
+      "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+      "TooManyRequestsException",
       "ProvisionedThroughputExceededException", "TransactionInProgressException", "RequestLimitExceeded",
       "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "EC2ThrottledException",
     ] {
@@ -111,9 +120,12 @@ import Testing
   }
 
   @Test func xmlTree() throws {
-    let xml = try #require(AWSXMLNode.parse(Data("""
-      <A xmlns="urn:x"><B><C>one</C><C>two</C></B><D><![CDATA[x<y]]></D></A>
-      """.utf8)))
+    let xml = try #require(
+      AWSXMLNode.parse(
+        Data(
+          """
+          <A xmlns="urn:x"><B><C>one</C><C>two</C></B><D><![CDATA[x<y]]></D></A>
+          """.utf8)))
     #expect(xml.name == "A")
     #expect(xml.path("B")?.children("C").map(\.text) == ["one", "two"])
     #expect(xml.string("D") == "x<y")
@@ -149,10 +161,17 @@ import Testing
   final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var n = 0
-    func next() -> Int { lock.withLock { defer { n += 1 }; return n } }
+    func next() -> Int {
+      lock.withLock {
+        defer { n += 1 }
+        return n
+      }
+    }
   }
 
-  static let throttle = (400, "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>")
+  static let throttle = (
+    400, "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"
+  )
   static let html500 = (500, "<html><title>500 Internal Server Error</title></html>")
 
   @Test func readsRetryServerErrors() async throws {
@@ -185,7 +204,10 @@ import Testing
     }
     #expect(t.requests.count == 3)
     // Each attempt is signed afresh.
-    #expect(t.requests.allSatisfy { $0.header("Authorization")?.hasPrefix("AWS4-HMAC-SHA256 Credential=AKIAADMINADMINADMIN1/") == true })
+    #expect(
+      t.requests.allSatisfy {
+        $0.header("Authorization")?.hasPrefix("AWS4-HMAC-SHA256 Credential=AKIAADMINADMINADMIN1/") == true
+      })
   }
 
   @Test func retriesAreBoundedInCount() async throws {
@@ -195,13 +217,16 @@ import Testing
         _ = try await AWSClient(context(t)).json(.cloudtrail, target: "X.LookupEvents", [:], mutates: false)
       }
     } throws: { error in
-      "\(error)" == "AWS CloudTrail LookupEvents failed: HTTP 500: non-AWS answer: 500 Internal Server Error (after 4 attempts) (http://127.0.0.1:5000/)"
+      "\(error)"
+        == "AWS CloudTrail LookupEvents failed: HTTP 500: non-AWS answer: 500 Internal Server Error (after 4 attempts) (http://127.0.0.1:5000/)"
     }
     #expect(t.requests.count == 4)
   }
 
   @Test func clientErrorsAreNotRetried() async throws {
-    let t = scripted([(403, "<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>")])
+    let t = scripted([
+      (403, "<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>")
+    ])
     await #expect(throws: ActionError.self) {
       try await AWSRetryPolicy.$current.withValue(.fast) {
         _ = try await AWSClient(context(t)).query(.iam, "ListAccessKeys", [], mutates: false)

@@ -27,8 +27,10 @@ import Testing
 
   static func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
 
-  func context(_ parameters: [String: Value] = [:], env: [String: String]? = nil, masker: Masker = Masker(),
-               step: String = "step") -> ActionContext {
+  func context(
+    _ parameters: [String: Value] = [:], env: [String: String]? = nil, masker: Masker = Masker(),
+    step: String = "step"
+  ) -> ActionContext {
     ActionContext(
       stepID: step, parameters: parameters, environment: env ?? self.env, transport: CurlTransport(), masker: masker,
       incident: IncidentInfo(
@@ -53,10 +55,13 @@ import Testing
     let user = Self.unique("respond-keys")
     let leaked = try fixture.createUser(user)
 
-    let listed = try await run("aws.iam.list-access-keys", ["user-name": .string(user), "access-key-id": .string(leaked.id)])
+    let listed = try await run(
+      "aws.iam.list-access-keys", ["user-name": .string(user), "access-key-id": .string(leaked.id)])
     #expect(listed.outputs["count"] == 1 && listed.outputs["active-count"] == 1 && listed.outputs["status"] == "Active")
 
-    let updated = try await run("aws.iam.update-access-key", ["access-key-id": .string(leaked.id), "status": "Inactive", "user-name": .string(user)])
+    let updated = try await run(
+      "aws.iam.update-access-key",
+      ["access-key-id": .string(leaked.id), "status": "Inactive", "user-name": .string(user)])
     #expect(updated.outputs["status"] == "Inactive")
     #expect(try fixture.keys(of: user).map(\.status) == ["Inactive"])
 
@@ -68,13 +73,16 @@ import Testing
     #expect(fixture.authenticates(newID, newSecret))
     #expect(Set(try fixture.keys(of: user).map(\.id)) == [leaked.id, newID])
 
-    let deleted = try await run("aws.iam.delete-access-key", ["access-key-id": .string(leaked.id), "user-name": .string(user)])
+    let deleted = try await run(
+      "aws.iam.delete-access-key", ["access-key-id": .string(leaked.id), "user-name": .string(user)])
     #expect(deleted.outputs["already-deleted"] == false)
     #expect(try fixture.keys(of: user).map(\.id) == [newID])
-    let again = try await run("aws.iam.delete-access-key", ["access-key-id": .string(leaked.id), "user-name": .string(user)])
+    let again = try await run(
+      "aws.iam.delete-access-key", ["access-key-id": .string(leaked.id), "user-name": .string(user)])
     #expect(again.outputs["already-deleted"] == true)
 
-    let after = try await run("aws.iam.list-access-keys", ["user-name": .string(user), "access-key-id": .string(leaked.id)])
+    let after = try await run(
+      "aws.iam.list-access-keys", ["user-name": .string(user), "access-key-id": .string(leaked.id)])
     #expect(after.outputs["status"] == "absent")
   }
 
@@ -85,9 +93,12 @@ import Testing
     let refused = try await run("aws.iam.list-access-keys", ["user-name": .string(user)])
     #expect(refused.outputs["count"] == 2)
     await #expect {
-      _ = try await run("aws.iam.create-access-key", ["user-name": .string(user), "make-room-by-deleting": .string(leaked.id)])
+      _ = try await run(
+        "aws.iam.create-access-key", ["user-name": .string(user), "make-room-by-deleting": .string(leaked.id)])
     } throws: { "\($0)".contains("is still Active: it was not deleted to make room") }
-    _ = try await run("aws.iam.update-access-key", ["access-key-id": .string(leaked.id), "status": "Inactive", "user-name": .string(user)])
+    _ = try await run(
+      "aws.iam.update-access-key",
+      ["access-key-id": .string(leaked.id), "status": "Inactive", "user-name": .string(user)])
     let created = try await run(
       "aws.iam.create-access-key", ["user-name": .string(user), "make-room-by-deleting": .string(leaked.id)])
     #expect(created.outputs["deleted-to-make-room"] == .string(leaked.id))
@@ -141,7 +152,8 @@ import Testing
     let key = try fixture.createUser(user)
     await #expect {
       _ = try await run(
-        "aws.sts.get-caller-identity", ["access-key-id": .string(key.id), "secret-access-key": "definitely-not-the-secret"])
+        "aws.sts.get-caller-identity",
+        ["access-key-id": .string(key.id), "secret-access-key": "definitely-not-the-secret"])
     } throws: { error in
       let text = "\(error)"
       return text.contains("AWS STS GetCallerIdentity failed: HTTP 403 SignatureDoesNotMatch")
@@ -165,7 +177,8 @@ import Testing
     let client = try admin()
     _ = try await client.query(
       .iam, "CreateRole", [("RoleName", role), ("AssumeRolePolicyDocument", trust.jsonString())], mutates: true)
-    let result = try await run("aws.iam.deny-sessions-before", ["role-name": .string(role), "before": "2026-11-23T13:09:39Z"])
+    let result = try await run(
+      "aws.iam.deny-sessions-before", ["role-name": .string(role), "before": "2026-11-23T13:09:39Z"])
     #expect(result.outputs["principal"] == .string("role/\(role)"))
     let read = try await client.query(
       .iam, "GetRolePolicy", [("RoleName", role), ("PolicyName", "AWSRevokeOlderSessions")], mutates: false)
@@ -176,7 +189,8 @@ import Testing
     // Again with another time: the same policy is overwritten (idempotent by name).
     _ = try await run("aws.iam.deny-sessions-before", ["role-name": .string(role), "before": "2026-11-23T14:00:00Z"])
     let listed = try await client.query(.iam, "ListRolePolicies", [("RoleName", role)], mutates: false)
-    #expect(listed.path("ListRolePoliciesResult/PolicyNames")?.children("member").map(\.text) == ["AWSRevokeOlderSessions"])
+    #expect(
+      listed.path("ListRolePoliciesResult/PolicyNames")?.children("member").map(\.text) == ["AWSRevokeOlderSessions"])
   }
 
   // MARK: - Secret stores
@@ -184,13 +198,16 @@ import Testing
   @Test func secretsManagerPutMergesFieldsAndIsIdempotent() async throws {
     let name = Self.unique("respond/ci/aws")
     let client = try admin()
-    let original: Value = ["access_key_id": "AKIAOLDOLDOLDOLDOLD1", "secret_access_key": "old-secret-1234", "region": "eu-west-1"]
+    let original: Value = [
+      "access_key_id": "AKIAOLDOLDOLDOLDOLD1", "secret_access_key": "old-secret-1234", "region": "eu-west-1",
+    ]
     _ = try await client.json(
       .secretsManager, target: "secretsmanager.CreateSecret",
       ["Name": .string(name), "SecretString": .string(original.jsonString())], mutates: true)
     let masker = Masker()
     let params: [String: Value] = [
-      "secret-id": .string(name), "fields": ["access_key_id": "AKIANEWNEWNEWNEWNEW1", "secret_access_key": "new-secret-5678"],
+      "secret-id": .string(name),
+      "fields": ["access_key_id": "AKIANEWNEWNEWNEWNEW1", "secret_access_key": "new-secret-5678"],
     ]
     let action = try #require(AWSActions.all().first { $0.descriptor.name == "aws.secretsmanager.put-secret-value" })
     let ctx = context(params, masker: masker, step: "write-secret")
@@ -198,16 +215,21 @@ import Testing
     let second = try await action.run(ctx)  // a retry or resume of the same step
     #expect(first.outputs["version-id"] == second.outputs["version-id"])
     #expect(first.outputs["arn"]?.stringValue?.contains(":secret:\(name)") == true)
-    let read = try await client.json(.secretsManager, target: "secretsmanager.GetSecretValue", ["SecretId": .string(name)], mutates: false)
+    let read = try await client.json(
+      .secretsManager, target: "secretsmanager.GetSecretValue", ["SecretId": .string(name)], mutates: false)
     #expect(read["VersionId"] == first.outputs["version-id"])
-    #expect(Value.parseJSON(read["SecretString"]?.stringValue ?? "") == [
-      "access_key_id": "AKIANEWNEWNEWNEWNEW1", "secret_access_key": "new-secret-5678", "region": "eu-west-1",
-    ])
+    #expect(
+      Value.parseJSON(read["SecretString"]?.stringValue ?? "") == [
+        "access_key_id": "AKIANEWNEWNEWNEWNEW1", "secret_access_key": "new-secret-5678", "region": "eu-west-1",
+      ])
     #expect(masker.containsSecret("old-secret-1234") && masker.containsSecret("new-secret-5678"))
 
     await #expect {
-      _ = try await run("aws.secretsmanager.put-secret-value", ["secret-id": "respond/does-not-exist", "secret-string": "x-123456"])
-    } throws: { "\($0)".contains("ResourceNotFoundException: secret 'respond/does-not-exist' does not exist in us-east-1") }
+      _ = try await run(
+        "aws.secretsmanager.put-secret-value", ["secret-id": "respond/does-not-exist", "secret-string": "x-123456"])
+    } throws: {
+      "\($0)".contains("ResourceNotFoundException: secret 'respond/does-not-exist' does not exist in us-east-1")
+    }
   }
 
   @Test func ssmPutParameter() async throws {
@@ -229,9 +251,11 @@ import Testing
 
   @Test func filterLogEventsKeepsOnlyTheKeysEvents() async throws {
     let group = Self.unique("respond-trail")
-    let target = "AKIATARGETTARGETTARG", other = "AKIAOTHEROTHEROTHER1"
+    let target = "AKIATARGETTARGETTARG"
+    let other = "AKIAOTHEROTHEROTHER1"
     let client = try admin()
-    _ = try await client.json(.logs, target: "Logs_20140328.CreateLogGroup", ["logGroupName": .string(group)], mutates: true)
+    _ = try await client.json(
+      .logs, target: "Logs_20140328.CreateLogGroup", ["logGroupName": .string(group)], mutates: true)
     _ = try await client.json(
       .logs, target: "Logs_20140328.CreateLogStream", ["logGroupName": .string(group), "logStreamName": "trail"],
       mutates: true)
@@ -241,18 +265,22 @@ import Testing
       let time = now.addingTimeInterval(Double(i - 10) * 60)
       let key = i.isMultiple(of: 2) ? target : other
       let record: Value = [
-        "eventTime": .string(ISO8601.string(time)), "eventName": .string(key == target ? "ListBuckets\(i)" : "Other\(i)"),
+        "eventTime": .string(ISO8601.string(time)),
+        "eventName": .string(key == target ? "ListBuckets\(i)" : "Other\(i)"),
         "sourceIPAddress": .string(key == target ? "203.0.113.\(i)" : "198.51.100.\(i)"), "userAgent": "aws-cli/2",
         "eventID": .string(UUID().uuidString),
         "userIdentity": ["type": "IAMUser", "accessKeyId": .string(key), "arn": "arn:aws:iam::123456789012:user/u"],
       ]
-      events.append(["timestamp": .number((time.timeIntervalSince1970 * 1000).rounded()), "message": .string(record.jsonString())])
+      events.append([
+        "timestamp": .number((time.timeIntervalSince1970 * 1000).rounded()), "message": .string(record.jsonString()),
+      ])
     }
     _ = try await client.json(
       .logs, target: "Logs_20140328.PutLogEvents",
       ["logGroupName": .string(group), "logStreamName": "trail", "logEvents": .array(events)], mutates: true)
 
-    let result = try await run("aws.logs.filter-log-events", ["log-group": .string(group), "access-key-id": .string(target)])
+    let result = try await run(
+      "aws.logs.filter-log-events", ["log-group": .string(group), "access-key-id": .string(target)])
     #expect(result.outputs["event-count"] == 3)
     #expect(result.outputs["event-names"] == ["ListBuckets0", "ListBuckets2", "ListBuckets4"])
     #expect(result.outputs["source-ips"] == ["203.0.113.0", "203.0.113.2", "203.0.113.4"])
@@ -263,7 +291,8 @@ import Testing
     #expect(evidence.eventCount == 3 && evidence.events.count == 3)
 
     await #expect {
-      _ = try await run("aws.logs.filter-log-events", ["log-group": "respond-no-such-group", "access-key-id": .string(target)])
+      _ = try await run(
+        "aws.logs.filter-log-events", ["log-group": "respond-no-such-group", "access-key-id": .string(target)])
     } throws: { ($0 as? ActionError)?.awsCode == "ResourceNotFoundException" }
   }
 

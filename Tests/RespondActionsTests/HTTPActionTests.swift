@@ -6,14 +6,17 @@ import RespondTestSupport
 import Testing
 
 /// An action context for the `http` action over `transport`.
-private func context(_ parameters: [String: Value], transport: any HTTPTransport, masker: Masker = Masker()) -> ActionContext {
+private func context(_ parameters: [String: Value], transport: any HTTPTransport, masker: Masker = Masker())
+  -> ActionContext
+{
   ActionContext(
     stepID: "call", parameters: parameters, environment: [:], transport: transport, masker: masker,
     incident: IncidentInfo(id: "test", runbook: "test", startedAt: Date(), mode: .live, directory: "/tmp"))
 }
 
 /// A transport answering every request with `status`, `headers` and `body`.
-private func answering(_ status: Int = 200, headers: [(String, String)] = [], body: String = "{}") -> RecordedTransport {
+private func answering(_ status: Int = 200, headers: [(String, String)] = [], body: String = "{}") -> RecordedTransport
+{
   let t = RecordedTransport()
   t.on { _ in HTTPResponse(status: status, headers: headers, body: Data(body.utf8)) }
   return t
@@ -47,13 +50,16 @@ struct HTTPActionRequestTests {
 
   @Test func getWithHostileQueryValuesIsPercentEncoded() async throws {
     let t = answering()
-    _ = try await action.run(context([
-      "url": "https://api.example.test/search",
-      "query": ["q": "a b&c=d#e\n", "x y": 1, "list": ["1", "two"], "skip": nil, "ü": "é/?"],
-    ], transport: t))
+    _ = try await action.run(
+      context(
+        [
+          "url": "https://api.example.test/search",
+          "query": ["q": "a b&c=d#e\n", "x y": 1, "list": ["1", "two"], "skip": nil, "ü": "é/?"],
+        ], transport: t))
     let sent = try #require(t.requests.first)
     #expect(sent.method == "GET")
-    #expect(sent.url == "https://api.example.test/search?list=1&list=two&q=a%20b%26c%3Dd%23e%0A&x%20y=1&%C3%BC=%C3%A9%2F%3F")
+    #expect(
+      sent.url == "https://api.example.test/search?list=1&list=two&q=a%20b%26c%3Dd%23e%0A&x%20y=1&%C3%BC=%C3%A9%2F%3F")
     #expect(!sent.mutates)
     #expect(sent.body.isEmpty)
   }
@@ -66,11 +72,13 @@ struct HTTPActionRequestTests {
 
   @Test func jsonBodySetsContentType() async throws {
     let t = answering(201)
-    let result = try await action.run(context([
-      "method": "post", "url": "https://h.example.test/items",
-      "json": ["name": "x", "tags": ["a", "b"], "n": 2, "ok": true],
-      "headers": ["X-Request-Id": "abc", "Accept": "application/json"],
-    ], transport: t))
+    let result = try await action.run(
+      context(
+        [
+          "method": "post", "url": "https://h.example.test/items",
+          "json": ["name": "x", "tags": ["a", "b"], "n": 2, "ok": true],
+          "headers": ["X-Request-Id": "abc", "Accept": "application/json"],
+        ], transport: t))
     let sent = try #require(t.requests.first)
     #expect(sent.method == "POST")
     #expect(sent.mutates)
@@ -83,19 +91,23 @@ struct HTTPActionRequestTests {
 
   @Test func explicitContentTypeWins() async throws {
     let t = answering()
-    _ = try await action.run(context([
-      "method": "POST", "url": "https://h.example.test/x", "json": ["a": 1],
-      "headers": ["content-type": "application/vnd.api+json"],
-    ], transport: t))
+    _ = try await action.run(
+      context(
+        [
+          "method": "POST", "url": "https://h.example.test/x", "json": ["a": 1],
+          "headers": ["content-type": "application/vnd.api+json"],
+        ], transport: t))
     let sent = try #require(t.requests.first)
     #expect(sent.headers.filter { $0.0.lowercased() == "content-type" }.map(\.1) == ["application/vnd.api+json"])
   }
 
   @Test func formBodyIsURLEncoded() async throws {
     let t = answering()
-    _ = try await action.run(context([
-      "method": "POST", "url": "https://h.example.test/token", "form": ["grant_type": "x y", "scope": "a&b=c"],
-    ], transport: t))
+    _ = try await action.run(
+      context(
+        [
+          "method": "POST", "url": "https://h.example.test/token", "form": ["grant_type": "x y", "scope": "a&b=c"],
+        ], transport: t))
     let sent = try #require(t.requests.first)
     #expect(String(decoding: sent.body, as: UTF8.self) == "grant_type=x%20y&scope=a%26b%3Dc")
     #expect(sent.header("Content-Type") == "application/x-www-form-urlencoded")
@@ -103,10 +115,12 @@ struct HTTPActionRequestTests {
 
   @Test func rawBodyIsSentAsIs() async throws {
     let t = answering()
-    _ = try await action.run(context([
-      "method": "PUT", "url": "https://h.example.test/raw", "body": "line1\nline2 & more",
-      "headers": ["Content-Type": "text/plain"],
-    ], transport: t))
+    _ = try await action.run(
+      context(
+        [
+          "method": "PUT", "url": "https://h.example.test/raw", "body": "line1\nline2 & more",
+          "headers": ["Content-Type": "text/plain"],
+        ], transport: t))
     let sent = try #require(t.requests.first)
     #expect(String(decoding: sent.body, as: UTF8.self) == "line1\nline2 & more")
     #expect(sent.method == "PUT")
@@ -114,8 +128,9 @@ struct HTTPActionRequestTests {
 
   @Test func onlyOneBodyKind() async throws {
     await #expect {
-      _ = try await action.run(context(
-        ["method": "POST", "url": "https://h.example.test/", "json": ["a": 1], "body": "x"], transport: answering()))
+      _ = try await action.run(
+        context(
+          ["method": "POST", "url": "https://h.example.test/", "json": ["a": 1], "body": "x"], transport: answering()))
     } throws: { isBadParameter($0, "body") }
   }
 
@@ -123,9 +138,10 @@ struct HTTPActionRequestTests {
     let t = answering()
     let masker = Masker()
     let token = "ghp_secretTokenValue1234567890"
-    _ = try await action.run(context(
-      ["url": "https://h.example.test/user", "auth": ["type": "bearer", "token": .string(token)]], transport: t,
-      masker: masker))
+    _ = try await action.run(
+      context(
+        ["url": "https://h.example.test/user", "auth": ["type": "bearer", "token": .string(token)]], transport: t,
+        masker: masker))
     #expect(t.requests.first?.header("Authorization") == "Bearer \(token)")
     #expect(!masker.mask("sent \(token)").contains(token))
   }
@@ -133,9 +149,13 @@ struct HTTPActionRequestTests {
   @Test func basicAuthIsEncodedAndMasked() async throws {
     let t = answering()
     let masker = Masker()
-    _ = try await action.run(context(
-      ["url": "https://h.example.test/", "auth": ["type": "basic", "username": "api", "password": "pa55word-secret"]],
-      transport: t, masker: masker))
+    _ = try await action.run(
+      context(
+        [
+          "url": "https://h.example.test/",
+          "auth": ["type": "basic", "username": "api", "password": "pa55word-secret"],
+        ],
+        transport: t, masker: masker))
     let header = try #require(t.requests.first?.header("Authorization"))
     let encoded = Data("api:pa55word-secret".utf8).base64EncodedString()
     #expect(header == "Basic \(encoded)")
@@ -146,17 +166,22 @@ struct HTTPActionRequestTests {
   @Test func headerAuthIsSentAndMasked() async throws {
     let t = answering()
     let masker = Masker()
-    _ = try await action.run(context(
-      ["url": "https://h.example.test/", "auth": ["type": "header", "name": "PRIVATE-TOKEN", "value": "glpat-abcdefghijklmnop"]],
-      transport: t, masker: masker))
+    _ = try await action.run(
+      context(
+        [
+          "url": "https://h.example.test/",
+          "auth": ["type": "header", "name": "PRIVATE-TOKEN", "value": "glpat-abcdefghijklmnop"],
+        ],
+        transport: t, masker: masker))
     #expect(t.requests.first?.header("PRIVATE-TOKEN") == "glpat-abcdefghijklmnop")
     #expect(masker.mask("glpat-abcdefghijklmnop") != "glpat-abcdefghijklmnop")
     #expect(masker.mask("PRIVATE-TOKEN") == "PRIVATE-TOKEN", "the header name is not a secret")
   }
 
-  @Test(arguments: [
-    ["type": "bearer"], ["type": "oauth", "token": "x"], ["type": "header", "name": "X-A"], "just a string",
-  ] as [Value])
+  @Test(
+    arguments: [
+      ["type": "bearer"], ["type": "oauth", "token": "x"], ["type": "header", "name": "X-A"], "just a string",
+    ] as [Value])
   func badAuthIsRefused(_ auth: Value) async throws {
     let t = answering()
     await #expect {
@@ -165,9 +190,10 @@ struct HTTPActionRequestTests {
     #expect(t.requests.isEmpty)
   }
 
-  @Test(arguments: [
-    ["X-A": "1\r\nX-Injected: yes"], ["X-A": "1\nX-Injected: yes"], ["Bad Name": "1"], ["X-A:B": "1"], ["": "1"],
-  ] as [Value])
+  @Test(
+    arguments: [
+      ["X-A": "1\r\nX-Injected: yes"], ["X-A": "1\nX-Injected: yes"], ["Bad Name": "1"], ["X-A:B": "1"], ["": "1"],
+    ] as [Value])
   func headerInjectionIsRefused(_ headers: Value) async throws {
     let t = answering()
     await #expect {
@@ -179,8 +205,9 @@ struct HTTPActionRequestTests {
   @Test func bearerTokenWithLineBreakIsRefused() async throws {
     let t = answering()
     await #expect {
-      _ = try await action.run(context(
-        ["url": "https://h.example.test/", "auth": ["type": "bearer", "token": "abc\r\nX-Evil: 1"]], transport: t))
+      _ = try await action.run(
+        context(
+          ["url": "https://h.example.test/", "auth": ["type": "bearer", "token": "abc\r\nX-Evil: 1"]], transport: t))
     } throws: { isBadParameter($0, "auth") }
     #expect(t.requests.isEmpty)
   }
@@ -197,10 +224,11 @@ struct HTTPActionRequestTests {
     #expect(t.requests.isEmpty)
   }
 
-  @Test(arguments: [
-    ("GET", nil, false), ("HEAD", nil, false), ("OPTIONS", nil, false), ("POST", nil, true), ("DELETE", nil, true),
-    ("GET", true, true), ("GET", "true", true),
-  ] as [(String, Value?, Bool)])
+  @Test(
+    arguments: [
+      ("GET", nil, false), ("HEAD", nil, false), ("OPTIONS", nil, false), ("POST", nil, true), ("DELETE", nil, true),
+      ("GET", true, true), ("GET", "true", true),
+    ] as [(String, Value?, Bool)])
   func mutatesComesFromMethodOrOverride(_ method: String, _ override: Value?, _ expected: Bool) async throws {
     let t = answering()
     var params: [String: Value] = ["method": .string(method), "url": "https://h.example.test/"]
@@ -215,8 +243,10 @@ struct HTTPActionRequestTests {
   func mutatesFalseIsRefused(_ method: String, _ override: Value) async throws {
     let t = answering()
     await #expect {
-      _ = try await action.run(context(["method": .string(method), "url": "https://h.example.test/", "mutates": override],
-                                       transport: t))
+      _ = try await action.run(
+        context(
+          ["method": .string(method), "url": "https://h.example.test/", "mutates": override],
+          transport: t))
     } throws: { isBadParameter($0, "mutates") }
     #expect(t.requests.isEmpty)
   }
@@ -238,14 +268,19 @@ struct HTTPActionResponseTests {
 
   @Test func outputsAreExtractedByPointer() async throws {
     let body = #"{"id": 42, "user": {"login": "octo", "token": "s3cr3t-token-value"}, "items": [{"name": "a/b"}]}"#
-    let t = answering(200, headers: [("Content-Type", "application/json"), ("X-Rate", "1"), ("x-rate", "2")], body: body)
+    let t = answering(
+      200, headers: [("Content-Type", "application/json"), ("X-Rate", "1"), ("x-rate", "2")], body: body)
     let masker = Masker()
-    let result = try await action.run(context([
-      "url": "https://h.example.test/",
-      "outputs": ["user-id": "/id", "login": "/user/login", "first": "/items/0/name", "token": "/user/token",
-                  "missing": "/nope/0"],
-      "secret-outputs": ["token"],
-    ], transport: t, masker: masker))
+    let result = try await action.run(
+      context(
+        [
+          "url": "https://h.example.test/",
+          "outputs": [
+            "user-id": "/id", "login": "/user/login", "first": "/items/0/name", "token": "/user/token",
+            "missing": "/nope/0",
+          ],
+          "secret-outputs": ["token"],
+        ], transport: t, masker: masker))
     #expect(result.outputs["user-id"] == 42)
     #expect(result.outputs["login"] == "octo")
     #expect(result.outputs["first"] == "a/b")
@@ -260,7 +295,8 @@ struct HTTPActionResponseTests {
   }
 
   @Test func nonJSONAnswerHasNullJSON() async throws {
-    let result = try await action.run(context(["url": "https://h.example.test/"], transport: answering(body: "plain ok")))
+    let result = try await action.run(
+      context(["url": "https://h.example.test/"], transport: answering(body: "plain ok")))
     #expect(result.outputs["json"] == .null)
     #expect(result.outputs["body"] == "plain ok")
   }
@@ -277,7 +313,8 @@ struct HTTPActionResponseTests {
   @Test func unexpectedStatusIsAProviderErrorWithTheBodysMessage() async throws {
     let t = answering(404, body: #"{"message": "Not Found", "documentation_url": "https://docs"}"#)
     await #expect {
-      _ = try await action.run(context(["method": "DELETE", "url": "https://h.example.test/keys/1?token=abc"], transport: t))
+      _ = try await action.run(
+        context(["method": "DELETE", "url": "https://h.example.test/keys/1?token=abc"], transport: t))
     } throws: { error in
       guard let e = providerError(error) else { return false }
       return e.status == 404 && e.message == "Not Found" && !e.retryable && !e.processed
@@ -288,18 +325,21 @@ struct HTTPActionResponseTests {
 
   @Test func expectedNon2xxIsAccepted() async throws {
     let t = answering(401, body: #"{"message": "Bad credentials"}"#)
-    let result = try await action.run(context(
-      ["url": "https://h.example.test/user", "expect": [200, 401], "outputs": ["login": "/login"]], transport: t))
+    let result = try await action.run(
+      context(
+        ["url": "https://h.example.test/user", "expect": [200, 401], "outputs": ["login": "/login"]], transport: t))
     #expect(result.outputs["status"] == 401)
     #expect(result.outputs["login"] == .null)
   }
 
   @Test func expectedStatusClass() async throws {
-    let result = try await action.run(context(
-      ["url": "https://h.example.test/", "expect": ["4xx"]], transport: answering(409, body: "conflict")))
+    let result = try await action.run(
+      context(
+        ["url": "https://h.example.test/", "expect": ["4xx"]], transport: answering(409, body: "conflict")))
     #expect(result.outputs["status"] == 409)
     await #expect {
-      _ = try await action.run(context(["url": "https://h.example.test/", "expect": ["4xx"]], transport: answering(200)))
+      _ = try await action.run(
+        context(["url": "https://h.example.test/", "expect": ["4xx"]], transport: answering(200)))
     } throws: { providerError($0)?.status == 200 }
   }
 
@@ -329,7 +369,8 @@ struct HTTPActionResponseTests {
 
   @Test func serverErrorIsRetryable() async throws {
     await #expect {
-      _ = try await action.run(context(["url": "https://h.example.test/"], transport: answering(502, body: "bad gateway")))
+      _ = try await action.run(
+        context(["url": "https://h.example.test/"], transport: answering(502, body: "bad gateway")))
     } throws: { error in
       guard let e = providerError(error) else { return false }
       return e.retryable && e.retryAfter == nil && e.message == "bad gateway" && e.processed
@@ -340,12 +381,15 @@ struct HTTPActionResponseTests {
   private func epoch(in delta: Double) -> String { String(Int(Date().timeIntervalSince1970 + delta)) }
 
   @Test func githubPrimaryLimitAs403IsRetryableUntilTheReset() async throws {
-    let t = answering(403, headers: [
-      ("x-ratelimit-limit", "60"), ("x-ratelimit-remaining", "0"), ("x-ratelimit-used", "60"),
-      ("x-ratelimit-reset", epoch(in: 8)),
-    ], body: #"{"message": "API rate limit exceeded for 127.0.0.1."}"#)
+    let t = answering(
+      403,
+      headers: [
+        ("x-ratelimit-limit", "60"), ("x-ratelimit-remaining", "0"), ("x-ratelimit-used", "60"),
+        ("x-ratelimit-reset", epoch(in: 8)),
+      ], body: #"{"message": "API rate limit exceeded for 127.0.0.1."}"#)
     await #expect {
-      _ = try await action.run(context(["method": "POST", "url": "https://h.example.test/credentials/revoke"], transport: t))
+      _ = try await action.run(
+        context(["method": "POST", "url": "https://h.example.test/credentials/revoke"], transport: t))
     } throws: { error in
       guard let e = providerError(error), let wait = e.retryAfter else { return false }
       // Whole epoch seconds: the reset is 7 to 8 s away.
@@ -355,9 +399,12 @@ struct HTTPActionResponseTests {
   }
 
   @Test func a403WithoutRateLimitSignalsIsNotRetryable() async throws {
-    for headers in [[], [("x-ratelimit-remaining", "4999"), ("x-ratelimit-reset", epoch(in: 100))]] as [[(String, String)]] {
+    for headers in [[], [("x-ratelimit-remaining", "4999"), ("x-ratelimit-reset", epoch(in: 100))]]
+      as [[(String, String)]]
+    {
       await #expect {
-        _ = try await action.run(context(["url": "https://h.example.test/"], transport: answering(403, headers: headers, body: "forbidden")))
+        _ = try await action.run(
+          context(["url": "https://h.example.test/"], transport: answering(403, headers: headers, body: "forbidden")))
       } throws: { error in
         guard let e = providerError(error) else { return false }
         return !e.retryable && e.retryAfter == nil && !(error as? ActionError)!.isRetryable
@@ -366,8 +413,9 @@ struct HTTPActionResponseTests {
   }
 
   @Test func githubSecondaryLimitAs403WithRetryAfterIsRetryable() async throws {
-    let t = answering(403, headers: [("Retry-After", "3"), ("x-ratelimit-remaining", "4000")],
-                      body: #"{"message": "You have exceeded a secondary rate limit."}"#)
+    let t = answering(
+      403, headers: [("Retry-After", "3"), ("x-ratelimit-remaining", "4000")],
+      body: #"{"message": "You have exceeded a secondary rate limit."}"#)
     await #expect {
       _ = try await action.run(context(["url": "https://h.example.test/user"], transport: t))
     } throws: { error in
@@ -377,11 +425,16 @@ struct HTTPActionResponseTests {
   }
 
   @Test func sendGrid429WithoutRetryAfterWaitsForXRateLimitReset() async throws {
-    let t = answering(429, headers: [("X-RateLimit-Limit", "600"), ("X-RateLimit-Remaining", "0"),
-                                     ("X-RateLimit-Reset", epoch(in: 5))],
-                      body: #"{"errors": [{"field": null, "message": "too many requests"}]}"#)
+    let t = answering(
+      429,
+      headers: [
+        ("X-RateLimit-Limit", "600"), ("X-RateLimit-Remaining", "0"),
+        ("X-RateLimit-Reset", epoch(in: 5)),
+      ],
+      body: #"{"errors": [{"field": null, "message": "too many requests"}]}"#)
     await #expect {
-      _ = try await action.run(context(["method": "DELETE", "url": "https://h.example.test/v3/api_keys/x"], transport: t))
+      _ = try await action.run(
+        context(["method": "DELETE", "url": "https://h.example.test/v3/api_keys/x"], transport: t))
     } throws: { error in
       guard let e = providerError(error), let wait = e.retryAfter else { return false }
       return e.retryable && wait >= .seconds(3) && wait <= .seconds(6) && e.message == "too many requests"
@@ -389,10 +442,15 @@ struct HTTPActionResponseTests {
   }
 
   @Test func gitLab429WaitsForRateLimitReset() async throws {
-    let t = answering(429, headers: [("RateLimit-Limit", "60"), ("RateLimit-Observed", "61"), ("RateLimit-Remaining", "0"),
-                                     ("RateLimit-Reset", epoch(in: 4))], body: "Retry later")
+    let t = answering(
+      429,
+      headers: [
+        ("RateLimit-Limit", "60"), ("RateLimit-Observed", "61"), ("RateLimit-Remaining", "0"),
+        ("RateLimit-Reset", epoch(in: 4)),
+      ], body: "Retry later")
     await #expect {
-      _ = try await action.run(context(["url": "https://h.example.test/api/v4/personal_access_tokens/self"], transport: t))
+      _ = try await action.run(
+        context(["url": "https://h.example.test/api/v4/personal_access_tokens/self"], transport: t))
     } throws: { error in
       guard let e = providerError(error), let wait = e.retryAfter else { return false }
       return e.retryable && wait >= .seconds(2) && wait <= .seconds(5)
@@ -405,7 +463,8 @@ struct HTTPActionResponseTests {
       HTTPAction.rateLimitWait(HTTPResponse(status: status, headers: headers), now: now)
     }
     // Retry-After wins over a reset header.
-    #expect(wait([("Retry-After", "2"), ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1700000030")]) == .seconds(2))
+    #expect(
+      wait([("Retry-After", "2"), ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1700000030")]) == .seconds(2))
     // Epoch reset with the window exhausted, or with no remaining count given.
     #expect(wait([("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1700000030")]) == .seconds(30))
     #expect(wait([("X-RateLimit-Reset", "1700000012")]) == .seconds(12))
@@ -439,9 +498,10 @@ struct HTTPActionResponseTests {
     let masker = Masker()
     let t = answering(500, body: #"{"message": "failed for new-secret-123456", "token": "new-secret-123456"}"#)
     await #expect(throws: ActionError.self) {
-      _ = try await action.run(context(
-        ["url": "https://h.example.test/", "outputs": ["token": "/token"], "secret-outputs": ["token"]],
-        transport: t, masker: masker))
+      _ = try await action.run(
+        context(
+          ["url": "https://h.example.test/", "outputs": ["token": "/token"], "secret-outputs": ["token"]],
+          transport: t, masker: masker))
     }
     #expect(!masker.mask("failed for new-secret-123456").contains("new-secret-123456"))
   }
@@ -466,23 +526,28 @@ struct HTTPActionIntegrationTests {
     let path = "/http-action-\(UUID().uuidString.prefix(8))"
     _ = try runProgram(
       "/usr/bin/curl",
-      ["-sS", "--fail", "-X", "POST", "--data-binary",
-       #"{"path": "\#(path)", "responses": [{"status": 201, "headers": {"Content-Type": "application/json", "X-Id": "7"}, "body": {"id": "user-7", "secret": "minted-secret-abcdef"}}]}"#,
-       services.receiverURL + "/_control/script"])
+      [
+        "-sS", "--fail", "-X", "POST", "--data-binary",
+        #"{"path": "\#(path)", "responses": [{"status": 201, "headers": {"Content-Type": "application/json", "X-Id": "7"}, "body": {"id": "user-7", "secret": "minted-secret-abcdef"}}]}"#,
+        services.receiverURL + "/_control/script",
+      ])
     let masker = Masker()
-    let result = try await HTTPAction().run(context([
-      "method": "POST", "url": .string(services.receiverURL + path),
-      "query": ["q": "a b&c=d#e\n"], "json": ["name": "respond", "n": 1],
-      "auth": ["type": "bearer", "token": "tok-1234567890"],
-      "outputs": ["user-id": "/id", "secret": "/secret"], "secret-outputs": ["secret"],
-    ], transport: CurlTransport(), masker: masker))
+    let result = try await HTTPAction().run(
+      context(
+        [
+          "method": "POST", "url": .string(services.receiverURL + path),
+          "query": ["q": "a b&c=d#e\n"], "json": ["name": "respond", "n": 1],
+          "auth": ["type": "bearer", "token": "tok-1234567890"],
+          "outputs": ["user-id": "/id", "secret": "/secret"], "secret-outputs": ["secret"],
+        ], transport: CurlTransport(), masker: masker))
     #expect(result.outputs["status"] == 201)
     #expect(result.outputs["user-id"] == "user-7")
     #expect(result.outputs["headers"]?["x-id"] == "7")
     #expect(!masker.mask("minted-secret-abcdef").contains("minted-secret-abcdef"))
 
-    let recorded = Value.parseJSON(try runProgram(
-      "/usr/bin/curl", ["-sS", "--fail", services.receiverURL + "/_control/requests?path=" + path]))
+    let recorded = Value.parseJSON(
+      try runProgram(
+        "/usr/bin/curl", ["-sS", "--fail", services.receiverURL + "/_control/requests?path=" + path]))
     let request = try #require(recorded?.arrayValue?.first)
     #expect(request["method"] == "POST")
     #expect(request["query"] == "q=a%20b%26c%3Dd%23e%0A")

@@ -518,8 +518,9 @@ struct KeyIdentifyTests {
     let steps = try #require(result.outputs["manual-steps"]?.stringValue)
     #expect(steps.contains("1. Find where it is used") && steps.contains("Revoke or roll it at the issuer"))
     #expect(steps.contains("Rotate") && steps.contains("respond confirm"))
-    #expect(result.summary == "unknown opaque …\(fingerprint): not a known format, handled as an opaque secret "
-      + "(contained by hand)")
+    #expect(
+      result.summary == "unknown opaque …\(fingerprint): not a known format, handled as an opaque secret "
+        + "(contained by hand)")
     let everything = Value.object(result.outputs).jsonString() + (result.summary ?? "")
     #expect(!everything.contains(key) && !everything.contains(key.suffix(12)))
     #expect(masker.containsSecret(key))
@@ -530,9 +531,10 @@ struct KeyIdentifyTests {
     let result = try await KeyIdentifyAction().run(context(key: .string(key)))
     #expect(result.outputs["provider"] == "unknown")
     let notes = result.outputs["notes"]?.arrayValue?.compactMap(\.stringValue) ?? []
-    #expect(notes.contains(
-      "it starts like a GitHub classic personal access token ('ghp_') but does not have that format's length or "
-        + "characters"))
+    #expect(
+      notes.contains(
+        "it starts like a GitHub classic personal access token ('ghp_') but does not have that format's length or "
+          + "characters"))
     #expect(!Value.object(result.outputs).jsonString().contains(random30.prefix(8)))
   }
 

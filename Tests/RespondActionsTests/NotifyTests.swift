@@ -67,7 +67,10 @@ import Testing
     #expect(!body.contains(Self.leakedSecret))
     #expect(body == "{\"text\":\"leaked: \(Masker.fingerprint(Self.leakedSecret))\"}")
     #expect(transport.requests.count == 1)  // 400 is final
-    guard case .provider(let e)? = error else { Issue.record("expected a provider error"); return }
+    guard case .provider(let e)? = error else {
+      Issue.record("expected a provider error")
+      return
+    }
     #expect(e.status == 400 && e.code == "invalid_payload" && !e.retryable)
     #expect(!e.description.contains("XXXXXXXX"))
     #expect(e.endpoint == "https://hooks.slack.com/…")
@@ -262,7 +265,10 @@ import Testing
           env: ["SMTP_URL": "smtps://mail.example.test", "SMTP_FROM": "r@example.test"], transport: RecordedTransport())
       )
     }
-    guard case .badParameter(let name, _)? = error else { Issue.record("expected badParameter"); return }
+    guard case .badParameter(let name, _)? = error else {
+      Issue.record("expected badParameter")
+      return
+    }
     #expect(name == "to")
     #expect(EmailNotifyAction.encodeHeader("a\r\nBcc: x") == "a  Bcc: x")
   }
@@ -418,7 +424,8 @@ import Testing
     let raw = Data(base64Encoded: try #require(request["body_b64"]?.stringValue))!
     let header = try #require(request["headers"]?["X-Respond-Signature"]?.stringValue)
     // Verify as a receiver would: split, check freshness, recompute over the raw body.
-    var t: String?, v1: [String] = []
+    var t: String?
+    var v1: [String] = []
     for element in header.split(separator: ",") {
       let kv = element.split(separator: "=", maxSplits: 1).map(String.init)
       if kv[0] == "t" { t = kv[1] } else if kv[0] == "v1" { v1.append(kv[1]) }
@@ -465,7 +472,10 @@ import Testing
     var stored: Value?
     for _ in 0..<50 {
       let out = try runProgram("/usr/bin/env", ["python3", "-c", parser, services.maildir, messageID])
-      if !out.isEmpty { stored = Value.parseJSON(out); break }
+      if !out.isEmpty {
+        stored = Value.parseJSON(out)
+        break
+      }
       try await Task.sleep(for: .milliseconds(100))
     }
     let mail = try #require(stored, "the message did not arrive in \(services.maildir)")

@@ -12,8 +12,10 @@ import Testing
   /// 2015-08-30T12:36:00Z
   static let date = Date(timeIntervalSince1970: 1_440_938_160)
 
-  func sign(_ method: String, _ url: String, headers: [(String, String)] = [], body: Data = Data(),
-            credentials: SigV4.Credentials = SigV4Tests.credentials) throws -> SigV4.Signature {
+  func sign(
+    _ method: String, _ url: String, headers: [(String, String)] = [], body: Data = Data(),
+    credentials: SigV4.Credentials = SigV4Tests.credentials
+  ) throws -> SigV4.Signature {
     try SigV4.sign(
       method: method, url: url, headers: headers, body: body, credentials: credentials, region: "us-east-1",
       service: "service", date: Self.date)
@@ -21,23 +23,25 @@ import Testing
 
   @Test func getVanilla() throws {
     let sig = try sign("GET", "https://example.amazonaws.com/")
-    #expect(sig.canonicalRequest == """
-      GET
-      /
+    #expect(
+      sig.canonicalRequest == """
+        GET
+        /
 
-      host:example.amazonaws.com
-      x-amz-date:20150830T123600Z
+        host:example.amazonaws.com
+        x-amz-date:20150830T123600Z
 
-      host;x-amz-date
-      e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-      """)
+        host;x-amz-date
+        e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+        """)
     #expect(sig.canonicalRequestHash == "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63")
-    #expect(sig.stringToSign == """
-      AWS4-HMAC-SHA256
-      20150830T123600Z
-      20150830/us-east-1/service/aws4_request
-      bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63
-      """)
+    #expect(
+      sig.stringToSign == """
+        AWS4-HMAC-SHA256
+        20150830T123600Z
+        20150830/us-east-1/service/aws4_request
+        bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63
+        """)
     #expect(sig.signingKeyHex == "938127b5336810ddb6a5d6af445fcac9e371f9ed418ed386b022aed82901be75")
     #expect(sig.signature == "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31")
     #expect(
@@ -55,7 +59,8 @@ import Testing
 
   @Test func getVanillaQueryOrderKeyCase() throws {
     let sig = try sign("GET", "https://example.amazonaws.com/?Param2=value2&Param1=value1")
-    #expect(sig.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false)[2] == "Param1=value1&Param2=value2")
+    #expect(
+      sig.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false)[2] == "Param1=value1&Param2=value2")
     #expect(sig.signature == "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500")
   }
 
@@ -91,8 +96,10 @@ import Testing
   @Test func jsonHeadersAreSigned() throws {
     let sig = try sign(
       "POST", "https://logs.us-east-1.amazonaws.com/",
-      headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "Logs_20140328.FilterLogEvents"),
-                ("User-Agent", "respond")],
+      headers: [
+        ("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "Logs_20140328.FilterLogEvents"),
+        ("User-Agent", "respond"),
+      ],
       body: Data("{}".utf8))
     #expect(sig.signedHeaders == "content-type;host;x-amz-date;x-amz-target")
     #expect(sig.canonicalRequest.hasSuffix(SigV4.sha256Hex(Data("{}".utf8))))
@@ -127,9 +134,11 @@ import Testing
 
   @Test func signedRequestKeepsItsOwnHeaders() throws {
     let request = HTTPRequest(
-      method: "POST", url: "https://iam.amazonaws.com/", headers: [("Content-Type", "text/plain"), ("X-Amz-Date", "old")],
+      method: "POST", url: "https://iam.amazonaws.com/",
+      headers: [("Content-Type", "text/plain"), ("X-Amz-Date", "old")],
       body: Data("x".utf8))
-    let signed = try SigV4.sign(request, credentials: Self.credentials, region: "us-east-1", service: "iam", date: Self.date)
+    let signed = try SigV4.sign(
+      request, credentials: Self.credentials, region: "us-east-1", service: "iam", date: Self.date)
     #expect(signed.headers.map(\.0) == ["Content-Type", "Host", "X-Amz-Date", "Authorization"])
     #expect(signed.header("X-Amz-Date") == "20150830T123600Z")
     #expect(signed.header("Authorization")?.contains("SignedHeaders=content-type;host;x-amz-date,") == true)

@@ -27,7 +27,12 @@ import Testing
     let planted: [Event]
     let mentions: Int
     let skipped: [String]
-    let kept_from_damaged: [Event]
+    let keptFromDamaged: [Event]
+
+    enum CodingKeys: String, CodingKey {
+      case planted, mentions, skipped
+      case keptFromDamaged = "kept_from_damaged"
+    }
   }
 
   /// A fresh archive in a temporary folder (a few hundred KB), and its manifest.
@@ -43,7 +48,8 @@ import Testing
   static func run(_ parameters: [String: Value]) async throws -> ActionResult {
     let action = try #require(AWSActions.all().first { $0.descriptor.name == "aws.cloudtrail.scan-archive" })
     let context = ActionContext(
-      stepID: "trail-archive", parameters: parameters, environment: [:], transport: RecordedTransport(), masker: Masker(),
+      stepID: "trail-archive", parameters: parameters, environment: [:], transport: RecordedTransport(),
+      masker: Masker(),
       incident: IncidentInfo(
         id: "20261123T130939Z-key-compromised", runbook: "key-compromised", startedAt: Date(), mode: .live,
         directory: "/tmp"))
@@ -59,10 +65,12 @@ import Testing
   @Test func findsExactlyThePlantedEventsOfSeveralKeysAndReportsDamagedFiles() async throws {
     let (folder, manifest) = try Self.archive()
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    let expected = manifest.planted + manifest.kept_from_damaged
+    let expected = manifest.planted + manifest.keptFromDamaged
     #expect(expected.count == 14)  // 5 + 5 generated, 2 tricky, 2 before the cut
 
-    let result = try await Self.run(["path": .string(folder), "access-key-ids": [.string(Self.target), .string(Self.second)]])
+    let result = try await Self.run([
+      "path": .string(folder), "access-key-ids": [.string(Self.target), .string(Self.second)],
+    ])
     let out = result.outputs
     #expect(out["event-count"]?.intValue == expected.count)
     #expect(out["per-key"]?[Self.target]?.intValue == expected.filter { $0.key == Self.target }.count)
@@ -93,18 +101,25 @@ import Testing
     #expect(evidence.endpoint == folder)
     #expect(evidence.query.contains(Self.target) && evidence.query.contains(Self.second))
     #expect(evidence.windowStart == nil && evidence.windowEnd == nil)
-    #expect(evidence.caveats.contains { $0.contains("truncated.json.gz") && $0.contains("2 event(s) from its complete records") })
-    #expect(evidence.caveats.contains { $0.contains("\(manifest.mentions) record(s) name a key outside userIdentity.accessKeyId") })
+    #expect(
+      evidence.caveats.contains {
+        $0.contains("truncated.json.gz") && $0.contains("2 event(s) from its complete records")
+      })
+    #expect(
+      evidence.caveats.contains {
+        $0.contains("\(manifest.mentions) record(s) name a key outside userIdentity.accessKeyId")
+      })
     #expect(evidence.caveats.contains { $0.contains("no Records array") })
   }
 
   @Test func oneKeyInAWindow() async throws {
     let (folder, manifest) = try Self.archive()
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    let mine = (manifest.planted + manifest.kept_from_damaged).filter { $0.key == Self.target }
+    let mine = (manifest.planted + manifest.keptFromDamaged).filter { $0.key == Self.target }
     // A window that leaves out the earliest and the latest of the key's events.
     let times = mine.map(\.eventTime).sorted()
-    let start = times[1], end = times[times.count - 2]
+    let start = times[1]
+    let end = times[times.count - 2]
     let inside = mine.filter { $0.eventTime >= start && $0.eventTime <= end }
     #expect(inside.count < mine.count && inside.count >= 2)
 
@@ -117,7 +132,10 @@ import Testing
     #expect(result.outputs["last-seen"]?.stringValue == end)
     let evidence = try #require(result.evidence)
     #expect(evidence.windowStart == ISO8601.parse(start) && evidence.windowEnd == ISO8601.parse(end))
-    #expect(evidence.caveats.contains { $0.contains("\(mine.count - inside.count) event(s) of the key(s) fell outside the window") })
+    #expect(
+      evidence.caveats.contains {
+        $0.contains("\(mine.count - inside.count) event(s) of the key(s) fell outside the window")
+      })
     #expect(result.summary?.contains("\(inside.count) event(s) for \(Self.target)") == true)
   }
 
@@ -145,9 +163,11 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let head = #"{"Records":[{"eventTime":"2026-11-20T00:00:00Z","eventName":"PutObject","eventID":"e1","pad":""#
     let boundary = 2 * TrailArchiveScanner.chunk - 1 + shift
-    let pad = String(repeating: "a", count: boundary - head.utf8.count) + #"\"}], \\"# + String(repeating: "b", count: 1000)
+    let pad =
+      String(repeating: "a", count: boundary - head.utf8.count) + #"\"}], \\"# + String(repeating: "b", count: 1000)
     let record1 = head + pad + #"","userIdentity":{"accessKeyId":"\#(Self.target)"}}"#
-    let record2 = #"{"eventTime":"2026-11-20T00:00:01Z","eventName":"GetObject","eventID":"e2","userIdentity":{"accessKeyId":"\#(Self.target)"}}"#
+    let record2 =
+      #"{"eventTime":"2026-11-20T00:00:01Z","eventName":"GetObject","eventID":"e2","userIdentity":{"accessKeyId":"\#(Self.target)"}}"#
     let json = record1 + "," + record2 + "]}"
     #expect(Array(json.utf8)[boundary] == UInt8(ascii: "\\"))
     #expect(Value.parseJSON(json) != nil)
@@ -189,10 +209,11 @@ import Testing
     let url = "s3://\(bucket)/AWSLogs"
     let result = try await action.run(
       ActionContext(
-        stepID: "trail-archive", parameters: ["path": .string(url), "access-key-ids": [.string(Self.target), .string(Self.second)]],
+        stepID: "trail-archive",
+        parameters: ["path": .string(url), "access-key-ids": [.string(Self.target), .string(Self.second)]],
         environment: env, transport: CurlTransport(), masker: Masker(),
         incident: IncidentInfo(id: "i", runbook: "key-compromised", startedAt: Date(), mode: .live, directory: "/tmp")))
-    let expected = manifest.planted + manifest.kept_from_damaged
+    let expected = manifest.planted + manifest.keptFromDamaged
     #expect(result.outputs["event-count"]?.intValue == expected.count)
     #expect(result.evidence?.tallies["event names"] == Self.tally(expected, \.eventName))
     #expect(result.outputs["files-scanned"]?.intValue == 11)
@@ -213,7 +234,9 @@ import Testing
     await #expect { try await Self.run(["path": .string(empty), "access-key-id": .string(Self.target)]) } throws: {
       "\($0)".contains("no CloudTrail log files")
     }
-    await #expect { try await Self.run(["path": .string(empty + "/nope"), "access-key-id": .string(Self.target)]) } throws: {
+    await #expect {
+      try await Self.run(["path": .string(empty + "/nope"), "access-key-id": .string(Self.target)])
+    } throws: {
       "\($0)".contains("no such file or folder")
     }
     await #expect {
@@ -227,8 +250,10 @@ import Testing
   @Test func descriptorIsReadOnlyAndIdempotent() throws {
     let action = try #require(AWSActions.all().first { $0.descriptor.name == "aws.cloudtrail.scan-archive" })
     #expect(!action.descriptor.mutates && action.descriptor.idempotent && action.descriptor.requirements.isEmpty)
-    for name in ["event-count", "event-names", "source-ips", "user-agents", "first-seen", "last-seen", "principal-arns",
-                 "role-names", "skipped-files"] {
+    for name in [
+      "event-count", "event-names", "source-ips", "user-agents", "first-seen", "last-seen", "principal-arns",
+      "role-names", "skipped-files",
+    ] {
       #expect(action.descriptor.output(name) != nil, "missing output \(name)")
     }
   }

@@ -109,8 +109,10 @@ import Testing
     #expect(throws: ActionError.self) { try KVPath.parse("secret", mount: nil, parameter: "path") }
     #expect(throws: ActionError.self) { try KVPath.parse("", mount: nil, parameter: "path") }
     // Hostile paths are refused, never spliced into the URL.
-    for hostile in ["secret/../sys/policy/root", "secret/ci/./aws", "secret/ci?list=true", "secret/ci#x",
-                    "secret/ci%2F..%2Fsys", "secret/ci\naws"] {
+    for hostile in [
+      "secret/../sys/policy/root", "secret/ci/./aws", "secret/ci?list=true", "secret/ci#x",
+      "secret/ci%2F..%2Fsys", "secret/ci\naws",
+    ] {
       #expect(throws: ActionError.self, "\(hostile)") { try KVPath.parse(hostile, mount: nil, parameter: "path") }
     }
     #expect(throws: ActionError.self) { try KVPath.parse("app", mount: "team/../sys", parameter: "path") }
@@ -240,7 +242,10 @@ import Testing
       try await Self.action("vault.token.lookup").run(
         Self.context(["token": "s.leakedTokenAbcdefghijklmn"], transport: transport))
     }
-    guard case .provider(let e)? = error else { Issue.record("expected a provider error"); return }
+    guard case .provider(let e)? = error else {
+      Issue.record("expected a provider error")
+      return
+    }
     #expect(e.code == "permission-denied" && e.status == 403)
   }
 
@@ -261,7 +266,10 @@ import Testing
           "client_token": .string(token),
         ],
       ]
-      if let error, case .object(var o) = r { o["error"] = .string(error); r = .object(o) }
+      if let error, case .object(var o) = r {
+        o["error"] = .string(error)
+        r = .object(o)
+      }
       return r.jsonString()
     }
     let lines = [
@@ -346,7 +354,8 @@ final class VaultCallCounter: @unchecked Sendable {
   private var value = 0
   func next() -> Int {
     lock.withLock {
-      value += 1; return value
+      value += 1
+      return value
     }
   }
 }
@@ -603,7 +612,8 @@ final class VaultCallCounter: @unchecked Sendable {
       try await run("vault.token.revoke", ["token": .string(token)])
     }
     guard case .provider(let e)? = error else {
-      Issue.record("expected a provider error, got \(String(describing: error))"); return
+      Issue.record("expected a provider error, got \(String(describing: error))")
+      return
     }
     #expect(e.code == "batch-token")
     #expect(e.status == 400)
@@ -621,7 +631,10 @@ final class VaultCallCounter: @unchecked Sendable {
         "vault.kv.read", ["path": "secret/ci/aws"],
         env: ["VAULT_ADDR": services.baoAddr, "VAULT_TOKEN": "s.notAValidToken0123456789"])
     }
-    guard case .provider(let e)? = error else { Issue.record("expected a provider error"); return }
+    guard case .provider(let e)? = error else {
+      Issue.record("expected a provider error")
+      return
+    }
     #expect(e.status == 403 && e.code == "permission-denied" && e.provider == "Vault")
     #expect(e.operation == "GET /v1/secret/data/ci/aws")
   }
@@ -667,7 +680,8 @@ final class VaultCallCounter: @unchecked Sendable {
     #expect(evidence.endpoint == services.auditLog)
     #expect(evidence.query.contains("\(tokenHash) @ auth.client_token"))
     #expect(evidence.events.contains { $0.name == "read secret/data/\(path)" && $0.detail == "permission denied" })
-    let first = try #require(evidence.firstSeen), last = try #require(evidence.lastSeen)
+    let first = try #require(evidence.firstSeen)
+    let last = try #require(evidence.lastSeen)
     #expect(first <= last && abs(last.timeIntervalSinceNow) < 120)
     #expect(result.outputs["first-seen"] == .string(ISO8601.string(first)))
 

@@ -8,7 +8,8 @@ import Testing
 /// output formats, in BatchFixtures/), running many keys with a bound and without one key's
 /// failure stopping the others, and the batch summary.
 @Suite struct BatchTests {
-  static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("BatchFixtures")
+  static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+    "BatchFixtures")
   static let github = "ghp_R2d2C3poR2d2C3poR2d2C3poR2d2C3po1234"
   static let awsSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
@@ -21,10 +22,15 @@ import Testing
     let (format, secrets) = try LeakFindings.parse(try Self.fixture("gitleaks-report.json"), masker: masker)
     #expect(format == .gitleaks)
     #expect(secrets.map(\.secret) == ["AKIAIOSFODNN7EXAMPLE", Self.github])
-    #expect(secrets[0].sources == [
-      LeakSource(tool: "gitleaks", file: "deploy/ci.env", commit: "3f9c2a1e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39", line: 12, rule: "aws-access-token"),
-      LeakSource(tool: "gitleaks", file: "docs/setup.md", commit: "1111111111111111111111111111111111111111", line: 3, rule: "aws-access-token"),
-    ])
+    #expect(
+      secrets[0].sources == [
+        LeakSource(
+          tool: "gitleaks", file: "deploy/ci.env", commit: "3f9c2a1e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39", line: 12,
+          rule: "aws-access-token"),
+        LeakSource(
+          tool: "gitleaks", file: "docs/setup.md", commit: "1111111111111111111111111111111111111111", line: 3,
+          rule: "aws-access-token"),
+      ])
     #expect(secrets[1].sources.first?.rule == "github-pat")
     // The token is registered the moment it is read; the key id is an identifier and is not.
     #expect(!masker.mask("x \(Self.github) y").contains(Self.github))
@@ -37,12 +43,15 @@ import Testing
     #expect(format == .trufflehog)
     #expect(secrets.map(\.secret) == ["AKIAIOSFODNN7EXAMPLE", "AKIA2TARGETKEY7QWERT"])
     #expect(secrets[0].sources.count == 2)
-    #expect(secrets[0].sources[0] == LeakSource(
-      tool: "trufflehog", file: "deploy/ci.env", commit: "3f9c2a1e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39", line: 12,
-      rule: "AWS", verified: false))
-    #expect(secrets[1].sources == [
-      LeakSource(tool: "trufflehog", file: "/srv/app/.env", line: 7, rule: "AWS", verified: false)
-    ])
+    #expect(
+      secrets[0].sources[0]
+        == LeakSource(
+          tool: "trufflehog", file: "deploy/ci.env", commit: "3f9c2a1e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39", line: 12,
+          rule: "AWS", verified: false))
+    #expect(
+      secrets[1].sources == [
+        LeakSource(tool: "trufflehog", file: "/srv/app/.env", line: 7, rule: "AWS", verified: false)
+      ])
     // RawV2 carried the secret access key: the id and its secret are one credential.
     #expect(secrets.allSatisfy { $0.pairedSecret })
     #expect(!masker.mask("secret: \(Self.awsSecret)").contains(Self.awsSecret))
@@ -84,9 +93,10 @@ import Testing
 
     let gitleaksWithoutSecret = try LeakFindings.read(#"[{"RuleID": "x", "File": "a.txt"}]"#, masker: Masker())
     #expect(gitleaksWithoutSecret.secrets.isEmpty)
-    #expect(gitleaksWithoutSecret.unhandled.map(\.reason) == [
-      "the finding has no Secret or Match: nothing to respond to; check it by hand"
-    ])
+    #expect(
+      gitleaksWithoutSecret.unhandled.map(\.reason) == [
+        "the finding has no Secret or Match: nothing to respond to; check it by hand"
+      ])
   }
 
   /// `gitleaks --redact` (and `--redact=N`) reports are refused up front, naming the flag;
@@ -179,15 +189,22 @@ import Testing
   /// Counts runs in flight, to check the bound.
   actor Gauge {
     var now = 0, peak = 0
-    func enter() { now += 1; peak = max(peak, now) }
+    func enter() {
+      now += 1
+      peak = max(peak, now)
+    }
     func leave() { now -= 1 }
   }
 
   @Test func runsEveryKeyWithABoundAndIsolatesFailures() async throws {
     let masker = Masker()
     masker.register(Self.github)
-    let secrets = (1...9).map { LeakedSecret(secret: "AKIA2TARGETKEY7QWE\($0 + 1)\($0 + 1)".prefix(20).description, sources: []) }
-      + [LeakedSecret(secret: Self.github, sources: [LeakSource(tool: "gitleaks", file: "a.sh", line: 1, rule: "github-pat")])]
+    let secrets =
+      (1...9).map { LeakedSecret(secret: "AKIA2TARGETKEY7QWE\($0 + 1)\($0 + 1)".prefix(20).description, sources: []) }
+      + [
+        LeakedSecret(
+          secret: Self.github, sources: [LeakSource(tool: "gitleaks", file: "a.sh", line: 1, rule: "github-pat")])
+      ]
     let gauge = Gauge()
     let outcomes = await BatchResponse.run(secrets, parallel: 3, masker: masker) { secret in
       await gauge.enter()
@@ -211,9 +228,11 @@ import Testing
 
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("batch-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let md = try BatchResponse.writeSummary(outcomes, source: "leaks.json", format: .gitleaks, directory: dir, masker: masker)
+    let md = try BatchResponse.writeSummary(
+      outcomes, source: "leaks.json", format: .gitleaks, directory: dir, masker: masker)
     let text = try String(contentsOfFile: md, encoding: .utf8)
-    let json = try #require(Value.parseJSON(try Data(contentsOf: URL(fileURLWithPath: md.replacingOccurrences(of: ".md", with: ".json")))))
+    let json = try #require(
+      Value.parseJSON(try Data(contentsOf: URL(fileURLWithPath: md.replacingOccurrences(of: ".md", with: ".json")))))
     #expect(text.contains("| `AKIA2TARGETKEY7QWE22` |") && text.contains("`/tmp/22`"))
     #expect(text.contains("gitleaks github-pat at a.sh:1"))
     #expect(text.contains("8 completed") && text.contains("1 error") && text.contains("1 failed"))
@@ -232,11 +251,13 @@ import Testing
     let started = Gauge()
     let seen = TextSink()
     let task = Task {
-      await BatchResponse.run(secrets, parallel: 2, masker: masker, finished: { seen.write($0.outcome + "\n") }) { secret in
+      await BatchResponse.run(secrets, parallel: 2, masker: masker, finished: { seen.write($0.outcome + "\n") }) {
+        secret in
         await started.enter()
         // The running keys stop the way a runner does: the cancellation ends their current wait.
         do { try await Task.sleep(for: .seconds(30)) } catch {
-          return .init(status: .interrupted, exitCode: 1, incidentDirectory: "/tmp/\(secret.secret)", detail: "interrupted")
+          return .init(
+            status: .interrupted, exitCode: 1, incidentDirectory: "/tmp/\(secret.secret)", detail: "interrupted")
         }
         return .init(status: .completed, exitCode: 0, incidentDirectory: "/tmp/x", detail: "ok")
       }
@@ -333,7 +354,8 @@ import Testing
       return HTTPResponse(status: 200, body: Data(#"{"Events": []}"#.utf8))
     }
     let env = [
-      "AWS_ACCESS_KEY_ID": "AKIAADMINADMINADMIN1", "AWS_SECRET_ACCESS_KEY": "adminsecret-123", "AWS_REGION": "us-east-1",
+      "AWS_ACCESS_KEY_ID": "AKIAADMINADMINADMIN1", "AWS_SECRET_ACCESS_KEY": "adminsecret-123",
+      "AWS_REGION": "us-east-1",
       "AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "HOME": "/nonexistent",
     ]
     let limiters = RateLimiters()

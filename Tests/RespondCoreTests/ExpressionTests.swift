@@ -390,7 +390,8 @@ struct ExpressionTests {
       ErrorCase("\"double\"", "unexpected '\"': strings use single quotes", 0),
       ErrorCase("foo.bar", "unknown name 'foo': expressions can use inputs, steps, env, configured and incident", 0),
       ErrorCase(
-        "inputs.a == secrets.b", "unknown name 'secrets': expressions can use inputs, steps, env, configured and incident", 12),
+        "inputs.a == secrets.b",
+        "unknown name 'secrets': expressions can use inputs, steps, env, configured and incident", 12),
       ErrorCase(
         "fromJSON(inputs.a)",
         "unknown function 'fromJSON': expressions can call contains, startsWith, endsWith, default, mask, format, "

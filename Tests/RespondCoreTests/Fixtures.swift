@@ -12,10 +12,13 @@ final class ScriptedAction: Action, @unchecked Sendable {
   /// How long each run takes (to provoke step time limits).
   var delay: Duration?
 
-  init(_ name: String, mutates: Bool = false, idempotent: Bool = true, parameters: [ParameterSpec] = [],
-       outputs: [OutputSpec] = [], requirements: [Requirement] = [], script: [Result<[String: Value], ActionError>] = []) {
-    descriptor = ActionDescriptor(name: name, summary: "scripted \(name)", parameters: parameters, outputs: outputs,
-                                  mutates: mutates, idempotent: idempotent, requirements: requirements)
+  init(
+    _ name: String, mutates: Bool = false, idempotent: Bool = true, parameters: [ParameterSpec] = [],
+    outputs: [OutputSpec] = [], requirements: [Requirement] = [], script: [Result<[String: Value], ActionError>] = []
+  ) {
+    descriptor = ActionDescriptor(
+      name: name, summary: "scripted \(name)", parameters: parameters, outputs: outputs,
+      mutates: mutates, idempotent: idempotent, requirements: requirements)
     self.script = script
   }
 
@@ -30,8 +33,9 @@ final class ScriptedAction: Action, @unchecked Sendable {
     // Mutating scripted actions "send" a request, so the dry-run gate has something to stop.
     if descriptor.mutates {
       _ = try await context.transport.send(
-        HTTPRequest(method: "POST", url: "https://provider.example/\(descriptor.name)",
-                    body: Data(context.parameters.description.utf8)))
+        HTTPRequest(
+          method: "POST", url: "https://provider.example/\(descriptor.name)",
+          body: Data(context.parameters.description.utf8)))
     }
     switch next {
     case .success(let outputs): return ActionResult(outputs: outputs, summary: "did \(descriptor.name)")

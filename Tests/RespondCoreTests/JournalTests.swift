@@ -129,9 +129,12 @@ import Testing
     var state = IncidentState()
     state.runbookDigest = "abc"
     #expect(ResumeCheck.refusal(state, runbookDigest: "abc", runbookPath: "rb.yaml") == nil)
-    #expect(ResumeCheck.refusal(state, runbookDigest: "def", runbookPath: "rb.yaml")?.contains("is not the runbook") == true)
+    #expect(
+      ResumeCheck.refusal(state, runbookDigest: "def", runbookPath: "rb.yaml")?.contains("is not the runbook") == true)
     state.damagedLines = [(3, "does not follow from the line before (hash chain broken)")]
-    #expect(ResumeCheck.refusal(state, runbookDigest: "abc", runbookPath: "rb.yaml")?.hasPrefix("the journal was altered: line 3") == true)
+    #expect(
+      ResumeCheck.refusal(state, runbookDigest: "abc", runbookPath: "rb.yaml")?.hasPrefix(
+        "the journal was altered: line 3") == true)
     state.damagedLines = []
     state.runbookDigest = nil
     #expect(ResumeCheck.refusal(state, runbookDigest: "abc", runbookPath: "rb.yaml") != nil)

@@ -8,7 +8,8 @@ import Testing
 /// No crash, no hang (time-bounded), and every problem is a located diagnostic.
 @Suite struct LoaderFuzzTests {
   static let seedText: String = {
-    (try? String(contentsOfFile: TestServices.repositoryRoot() + "/Runbooks/key-compromised.yaml", encoding: .utf8)) ?? ""
+    (try? String(contentsOfFile: TestServices.repositoryRoot() + "/Runbooks/key-compromised.yaml", encoding: .utf8))
+      ?? ""
   }()
 
   /// A compact runbook using every construct (inputs, env, when, retry, timeout, approval, undo,
@@ -97,8 +98,11 @@ import Testing
     for depth in [10, 100, 1_000, 10_000, 100_000] {
       cases.append(("flow sequence depth \(depth)", "runbook: x\nphases: " + String(repeating: "[", count: depth)))
       cases.append(("flow mapping depth \(depth)", "runbook: x\nphases: " + String(repeating: "{a: ", count: depth)))
-      cases.append(("closed flow depth \(depth)",
-                    "runbook: x\nphases: " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth)))
+      cases.append(
+        (
+          "closed flow depth \(depth)",
+          "runbook: x\nphases: " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        ))
       if depth <= 1_000 {
         var block = "runbook: x\nphases:\n"
         for level in 0..<depth { block += String(repeating: " ", count: level + 2) + "k\(level):\n" }
@@ -111,7 +115,11 @@ import Testing
     cases.append(("huge quoted", "runbook: \"\(huge)\"\n"))
     cases.append(("many keys", (0..<20_000).map { "k\($0): \($0)" }.joined(separator: "\n")))
     var bomb = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
-    for i in 1..<10 { bomb += "\(Character(UnicodeScalar(97 + i)!)): &\(Character(UnicodeScalar(97 + i)!)) " + "[" + Array(repeating: "*\(Character(UnicodeScalar(96 + i)!))", count: 9).joined(separator: ",") + "]\n" }
+    for i in 1..<10 {
+      bomb +=
+        "\(Character(UnicodeScalar(97 + i)!)): &\(Character(UnicodeScalar(97 + i)!)) " + "["
+        + Array(repeating: "*\(Character(UnicodeScalar(96 + i)!))", count: 9).joined(separator: ",") + "]\n"
+    }
     cases.append(("billion laughs", "runbook: x\n" + bomb))
     cases.append(("merge-key alias", "base: &b {runbook: x}\n<<: *b\n"))
     for (label, text) in cases {

@@ -42,12 +42,16 @@ import Testing
     m.register(["secret_access_key": .string(secret), "region": "us-east-1"] as Value)
     let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ci/aws-MagBHQ"
     #expect(m.mask("\(arn) \(secret)") == "\(arn) \(Masker.fingerprint(secret))")
-    for region in ["us-east-1", "eu-west-2", "ap-southeast-7", "us-gov-west-1", "cn-northwest-1", "us-isob-east-1",
-                   "eusc-de-east-1", "il-central-1"] {
+    for region in [
+      "us-east-1", "eu-west-2", "ap-southeast-7", "us-gov-west-1", "cn-northwest-1", "us-isob-east-1",
+      "eusc-de-east-1", "il-central-1",
+    ] {
       #expect(Masker.isAWSRegionName(region), "\(region)")
     }
-    for lookalike in ["prod-east-1", "us-east-one", "us-east-1x", "us-east-123", "us-east--1", "us-east-1-", "US-EAST-1",
-                      "us-prod-east-1", "us-gov-west-1-2", "us-up-1", "east-1"] {
+    for lookalike in [
+      "prod-east-1", "us-east-one", "us-east-1x", "us-east-123", "us-east--1", "us-east-1-", "US-EAST-1",
+      "us-prod-east-1", "us-gov-west-1-2", "us-up-1", "east-1",
+    ] {
       #expect(!Masker.isAWSRegionName(lookalike), "\(lookalike)")
       let masker = Masker()
       masker.register(lookalike)
@@ -99,7 +103,7 @@ import Testing
 
   static func masker(_ secrets: String...) -> Masker {
     let m = Masker()
-    secrets.forEach { m.register($0) }
+    for secret in secrets { m.register(secret) }
     return m
   }
 
@@ -130,9 +134,11 @@ import Testing
     for user in ["ab", "abc", "abcd", "abcde"] {
       for tail in ["", "!", "::tail"] {
         let blob = Data("\(user):\(Self.secret)\(tail)".utf8)
-        for encoded in [blob.base64EncodedString(), blob.base64EncodedString().replacingOccurrences(of: "/", with: "_")
-          .replacingOccurrences(of: "+", with: "-")]
-        {
+        for encoded in [
+          blob.base64EncodedString(),
+          blob.base64EncodedString().replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "+", with: "-"),
+        ] {
           let out = m.mask("Authorization: Basic \(encoded)")
           let offset = (user.utf8.count + 1) % 3
           let core = Masker.alignedBase64(Array(Self.secret.utf8), offset: offset)
@@ -235,7 +241,8 @@ import Testing
   /// body: too short for the masker to match safely in free text. A body whose every value is
   /// secret is shown as its shape, each value as its fingerprint.
   @Test func aSecretBodyIsShownOnlyAsItsShapeInADryRun() {
-    let body = #"{"data":{"pin":"48213","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},"options":{"cas":3}}"#
+    let body =
+      #"{"data":{"pin":"48213","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},"options":{"cas":3}}"#
     var request = HTTPRequest(method: "POST", url: "https://vault.example/v1/secret/data/ci", body: Data(body.utf8))
     request.bodyIsSecret = true
     let shown = DryRunGate.describe(request, masker: Masker())

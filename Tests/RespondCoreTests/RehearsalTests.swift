@@ -19,8 +19,10 @@ import Testing
       registry = ActionRegistry(actions)
     }
 
-    func runner(_ rb: Runbook, mode: RunMode = .live, yes: Bool = true, approver: (any Approver)? = nil,
-                environment: [String: String] = [:], rerunInterrupted: Bool = false) -> IncidentRunner {
+    func runner(
+      _ rb: Runbook, mode: RunMode = .live, yes: Bool = true, approver: (any Approver)? = nil,
+      environment: [String: String] = [:], rerunInterrupted: Bool = false
+    ) -> IncidentRunner {
       var options = RunOptions()
       options.mode = mode
       options.assumeYes = yes
@@ -82,21 +84,27 @@ import Testing
   static let leaked = "AKIAIOSFODNN7EXAMPLE"
   static let newSecret = "NEWsecretValue/abc+def1234567890"
 
-  func makeHarness(trail: [Result<[String: Value], ActionError>] = [.success(["count": 3])],
-                   create: [Result<[String: Value], ActionError>]? = nil, createIdempotent: Bool = false) -> Harness {
+  func makeHarness(
+    trail: [Result<[String: Value], ActionError>] = [.success(["count": 3])],
+    create: [Result<[String: Value], ActionError>]? = nil, createIdempotent: Bool = false
+  ) -> Harness {
     Harness([
-      ScriptedAction("identify", parameters: [ParameterSpec("key", required: true, secret: true)],
-                     outputs: [OutputSpec("provider"), OutputSpec("key-id")],
-                     script: [.success(["provider": "aws", "key-id": .string(Self.leaked)])]),
-      ScriptedAction("deactivate", mutates: true, parameters: [ParameterSpec("id", required: true)],
-                     script: [.success([:])]),
+      ScriptedAction(
+        "identify", parameters: [ParameterSpec("key", required: true, secret: true)],
+        outputs: [OutputSpec("provider"), OutputSpec("key-id")],
+        script: [.success(["provider": "aws", "key-id": .string(Self.leaked)])]),
+      ScriptedAction(
+        "deactivate", mutates: true, parameters: [ParameterSpec("id", required: true)],
+        script: [.success([:])]),
       ScriptedAction("probe", parameters: [ParameterSpec("id")], script: [.success([:])]),
       ScriptedAction("lookup", parameters: [ParameterSpec("id")], outputs: [OutputSpec("count")], script: trail),
-      ScriptedAction("create", mutates: true, idempotent: createIdempotent, parameters: [ParameterSpec("user")],
-                     outputs: [OutputSpec("new-id"), OutputSpec("new-secret", secret: true)],
-                     script: create ?? [.success(["new-id": "AKIANEWKEY0000000001", "new-secret": .string(Self.newSecret)])]),
-      ScriptedAction("store", mutates: true, idempotent: true,
-                     parameters: [ParameterSpec("id"), ParameterSpec("secret", secret: true)], script: [.success([:])]),
+      ScriptedAction(
+        "create", mutates: true, idempotent: createIdempotent, parameters: [ParameterSpec("user")],
+        outputs: [OutputSpec("new-id"), OutputSpec("new-secret", secret: true)],
+        script: create ?? [.success(["new-id": "AKIANEWKEY0000000001", "new-secret": .string(Self.newSecret)])]),
+      ScriptedAction(
+        "store", mutates: true, idempotent: true,
+        parameters: [ParameterSpec("id"), ParameterSpec("secret", secret: true)], script: [.success([:])]),
       ScriptedAction("delete", mutates: true, parameters: [ParameterSpec("id")], script: [.success([:])]),
     ])
   }
@@ -107,8 +115,11 @@ import Testing
     let r = try await h.runner(rb).start(inputs: ["key": Self.leaked], outDir: h.out)
     #expect(r.status == .completed)
     #expect(r.exitCode == 0)
-    #expect(h.outcomes(r) == ["identify:succeeded", "deactivate:succeeded", "revoke-github:skipped-condition",
-                              "verify:succeeded", "trail:succeeded", "create:succeeded", "store:succeeded"])
+    #expect(
+      h.outcomes(r) == [
+        "identify:succeeded", "deactivate:succeeded", "revoke-github:skipped-condition",
+        "verify:succeeded", "trail:succeeded", "create:succeeded", "store:succeeded",
+      ])
     // The secret output flowed to the next step in memory...
     #expect(h.actions["store"]!.calls.first?["secret"] == .string(Self.newSecret))
     // ...and was never written.
@@ -121,15 +132,19 @@ import Testing
   }
 
   @Test func aFailedStepStopsTheRunButContinueOnErrorDoesNot() async throws {
-    let h = makeHarness(trail: [.failure(.failed("CloudTrail said no"))],
-                        create: [.failure(.verification("LimitExceeded: user has two keys"))])
+    let h = makeHarness(
+      trail: [.failure(.failed("CloudTrail said no"))],
+      create: [.failure(.verification("LimitExceeded: user has two keys"))])
     let rb = try runbook(Self.yaml, registry: h.registry)
     let r = try await h.runner(rb).start(inputs: ["key": Self.leaked], outDir: h.out)
     #expect(r.status == .failed)
     #expect(r.exitCode == 1)
     #expect(r.stoppedAt == "create")
-    #expect(h.outcomes(r) == ["identify:succeeded", "deactivate:succeeded", "revoke-github:skipped-condition",
-                              "verify:succeeded", "trail:failed", "create:failed"])
+    #expect(
+      h.outcomes(r) == [
+        "identify:succeeded", "deactivate:succeeded", "revoke-github:skipped-condition",
+        "verify:succeeded", "trail:failed", "create:failed",
+      ])
     #expect(h.actions["store"]!.callCount == 0)
     let report = IncidentReport(state: r.state)
     #expect(report.notDone.contains { $0.step == "store" && $0.reason.hasPrefix("not reached") })
@@ -144,17 +159,22 @@ import Testing
   }
 
   @Test func resumeRunsAFailedIdempotentStepAgain() async throws {
-    let h = makeHarness(create: [.success(["new-id": "AKIANEWKEY0000000001", "new-secret": .string(Self.newSecret)])],
-                        createIdempotent: true)
+    let h = makeHarness(
+      create: [.success(["new-id": "AKIANEWKEY0000000001", "new-secret": .string(Self.newSecret)])],
+      createIdempotent: true)
     let store = h.actions["store"]!
     let rb = try runbook(Self.yaml, registry: h.registry)
     // First run: store fails (the secret store is down).
-    let failing = Harness([h.actions["identify"]!, h.actions["deactivate"]!, h.actions["probe"]!, h.actions["lookup"]!,
-                           h.actions["create"]!,
-                           ScriptedAction("store", mutates: true, idempotent: true,
-                                          parameters: [ParameterSpec("id"), ParameterSpec("secret", secret: true)],
-                                          script: Array(repeating: .failure(.transport(.connectionFailed(url: "http://vault", detail: "refused"))), count: 3)),
-                           h.actions["delete"]!])
+    let failing = Harness([
+      h.actions["identify"]!, h.actions["deactivate"]!, h.actions["probe"]!, h.actions["lookup"]!,
+      h.actions["create"]!,
+      ScriptedAction(
+        "store", mutates: true, idempotent: true,
+        parameters: [ParameterSpec("id"), ParameterSpec("secret", secret: true)],
+        script: Array(
+          repeating: .failure(.transport(.connectionFailed(url: "http://vault", detail: "refused"))), count: 3)),
+      h.actions["delete"]!,
+    ])
     let r = try await failing.runner(rb).start(inputs: ["key": Self.leaked], outDir: h.out)
     #expect(r.stoppedAt == "store")
     let state = try IncidentState.load(journal: r.incidentDirectory + "/journal.jsonl")
@@ -164,14 +184,17 @@ import Testing
   }
 
   @Test func retryableErrorsAreRetriedAndNonIdempotentStepsOnlyWhenNotProcessed() async throws {
-    let throttled = ActionError.provider(ProviderError(
-      provider: "AWS", operation: "LookupEvents", endpoint: "https://x", status: 400, code: "ThrottlingException",
-      message: "slow down", retryable: true, processed: false, retryAfter: .milliseconds(10)))
-    let ambiguous = ActionError.provider(ProviderError(
-      provider: "AWS", operation: "CreateAccessKey", endpoint: "https://x", status: 500, code: "InternalFailure",
-      message: "oops", retryable: true, processed: true))
-    let h = makeHarness(trail: [.failure(throttled), .failure(throttled), .success(["count": 1])],
-                        create: [.failure(ambiguous)])
+    let throttled = ActionError.provider(
+      ProviderError(
+        provider: "AWS", operation: "LookupEvents", endpoint: "https://x", status: 400, code: "ThrottlingException",
+        message: "slow down", retryable: true, processed: false, retryAfter: .milliseconds(10)))
+    let ambiguous = ActionError.provider(
+      ProviderError(
+        provider: "AWS", operation: "CreateAccessKey", endpoint: "https://x", status: 500, code: "InternalFailure",
+        message: "oops", retryable: true, processed: true))
+    let h = makeHarness(
+      trail: [.failure(throttled), .failure(throttled), .success(["count": 1])],
+      create: [.failure(ambiguous)])
     let rb = try runbook(Self.yaml, registry: h.registry)
     let r = try await h.runner(rb).start(inputs: ["key": Self.leaked], outDir: h.out)
     #expect(h.actions["lookup"]!.callCount == 3)
@@ -189,7 +212,8 @@ import Testing
     #expect(r.exitCode == 3)
     #expect(h.actions["deactivate"]!.callCount == 0)
     let state = try IncidentState.load(journal: r.incidentDirectory + "/journal.jsonl")
-    let resumed = try await h.runner(rb, yes: true).resume(directory: r.incidentDirectory, journalState: state, inputs: [:])
+    let resumed = try await h.runner(rb, yes: true).resume(
+      directory: r.incidentDirectory, journalState: state, inputs: [:])
     #expect(resumed.status == .completed)
     #expect(h.actions["identify"]!.callCount == 1)  // not repeated
     #expect(h.actions["deactivate"]!.callCount == 1)
@@ -202,8 +226,11 @@ import Testing
     let r = try await h.runner(rb, mode: .dryRun, yes: false).start(inputs: ["key": Self.leaked], outDir: h.out)
     #expect(r.status == .completed)
     #expect(h.transport.sent.isEmpty)
-    #expect(h.outcomes(r) == ["identify:succeeded", "deactivate:skipped-dry-run", "revoke-github:skipped-condition",
-                              "verify:skipped-dry-run", "trail:succeeded", "create:skipped-dry-run", "store:skipped-dry-run"])
+    #expect(
+      h.outcomes(r) == [
+        "identify:succeeded", "deactivate:skipped-dry-run", "revoke-github:skipped-condition",
+        "verify:skipped-dry-run", "trail:succeeded", "create:skipped-dry-run", "store:skipped-dry-run",
+      ])
     #expect(r.state.steps["deactivate"]?.wouldSend.first?.hasPrefix("POST https://provider.example/deactivate") == true)
     let report = IncidentReport(state: r.state)
     #expect(report.mode == "DRILL")
@@ -212,12 +239,17 @@ import Testing
 
   @Test func aDrillReportsWhatEachStepNeeds() async throws {
     let h = Harness([
-      ScriptedAction("identify", outputs: [OutputSpec("provider"), OutputSpec("key-id")],
-                     script: [.success(["provider": "aws"])]),
-      ScriptedAction("deactivate", mutates: true,
-                     requirements: [Requirement("AWS credentials", anyOf: [["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"], ["AWS_PROFILE"]])]),
+      ScriptedAction(
+        "identify", outputs: [OutputSpec("provider"), OutputSpec("key-id")],
+        script: [.success(["provider": "aws"])]),
+      ScriptedAction(
+        "deactivate", mutates: true,
+        requirements: [
+          Requirement("AWS credentials", anyOf: [["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"], ["AWS_PROFILE"]])
+        ]),
     ])
-    let rb = try runbook("""
+    let rb = try runbook(
+      """
       runbook: drill
       phases:
         detect:
@@ -228,8 +260,9 @@ import Testing
       """, registry: h.registry)
     let r = try await h.runner(rb, mode: .drill).start(inputs: [:], outDir: h.out)
     let report = IncidentReport(state: r.state)
-    #expect(report.readiness?.first { $0.step == "deactivate" }?.missing
-      == ["AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"])
+    #expect(
+      report.readiness?.first { $0.step == "deactivate" }?.missing
+        == ["AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"])
     #expect(report.readiness?.first { $0.step == "identify" }?.ready == true)
     #expect(MarkdownReport.render(report).contains("## Drill readiness"))
   }
@@ -245,10 +278,13 @@ import Testing
       .split(separator: "\n")
     let cut = lines.firstIndex { $0.contains("\"step-finished\"") && $0.contains("\"create\"") }!
     let crashed = temporaryDirectory()
-    try (lines[...cut].joined(separator: "\n") + "\n").write(toFile: crashed + "/journal.jsonl", atomically: true, encoding: .utf8)
+    try (lines[...cut].joined(separator: "\n") + "\n").write(
+      toFile: crashed + "/journal.jsonl", atomically: true, encoding: .utf8)
     var state = try IncidentState.load(journal: crashed + "/journal.jsonl")
     state.incident?.directory = crashed
-    let h2 = makeHarness(create: [.success(["new-id": "AKIANEWKEY0000000002", "new-secret": "another-secret-value-123"])])
+    let h2 = makeHarness(create: [
+      .success(["new-id": "AKIANEWKEY0000000002", "new-secret": "another-secret-value-123"])
+    ])
     let resumed = try await h2.runner(rb).resume(directory: crashed, journalState: state, inputs: [:])
     #expect(resumed.status == .completed)
     #expect(h2.actions["delete"]!.calls.first?["id"] == "AKIANEWKEY0000000001")  // the orphan is deleted
@@ -273,10 +309,12 @@ import Testing
       """
     func harness(send: [Result<[String: Value], ActionError>]) -> Harness {
       Harness([
-        ScriptedAction("render", outputs: [OutputSpec("path"), OutputSpec("text", journaled: false)],
-                       script: [.success(["path": "/r.md", "text": "the whole report"])]),
-        ScriptedAction("send", mutates: true, idempotent: true, parameters: [ParameterSpec("body"), ParameterSpec("path")],
-                       script: send),
+        ScriptedAction(
+          "render", outputs: [OutputSpec("path"), OutputSpec("text", journaled: false)],
+          script: [.success(["path": "/r.md", "text": "the whole report"])]),
+        ScriptedAction(
+          "send", mutates: true, idempotent: true, parameters: [ParameterSpec("body"), ParameterSpec("path")],
+          script: send),
       ])
     }
     let h = harness(send: [.failure(.failed("the mail server said no"))])
@@ -301,9 +339,10 @@ import Testing
   /// 403) runs again on resume without asking; one whose failure proves nothing (an answer the
   /// action could not read) still goes through its action's check or a human.
   @Test func resumeRerunsANonIdempotentStepOnlyWhenItsFailureProvesNothingWasDone() async throws {
-    let denied = ActionError.provider(ProviderError(
-      provider: "AWS", operation: "CreateAccessKey", endpoint: "https://x", status: 403, code: "AccessDenied",
-      message: "not allowed", retryable: false, processed: false))
+    let denied = ActionError.provider(
+      ProviderError(
+        provider: "AWS", operation: "CreateAccessKey", endpoint: "https://x", status: 403, code: "AccessDenied",
+        message: "not allowed", retryable: false, processed: false))
     let h = makeHarness(create: [.failure(denied)])
     let rb = try runbook(Self.yaml, registry: h.registry)
     let first = try await h.runner(rb).start(inputs: ["key": Self.leaked], outDir: h.out)
@@ -312,7 +351,8 @@ import Testing
     #expect(journal.contains("\"not-processed\":true"))
     let h2 = makeHarness()
     let again = try await h2.runner(rb).resume(
-      directory: first.incidentDirectory, journalState: try IncidentState.load(journal: first.incidentDirectory + "/journal.jsonl"),
+      directory: first.incidentDirectory,
+      journalState: try IncidentState.load(journal: first.incidentDirectory + "/journal.jsonl"),
       inputs: [:])
     #expect(again.status == .completed)
     #expect(h2.actions["create"]!.callCount == 1)
@@ -332,11 +372,13 @@ import Testing
     let h = makeHarness()
     let rb = try runbook(Self.yaml, registry: h.registry)
     let first = try await h.runner(rb).start(inputs: ["key": Self.leaked], outDir: h.out)
-    let lines = try String(contentsOfFile: first.incidentDirectory + "/journal.jsonl", encoding: .utf8).split(separator: "\n")
+    let lines = try String(contentsOfFile: first.incidentDirectory + "/journal.jsonl", encoding: .utf8).split(
+      separator: "\n")
     let cut = lines.firstIndex { $0.contains("\"step-started\"") && $0.contains("\"create\"") }!
     let crashed = temporaryDirectory()
     // Keep the start of `create` and tear the next line mid-write.
-    try (lines[...cut].joined(separator: "\n") + "\n{\"seq\":99,\"ty").write(toFile: crashed + "/journal.jsonl", atomically: true, encoding: .utf8)
+    try (lines[...cut].joined(separator: "\n") + "\n{\"seq\":99,\"ty").write(
+      toFile: crashed + "/journal.jsonl", atomically: true, encoding: .utf8)
     var state = try IncidentState.load(journal: crashed + "/journal.jsonl")
     #expect(state.tornTail)
     state.incident?.directory = crashed
@@ -365,7 +407,9 @@ import Testing
       _ = try await h.runner(rb).resume(directory: r.incidentDirectory, journalState: state, inputs: [:])
     }
     await #expect(throws: UsageError.self) {
-      _ = try await h.runner(rb).resume(directory: r.incidentDirectory, journalState: state, inputs: ["key": "ghp_wrong0000000000000000000000000000000"])
+      _ = try await h.runner(rb).resume(
+        directory: r.incidentDirectory, journalState: state, inputs: ["key": "ghp_wrong0000000000000000000000000000000"]
+      )
     }
   }
 
@@ -373,7 +417,8 @@ import Testing
     let slow = ScriptedAction("slow", script: [.success([:])])
     slow.delay = .seconds(30)
     let h = Harness([slow])
-    let rb = try runbook("""
+    let rb = try runbook(
+      """
       runbook: slow
       phases:
         investigate:
@@ -395,7 +440,8 @@ import Testing
         "store", mutates: true, idempotent: true, parameters: [ParameterSpec("path")],
         script: [.failure(.badParameter(name: "path", reason: "no such mount")), .success([:])]),
     ])
-    let rb = try runbook("""
+    let rb = try runbook(
+      """
       runbook: correct
       inputs:
         path: { pattern: '[a-z]+(/[a-z]+)*' }
@@ -416,7 +462,8 @@ import Testing
     }
     // Not of the declared form: refused.
     await #expect(throws: UsageError.self) {
-      _ = try await h.runner(rb).resume(directory: first.incidentDirectory, journalState: state, inputs: ["path": "../x"])
+      _ = try await h.runner(rb).resume(
+        directory: first.incidentDirectory, journalState: state, inputs: ["path": "../x"])
     }
     let fixed = try await h.runner(rb).resume(
       directory: first.incidentDirectory, journalState: state, inputs: ["path": "secret/right"])

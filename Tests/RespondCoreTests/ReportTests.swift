@@ -11,8 +11,10 @@ import Testing
 
   static func at(_ ms: Int) -> Date { t0.addingTimeInterval(Double(ms) / 1000) }
 
-  static func step(_ type: RecordType, _ id: String, _ phase: Phase, _ action: String, at ms: Int,
-                   outcome: StepOutcome? = nil, duration: Int? = nil, change: (inout JournalRecord) -> Void = { _ in })
+  static func step(
+    _ type: RecordType, _ id: String, _ phase: Phase, _ action: String, at ms: Int,
+    outcome: StepOutcome? = nil, duration: Int? = nil, change: (inout JournalRecord) -> Void = { _ in }
+  )
     -> JournalRecord
   {
     var r = JournalRecord(at: at(ms), type: type)
@@ -31,89 +33,120 @@ import Testing
     -> [JournalRecord]
   {
     var start = JournalRecord(at: t0, type: .runStarted)
-    start.incident = IncidentInfo(id: "20261118T103320Z-key-compromised", runbook: "key-compromised", startedAt: t0,
-                                  mode: mode, directory: "/incidents/20261118T103320Z-key-compromised")
+    start.incident = IncidentInfo(
+      id: "20261118T103320Z-key-compromised", runbook: "key-compromised", startedAt: t0,
+      mode: mode, directory: "/incidents/20261118T103320Z-key-compromised")
     start.runbookDescription = "Contain, investigate and rotate a leaked credential"
     start.operator = "oncall"
     start.host = "laptop"
     start.version = "0.1.0"
     start.inputs = ["key": "AKIAIOSFODNN7EXAMPLE"]
     start.plan = [
-      PlanEntry(id: "identify", phase: .detect, action: "key.identify", title: "Recognise the credential",
-                condition: nil, mutates: false, approval: false, continueOnError: false),
-      PlanEntry(id: "deactivate", phase: .contain, action: "aws.iam.update-access-key", title: "Deactivate the key",
-                condition: "steps.identify.provider == 'aws'", mutates: true, approval: true, continueOnError: false),
-      PlanEntry(id: "check-inactive", phase: .contain, action: "check", title: "The key is no longer Active",
-                condition: "steps.identify.provider == 'aws'", mutates: false, approval: false, continueOnError: false,
-                verifies: ["deactivate"]),
-      PlanEntry(id: "logs", phase: .investigate, action: "aws.logs.filter-log-events", title: "What did the key do?",
-                condition: nil, mutates: false, approval: false, continueOnError: true),
-      PlanEntry(id: "rotate-by-hand", phase: .recover, action: "manual", title: "Roll the key",
-                condition: nil, mutates: true, approval: false, continueOnError: false),
-      PlanEntry(id: "slack", phase: .notify, action: "notify.slack", title: "Tell the channel",
-                condition: "env.SLACK_WEBHOOK_URL", mutates: true, approval: false, continueOnError: false),
+      PlanEntry(
+        id: "identify", phase: .detect, action: "key.identify", title: "Recognise the credential",
+        condition: nil, mutates: false, approval: false, continueOnError: false),
+      PlanEntry(
+        id: "deactivate", phase: .contain, action: "aws.iam.update-access-key", title: "Deactivate the key",
+        condition: "steps.identify.provider == 'aws'", mutates: true, approval: true, continueOnError: false),
+      PlanEntry(
+        id: "check-inactive", phase: .contain, action: "check", title: "The key is no longer Active",
+        condition: "steps.identify.provider == 'aws'", mutates: false, approval: false, continueOnError: false,
+        verifies: ["deactivate"]),
+      PlanEntry(
+        id: "logs", phase: .investigate, action: "aws.logs.filter-log-events", title: "What did the key do?",
+        condition: nil, mutates: false, approval: false, continueOnError: true),
+      PlanEntry(
+        id: "rotate-by-hand", phase: .recover, action: "manual", title: "Roll the key",
+        condition: nil, mutates: true, approval: false, continueOnError: false),
+      PlanEntry(
+        id: "slack", phase: .notify, action: "notify.slack", title: "Tell the channel",
+        condition: "env.SLACK_WEBHOOK_URL", mutates: true, approval: false, continueOnError: false),
     ]
     var records = [start]
-    records.append(step(.stepFinished, "identify", .detect, "key.identify", at: 2, outcome: .succeeded, duration: 2) {
-      $0.outputs = ["provider": "aws", "kind": "access-key", "key-id": "AKIAIOSFODNN7EXAMPLE"]
-      $0.summary = "aws access-key"
-    })
+    records.append(
+      step(.stepFinished, "identify", .detect, "key.identify", at: 2, outcome: .succeeded, duration: 2) {
+        $0.outputs = ["provider": "aws", "kind": "access-key", "key-id": "AKIAIOSFODNN7EXAMPLE"]
+        $0.summary = "aws access-key"
+      })
     records.append(step(.stepStarted, "deactivate", .contain, "aws.iam.update-access-key", at: 3))
     if mode.isDry {
-      records.append(step(.stepFinished, "deactivate", .contain, "aws.iam.update-access-key", at: 5, outcome: .skippedDryRun, duration: 2) {
-        $0.wouldSend = ["POST https://iam.amazonaws.com/\nAuthorization: <redacted>\n\nAction=UpdateAccessKey&AccessKeyId=AKIAIOSFODNN7EXAMPLE&Status=Inactive&Version=2010-05-08"]
-        $0.summary = "not sent (dry run)"
-        $0.mutates = true
-      })
-      records.append(step(.stepFinished, "check-inactive", .contain, "check", at: 6, outcome: .skippedDryRun, duration: 0) {
-        $0.summary = "depends on `deactivate`, not run in this dry run"
-        $0.mutates = false
-      })
+      records.append(
+        step(
+          .stepFinished, "deactivate", .contain, "aws.iam.update-access-key", at: 5, outcome: .skippedDryRun,
+          duration: 2
+        ) {
+          $0.wouldSend = [
+            "POST https://iam.amazonaws.com/\nAuthorization: <redacted>\n\nAction=UpdateAccessKey&AccessKeyId=AKIAIOSFODNN7EXAMPLE&Status=Inactive&Version=2010-05-08"
+          ]
+          $0.summary = "not sent (dry run)"
+          $0.mutates = true
+        })
+      records.append(
+        step(.stepFinished, "check-inactive", .contain, "check", at: 6, outcome: .skippedDryRun, duration: 0) {
+          $0.summary = "depends on `deactivate`, not run in this dry run"
+          $0.mutates = false
+        })
     } else {
       var approval = JournalRecord(at: at(3), type: .approval)
       approval.step = "deactivate"
       approval.decision = "granted (--yes)"
       records.append(approval)
-      records.append(step(.stepFinished, "deactivate", .contain, "aws.iam.update-access-key", at: 180, outcome: .succeeded, duration: 177) {
-        $0.mutates = true
-        $0.summary = "AKIAIOSFODNN7EXAMPLE is now Inactive"
-      })
+      records.append(
+        step(
+          .stepFinished, "deactivate", .contain, "aws.iam.update-access-key", at: 180, outcome: .succeeded,
+          duration: 177
+        ) {
+          $0.mutates = true
+          $0.summary = "AKIAIOSFODNN7EXAMPLE is now Inactive"
+        })
       if verification != nil {
         records.append(step(.stepStarted, "check-inactive", .contain, "check", at: 181))
       }
       switch verification {
       case .succeeded?:
-        records.append(step(.stepFinished, "check-inactive", .contain, "check", at: 200, outcome: .succeeded, duration: 19) {
-          $0.summary = "the leaked key is no longer Active"
-          $0.mutates = false
-        })
+        records.append(
+          step(.stepFinished, "check-inactive", .contain, "check", at: 200, outcome: .succeeded, duration: 19) {
+            $0.summary = "the leaked key is no longer Active"
+            $0.mutates = false
+          })
       case .failed?:
-        records.append(step(.stepFinished, "check-inactive", .contain, "check", at: 200, outcome: .failed, duration: 19) {
-          $0.error = "the leaked key is still Active after deactivation"
-          $0.mutates = false
-          $0.continueOnError = true
-        })
+        records.append(
+          step(.stepFinished, "check-inactive", .contain, "check", at: 200, outcome: .failed, duration: 19) {
+            $0.error = "the leaked key is still Active after deactivation"
+            $0.mutates = false
+            $0.continueOnError = true
+          })
       default: break
       }
     }
     records.append(step(.stepStarted, "logs", .investigate, "aws.logs.filter-log-events", at: 181))
-    records.append(step(.stepFinished, "logs", .investigate, "aws.logs.filter-log-events", at: 420, outcome: .succeeded, duration: 239) {
-      $0.outputs = ["event-count": 3]
-      $0.evidence = Evidence(
-        source: "CloudWatch Logs FilterLogEvents", endpoint: "https://logs.us-east-1.amazonaws.com/",
-        query: "logGroupName=trail, filterPattern={ $.userIdentity.accessKeyId = \"AKIAIOSFODNN7EXAMPLE\" }",
-        windowStart: t0.addingTimeInterval(-90 * 86400), windowEnd: t0, eventCount: 3,
-        firstSeen: t0.addingTimeInterval(-7200), lastSeen: t0.addingTimeInterval(-600),
-        tallies: ["event names": ["ListBuckets": 2, "GetCallerIdentity": 1], "source IPs": ["203.0.113.7": 3]],
-        events: [EvidenceEvent(time: t0.addingTimeInterval(-7200), name: "GetCallerIdentity", sourceIP: "203.0.113.7", detail: "aws-cli/2.15"),
-                 EvidenceEvent(time: t0.addingTimeInterval(-600), name: "ListBuckets", sourceIP: "203.0.113.7", detail: "aws-cli/2.15")],
-        caveats: ["filter pattern re-applied on the client"])
-      $0.continueOnError = true
-    })
-    records.append(step(.stepFinished, "rotate-by-hand", .recover, "manual", at: 421, outcome: .succeeded, duration: 1) {
-      $0.outputs = ["instruction": "Roll the key in the dashboard", "done": false]
-    })
-    records.append(step(.stepFinished, "slack", .notify, "notify.slack", at: 422, outcome: .skippedCondition, duration: 0))
+    records.append(
+      step(
+        .stepFinished, "logs", .investigate, "aws.logs.filter-log-events", at: 420, outcome: .succeeded, duration: 239
+      ) {
+        $0.outputs = ["event-count": 3]
+        $0.evidence = Evidence(
+          source: "CloudWatch Logs FilterLogEvents", endpoint: "https://logs.us-east-1.amazonaws.com/",
+          query: "logGroupName=trail, filterPattern={ $.userIdentity.accessKeyId = \"AKIAIOSFODNN7EXAMPLE\" }",
+          windowStart: t0.addingTimeInterval(-90 * 86400), windowEnd: t0, eventCount: 3,
+          firstSeen: t0.addingTimeInterval(-7200), lastSeen: t0.addingTimeInterval(-600),
+          tallies: ["event names": ["ListBuckets": 2, "GetCallerIdentity": 1], "source IPs": ["203.0.113.7": 3]],
+          events: [
+            EvidenceEvent(
+              time: t0.addingTimeInterval(-7200), name: "GetCallerIdentity", sourceIP: "203.0.113.7",
+              detail: "aws-cli/2.15"),
+            EvidenceEvent(
+              time: t0.addingTimeInterval(-600), name: "ListBuckets", sourceIP: "203.0.113.7", detail: "aws-cli/2.15"),
+          ],
+          caveats: ["filter pattern re-applied on the client"])
+        $0.continueOnError = true
+      })
+    records.append(
+      step(.stepFinished, "rotate-by-hand", .recover, "manual", at: 421, outcome: .succeeded, duration: 1) {
+        $0.outputs = ["instruction": "Roll the key in the dashboard", "done": false]
+      })
+    records.append(
+      step(.stepFinished, "slack", .notify, "notify.slack", at: 422, outcome: .skippedCondition, duration: 0))
     if let finished {
       var fin = JournalRecord(at: at(500), type: .runFinished)
       fin.status = finished
@@ -144,7 +177,10 @@ import Testing
     #expect(report.verdict == .contained)
     #expect(report.verifiedBy == "check-inactive")
     #expect(report.timeToContainmentMs == 200)
-    #expect(report.statusLine == "LIVE: CONTAINED at 2026-11-18T11:06:40Z (200 ms after the start), verified by step `check-inactive`; run completed; 1 follow-up needs a human.")
+    #expect(
+      report.statusLine
+        == "LIVE: CONTAINED at 2026-11-18T11:06:40Z (200 ms after the start), verified by step `check-inactive`; run completed; 1 follow-up needs a human."
+    )
     try check(MarkdownReport.render(report), golden: "report-live.md")
     try check(report.json() + "\n", golden: "report-live.json")
   }
@@ -163,7 +199,8 @@ import Testing
     report.stoppedAt = "logs"
     report.stopMessage = "stopped"
     report.resumedAt = [Self.at(500)]
-    report.readiness = report.readiness ?? [IncidentReport.Readiness(step: "a", action: "b", ready: false, missing: ["X"])]
+    report.readiness =
+      report.readiness ?? [IncidentReport.Readiness(step: "a", action: "b", ready: false, missing: ["X"])]
     report.notDone.append(IncidentReport.NotDone(step: "n", phase: .notify, action: "notify.slack", reason: "r"))
     report.followUps.append(IncidentReport.FollowUp(text: "t", done: true))
     var line = try #require(report.steps.first)
@@ -210,7 +247,10 @@ import Testing
     #expect(report.verdict == .unverified)
     #expect(report.timeToContainmentMs == nil)
     #expect(report.statusLine.hasPrefix("LIVE: UNVERIFIED: `deactivate` changed state but no verification proved"))
-    #expect(report.followUps.contains { $0.text.contains("respond confirm /incidents/20261118T103320Z-key-compromised --step deactivate") })
+    #expect(
+      report.followUps.contains {
+        $0.text.contains("respond confirm /incidents/20261118T103320Z-key-compromised --step deactivate")
+      })
     #expect(RunResult.completedExitCode(state) == 4)
   }
 
@@ -231,14 +271,16 @@ import Testing
     var start = JournalRecord(at: Self.t0, type: .runStarted)
     start.incident = IncidentInfo(id: "i", runbook: "key-compromised", startedAt: Self.t0, mode: .live, directory: "/i")
     start.plan = [
-      PlanEntry(id: "stripe-roll", phase: .contain, action: "manual", title: "Roll the Stripe key",
-                condition: nil, mutates: true, approval: false, continueOnError: false)
+      PlanEntry(
+        id: "stripe-roll", phase: .contain, action: "manual", title: "Roll the Stripe key",
+        condition: nil, mutates: true, approval: false, continueOnError: false)
     ]
     var records = [start]
-    records.append(Self.step(.stepFinished, "stripe-roll", .contain, "manual", at: 5, outcome: .succeeded, duration: 1) {
-      $0.outputs = ["instruction": "Roll the key in the Stripe Dashboard", "done": false]
-      $0.mutates = true
-    })
+    records.append(
+      Self.step(.stepFinished, "stripe-roll", .contain, "manual", at: 5, outcome: .succeeded, duration: 1) {
+        $0.outputs = ["instruction": "Roll the key in the Stripe Dashboard", "done": false]
+        $0.mutates = true
+      })
     var fin = JournalRecord(at: Self.at(10), type: .runFinished)
     fin.status = .completed
     records.append(fin)

@@ -4,10 +4,12 @@ import Testing
 
 @Suite struct RunbookInvocationTests {
   let inputs = [
-    InputSpec(name: "key", description: "the key", required: true, defaultValue: nil, secret: true, pattern: nil,
-              location: SourceLocation(file: "x", line: 1, column: 1)),
-    InputSpec(name: "vault-path", description: "", required: false, defaultValue: nil, secret: false,
-              pattern: "[a-z0-9/_-]+", location: SourceLocation(file: "x", line: 1, column: 1)),
+    InputSpec(
+      name: "key", description: "the key", required: true, defaultValue: nil, secret: true, pattern: nil,
+      location: SourceLocation(file: "x", line: 1, column: 1)),
+    InputSpec(
+      name: "vault-path", description: "", required: false, defaultValue: nil, secret: false,
+      pattern: "[a-z0-9/_-]+", location: SourceLocation(file: "x", line: 1, column: 1)),
   ]
 
   @Test func parsesInputsAndOwnFlags() throws {

@@ -44,14 +44,18 @@ import Testing
 
   static let leaked = "AKIAIOSFODNN7EXAMPLE"
 
-  func harness(probe: [Result<[String: Value], ActionError>] = [.success([:])],
-               page: [Result<[String: Value], ActionError>] = []) -> Harness {
+  func harness(
+    probe: [Result<[String: Value], ActionError>] = [.success([:])],
+    page: [Result<[String: Value], ActionError>] = []
+  ) -> Harness {
     Harness([
-      ScriptedAction("identify", parameters: [ParameterSpec("key", required: true, secret: true)],
-                     outputs: [OutputSpec("provider"), OutputSpec("key-id")],
-                     script: [.success(["provider": "aws", "key-id": .string(Self.leaked)])]),
-      ScriptedAction("notify.page", mutates: true, idempotent: true, parameters: [ParameterSpec("text")],
-                     script: page),
+      ScriptedAction(
+        "identify", parameters: [ParameterSpec("key", required: true, secret: true)],
+        outputs: [OutputSpec("provider"), OutputSpec("key-id")],
+        script: [.success(["provider": "aws", "key-id": .string(Self.leaked)])]),
+      ScriptedAction(
+        "notify.page", mutates: true, idempotent: true, parameters: [ParameterSpec("text")],
+        script: page),
       ScriptedAction("deactivate", mutates: true, parameters: [ParameterSpec("id", required: true)]),
       ScriptedAction("probe", parameters: [ParameterSpec("id")], script: probe),
     ])
@@ -79,14 +83,16 @@ import Testing
     #expect(IncidentReport(state: r.state).steps.contains { $0.id == "stuck" })
 
     // Still no terminal: the same stop is not announced again.
-    let again = try await h.runner(rb, yes: false).resume(directory: dir, journalState: try load(dir),
-                                                          inputs: ["key": Self.leaked])
+    let again = try await h.runner(rb, yes: false).resume(
+      directory: dir, journalState: try load(dir),
+      inputs: ["key": Self.leaked])
     #expect(again.exitCode == 3)
     #expect(texts(h).count == 2)
 
     // Approved: the early page is not sent again; the end says the verdict.
-    let done = try await h.runner(rb, yes: true).resume(directory: dir, journalState: try load(dir),
-                                                        inputs: ["key": Self.leaked])
+    let done = try await h.runner(rb, yes: true).resume(
+      directory: dir, journalState: try load(dir),
+      inputs: ["key": Self.leaked])
     #expect(done.exitCode == 0)
     #expect(texts(h).count == 3)
     #expect(texts(h).last == "CONTAINED: verified by step `verify`")
@@ -118,8 +124,9 @@ import Testing
     #expect(r.state.steps["stuck"]?.outcome == .failed)
     // Not sent yet for this stop: the next stop in the same place tries again.
     let dir = r.incidentDirectory
-    _ = try await h.runner(rb, yes: false).resume(directory: dir, journalState: try load(dir),
-                                                  inputs: ["key": Self.leaked])
+    _ = try await h.runner(rb, yes: false).resume(
+      directory: dir, journalState: try load(dir),
+      inputs: ["key": Self.leaked])
     #expect(texts(h).count == 3)
   }
 
@@ -179,12 +186,13 @@ import Testing
           approval: required
           with: { id: "${{ incident.stoped-at }}" }
       """
-    #expect(diagnostics(yaml, registry: registry) == [
-      "rb.yaml:8:9: error: duplicate step id 'identify' (first defined at line 4)",
-      "rb.yaml:8:9: error: on-stop step 'identify' cannot require approval: it runs when the run is already stuck",
-      "rb.yaml:9:13: error: on-stop step 'identify' must use a notify action (notify.*), found 'deactivate'",
-      "rb.yaml:11:22: error: unknown incident field 'stoped-at'; fields are "
-        + RunbookValidator.incidentFields.joined(separator: ", "),
-    ])
+    #expect(
+      diagnostics(yaml, registry: registry) == [
+        "rb.yaml:8:9: error: duplicate step id 'identify' (first defined at line 4)",
+        "rb.yaml:8:9: error: on-stop step 'identify' cannot require approval: it runs when the run is already stuck",
+        "rb.yaml:9:13: error: on-stop step 'identify' must use a notify action (notify.*), found 'deactivate'",
+        "rb.yaml:11:22: error: unknown incident field 'stoped-at'; fields are "
+          + RunbookValidator.incidentFields.joined(separator: ", "),
+      ])
   }
 }

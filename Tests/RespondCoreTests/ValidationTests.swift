@@ -5,14 +5,19 @@ import Testing
 /// Every kind of mistake `validate` must catch, with its exact text and location.
 @Suite struct ValidationTests {
   let registry = ActionRegistry([
-    ScriptedAction("key.identify", parameters: [ParameterSpec("key", required: true)],
-                   outputs: [OutputSpec("provider"), OutputSpec("key-id")]),
-    ScriptedAction("aws.iam.update-access-key", mutates: true,
-                   parameters: [ParameterSpec("access-key-id", required: true),
-                                ParameterSpec("status", required: true, allowed: ["Active", "Inactive"]),
-                                ParameterSpec("attempts", .integer)]),
-    ScriptedAction("http", parameters: [ParameterSpec("url", required: true), ParameterSpec("outputs", .map)],
-                   outputs: [OutputSpec("status")]),
+    ScriptedAction(
+      "key.identify", parameters: [ParameterSpec("key", required: true)],
+      outputs: [OutputSpec("provider"), OutputSpec("key-id")]),
+    ScriptedAction(
+      "aws.iam.update-access-key", mutates: true,
+      parameters: [
+        ParameterSpec("access-key-id", required: true),
+        ParameterSpec("status", required: true, allowed: ["Active", "Inactive"]),
+        ParameterSpec("attempts", .integer),
+      ]),
+    ScriptedAction(
+      "http", parameters: [ParameterSpec("url", required: true), ParameterSpec("outputs", .map)],
+      outputs: [OutputSpec("status")]),
   ])
 
   @Test func aGoodRunbookHasNoDiagnostics() {
@@ -68,14 +73,15 @@ import Testing
             verifies: off
             with: { url: "https://x.example/" }
       """
-    #expect(diagnostics(yaml, registry: registry) == [
-      "rb.yaml:6:17: error: step 'check-first' verifies 'off', which runs after it",
-      "rb.yaml:15:15: error: contain step 'changer' changes state but no step verifies it: add a read or 'check' "
-        + "step after it with 'verifies: changer' that proves the credential is dead",
-      "rb.yaml:16:17: error: step 'changer' verifies unknown step 'revoek'; did you mean 'revoke'?",
-      "rb.yaml:16:17: error: step 'changer': a verification must only read (aws.iam.update-access-key changes state)",
-      "rb.yaml:21:17: error: step 'late': 'verifies' belongs on a contain-phase step",
-    ])
+    #expect(
+      diagnostics(yaml, registry: registry) == [
+        "rb.yaml:6:17: error: step 'check-first' verifies 'off', which runs after it",
+        "rb.yaml:15:15: error: contain step 'changer' changes state but no step verifies it: add a read or 'check' "
+          + "step after it with 'verifies: changer' that proves the credential is dead",
+        "rb.yaml:16:17: error: step 'changer' verifies unknown step 'revoek'; did you mean 'revoke'?",
+        "rb.yaml:16:17: error: step 'changer': a verification must only read (aws.iam.update-access-key changes state)",
+        "rb.yaml:21:17: error: step 'late': 'verifies' belongs on a contain-phase step",
+      ])
   }
 
   @Test func structuralMistakesAreEachLocated() {
@@ -100,20 +106,21 @@ import Testing
           - id: x
             action: key.identify
       """
-    #expect(diagnostics(yaml, registry: registry) == [
-      "rb.yaml:2:1: error: unknown key 'colour' in runbook; expected one of: runbook, description, inputs, env, "
-        + "phases, on-stop, report",
-      "rb.yaml:6:15: error: unknown action 'key.identfy'; did you mean 'key.identify'? (`respond actions` lists them)",
-      "rb.yaml:8:11: error: duplicate step id 'identify' (first defined at line 5)",
-      "rb.yaml:10:23: error: step 'identify': action key.identify has no parameter 'extra'",
-      "rb.yaml:11:11: error: step 'two': action aws.iam.update-access-key requires parameter 'access-key-id'",
-      "rb.yaml:13:15: error: step 'two': parameter 'status' of aws.iam.update-access-key must be one of Active, Inactive, found 'Sleeping'",
-      "rb.yaml:13:33: error: step 'two': parameter 'attempts' of aws.iam.update-access-key must be an integer, found a list",
-      "rb.yaml:14:26: error: 'attempts' must be a whole number from 1 to 20",
-      "rb.yaml:15:16: error: 'timeout' must be a positive duration like 30s, 500ms, 2m or 1h, found 'soon'",
-      "rb.yaml:16:17: error: 'approval' must be 'required' or 'none', found 'maybe'",
-      "rb.yaml:17:3: error: unknown phase 'cleanup'; phases are detect, contain, investigate, recover, notify, document",
-    ])
+    #expect(
+      diagnostics(yaml, registry: registry) == [
+        "rb.yaml:2:1: error: unknown key 'colour' in runbook; expected one of: runbook, description, inputs, env, "
+          + "phases, on-stop, report",
+        "rb.yaml:6:15: error: unknown action 'key.identfy'; did you mean 'key.identify'? (`respond actions` lists them)",
+        "rb.yaml:8:11: error: duplicate step id 'identify' (first defined at line 5)",
+        "rb.yaml:10:23: error: step 'identify': action key.identify has no parameter 'extra'",
+        "rb.yaml:11:11: error: step 'two': action aws.iam.update-access-key requires parameter 'access-key-id'",
+        "rb.yaml:13:15: error: step 'two': parameter 'status' of aws.iam.update-access-key must be one of Active, Inactive, found 'Sleeping'",
+        "rb.yaml:13:33: error: step 'two': parameter 'attempts' of aws.iam.update-access-key must be an integer, found a list",
+        "rb.yaml:14:26: error: 'attempts' must be a whole number from 1 to 20",
+        "rb.yaml:15:16: error: 'timeout' must be a positive duration like 30s, 500ms, 2m or 1h, found 'soon'",
+        "rb.yaml:16:17: error: 'approval' must be 'required' or 'none', found 'maybe'",
+        "rb.yaml:17:3: error: unknown phase 'cleanup'; phases are detect, contain, investigate, recover, notify, document",
+      ])
   }
 
   @Test func referenceMistakesAreLocatedInsideTheExpression() {
@@ -147,25 +154,30 @@ import Testing
             action: key.identify
             with: { key: "${{ incident.colour }}" }
       """
-    #expect(diagnostics(yaml, registry: registry) == [
-      "rb.yaml:8:25: error: undefined input 'kee'; did you mean 'key'?",
-      "rb.yaml:11:25: error: step 'later' has not run yet at this point (it runs later, in phase contain)",
-      "rb.yaml:14:25: error: step 'identify' (key.identify) has no output 'owner'; its outputs are key-id, provider",
-      "rb.yaml:17:25: error: env 'GITHUB_TOKEN' is not declared in the runbook's 'env' list",
-      "rb.yaml:20:39: error: invalid expression: expected an expression",
-      "rb.yaml:23:13: error: unknown step 'ghost'",
-      "rb.yaml:28:25: error: unknown incident field 'colour'; fields are id, runbook, started-at, mode, directory, "
-        + "verdict, verdict-reason, stopped-at, stop-reason, resume-command",
-    ])
+    #expect(
+      diagnostics(yaml, registry: registry) == [
+        "rb.yaml:8:25: error: undefined input 'kee'; did you mean 'key'?",
+        "rb.yaml:11:25: error: step 'later' has not run yet at this point (it runs later, in phase contain)",
+        "rb.yaml:14:25: error: step 'identify' (key.identify) has no output 'owner'; its outputs are key-id, provider",
+        "rb.yaml:17:25: error: env 'GITHUB_TOKEN' is not declared in the runbook's 'env' list",
+        "rb.yaml:20:39: error: invalid expression: expected an expression",
+        "rb.yaml:23:13: error: unknown step 'ghost'",
+        "rb.yaml:28:25: error: unknown incident field 'colour'; fields are id, runbook, started-at, mode, directory, "
+          + "verdict, verdict-reason, stopped-at, stop-reason, resume-command",
+      ])
   }
 
   @Test func yamlSyntaxAndDuplicateKeysAndMissingNameAreReported() {
     #expect(diagnostics("runbook: [unclosed\nphases: {}\n", registry: registry).first?.hasPrefix("rb.yaml:2:") == true)
-    #expect(diagnostics("runbook: a\nrunbook: b\nphases: {}\n", registry: registry)
-      == ["rb.yaml:1:1: error: duplicate key 'runbook'"])
-    #expect(diagnostics("description: x\nphases:\n  detect: []\n", registry: registry)
-      == ["rb.yaml:1:1: error: missing required key 'runbook' (the runbook's name)",
-          "rb.yaml:1:1: error: runbook has no steps"])
+    #expect(
+      diagnostics("runbook: a\nrunbook: b\nphases: {}\n", registry: registry)
+        == ["rb.yaml:1:1: error: duplicate key 'runbook'"])
+    #expect(
+      diagnostics("description: x\nphases:\n  detect: []\n", registry: registry)
+        == [
+          "rb.yaml:1:1: error: missing required key 'runbook' (the runbook's name)",
+          "rb.yaml:1:1: error: runbook has no steps",
+        ])
   }
 
   @Test func anchorsAndAliasesAreRefused() {
@@ -176,9 +188,13 @@ import Testing
           - &s { id: one, action: key.identify, with: { key: x } }
           - *s
       """
-    #expect(diagnostics(yaml, registry: registry) == ["rb.yaml:4:7: error: YAML anchors and aliases are not allowed in runbooks"])
+    #expect(
+      diagnostics(yaml, registry: registry) == [
+        "rb.yaml:4:7: error: YAML anchors and aliases are not allowed in runbooks"
+      ])
     // `&&` in a condition is not an anchor.
-    let ok = "runbook: a\nphases:\n  detect:\n    - id: one\n      action: key.identify\n      when: inputs.a && inputs.b\n      with: { key: x }\n"
+    let ok =
+      "runbook: a\nphases:\n  detect:\n    - id: one\n      action: key.identify\n      when: inputs.a && inputs.b\n      with: { key: x }\n"
     #expect(!diagnostics(ok, registry: registry).contains { $0.contains("anchors") })
   }
 
@@ -196,8 +212,10 @@ import Testing
     for t in ["true", "True", "TRUE", "yes", "on", "ON"] { #expect(PlainScalar.bool(t) == true, "\(t)") }
     for f in ["false", "No", "off", "OFF"] { #expect(PlainScalar.bool(f) == false, "\(f)") }
     for s in ["tRue", "y", "1", ""] { #expect(PlainScalar.bool(s) == nil, "\(s)") }
-    let numbers: [(String, Double)] = [("3", 3), ("-2", -2), ("+7", 7), ("1_000", 1000), ("2.5", 2.5), (".5", 0.5),
-                                       ("1.5e3", 1500), ("6.02E-2", 0.0602)]
+    let numbers: [(String, Double)] = [
+      ("3", 3), ("-2", -2), ("+7", 7), ("1_000", 1000), ("2.5", 2.5), (".5", 0.5),
+      ("1.5e3", 1500), ("6.02E-2", 0.0602),
+    ]
     for (text, value) in numbers { #expect(PlainScalar.number(text) == value, "\(text)") }
     for s in ["1e5", "AKIA123", "1.2.3", "-", "_1", "1e", "10s", "0x1F", "2026-11-23"] {
       #expect(PlainScalar.number(s) == nil, "\(s)")

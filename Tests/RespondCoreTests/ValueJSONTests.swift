@@ -8,8 +8,10 @@ import Testing
 @Suite struct ValueJSONTests {
   @Test func roundTripsThroughFoundationsDecoder() throws {
     let tricky = "quote \" backslash \\ slash / nl \n tab \t cr \r nul \u{0} bell \u{7} é 🔑 \u{1F}"
-    let v: Value = ["s": .string(tricky), "n": 3, "f": .number(2.5), "b": true, "z": nil,
-                    "list": [1, "two", ["k": "v"]], "empty": [:], "none": []]
+    let v: Value = [
+      "s": .string(tricky), "n": 3, "f": .number(2.5), "b": true, "z": nil,
+      "list": [1, "two", ["k": "v"]], "empty": [:], "none": [],
+    ]
     for pretty in [false, true] {
       let text = v.json(pretty: pretty)
       let back = try JSONDecoder().decode(Value.self, from: Data(text.utf8))
@@ -35,8 +37,9 @@ import Testing
   @Test func journalRecordsHandWrittenEncodingEqualsTheCodableOne() throws {
     let t = Date(timeIntervalSince1970: 1_795_000_000.125)
     var r = JournalRecord(seq: 42, at: t, type: .stepFinished)
-    r.incident = IncidentInfo(id: "20261118T110640Z-key-compromised", runbook: "key-compromised", startedAt: t,
-                              mode: .live, directory: "/tmp/x")
+    r.incident = IncidentInfo(
+      id: "20261118T110640Z-key-compromised", runbook: "key-compromised", startedAt: t,
+      mode: .live, directory: "/tmp/x")
     r.runbookFile = "/r/key-compromised.yaml"
     r.runbookDigest = "sha256:abc"
     r.runbookDescription = "quote \" and \n newline"
@@ -45,8 +48,11 @@ import Testing
     r.version = "0.1.0"
     r.inputs = ["key": "AKIAIOSFODNN7EXAMPLE", "n": 3, "nested": ["a": [true, nil]]]
     r.withheldInputs = ["token"]
-    r.plan = [PlanEntry(id: "a", phase: .detect, action: "key.identify", title: "Identify", condition: "x",
-                        mutates: false, approval: true, continueOnError: false)]
+    r.plan = [
+      PlanEntry(
+        id: "a", phase: .detect, action: "key.identify", title: "Identify", condition: "x",
+        mutates: false, approval: true, continueOnError: false)
+    ]
     r.step = "logs"
     r.phase = .investigate
     r.action = "aws.logs.filter-log-events"
@@ -85,8 +91,10 @@ import Testing
 
   @Test func parsesWhatTheWriterWritesAndEscapesOfEveryKind() throws {
     let tricky = "quote \" backslash \\ slash / nl \n tab \t cr \r nul \u{0} bell \u{7} é 🔑 \u{1F}"
-    let v: Value = ["s": .string(tricky), "n": -3, "f": .number(2.5e-3), "b": true, "no": false, "z": nil,
-                    "list": [1, "two", ["k": "v"]], "empty": [:], "none": []]
+    let v: Value = [
+      "s": .string(tricky), "n": -3, "f": .number(2.5e-3), "b": true, "no": false, "z": nil,
+      "list": [1, "two", ["k": "v"]], "empty": [:], "none": [],
+    ]
     for pretty in [false, true] { #expect(Value.parseJSON(v.json(pretty: pretty)) == v) }
     #expect(Value.parseJSON(#" "\u00e9\ud83d\udd11\/\b\f" "#) == .string("é🔑/\u{8}\u{C}"))
     #expect(Value.parseJSON("1E+2") == 100)
@@ -118,11 +126,13 @@ import Testing
       let theirs = try? JSONDecoder().decode(Value.self, from: Data(bytes))
       if ours == theirs { continue }
       // Foundation ignores what follows a complete value (`[1] x`); RFC 8259 does not.
-      let laxAboutTrailingText = ours == nil && theirs != nil
+      let laxAboutTrailingText =
+        ours == nil && theirs != nil
         && (1..<bytes.count).contains { Value.parseJSON(Data(bytes[..<$0])) == theirs }
       // Foundation also accepts a comma before a closing bracket (`[1,]`, `{"a":1,}`).
       let text = String(decoding: bytes, as: UTF8.self)
-      let laxAboutTrailingComma = ours == nil && theirs != nil
+      let laxAboutTrailingComma =
+        ours == nil && theirs != nil
         && Value.parseJSON(text.replacing(/,\s*([\]}])/) { $0.output.1 }) == theirs
       if !laxAboutTrailingText && !laxAboutTrailingComma { disagreements.append(text) }
     }

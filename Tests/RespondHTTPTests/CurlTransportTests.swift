@@ -21,9 +21,11 @@ struct ReceiverControl {
     let base = base
     _ = try await offPool {
       try runProgram(
-      "/usr/bin/curl",
-      ["-sS", "--fail", "-X", "POST", "-H", "Content-Type: application/json", "--data-binary", json,
-       base + "/_control/script"])
+        "/usr/bin/curl",
+        [
+          "-sS", "--fail", "-X", "POST", "-H", "Content-Type: application/json", "--data-binary", json,
+          base + "/_control/script",
+        ])
     }
   }
 
@@ -60,7 +62,8 @@ final class DedicatedReceiver: @unchecked Sendable {
     directory = dir
     let portFile = dir.appendingPathComponent("port").path
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", repoRoot + "/Tests/Support/receiver.py", "--port", "0", "--port-file", portFile]
+    process.arguments =
+      ["python3", repoRoot + "/Tests/Support/receiver.py", "--port", "0", "--port-file", portFile]
       + arguments
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
@@ -95,8 +98,11 @@ struct ReceiverDidNotStart: Error {}
 func freeLoopbackPort() async throws -> Int {
   let out = try await offPool {
     try runProgram(
-    "/usr/bin/env",
-    ["python3", "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1]); s.close()"])
+      "/usr/bin/env",
+      [
+        "python3", "-c",
+        "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1]); s.close()",
+      ])
   }
   return Int(out) ?? 1
 }
@@ -110,8 +116,10 @@ func selfSignedCertificate() async throws -> (cert: String, key: String) {
   _ = try await offPool {
     try runProgram(
       "/usr/bin/openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-       "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+      [
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+      ])
   }
   return (cert, key)
 }
@@ -133,10 +141,12 @@ struct CurlTransportHTTPTests {
 
   @Test func getRoundTripsHeadersAndQuery() async throws {
     let path = uniquePath("get")
-    try await receiver.script(path, [["status": 200, "headers": ["Content-Type": "application/json"], "body": ["ok": true]]])
-    let resp = try await transport.send(HTTPRequest(
-      method: "GET", url: services.receiverURL + path + "?a=1&b=two%20words",
-      headers: [("X-Custom", "Value 1"), ("Accept", "application/json")]))
+    try await receiver.script(
+      path, [["status": 200, "headers": ["Content-Type": "application/json"], "body": ["ok": true]]])
+    let resp = try await transport.send(
+      HTTPRequest(
+        method: "GET", url: services.receiverURL + path + "?a=1&b=two%20words",
+        headers: [("X-Custom", "Value 1"), ("Accept", "application/json")]))
     #expect(resp.status == 200)
     #expect(resp.json?["ok"] == .bool(true))
     let recorded = try await receiver.requests(path)
@@ -151,8 +161,9 @@ struct CurlTransportHTTPTests {
   @Test func postSendsExactBinaryBodyAndNoAddedHeaders() async throws {
     let path = uniquePath("post")
     let body = Data([0x00, 0x01, 0xFF, 0x0D, 0x0A, 0x7B]) + Data(repeating: 0x41, count: 3000)
-    let resp = try await transport.send(HTTPRequest(
-      method: "POST", url: services.receiverURL + path, headers: [("X-Signature", "t=1,v1=abc")], body: body))
+    let resp = try await transport.send(
+      HTTPRequest(
+        method: "POST", url: services.receiverURL + path, headers: [("X-Signature", "t=1,v1=abc")], body: body))
     #expect(resp.status == 200)
     #expect(resp.text == "ok")
     let recorded = try #require(try await receiver.requests(path).first)
@@ -167,8 +178,9 @@ struct CurlTransportHTTPTests {
   func sendsExactMethod(_ method: String) async throws {
     let path = uniquePath("method")
     let body = method == "DELETE" || method == "OPTIONS" ? Data() : Data(#"{"a":1}"#.utf8)
-    let resp = try await transport.send(HTTPRequest(
-      method: method, url: services.receiverURL + path, headers: [("Content-Type", "application/json")], body: body))
+    let resp = try await transport.send(
+      HTTPRequest(
+        method: method, url: services.receiverURL + path, headers: [("Content-Type", "application/json")], body: body))
     #expect(resp.status == 200)
     let recorded = try #require(try await receiver.requests(path).first)
     #expect(recorded["method"]?.stringValue == method)
@@ -186,10 +198,12 @@ struct CurlTransportHTTPTests {
 
   @Test func errorStatusIsReturnedWithRetryAfter() async throws {
     let path = uniquePath("429")
-    try await receiver.script(path, [
-      ["status": 429, "headers": ["Retry-After": "7"], "body": ["message": "slow down"]],
-      ["status": 503, "body": "busy"],
-    ])
+    try await receiver.script(
+      path,
+      [
+        ["status": 429, "headers": ["Retry-After": "7"], "body": ["message": "slow down"]],
+        ["status": 503, "body": "busy"],
+      ])
     let first = try await transport.send(HTTPRequest(method: "POST", url: services.receiverURL + path))
     #expect(first.status == 429)
     #expect(first.retryAfter == .seconds(7))
@@ -202,7 +216,10 @@ struct CurlTransportHTTPTests {
 
   @Test func responseHeadersKeepOrderAndCase() async throws {
     let path = uniquePath("headers")
-    try await receiver.script(json: #"{"path": "\#(path)", "responses": [{"status": 201, "headers": {"X-First": "1", "x-second": "two", "X-THIRD": "3 3", "X-Alpha": "a"}}]}"#)
+    try await receiver.script(
+      json:
+        #"{"path": "\#(path)", "responses": [{"status": 201, "headers": {"X-First": "1", "x-second": "two", "X-THIRD": "3 3", "X-Alpha": "a"}}]}"#
+    )
     let resp = try await transport.send(HTTPRequest(method: "GET", url: services.receiverURL + path))
     #expect(resp.status == 201)
     let names = resp.headers.map(\.0)
@@ -228,8 +245,9 @@ struct CurlTransportHTTPTests {
     try await receiver.script(path, [["status": 200, "delay": .number(6.0)]])
     let started = ContinuousClock.now
     do {
-      _ = try await transport.send(HTTPRequest(
-        method: "GET", url: services.receiverURL + path + "?token=s3cr3t", timeout: .milliseconds(400)))
+      _ = try await transport.send(
+        HTTPRequest(
+          method: "GET", url: services.receiverURL + path + "?token=s3cr3t", timeout: .milliseconds(400)))
       Issue.record("expected a timeout")
     } catch let error as TransportError {
       guard case .timedOut(let url, let after) = error else {
@@ -316,8 +334,9 @@ struct CurlTransportHTTPTests {
 
   @Test func malformedHeaderIsRefused() async throws {
     await #expect {
-      _ = try await transport.send(HTTPRequest(
-        method: "GET", url: services.receiverURL + "/x", headers: [("X-A", "1\r\nX-Injected: yes")]))
+      _ = try await transport.send(
+        HTTPRequest(
+          method: "GET", url: services.receiverURL + "/x", headers: [("X-A", "1\r\nX-Injected: yes")]))
     } throws: { error in
       guard case .refused = error as? TransportError else { return false }
       return true
@@ -327,7 +346,8 @@ struct CurlTransportHTTPTests {
   @Test func selfSignedCertificateIsRefusedUnlessTrusted() async throws {
     let (cert, key) = try await selfSignedCertificate()
     defer { try? FileManager.default.removeItem(atPath: (cert as NSString).deletingLastPathComponent) }
-    let server = try await DedicatedReceiver.start(arguments: ["--tls-cert", cert, "--tls-key", key], repoRoot: services.repoRoot)
+    let server = try await DedicatedReceiver.start(
+      arguments: ["--tls-cert", cert, "--tls-key", key], repoRoot: services.repoRoot)
     defer { server.stop() }
     let url = "https://127.0.0.1:\(server.port)/tls"
     await #expect {
@@ -442,16 +462,19 @@ struct CurlTransportSMTPTests {
   @Test func mailArrivesWithHeadersAndBody() async throws {
     let marker = "incident-\(UUID().uuidString.prefix(8))"
     let body = "Key AKIA…WXYZ was deactivated.\r\n.leading dot line stays\r\nEnd."
-    try await transport.sendMail(MailRequest(
-      url: services.smtpURL, from: "alerts@example.test", recipients: ["oncall@example.test", "<sec@example.test>"],
-      message: message(subject: "respond \(marker)", body: body)))
+    try await transport.sendMail(
+      MailRequest(
+        url: services.smtpURL, from: "alerts@example.test", recipients: ["oncall@example.test", "<sec@example.test>"],
+        message: message(subject: "respond \(marker)", body: body)))
     let text = try #require(try await delivered(containing: marker))
     #expect(text.contains("From: respond <alerts@example.test>"))
     #expect(text.contains("To: oncall@example.test, sec@example.test"))
     #expect(text.contains("Subject: respond \(marker)"))
     #expect(text.contains("Key AKIA…WXYZ was deactivated."))
     #expect(text.contains("\n.leading dot line stays"), "dot-stuffing is undone by the server")
-    #expect(text.contains("X-RcptTo: oncall@example.test, sec@example.test") || text.contains("X-RcptTo: oncall@example.test,sec@example.test"))
+    #expect(
+      text.contains("X-RcptTo: oncall@example.test, sec@example.test")
+        || text.contains("X-RcptTo: oncall@example.test,sec@example.test"))
     #expect(text.contains("X-MailFrom: alerts@example.test"))
   }
 
@@ -459,10 +482,11 @@ struct CurlTransportSMTPTests {
     let marker = "plain-\(UUID().uuidString.prefix(8))"
     let strict = CurlTransport(treatAsRemoteHosts: ["127.0.0.1"])
     await #expect {
-      try await strict.sendMail(MailRequest(
-        url: services.smtpURL, from: "alerts@example.test", recipients: ["oncall@example.test"],
-        message: message(subject: marker, body: "must not be sent in clear"), username: "user",
-        password: "hunter2-password"))
+      try await strict.sendMail(
+        MailRequest(
+          url: services.smtpURL, from: "alerts@example.test", recipients: ["oncall@example.test"],
+          message: message(subject: marker, body: "must not be sent in clear"), username: "user",
+          password: "hunter2-password"))
     } throws: { error in
       guard case .tls(let url, _) = error as? TransportError else { return false }
       return url.hasPrefix(services.smtpURL) && !"\(error)".contains("hunter2")
@@ -473,8 +497,10 @@ struct CurlTransportSMTPTests {
   @Test(arguments: ["http://127.0.0.1:1/", "ftp://127.0.0.1/x"])
   func nonMailSchemesAreRefused(_ url: String) async throws {
     await #expect {
-      try await transport.sendMail(MailRequest(url: url, from: "a@example.test", recipients: ["b@example.test"],
-                                               message: Data("x".utf8)))
+      try await transport.sendMail(
+        MailRequest(
+          url: url, from: "a@example.test", recipients: ["b@example.test"],
+          message: Data("x".utf8)))
     } throws: { error in
       guard case .refused = error as? TransportError else { return false }
       return true
@@ -483,9 +509,10 @@ struct CurlTransportSMTPTests {
 
   @Test func addressWithLineBreakIsRefused() async throws {
     await #expect {
-      try await transport.sendMail(MailRequest(
-        url: services.smtpURL, from: "a@example.test", recipients: ["b@example.test>\r\nRCPT TO:<evil@example.test"],
-        message: Data("x".utf8)))
+      try await transport.sendMail(
+        MailRequest(
+          url: services.smtpURL, from: "a@example.test", recipients: ["b@example.test>\r\nRCPT TO:<evil@example.test"],
+          message: Data("x".utf8)))
     } throws: { error in
       guard case .refused = error as? TransportError else { return false }
       return true

@@ -32,7 +32,8 @@ package enum AWSActions {
 
   /// Requirements for a global service (credentials) or a regional one (credentials and region).
   static func requirements(regional: Bool) -> [Requirement] {
-    regional ? [AWSConfiguration.credentialsRequirement, AWSConfiguration.regionRequirement]
+    regional
+      ? [AWSConfiguration.credentialsRequirement, AWSConfiguration.regionRequirement]
       : [AWSConfiguration.credentialsRequirement]
   }
 
@@ -42,7 +43,8 @@ package enum AWSActions {
   static func date(_ context: ActionContext, _ name: String) throws -> Date? {
     guard let text = context.optionalString(name) else { return nil }
     guard let date = ISO8601.parse(text) else {
-      throw ActionError.badParameter(name: name, reason: "must be an ISO-8601 UTC time such as 2026-11-23T13:09:39Z, got '\(text)'")
+      throw ActionError.badParameter(
+        name: name, reason: "must be an ISO-8601 UTC time such as 2026-11-23T13:09:39Z, got '\(text)'")
     }
     return date
   }

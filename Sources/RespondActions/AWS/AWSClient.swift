@@ -173,8 +173,10 @@ package struct AWSClient: Sendable {
     let endpoint = try configuration.endpoint(for: service, region: region)
     let fields = [("Action", action), ("Version", Self.queryVersion(service))] + parameters
     let body = fields.map { "\(SigV4.uriEncode($0.0))=\(SigV4.uriEncode($0.1))" }.joined(separator: "&")
-    return try await parsedAnswer(operation: "\(service.displayName) \(action)", format: "XML", endpoint: endpoint,
-                                  mutates: mutates) {
+    return try await parsedAnswer(
+      operation: "\(service.displayName) \(action)", format: "XML", endpoint: endpoint,
+      mutates: mutates
+    ) {
       let response = try await send(
         endpoint: endpoint, operation: action, body: Data(body.utf8),
         headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], mutates: mutates,
@@ -197,13 +199,17 @@ package struct AWSClient: Sendable {
       tries += 1
       let (status, parsed) = try await attempt()
       if let parsed { return parsed }
-      if !mutates, let wait = policy.delay(afterAttempt: tries, elapsed: ContinuousClock.now - started, retryAfter: nil) {
-        context.log("\(operation): the answer is not \(format); retrying in \(wait.shortDescription) (attempt \(tries + 1) of \(policy.maxAttempts))")
+      if !mutates, let wait = policy.delay(afterAttempt: tries, elapsed: ContinuousClock.now - started, retryAfter: nil)
+      {
+        context.log(
+          "\(operation): the answer is not \(format); retrying in \(wait.shortDescription) (attempt \(tries + 1) of \(policy.maxAttempts))"
+        )
         try await Task.sleep(for: wait)
         continue
       }
       let after = tries > 1 ? " (after \(tries) attempts)" : ""
-      throw ActionError.failed("\(operation) answered HTTP \(status) with a body that is not \(format)\(after) (\(endpoint.url))")
+      throw ActionError.failed(
+        "\(operation) answered HTTP \(status) with a body that is not \(format)\(after) (\(endpoint.url))")
     }
   }
 
@@ -214,8 +220,10 @@ package struct AWSClient: Sendable {
   ) async throws -> Value {
     let endpoint = try configuration.endpoint(for: service, region: region)
     let operation = String(target.split(separator: ".").last ?? Substring(target))
-    return try await parsedAnswer(operation: "\(service.displayName) \(operation)", format: "JSON", endpoint: endpoint,
-                                  mutates: mutates) {
+    return try await parsedAnswer(
+      operation: "\(service.displayName) \(operation)", format: "JSON", endpoint: endpoint,
+      mutates: mutates
+    ) {
       let response = try await send(
         endpoint: endpoint, operation: operation, body: Data(body.jsonString().utf8),
         headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)], mutates: mutates,
@@ -232,7 +240,9 @@ package struct AWSClient: Sendable {
     let endpoint = try configuration.endpoint(for: service, region: region)
     var url = endpoint.url.hasSuffix("/") ? String(endpoint.url.dropLast()) : endpoint.url
     url += path
-    if !query.isEmpty { url += "?" + query.map { "\(SigV4.uriEncode($0.0))=\(SigV4.uriEncode($0.1))" }.joined(separator: "&") }
+    if !query.isEmpty {
+      url += "?" + query.map { "\(SigV4.uriEncode($0.0))=\(SigV4.uriEncode($0.1))" }.joined(separator: "&")
+    }
     let emptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     return try await send(
       endpoint: endpoint, operation: operation, body: Data(), headers: [("x-amz-content-sha256", emptyHash)],
@@ -310,7 +320,9 @@ package struct AWSClient: Sendable {
         if retryable,
           let wait = policy.delay(afterAttempt: attempt, elapsed: ContinuousClock.now - started, retryAfter: nil)
         {
-          context.log("\(label): \(error.description); retrying in \(wait.shortDescription) (attempt \(attempt + 1) of \(policy.maxAttempts))")
+          context.log(
+            "\(label): \(error.description); retrying in \(wait.shortDescription) (attempt \(attempt + 1) of \(policy.maxAttempts))"
+          )
           try await Task.sleep(for: wait)
           continue
         }
@@ -329,7 +341,9 @@ package struct AWSClient: Sendable {
         let wait = policy.delay(
           afterAttempt: attempt, elapsed: ContinuousClock.now - started, retryAfter: error.retryAfter)
       {
-        context.log("\(label): HTTP \(response.status) \(error.code ?? ""); retrying in \(wait.shortDescription) (attempt \(attempt + 1) of \(policy.maxAttempts))")
+        context.log(
+          "\(label): HTTP \(response.status) \(error.code ?? ""); retrying in \(wait.shortDescription) (attempt \(attempt + 1) of \(policy.maxAttempts))"
+        )
         try await Task.sleep(for: wait)
         continue
       }

@@ -126,7 +126,8 @@ package struct AWSConfiguration: Sendable {
     let credFile = readINI(credentialsPath)
     let configFile = readINI(configPath)
     let credSection = credFile?[profile]
-    let configSection = configFile?[profile == "default" ? "default" : "profile \(profile)"]
+    let configSection =
+      configFile?[profile == "default" ? "default" : "profile \(profile)"]
       ?? (profile == "default" ? configFile?["profile default"] : nil)
     let settings = configSection ?? [:]
     let services = Self.serviceSections(configFile, settings)
@@ -147,7 +148,8 @@ package struct AWSConfiguration: Sendable {
       let missing = envKey == nil ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY"
       let present = envKey == nil ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID"
       throw ActionError.notConfigured(
-        "incomplete AWS credentials: \(present) is set but \(missing) is not (set both, or unset both to use a profile)")
+        "incomplete AWS credentials: \(present) is set but \(missing) is not (set both, or unset both to use a profile)"
+      )
     }
 
     // A profile: the credentials file first, then the config file (the CLI accepts keys in both).
@@ -171,7 +173,8 @@ package struct AWSConfiguration: Sendable {
     if let kind = unsupported.first(where: { settings[$0] != nil || credSection?[$0] != nil }) {
       throw ActionError.notConfigured(
         "AWS profile '\(profile)' gets its credentials through \(kind), which respond does not support: "
-          + "export AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (e.g. from `aws configure export-credentials --profile \(profile) --format env`)")
+          + "export AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (e.g. from `aws configure export-credentials --profile \(profile) --format env`)"
+      )
     }
     if let profileExplicit, credSection == nil, configSection == nil {
       throw ActionError.notConfigured(
@@ -179,10 +182,12 @@ package struct AWSConfiguration: Sendable {
     }
     if let profileExplicit {
       throw ActionError.notConfigured(
-        "AWS profile '\(profileExplicit)' has no aws_access_key_id and aws_secret_access_key (looked in \(credentialsPath) and \(configPath))")
+        "AWS profile '\(profileExplicit)' has no aws_access_key_id and aws_secret_access_key (looked in \(credentialsPath) and \(configPath))"
+      )
     }
     throw ActionError.notConfigured(
-      "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials (looked in \(credentialsPath))")
+      "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials (looked in \(credentialsPath))"
+    )
   }
 
   /// The configured region (environment, then profile), or nil.
@@ -196,7 +201,8 @@ package struct AWSConfiguration: Sendable {
     if let r = nonEmpty(override) ?? configuredRegion { return r }
     if service.isGlobal { return "us-east-1" }
     throw ActionError.notConfigured(
-      "no AWS region for \(service.displayName): set AWS_REGION (or AWS_DEFAULT_REGION, or region in profile '\(profileName)' of \(Self.configFilePath(environment)))")
+      "no AWS region for \(service.displayName): set AWS_REGION (or AWS_DEFAULT_REGION, or region in profile '\(profileName)' of \(Self.configFilePath(environment)))"
+    )
   }
 
   /// Whether configured endpoint URLs are to be ignored (env var over profile setting).
@@ -285,7 +291,9 @@ package struct AWSConfiguration: Sendable {
   }
 
   /// The `[services x]` section named by the profile's `services` setting, as service → settings.
-  static func serviceSections(_ file: [String: [String: String]]?, _ profile: [String: String]) -> [String: [String: String]] {
+  static func serviceSections(_ file: [String: [String: String]]?, _ profile: [String: String]) -> [String: [String:
+    String]]
+  {
     guard let name = nonEmpty(profile["services"]), let section = file?["services \(name)"] else { return [:] }
     var out: [String: [String: String]] = [:]
     for (key, value) in section {

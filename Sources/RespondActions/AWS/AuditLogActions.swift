@@ -83,7 +83,8 @@ struct CloudTrailFindings {
       if let agent { detail.append("agent: \(agent)") }
       if let code = record["errorCode"]?.stringValue { detail.append("error: \(code)") }
       events.append(
-        EvidenceEvent(time: time, name: name, sourceIP: ip, detail: detail.isEmpty ? nil : detail.joined(separator: "; ")))
+        EvidenceEvent(
+          time: time, name: name, sourceIP: ip, detail: detail.isEmpty ? nil : detail.joined(separator: "; ")))
       if events.count > Self.sampleSize * 2 { trimSample() }
     }
   }
@@ -118,15 +119,20 @@ struct CloudTrailFindings {
   {
     var all = caveats
     if otherKeys > 0 {
-      all.append("\(otherKeys) record(s) returned by the server belonged to other keys and were discarded (checked userIdentity.accessKeyId)")
+      all.append(
+        "\(otherKeys) record(s) returned by the server belonged to other keys and were discarded (checked userIdentity.accessKeyId)"
+      )
     }
     if unreadable > 0 { all.append("\(unreadable) message(s) were not CloudTrail JSON and were skipped") }
     var sample = self
     sample.trimSample()
     if count > sample.events.count {
-      all.append("the evidence keeps the newest \(sample.events.count) of \(count) events; the tallies count all of them")
+      all.append(
+        "the evidence keeps the newest \(sample.events.count) of \(count) events; the tallies count all of them")
     }
-    var tallies: [String: [String: Int]] = ["event names": eventNames, "source IPs": sourceIPs, "user agents": userAgents]
+    var tallies: [String: [String: Int]] = [
+      "event names": eventNames, "source IPs": sourceIPs, "user agents": userAgents,
+    ]
     if !principalARNs.isEmpty { tallies["principal ARNs"] = principalARNs }
     if !roleNames.isEmpty { tallies["role names"] = roleNames }
     return Evidence(
@@ -260,7 +266,8 @@ struct LookupEventsAction: Action {
     let key = try context.string("access-key-id")
     let window = try AWSActions.window(context)
     let client = try AWSClient(context)
-    let regions = try AWSActions.stringList(context, "regions")
+    let regions =
+      try AWSActions.stringList(context, "regions")
       ?? [try client.configuration.region(for: .cloudtrail)]
     var findings = CloudTrailFindings(accessKeyID: key)
     var caveats: [String] = []
@@ -280,14 +287,22 @@ struct LookupEventsAction: Action {
         let page = try await client.json(
           .cloudtrail, target: Self.target, .object(body), mutates: false, region: region, perSecond: Self.perSecond)
         for event in page["Events"]?.arrayValue ?? [] {
-          let time = event["EventTime"]?.numberValue.map { Date(timeIntervalSince1970: $0) }
+          let time =
+            event["EventTime"]?.numberValue.map { Date(timeIntervalSince1970: $0) }
             ?? event["EventTime"]?.stringValue.flatMap(ISO8601.parse)
           var record: Value = [:]
           if let text = event["CloudTrailEvent"]?.stringValue {
-            if let parsed = Value.parseJSON(text), parsed.objectValue != nil { record = parsed } else { findings.addUnreadable() }
+            if let parsed = Value.parseJSON(text), parsed.objectValue != nil {
+              record = parsed
+            } else {
+              findings.addUnreadable()
+            }
           }
           if record["eventID"] == nil, let id = event["EventId"] {
-            if case .object(var o) = record { o["eventID"] = id; record = .object(o) }
+            if case .object(var o) = record {
+              o["eventID"] = id
+              record = .object(o)
+            }
           }
           findings.add(
             record: record, fallbackTime: time, fallbackName: event["EventName"]?.stringValue,
@@ -302,11 +317,13 @@ struct LookupEventsAction: Action {
     caveats.append("CloudTrail event history holds management events only (no data events), per region")
     let evidence = findings.evidence(
       source: "CloudTrail LookupEvents", endpoint: endpoints.joined(separator: ", "),
-      query: "LookupAttributes AttributeKey=AccessKeyId, AttributeValue=\(key); regions \(regions.joined(separator: ", "))",
+      query:
+        "LookupAttributes AttributeKey=AccessKeyId, AttributeValue=\(key); regions \(regions.joined(separator: ", "))",
       window: window, caveats: caveats)
     var outputs = findings.outputs
     outputs["regions"] = .array(regions.map { .string($0) })
     return ActionResult(
-      outputs: outputs, evidence: evidence, summary: findings.summary("CloudTrail (\(regions.joined(separator: ", ")))"))
+      outputs: outputs, evidence: evidence, summary: findings.summary("CloudTrail (\(regions.joined(separator: ", ")))")
+    )
   }
 }

@@ -31,7 +31,8 @@ enum IAMKeys {
         guard let id = member.string("AccessKeyId") else { continue }
         keys.append(
           IAMAccessKey(
-            id: id, status: member.string("Status") ?? "", createDate: member.string("CreateDate").flatMap(ISO8601.parse),
+            id: id, status: member.string("Status") ?? "",
+            createDate: member.string("CreateDate").flatMap(ISO8601.parse),
             userName: member.string("UserName")))
       }
       pages += 1
@@ -250,11 +251,13 @@ struct CreateAccessKeyAction: Action {
       let keys = try await IAMKeys.list(client, userName: user)
       guard let key = keys.first(where: { $0.id == makeRoom }) else {
         throw ActionError.failed(
-          "\(user) already has the maximum number of access keys (\(keys.map(\.id).joined(separator: ", "))) and \(makeRoom) is not one of them: delete one by hand, then resume")
+          "\(user) already has the maximum number of access keys (\(keys.map(\.id).joined(separator: ", "))) and \(makeRoom) is not one of them: delete one by hand, then resume"
+        )
       }
       guard key.status == "Inactive" else {
         throw ActionError.failed(
-          "\(user) already has the maximum number of access keys, and \(makeRoom) is still \(key.status): it was not deleted to make room (deactivate it first)")
+          "\(user) already has the maximum number of access keys, and \(makeRoom) is still \(key.status): it was not deleted to make room (deactivate it first)"
+        )
       }
       context.log("\(user) has no room for a new key: deleting the Inactive key \(makeRoom) first")
       try await IAMKeys.delete(client, id: makeRoom, userName: user)
@@ -286,7 +289,8 @@ struct CreateAccessKeyAction: Action {
   func reconcileInterrupted(_ context: ActionContext, startedAt: Date) async throws -> InterruptedDecision {
     guard let user = context.optionalString("user-name") else {
       return .needsOperator(
-        "step '\(context.stepID)' (aws.iam.create-access-key) was interrupted and has no user-name to check: list the user's keys and delete any created by the lost attempt")
+        "step '\(context.stepID)' (aws.iam.create-access-key) was interrupted and has no user-name to check: list the user's keys and delete any created by the lost attempt"
+      )
     }
     let makeRoom = context.optionalString("make-room-by-deleting")
     let client = try AWSClient(context)
@@ -307,7 +311,9 @@ struct CreateAccessKeyAction: Action {
     }
     if orphans.isEmpty {
       return .safeToRerun(
-        note: "the interrupted attempt created no key for \(user) (none created between \(ISO8601.string(cutoff)) and \(ISO8601.string(windowEnd)))")
+        note:
+          "the interrupted attempt created no key for \(user) (none created between \(ISO8601.string(cutoff)) and \(ISO8601.string(windowEnd)))"
+      )
     }
     return .safeToRerun(
       note: "deleted \(orphans.map(\.id).joined(separator: ", ")) created for \(user) by the interrupted attempt")

@@ -87,8 +87,10 @@ struct GetInlinePolicyAction: Action {
     let policy = try context.string("policy-name")
     let (operation, nameField, name, resultName): (String, String, String, String)
     switch (role, user) {
-    case (let r?, nil): (operation, nameField, name, resultName) = ("GetRolePolicy", "RoleName", r, "GetRolePolicyResult")
-    case (nil, let u?): (operation, nameField, name, resultName) = ("GetUserPolicy", "UserName", u, "GetUserPolicyResult")
+    case (let r?, nil):
+      (operation, nameField, name, resultName) = ("GetRolePolicy", "RoleName", r, "GetRolePolicyResult")
+    case (nil, let u?):
+      (operation, nameField, name, resultName) = ("GetUserPolicy", "UserName", u, "GetUserPolicyResult")
     case (nil, nil): throw ActionError.badParameter(name: "role-name", reason: "or user-name is required")
     default: throw ActionError.badParameter(name: "role-name", reason: "and user-name cannot both be given")
     }
@@ -104,6 +106,7 @@ struct GetInlinePolicyAction: Action {
     let document = raw.removingPercentEncoding ?? raw
     return ActionResult(
       outputs: ["found": .bool(!raw.isEmpty), "document": .string(document)],
-      summary: raw.isEmpty ? "\(name): IAM returned no document for \(policy)" : "\(name) holds inline policy \(policy)")
+      summary: raw.isEmpty ? "\(name): IAM returned no document for \(policy)" : "\(name) holds inline policy \(policy)"
+    )
   }
 }

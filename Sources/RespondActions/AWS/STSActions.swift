@@ -9,7 +9,8 @@ struct GetCallerIdentityAction: Action {
   var descriptor: ActionDescriptor {
     ActionDescriptor(
       name: "aws.sts.get-caller-identity",
-      summary: "Show which identity credentials belong to, or check that a new key authenticates (STS GetCallerIdentity)",
+      summary:
+        "Show which identity credentials belong to, or check that a new key authenticates (STS GetCallerIdentity)",
       parameters: [
         ParameterSpec("access-key-id", .string, "a key to check instead of the configured credentials"),
         ParameterSpec("secret-access-key", secret: true, "that key's secret"),
@@ -49,7 +50,9 @@ struct GetCallerIdentityAction: Action {
         break
       } catch let error as ActionError where error.awsCode == "InvalidClientTokenId" && !waits.isEmpty {
         let wait = waits.removeFirst()
-        context.log("the new key \(client.credentials.accessKeyID) is not accepted yet (IAM propagates new keys); checking again in \(wait.shortDescription)")
+        context.log(
+          "the new key \(client.credentials.accessKeyID) is not accepted yet (IAM propagates new keys); checking again in \(wait.shortDescription)"
+        )
         try await Task.sleep(for: wait)
       }
     }

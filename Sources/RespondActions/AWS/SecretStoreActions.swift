@@ -43,7 +43,8 @@ struct PutSecretValueAction: Action {
   /// Rephrases "not found" so the operator knows which secret, where.
   static func notFound(_ error: ActionError, secretID: String, region: String) -> ActionError {
     guard case .provider(var e) = error, e.code == "ResourceNotFoundException" else { return error }
-    e.message = "secret '\(secretID)' does not exist in \(region) (\(e.message)): check secret-id and region; respond does not create secrets"
+    e.message =
+      "secret '\(secretID)' does not exist in \(region) (\(e.message)): check secret-id and region; respond does not create secrets"
     return .provider(e)
   }
 
@@ -82,7 +83,8 @@ struct PutSecretValueAction: Action {
       context.masker.register(existing)
       guard let object = Value.parseJSON(existing)?.objectValue else {
         throw ActionError.failed(
-          "secret '\(secretID)' does not hold a JSON object, so fields cannot be merged into it: pass secret-string to replace it whole")
+          "secret '\(secretID)' does not hold a JSON object, so fields cannot be merged into it: pass secret-string to replace it whole"
+        )
       }
       context.masker.register(.object(object))
       newString = Value.object(object.merging(fields) { _, new in new }).jsonString()

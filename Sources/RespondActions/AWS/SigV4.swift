@@ -102,9 +102,10 @@ package enum SigV4 {
       method: request.method, url: request.url, headers: request.headers, body: request.body,
       credentials: credentials, region: region, service: service, date: date)
     var signed = request
-    signed.headers = request.headers.filter {
-      lowercase($0.0) != "x-amz-date" && lowercase($0.0) != "authorization"
-    } + sig.headersToAdd
+    signed.headers =
+      request.headers.filter {
+        lowercase($0.0) != "x-amz-date" && lowercase($0.0) != "authorization"
+      } + sig.headersToAdd
     return signed
   }
 
@@ -194,7 +195,8 @@ package enum SigV4 {
       pairs.append((uriEncode(name), uriEncode(value)))
     }
     pairs.sort { a, b in
-      a.0 != b.0 ? Array(a.0.utf8).lexicographicallyPrecedes(Array(b.0.utf8))
+      a.0 != b.0
+        ? Array(a.0.utf8).lexicographicallyPrecedes(Array(b.0.utf8))
         : Array(a.1.utf8).lexicographicallyPrecedes(Array(b.1.utf8))
     }
     return pairs.map { "\($0.0)=\($0.1)" }.joined(separator: "&")

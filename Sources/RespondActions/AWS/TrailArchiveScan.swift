@@ -30,7 +30,8 @@ struct TrailArchiveScanAction: Action {
       parameters: [
         ParameterSpec(
           "path", required: true,
-          "a folder (searched recursively for *.json.gz), one .json.gz file, or s3://bucket/prefix (needs AWS credentials)"),
+          "a folder (searched recursively for *.json.gz), one .json.gz file, or s3://bucket/prefix (needs AWS credentials)"
+        ),
         ParameterSpec("access-key-id", .string, "the key to look for"),
         ParameterSpec("access-key-ids", .list, "several keys to look for at once (list or comma-separated)"),
         ParameterSpec("start", .string, "ISO-8601 UTC start of the window (default: no lower bound)"),
@@ -83,11 +84,15 @@ struct TrailArchiveScanAction: Action {
 
   /// `s3://bucket/prefix`: lists the objects (ListObjectsV2, every page), fetches each `.json.gz`
   /// (GetObject; one object in memory per worker, CloudTrail's are a few MB) and scans it, two at once.
-  func scanS3(_ context: ActionContext, url: String, keys: [String], start: Date?, end: Date?) async throws -> ActionResult {
+  func scanS3(_ context: ActionContext, url: String, keys: [String], start: Date?, end: Date?) async throws
+    -> ActionResult
+  {
     let rest = url.dropFirst("s3://".count)
     let bucket = String(rest.prefix { $0 != "/" })
     let prefix = String(rest.dropFirst(bucket.count).drop { $0 == "/" })
-    guard !bucket.isEmpty else { throw ActionError.badParameter(name: "path", reason: "s3:// needs a bucket: s3://bucket/prefix") }
+    guard !bucket.isEmpty else {
+      throw ActionError.badParameter(name: "path", reason: "s3:// needs a bucket: s3://bucket/prefix")
+    }
     let client = try AWSClient(context)
     var objects: [String] = []
     var token: String?
@@ -95,7 +100,9 @@ struct TrailArchiveScanAction: Action {
       var query = [("list-type", "2"), ("prefix", prefix)]
       if let token { query.append(("continuation-token", token)) }
       let page = try await client.get(.s3, operation: "ListObjectsV2", path: "/" + bucket, query: query)
-      guard let xml = AWSXMLNode.parse(page.body) else { throw ActionError.failed("S3 ListObjectsV2 answered with a body that is not XML") }
+      guard let xml = AWSXMLNode.parse(page.body) else {
+        throw ActionError.failed("S3 ListObjectsV2 answered with a body that is not XML")
+      }
       for item in xml.children("Contents") {
         if let key = item.child("Key")?.text, key.hasSuffix(".json.gz") { objects.append(key) }
       }
@@ -224,7 +231,8 @@ final class TrailScanCollector: @unchecked Sendable {
       for file in damaged {
         caveats.append(
           "\(file.path) could not be read to the end (\(file.reason)); "
-            + (file.kept > 0 ? "\(file.kept) event(s) from its complete records are counted" : "nothing in it was counted"))
+            + (file.kept > 0
+              ? "\(file.kept) event(s) from its complete records are counted" : "nothing in it was counted"))
       }
       if mentions > 0 {
         caveats.append(
@@ -234,7 +242,9 @@ final class TrailScanCollector: @unchecked Sendable {
       if outsideWindow > 0 { caveats.append("\(outsideWindow) event(s) of the key(s) fell outside the window") }
       if unparsable > 0 { caveats.append("\(unparsable) record(s) naming a key were not valid JSON and were skipped") }
       if oversized > 0 {
-        caveats.append("\(oversized) record(s) naming a key were larger than \(TrailArchiveScanner.maxRecordBytes >> 20) MB and were not read")
+        caveats.append(
+          "\(oversized) record(s) naming a key were larger than \(TrailArchiveScanner.maxRecordBytes >> 20) MB and were not read"
+        )
       }
       if withoutRecords > 0 {
         caveats.append("\(withoutRecords) file(s) had no Records array (digest files?) and held no events")
@@ -253,9 +263,11 @@ final class TrailScanCollector: @unchecked Sendable {
       evidence.windowEnd = end
       if keys.count > 1 { evidence.tallies["access keys"] = findings.perKey }
       var outputs = findings.outputs
-      outputs["per-key"] = .object(Dictionary(uniqueKeysWithValues: sortedKeys.map {
-        ($0, Value.number(Double(findings.perKey[$0] ?? 0)))
-      }))
+      outputs["per-key"] = .object(
+        Dictionary(
+          uniqueKeysWithValues: sortedKeys.map {
+            ($0, Value.number(Double(findings.perKey[$0] ?? 0)))
+          }))
       outputs["mentions"] = .number(Double(mentions))
       outputs["files-scanned"] = .number(Double(fileCount))
       outputs["bytes-scanned"] = .number(Double(bytes))
@@ -291,7 +303,8 @@ struct TrailKeyMatcher: Sendable {
 
   /// Access key ids are 16 to 128 letters and digits (IAM's AccessKeyIdType): no JSON escapes.
   static func isPlausible(_ key: String) -> Bool {
-    (16...128).contains(key.utf8.count) && key.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
+    (16...128).contains(key.utf8.count)
+      && key.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
   }
 
   @inline(__always)
@@ -305,7 +318,9 @@ struct TrailKeyMatcher: Sendable {
   func matches(_ p: UnsafePointer<UInt8>, _ count: Int) -> Bool {
     guard count <= 256, lengths[count] else { return false }
     guard let candidates = byHash[Self.hash(p, count)] else { return false }
-    return candidates.contains { key in key.count == count && key.withUnsafeBufferPointer { memcmp($0.baseAddress!, p, count) == 0 } }
+    return candidates.contains { key in
+      key.count == count && key.withUnsafeBufferPointer { memcmp($0.baseAddress!, p, count) == 0 }
+    }
   }
 }
 
@@ -391,7 +406,10 @@ final class TrailArchiveScanner {
       self.done = done
     }
     func tick() {
-      let last = lock.withLock { count -= 1; return count == 0 }
+      let last = lock.withLock {
+        count -= 1
+        return count == 0
+      }
       if last { done() }
     }
   }
@@ -425,8 +443,17 @@ final class TrailArchiveScanner {
 
   private func scan(_ gzip: GzipReader, collector: TrailScanCollector) -> Outcome {
     var outcome = Outcome()
-    end = 0; pos = 0; depth = 0; inString = false; stringStart = -1; stringEscaped = false
-    lastStringWasRecords = false; inRecordsArray = false; inRecord = false; recordStart = -1; recordHit = false
+    end = 0
+    pos = 0
+    depth = 0
+    inString = false
+    stringStart = -1
+    stringEscaped = false
+    lastStringWasRecords = false
+    inRecordsArray = false
+    inRecord = false
+    recordStart = -1
+    recordHit = false
     do {
       while true {
         if collector.isCancelled { return outcome }
@@ -438,7 +465,8 @@ final class TrailArchiveScanner {
         try scanAvailable(&outcome, collector)
       }
       if inString || depth != 0 {
-        throw ScanError("the JSON ends inside \(inRecord ? "a record" : "the document") (cut short before compression?)")
+        throw ScanError(
+          "the JSON ends inside \(inRecord ? "a record" : "the document") (cut short before compression?)")
       }
     } catch {
       outcome.error = "\(error)"
@@ -459,7 +487,8 @@ final class TrailArchiveScanner {
     if keep > 0 {
       let kept = end - keep
       if kept > 0 { memmove(buffer, buffer + keep, kept) }
-      end = kept; pos -= keep
+      end = kept
+      pos -= keep
       if recordStart >= 0 { recordStart -= keep }
       if stringStart >= 0 { stringStart -= keep }
     }
@@ -635,13 +664,18 @@ final class GzipReader {
       if stream.avail_in == 0 && !inputEOF {
         let n = fill()
         if n < 0 { throw ScanError("read error: \(String(cString: strerror(errno)))") }
-        if n == 0 { inputEOF = true } else {
+        if n == 0 {
+          inputEOF = true
+        } else {
           stream.next_in = input
           stream.avail_in = UInt32(n)
         }
       }
       if stream.avail_in == 0 && inputEOF {
-        if sawMember && stream.total_in == 0 { finished = true; break }  // clean end after a member
+        if sawMember && stream.total_in == 0 {
+          finished = true
+          break
+        }  // clean end after a member
         // Hand over what was inflated before the damage; the error comes with the next call.
         if Int(stream.avail_out) < capacity { break }
         if stream.total_in == 0 && !sawMember { throw ScanError("empty file, not gzip") }
@@ -657,7 +691,11 @@ final class GzipReader {
         if stream.avail_in == 0 {
           let n = fill()
           if n < 0 { throw ScanError("read error: \(String(cString: strerror(errno)))") }
-          if n == 0 { inputEOF = true; finished = true; break }
+          if n == 0 {
+            inputEOF = true
+            finished = true
+            break
+          }
           stream.next_in = input
           stream.avail_in = UInt32(n)
         }

@@ -91,13 +91,14 @@ package struct HTTPAction: Action {
     guard accepted.contains(response.status) else {
       let rateLimited = Self.isRateLimited(response)
       let retryable = rateLimited || response.status >= 500
-      throw ActionError.provider(ProviderError(
-        provider: "HTTP", operation: "\(request.method) \(built.path)", endpoint: built.shownURL,
-        status: response.status, code: Self.errorCode(json),
-        message: Self.errorMessage(response, json: json, masker: context.masker),
-        retryable: retryable,
-        processed: !(response.status == 429 || response.status == 503 || (400..<500).contains(response.status)),
-        retryAfter: rateLimited ? Self.rateLimitWait(response) : (retryable ? response.retryAfter : nil)))
+      throw ActionError.provider(
+        ProviderError(
+          provider: "HTTP", operation: "\(request.method) \(built.path)", endpoint: built.shownURL,
+          status: response.status, code: Self.errorCode(json),
+          message: Self.errorMessage(response, json: json, masker: context.masker),
+          retryable: retryable,
+          processed: !(response.status == 429 || response.status == 503 || (400..<500).contains(response.status)),
+          retryAfter: rateLimited ? Self.rateLimitWait(response) : (retryable ? response.retryAfter : nil)))
     }
 
     var outputs: [String: Value] = [
@@ -135,7 +136,8 @@ package struct HTTPAction: Action {
       throw ActionError.badParameter(name: "url", reason: "must not contain spaces or control characters")
     }
     if let hash = url.firstIndex(of: "#") { url = String(url[..<hash]) }
-    guard let scheme = url.range(of: "://").map({ url[..<$0.lowerBound].lowercased() }), ["http", "https"].contains(scheme),
+    guard let scheme = url.range(of: "://").map({ url[..<$0.lowerBound].lowercased() }),
+      ["http", "https"].contains(scheme),
       let components = URLComponents(string: url), let host = components.host, !host.isEmpty
     else {
       throw ActionError.badParameter(name: "url", reason: "must be an http:// or https:// URL with a host")
@@ -166,7 +168,8 @@ package struct HTTPAction: Action {
         let value = map[name] ?? .null
         if value.isNull { continue }
         guard let text = scalarText(value) else {
-          throw ActionError.badParameter(name: "headers", reason: "header '\(name)' must be a string, not a \(value.typeName)")
+          throw ActionError.badParameter(
+            name: "headers", reason: "header '\(name)' must be a string, not a \(value.typeName)")
         }
         try checkHeader(name, text, parameter: "headers")
         headers.append((name, text))
@@ -177,7 +180,8 @@ package struct HTTPAction: Action {
     if let auth = p["auth"], !auth.isNull {
       let (name, value) = try authHeader(auth, masker: context.masker)
       guard !hasHeader(name) else {
-        throw ActionError.badParameter(name: "auth", reason: "conflicts with the '\(name)' header also given in headers")
+        throw ActionError.badParameter(
+          name: "auth", reason: "conflicts with the '\(name)' header also given in headers")
       }
       headers.append((name, value))
     }
@@ -320,7 +324,8 @@ package struct HTTPAction: Action {
       {
         accepted.formUnion(d * 100..<(d + 1) * 100)
       } else {
-        throw ActionError.badParameter(name: "expect", reason: "'\(item.description)' is not a status (200) or a class (2xx)")
+        throw ActionError.badParameter(
+          name: "expect", reason: "'\(item.description)' is not a status (200) or a class (2xx)")
       }
     }
     return accepted
@@ -404,7 +409,9 @@ package struct HTTPAction: Action {
   package static func rateLimitWait(_ response: HTTPResponse, now: Date = Date()) -> Duration? {
     if let retryAfter = response.retryAfter { return min(retryAfter, longestRateLimitWait) }
     func number(_ name: String) -> Double? {
-      response.header(name).flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }.flatMap { $0.isFinite ? $0 : nil }
+      response.header(name).flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }.flatMap {
+        $0.isFinite ? $0 : nil
+      }
     }
     // A reset header counts only when its window is the exhausted one (remaining 0 or not said).
     let reset: Double?

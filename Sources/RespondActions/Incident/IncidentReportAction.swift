@@ -28,7 +28,8 @@ package struct IncidentReportAction: Action {
     let written = try ReportWriter.writeReport(state: state, directory: dir, masker: context.masker)
     return ActionResult(
       outputs: [
-        "path": .string(written.path), "status-line": .string(written.statusLine), "markdown": .string(written.markdown),
+        "path": .string(written.path), "status-line": .string(written.statusLine),
+        "markdown": .string(written.markdown),
       ], summary: written.path)
   }
 }

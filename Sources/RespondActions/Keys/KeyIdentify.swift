@@ -32,7 +32,8 @@ package struct KeyIdentifyAction: Action {
         OutputSpec("secret", "whether the string authenticates by itself (false for AWS access key ids)"),
         OutputSpec("revocable-via", "how such a credential is revoked"),
         OutputSpec("notes", "facts about this format worth knowing (a list)"),
-        OutputSpec("hashed-token", "GitHub tokens: base64 of the SHA-256 digest, as the audit log's hashed_token shows it"),
+        OutputSpec(
+          "hashed-token", "GitHub tokens: base64 of the SHA-256 digest, as the audit log's hashed_token shows it"),
         OutputSpec(
           "automated", "whether respond contains it through the provider's API; false: by hand (manual-steps)"),
         OutputSpec("manual-steps", "what a person must do when not automated: find, revoke, rotate, update; or null"),
@@ -68,7 +69,8 @@ package struct KeyIdentifyAction: Action {
     }
     var outputs = Self.outputs(identity)
     // GitHub's audit log names a token by base64(SHA-256(token)): a one-way digest, safe to show.
-    outputs["hashed-token"] = identity.provider == "github"
+    outputs["hashed-token"] =
+      identity.provider == "github"
       ? .string(Data(SHA256.hash(data: Data(key.utf8))).base64EncodedString()) : .null
     return ActionResult(outputs: outputs, summary: summary)
   }

@@ -80,7 +80,8 @@ package struct PagerDutyNotifyAction: Action {
     let masked = context.masker.mask(Value.object(event).jsonString())
     let body = Data(("{\"routing_key\":" + Value.string(routingKey).jsonString() + "," + masked.dropFirst()).utf8)
 
-    let sender = NotifySender(provider: "PagerDuty", shownEndpoint: endpoint, idempotent: true, masker: context.masker,
+    let sender = NotifySender(
+      provider: "PagerDuty", shownEndpoint: endpoint, idempotent: true, masker: context.masker,
       log: context.log)
     let response = try await sender.send(transport: context.transport, operation: "Events API \(action)") {
       HTTPRequest(

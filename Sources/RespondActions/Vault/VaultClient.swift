@@ -285,7 +285,9 @@ package struct KVPath: Sendable, Equatable, CustomStringConvertible {
       if segments.contains(where: { $0 == ".." || $0 == "." }) {
         throw ActionError.badParameter(name: parameter, reason: "must not contain '.' or '..' segments")
       }
-      if raw.unicodeScalars.contains(where: { $0 == "?" || $0 == "#" || $0 == "%" || $0.value < 0x20 || $0.value == 0x7F }) {
+      if raw.unicodeScalars.contains(where: {
+        $0 == "?" || $0 == "#" || $0 == "%" || $0.value < 0x20 || $0.value == 0x7F
+      }) {
         throw ActionError.badParameter(name: parameter, reason: "must not contain '?', '#', '%' or control characters")
       }
     }

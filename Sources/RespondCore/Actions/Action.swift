@@ -19,8 +19,10 @@ package struct ParameterSpec: Sendable, Equatable {
   /// declared by the action, applied where the step's templates are evaluated.
   package var interpolation: Interpolation
 
-  package init(_ name: String, _ type: ParameterType = .string, required: Bool = false, secret: Bool = false,
-               allowed: [String]? = nil, interpolation: Interpolation = .plain, _ description: String = "") {
+  package init(
+    _ name: String, _ type: ParameterType = .string, required: Bool = false, secret: Bool = false,
+    allowed: [String]? = nil, interpolation: Interpolation = .plain, _ description: String = ""
+  ) {
     self.name = name
     self.type = type
     self.required = required
@@ -148,13 +150,20 @@ package struct Evidence: Sendable, Codable, Equatable {
   package var caveats: [String]
 
   enum CodingKeys: String, CodingKey {
-    case source, endpoint, query, windowStart = "window-start", windowEnd = "window-end"
-    case eventCount = "event-count", firstSeen = "first-seen", lastSeen = "last-seen", tallies, events, caveats
+    case source, endpoint, query
+    case windowStart = "window-start"
+    case windowEnd = "window-end"
+    case eventCount = "event-count"
+    case firstSeen = "first-seen"
+    case lastSeen = "last-seen"
+    case tallies, events, caveats
   }
 
-  package init(source: String, endpoint: String, query: String, windowStart: Date? = nil, windowEnd: Date? = nil,
-               eventCount: Int = 0, firstSeen: Date? = nil, lastSeen: Date? = nil,
-               tallies: [String: [String: Int]] = [:], events: [EvidenceEvent] = [], caveats: [String] = []) {
+  package init(
+    source: String, endpoint: String, query: String, windowStart: Date? = nil, windowEnd: Date? = nil,
+    eventCount: Int = 0, firstSeen: Date? = nil, lastSeen: Date? = nil,
+    tallies: [String: [String: Int]] = [:], events: [EvidenceEvent] = [], caveats: [String] = []
+  ) {
     self.source = source
     self.endpoint = endpoint
     self.query = query
@@ -177,7 +186,9 @@ package struct EvidenceEvent: Sendable, Codable, Equatable {
   package var detail: String?
 
   enum CodingKeys: String, CodingKey {
-    case time, name, sourceIP = "source-ip", detail
+    case time, name
+    case sourceIP = "source-ip"
+    case detail
   }
 
   package init(time: Date, name: String, sourceIP: String? = nil, detail: String? = nil) {
@@ -190,7 +201,9 @@ package struct EvidenceEvent: Sendable, Codable, Equatable {
 
 /// How the run is going: live, a dry run, or a drill (a dry run with a readiness section).
 package enum RunMode: String, Sendable, Codable {
-  case live, dryRun = "dry-run", drill
+  case live
+  case dryRun = "dry-run"
+  case drill
 
   package var isDry: Bool { self != .live }
 }
@@ -213,10 +226,12 @@ package struct ActionContext: Sendable {
   /// The incident so far, folded from the journal's records (for actions that report on it).
   package var incidentState: (@Sendable () -> IncidentState)?
 
-  package init(stepID: String, parameters: [String: Value], environment: [String: String],
-               transport: any HTTPTransport, masker: Masker, incident: IncidentInfo,
-               log: @escaping @Sendable (String) -> Void = { _ in },
-               ask: (@Sendable (String) async -> Bool?)? = nil, limiters: RateLimiters = RateLimiters()) {
+  package init(
+    stepID: String, parameters: [String: Value], environment: [String: String],
+    transport: any HTTPTransport, masker: Masker, incident: IncidentInfo,
+    log: @escaping @Sendable (String) -> Void = { _ in },
+    ask: (@Sendable (String) async -> Bool?)? = nil, limiters: RateLimiters = RateLimiters()
+  ) {
     self.stepID = stepID
     self.parameters = parameters
     self.environment = environment
@@ -301,6 +316,7 @@ extension Action {
     if descriptor.idempotent { return .safeToRerun(note: "the action is idempotent") }
     return .needsOperator(
       "step '\(context.stepID)' (\(descriptor.name)) started at \(ISO8601.string(startedAt)) but never recorded a result, "
-        + "and running it again is not safe: check at the provider whether it took effect, then resume with --yes to run it again or fix the state by hand")
+        + "and running it again is not safe: check at the provider whether it took effect, then resume with --yes to run it again or fix the state by hand"
+    )
   }
 }

@@ -71,8 +71,10 @@ package struct ProviderError: Error, Sendable, CustomStringConvertible, Equatabl
   package var processed: Bool
   package var retryAfter: Duration?
 
-  package init(provider: String, operation: String, endpoint: String, status: Int, code: String?, message: String,
-               retryable: Bool, processed: Bool = true, retryAfter: Duration? = nil) {
+  package init(
+    provider: String, operation: String, endpoint: String, status: Int, code: String?, message: String,
+    retryable: Bool, processed: Bool = true, retryAfter: Duration? = nil
+  ) {
     self.provider = provider
     self.operation = operation
     self.endpoint = endpoint

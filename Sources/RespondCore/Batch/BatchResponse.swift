@@ -21,8 +21,12 @@ package struct BatchOutcome: Codable, Sendable, Equatable {
   package var pairedSecret: Bool?
 
   enum CodingKeys: String, CodingKey {
-    case display, fingerprint, outcome, exitCode = "exit-code", incidentDirectory = "incident-directory", detail, sources
-    case verdict, pairedSecret = "paired-secret"
+    case display, fingerprint, outcome
+    case exitCode = "exit-code"
+    case incidentDirectory = "incident-directory"
+    case detail, sources
+    case verdict
+    case pairedSecret = "paired-secret"
   }
 
   package init(
@@ -55,7 +59,10 @@ package struct BatchContext: Codable, Sendable, Equatable {
   package var resumedFrom: String?
 
   enum CodingKeys: String, CodingKey {
-    case runbook, runbookFile = "runbook-file", mode, out, inputs, resumedFrom = "resumed-from"
+    case runbook
+    case runbookFile = "runbook-file"
+    case mode, out, inputs
+    case resumedFrom = "resumed-from"
   }
 
   package init(
@@ -80,7 +87,9 @@ package struct BatchSummary: Codable, Sendable {
   package var keys: [BatchOutcome]
 
   enum CodingKeys: String, CodingKey {
-    case source, format, startedAt = "started-at", batch, keys
+    case source, format
+    case startedAt = "started-at"
+    case batch, keys
   }
 
   /// Reads `batch-<time>.json`, or the `.json` next to a `batch-<time>.md`.
@@ -208,7 +217,9 @@ package enum BatchResponse {
         guard from == nil else { throw UsageError("--from given twice") }
         from = value
       } else {
-        guard let n = Int(value!), (1...64).contains(n) else { throw UsageError("--parallel must be a number from 1 to 64") }
+        guard let n = Int(value!), (1...64).contains(n) else {
+          throw UsageError("--parallel must be a number from 1 to 64")
+        }
         parallel = n
       }
     }

@@ -3,8 +3,10 @@
 package enum PlanRenderer {
   /// `known`: outputs of steps that `plan` could run offline (key.identify), so conditions on
   /// them are decided too.
-  package static func render(_ rb: Runbook, inputs: [String: String], registry: ActionRegistry,
-                             known: [String: [String: Value]] = [:]) -> String {
+  package static func render(
+    _ rb: Runbook, inputs: [String: String], registry: ActionRegistry,
+    known: [String: [String: Value]] = [:]
+  ) -> String {
     var values: [String: Value] = [:]
     for i in rb.inputs { if let v = inputs[i.name] ?? i.defaultValue { values[i.name] = .string(v) } }
     let ctx = EvaluationContext(inputs: values, steps: known)
@@ -20,7 +22,8 @@ package enum PlanRenderer {
         if d?.mutates ?? true { flags.append("mutates") } else { flags.append("read-only") }
         if s.approvalRequired { flags.append("approval") }
         if s.continueOnError { flags.append("continue-on-error") }
-        var line = "  \(String(n).leftPadding(2)). \(s.id.padding(24))\(s.action.padding(36))[\(flags.joined(separator: ", "))]"
+        var line =
+          "  \(String(n).leftPadding(2)). \(s.id.padding(24))\(s.action.padding(36))[\(flags.joined(separator: ", "))]"
         if let when = s.when, let src = s.whenSource {
           let refsOnlyInputs = when.references.allSatisfy {
             // env is not looked at by plan: conditions on it stay undecided.

@@ -106,7 +106,8 @@ package struct RunbookInvocation: Equatable, Sendable {
   ) throws {
     let fromInput = sources.filter { $0.value == .standardInput }.map(\.key).sorted()
     if fromInput.count > 1 {
-      throw UsageError("only one input can be read from standard input; got \(fromInput.map { "--\($0) -" }.joined(separator: ", "))")
+      throw UsageError(
+        "only one input can be read from standard input; got \(fromInput.map { "--\($0) -" }.joined(separator: ", "))")
     }
     for (name, source) in sources.sorted(by: { $0.key < $1.key }) {
       let raw: String
@@ -151,7 +152,8 @@ package struct RunbookInvocation: Equatable, Sendable {
     for spec in declared {
       let value = inputs[spec.name] ?? spec.defaultValue
       if spec.required && (value ?? "").isEmpty {
-        throw UsageError("missing required input --\(spec.name)\(spec.description.isEmpty ? "" : " (\(spec.description))")")
+        throw UsageError(
+          "missing required input --\(spec.name)\(spec.description.isEmpty ? "" : " (\(spec.description))")")
       }
       guard let value else { continue }
       if value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
@@ -172,7 +174,8 @@ package struct RunbookInvocation: Equatable, Sendable {
       var l = "  --\(i.name) VALUE".padding(30) + (i.description.isEmpty ? "" : i.description)
       if i.secret {
         lines.append(l)
-        l = "  --\(i.name) - | --\(i.name)-file FILE".padding(30)
+        l =
+          "  --\(i.name) - | --\(i.name)-file FILE".padding(30)
           + "the same, read from standard input (not echoed) or a file: kept out of ps and shell history"
       }
       var notes: [String] = []
@@ -183,7 +186,9 @@ package struct RunbookInvocation: Equatable, Sendable {
       lines.append(l)
     }
     if !rb.env.isEmpty {
-      lines += ["", "environment this runbook reads (besides AWS_*, VAULT_ADDR/VAULT_TOKEN and each action's own; see README):"]
+      lines += [
+        "", "environment this runbook reads (besides AWS_*, VAULT_ADDR/VAULT_TOKEN and each action's own; see README):",
+      ]
       for e in rb.env {
         lines.append("  \(e.name)".padding(30) + e.description + (e.secret ? " (secret: masked everywhere)" : ""))
       }

@@ -66,7 +66,8 @@ package final class DryRunGate: HTTPTransport, @unchecked Sendable {
     var lines = ["\(request.method) \(request.url)"]
     for (name, value) in request.headers {
       let lower = name.lowercased()
-      let shown = ["authorization", "x-vault-token", "private-token", "cookie", "x-amz-security-token"].contains(lower)
+      let shown =
+        ["authorization", "x-vault-token", "private-token", "cookie", "x-amz-security-token"].contains(lower)
         ? "<redacted>" : value
       lines.append("\(name): \(shown)")
     }

@@ -57,8 +57,11 @@ package final class IncidentLock: @unchecked Sendable {
     package var description: String {
       let who = holderPID.map { "another respond (pid \($0))" } ?? "another respond"
       let incident = holderIncident.map { "incident \($0)" } ?? "an incident it is still creating"
-      let next = holderIncident.map { "; when it has stopped, read \($0)/report.md or continue it with `respond resume \($0)`" } ?? ""
-      return "\(who) is already responding to this key: \(incident). Nothing was done, so the key is not rotated twice\(next) (lock \(lockPath))"
+      let next =
+        holderIncident.map { "; when it has stopped, read \($0)/report.md or continue it with `respond resume \($0)`" }
+        ?? ""
+      return
+        "\(who) is already responding to this key: \(incident). Nothing was done, so the key is not rotated twice\(next) (lock \(lockPath))"
     }
   }
 

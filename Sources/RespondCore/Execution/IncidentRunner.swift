@@ -89,9 +89,11 @@ package final class IncidentRunner: @unchecked Sendable {
   /// While the `on-stop` steps run: the stop they report (read by expressions, journaled on them).
   private var stopNotice: StopNotice?
 
-  package init(runbook: Runbook, registry: ActionRegistry, environment: [String: String],
-               transport: any HTTPTransport, masker: Masker, progress: ProgressLog, approver: (any Approver)?,
-               options: RunOptions) {
+  package init(
+    runbook: Runbook, registry: ActionRegistry, environment: [String: String],
+    transport: any HTTPTransport, masker: Masker, progress: ProgressLog, approver: (any Approver)?,
+    options: RunOptions
+  ) {
     self.runbook = runbook
     self.registry = registry
     self.environment = environment
@@ -163,7 +165,8 @@ package final class IncidentRunner: @unchecked Sendable {
     }
     try record(r)
     progress.line(
-      "respond \(runbook.name) · \(options.mode == .live ? "LIVE" : options.mode == .drill ? "DRILL" : "DRY RUN") · incident \(info.id)")
+      "respond \(runbook.name) · \(options.mode == .live ? "LIVE" : options.mode == .drill ? "DRILL" : "DRY RUN") · incident \(info.id)"
+    )
     return await drive()
   }
 
@@ -190,8 +193,9 @@ package final class IncidentRunner: @unchecked Sendable {
       }
       inputValues[name] = .string(value)
     }
-    journal = try Journal(path: dir + "/journal.jsonl", masker: masker,
-                          nextSeq: (journalState.records.last?.seq ?? 0) + 1, lastHash: journalState.lastHash)
+    journal = try Journal(
+      path: dir + "/journal.jsonl", masker: masker,
+      nextSeq: (journalState.records.last?.seq ?? 0) + 1, lastHash: journalState.lastHash)
     state = journalState
     // The step the run stopped at gets another go: an idempotent one simply runs again; a
     // non-idempotent one is treated as interrupted (its failure may have been processed at the
@@ -213,7 +217,9 @@ package final class IncidentRunner: @unchecked Sendable {
       progress.line("note: \(r.note!) (steps that have not run use the new value)")
     }
     if journalState.tornTail {
-      r.note = (r.note.map { $0 + "; " } ?? "") + "the journal's last line was torn (the process died mid-write); it was ignored"
+      r.note =
+        (r.note.map { $0 + "; " } ?? "")
+        + "the journal's last line was torn (the process died mid-write); it was ignored"
     }
     try record(r)
     if journalState.tornTail { progress.line("note: the journal's last line was torn by a crash; ignoring it") }
@@ -253,7 +259,8 @@ package final class IncidentRunner: @unchecked Sendable {
           if outcome == .stoppedAtApproval {
             status = .stoppedAtApproval
             stoppedAt = step.id
-            message = "step '\(step.id)' needs approval: run `respond resume \(incidentDirectory)` from a terminal, or with --yes"
+            message =
+              "step '\(step.id)' needs approval: run `respond resume \(incidentDirectory)` from a terminal, or with --yes"
             break loop
           }
         } catch {
@@ -271,8 +278,9 @@ package final class IncidentRunner: @unchecked Sendable {
     fin.note = message.map { masker.mask($0) }
     fin.facts = evaluateFacts()
     try? record(fin)
-    return RunResult(status: status, stoppedAt: stoppedAt, message: message.map { masker.mask($0) },
-                     incidentDirectory: incidentDirectory, state: state)
+    return RunResult(
+      status: status, stoppedAt: stoppedAt, message: message.map { masker.mask($0) },
+      incidentDirectory: incidentDirectory, state: state)
   }
 
   /// Runs the runbook's `on-stop` steps when the run stopped where a person must pick it up (an
@@ -357,24 +365,32 @@ package final class IncidentRunner: @unchecked Sendable {
     // Derived outputs are not journaled: an idempotent step that made one in an earlier process
     // simply runs again.
     for producer in lostDerivedProducers(for: step) {
-      progress.line("  resume: \(step.id) reads an output \(producer.id) made in the previous process; running \(producer.id) again")
+      progress.line(
+        "  resume: \(step.id) reads an output \(producer.id) made in the previous process; running \(producer.id) again"
+      )
       state.steps[producer.id]?.outcome = nil
-      if try await run(producer) != .succeeded { return "re-running step '\(producer.id)' did not succeed; see the report" }
+      if try await run(producer) != .succeeded {
+        return "re-running step '\(producer.id)' did not succeed; see the report"
+      }
     }
     // Secret outputs are never journaled: a step that needs one from a step finished by an
     // earlier process gets it back by undoing and re-running that step.
     for producer in lostSecretProducers(for: step) {
       guard let undo = producer.undo, let undoAction = registry.action(named: undo.action) else {
-        return "step '\(step.id)' needs a secret output of step '\(producer.id)', which finished before the process stopped; secrets are never journaled and '\(producer.id)' has no undo. Re-run the response or finish it by hand."
+        return
+          "step '\(step.id)' needs a secret output of step '\(producer.id)', which finished before the process stopped; secrets are never journaled and '\(producer.id)' has no undo. Re-run the response or finish it by hand."
       }
       let params = try evaluate(undo.with, action: undo.action)
-      progress.line("  resume: \(producer.id)'s secret output was lost with the previous process; undoing it (\(undo.action)) and running it again")
+      progress.line(
+        "  resume: \(producer.id)'s secret output was lost with the previous process; undoing it (\(undo.action)) and running it again"
+      )
       let ctx = makeContext(step: producer, parameters: params, transport: transport)
       do {
         let result = try await undoAction.run(ctx)
         try note(step: producer.id, "undone on resume with \(undo.action): \(result.summary ?? "done")")
       } catch {
-        return "undoing step '\(producer.id)' with \(undo.action) failed: \(describe(error)); check it by hand, then resume"
+        return
+          "undoing step '\(producer.id)' with \(undo.action) failed: \(describe(error)); check it by hand, then resume"
       }
       state.steps[producer.id]?.outcome = nil
       let outcome = try await run(producer)
@@ -383,7 +399,8 @@ package final class IncidentRunner: @unchecked Sendable {
       // hold a value that no longer exists: run them again with the new one, in order, first.
       for consumer in finishedSteps(using: producer, before: step) {
         progress.line("  resume: \(consumer.id) used \(producer.id)'s undone outputs; running it again")
-        try note(step: consumer.id, "run again on resume: it used outputs of '\(producer.id)', which was undone and redone")
+        try note(
+          step: consumer.id, "run again on resume: it used outputs of '\(producer.id)', which was undone and redone")
         state.steps[consumer.id]?.outcome = nil
         let again = try await run(consumer)
         if again != .succeeded && again != .skippedCondition {
@@ -410,7 +427,8 @@ package final class IncidentRunner: @unchecked Sendable {
   private func lostDerivedProducers(for step: Step) -> [Step] {
     var out: [Step] = []
     for ref in step.templates.flatMap(\.references) where ref.path.count >= 3 && ref.path[0] == "steps" {
-      let id = ref.path[1], output = ref.path[2]
+      let id = ref.path[1]
+      let output = ref.path[2]
       guard liveOutputs[id] == nil, state.steps[id]?.outcome == .succeeded, let producer = runbook.step(id),
         let descriptor = registry.action(named: producer.action)?.descriptor, descriptor.idempotent,
         descriptor.outputs.contains(where: { $0.name == output && !$0.journaled && !$0.secret }),
@@ -425,7 +443,8 @@ package final class IncidentRunner: @unchecked Sendable {
   private func lostSecretProducers(for step: Step) -> [Step] {
     var out: [Step] = []
     for ref in step.templates.flatMap(\.references) where ref.path.count >= 3 && ref.path[0] == "steps" {
-      let id = ref.path[1], output = ref.path[2]
+      let id = ref.path[1]
+      let output = ref.path[2]
       guard liveOutputs[id] == nil, let s = state.steps[id], s.outcome == .succeeded,
         s.secretOutputs.contains(output), let producer = runbook.step(id), !out.contains(where: { $0.id == id })
       else { continue }
@@ -536,8 +555,9 @@ package final class IncidentRunner: @unchecked Sendable {
       let missing = descriptor.requirements.filter { !$0.isMet(in: environment) }.map(\.missingDescription)
       var summary = "depends on \(unknown.map { "`\($0)`" }.joined(separator: ", ")), not run in this dry run"
       if let src = step.whenSource { summary += "; would run when `\(src)`" }
-      return try finish(step, .skippedDryRun, began: began, summary: summary, missing: missing,
-                        mutates: descriptor.mutates)
+      return try finish(
+        step, .skippedDryRun, began: began, summary: summary, missing: missing,
+        mutates: descriptor.mutates)
     }
     // A verification of a change the dry run only showed has nothing to verify.
     if let outcome = try unresolved(step.verifies) { return outcome }
@@ -567,8 +587,9 @@ package final class IncidentRunner: @unchecked Sendable {
     if options.mode.isDry {
       let missing = descriptor.requirements.filter { !$0.isMet(in: environment) }.map(\.missingDescription)
       if !missing.isEmpty {
-        return try finish(step, .skippedDryRun, began: began, summary: "not configured: " + missing.joined(separator: "; "),
-                          missing: missing, mutates: descriptor.mutates)
+        return try finish(
+          step, .skippedDryRun, began: began, summary: "not configured: " + missing.joined(separator: "; "),
+          missing: missing, mutates: descriptor.mutates)
       }
     }
 
@@ -580,7 +601,8 @@ package final class IncidentRunner: @unchecked Sendable {
         decision = "granted (--yes)"
         granted = true
       } else if let approver {
-        let question = "Run \(step.phase.rawValue)/\(step.id) (\(step.action))\(descriptor.mutates ? ", which changes state at the provider" : "")?"
+        let question =
+          "Run \(step.phase.rawValue)/\(step.id) (\(step.action))\(descriptor.mutates ? ", which changes state at the provider" : "")?"
         switch await approver.ask(question) {
         case true?:
           decision = "granted at the terminal"
@@ -617,27 +639,32 @@ package final class IncidentRunner: @unchecked Sendable {
         let result = try await IncidentRunner.withTimeout(limit) { try await action.run(context) }
         if let gate, !gate.intercepted.isEmpty || descriptor.mutates {
           let sent = gate.intercepted
-          let summary = sent.isEmpty ? "would change nothing: \(result.summary ?? "already in the desired state")" : "not sent (dry run)"
+          let summary =
+            sent.isEmpty
+            ? "would change nothing: \(result.summary ?? "already in the desired state")" : "not sent (dry run)"
           return try finish(step, .skippedDryRun, began: began, summary: summary, wouldSend: sent, mutates: true)
         }
         return try succeed(step, descriptor: descriptor, result: result, began: began)
       } catch {
         if let gate, !gate.intercepted.isEmpty {
-          return try finish(step, .skippedDryRun, began: began, summary: "not sent (dry run)",
-                            wouldSend: gate.intercepted, mutates: true)
+          return try finish(
+            step, .skippedDryRun, began: began, summary: "not sent (dry run)",
+            wouldSend: gate.intercepted, mutates: true)
         }
         // A verification checks the effect of changes; in a dry run those changes were not
         // made, so a failed check says nothing about the real run: show it, do not fail.
         if options.mode.isDry, let e = error as? ActionError, case .verification(let what) = e {
-          return try finish(step, .skippedDryRun, began: began,
-                            summary: "check not meaningful in a dry run (the change it verifies was not made): \(what)",
-                            mutates: descriptor.mutates)
+          return try finish(
+            step, .skippedDryRun, began: began,
+            summary: "check not meaningful in a dry run (the change it verifies was not made): \(what)",
+            mutates: descriptor.mutates)
         }
         // A drill rehearses: an endpoint it cannot reach here is a readiness finding (shown in
         // the readiness table), not a failed rehearsal.
         if options.mode.isDry, let unreachable = IncidentRunner.unreachable(error) {
-          return try finish(step, .skippedDryRun, began: began, summary: "not reachable from here: \(unreachable)",
-                            missing: ["reachable endpoint: \(unreachable)"], mutates: descriptor.mutates)
+          return try finish(
+            step, .skippedDryRun, began: began, summary: "not reachable from here: \(unreachable)",
+            missing: ["reachable endpoint: \(unreachable)"], mutates: descriptor.mutates)
         }
         let failure = ActionFailure(error)
         let elapsed = ContinuousClock.now - began
@@ -651,14 +678,17 @@ package final class IncidentRunner: @unchecked Sendable {
             r.error = masker.mask(failure.message)
             r.note = "retrying in \(delay.shortDescription)"
             try record(r)
-            progress.line("      attempt \(attempt) of \(step.id) failed: \(failure.message); retrying in \(delay.shortDescription)")
+            progress.line(
+              "      attempt \(attempt) of \(step.id) failed: \(failure.message); retrying in \(delay.shortDescription)"
+            )
             try? await Task.sleep(for: delay)
             attempt += 1
             continue
           }
         }
-        let outcome = try finish(step, .failed, began: began, error: failure.message, mutates: descriptor.mutates,
-                                 notProcessed: failure.notProcessed)
+        let outcome = try finish(
+          step, .failed, began: began, error: failure.message, mutates: descriptor.mutates,
+          notProcessed: failure.notProcessed)
         if step.continueOnError {
           progress.line("      continuing: the step is marked continue-on-error")
         }
@@ -678,10 +708,13 @@ package final class IncidentRunner: @unchecked Sendable {
     liveOutputs[step.id] = result.outputs
     let derived = Set(descriptor.outputs.filter { !$0.journaled }.map(\.name))
     var journaled: [String: Value] = [:]
-    for (k, v) in result.outputs where !secretNames.contains(k) && !derived.contains(k) { journaled[k] = masker.mask(v) }
-    return try finish(step, .succeeded, began: began, outputs: journaled,
-                      secretOutputs: secretNames.filter { result.outputs[$0] != nil }.sorted(),
-                      summary: result.summary, evidence: result.evidence, mutates: descriptor.mutates)
+    for (k, v) in result.outputs where !secretNames.contains(k) && !derived.contains(k) {
+      journaled[k] = masker.mask(v)
+    }
+    return try finish(
+      step, .succeeded, began: began, outputs: journaled,
+      secretOutputs: secretNames.filter { result.outputs[$0] != nil }.sorted(),
+      summary: result.summary, evidence: result.evidence, mutates: descriptor.mutates)
   }
 
   private func finish(
@@ -703,9 +736,11 @@ package final class IncidentRunner: @unchecked Sendable {
     r.evidence = evidence
     r.wouldSend = wouldSend?.isEmpty == false ? wouldSend : nil
     // Drills report readiness for every step, including branches this drill did not take.
-    r.missing = missing ?? (options.mode.isDry
-      ? registry.action(named: step.action)?.descriptor.requirements.filter { !$0.isMet(in: environment) }
-        .map(\.missingDescription) : nil)
+    r.missing =
+      missing
+      ?? (options.mode.isDry
+        ? registry.action(named: step.action)?.descriptor.requirements.filter { !$0.isMet(in: environment) }
+          .map(\.missingDescription) : nil)
     r.mutates = mutates
     r.continueOnError = step.continueOnError ? true : nil
     r.notProcessed = outcome == .failed && notProcessed ? true : nil

@@ -140,7 +140,8 @@ package struct IncidentState: Sendable {
       if let n = r.note { notes.append((r.at, (r.step.map { "\($0): " } ?? "") + n)) }
     case .confirmation:
       guard let id = r.step else { return }
-      confirmations.append(Confirmation(step: id, by: r.operator ?? "unknown", at: r.at, how: r.decision ?? "respond confirm"))
+      confirmations.append(
+        Confirmation(step: id, by: r.operator ?? "unknown", at: r.at, how: r.decision ?? "respond confirm"))
     case .runFinished:
       status = r.status
       finishedAt = r.at

@@ -23,8 +23,10 @@ package final class ProgressLog: @unchecked Sendable {
   }
 
   /// `  ok      detect   identify          key.identify          3ms  aws access-key`
-  package func step(_ outcome: StepOutcome, phase: Phase, id: String, action: String, duration: Duration?,
-                    detail: String?) {
+  package func step(
+    _ outcome: StepOutcome, phase: Phase, id: String, action: String, duration: Duration?,
+    detail: String?
+  ) {
     if outcome == .skippedCondition && !showSkipped { return }
     let word: String
     switch outcome {

@@ -41,7 +41,10 @@ package enum ResumeCheck {
       }
       let used = runbook.steps.filter { step in
         let decided = state.steps[step.id]?.outcome.map { $0 == .succeeded || $0 == .skippedCondition } ?? false
-        return decided && step.templates.flatMap(\.references).contains { $0.path.count >= 2 && $0.path[0] == "inputs" && $0.path[1] == name }
+        return decided
+          && step.templates.flatMap(\.references).contains {
+            $0.path.count >= 2 && $0.path[0] == "inputs" && $0.path[1] == name
+          }
       }
       if !used.isEmpty {
         throw UsageError(

@@ -147,12 +147,22 @@ package struct JournalRecord: Codable, Sendable, Equatable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case seq, at, type, prev, incident, runbookFile = "runbook-file", runbookDigest = "runbook-digest"
-    case runbookDescription = "runbook-description", `operator`, host, version, inputs
-    case withheldInputs = "withheld-inputs", step, phase, action, attempt, outcome, outputs
-    case secretOutputs = "secret-outputs", durationMs = "duration-ms", error, summary, evidence
-    case wouldSend = "would-send", missing, mutates, continueOnError = "continue-on-error", decision, note, status, facts, plan
-    case notProcessed = "not-processed", stop
+    case seq, at, type, prev, incident
+    case runbookFile = "runbook-file"
+    case runbookDigest = "runbook-digest"
+    case runbookDescription = "runbook-description"
+    case `operator`, host, version, inputs
+    case withheldInputs = "withheld-inputs"
+    case step, phase, action, attempt, outcome, outputs
+    case secretOutputs = "secret-outputs"
+    case durationMs = "duration-ms"
+    case error, summary, evidence
+    case wouldSend = "would-send"
+    case missing, mutates
+    case continueOnError = "continue-on-error"
+    case decision, note, status, facts, plan
+    case notProcessed = "not-processed"
+    case stop
   }
 }
 
@@ -236,8 +246,10 @@ package struct PlanEntry: Codable, Sendable, Equatable {
   /// from the journal alone.
   package var verifies: [String]?
 
-  package init(id: String, phase: Phase, action: String, title: String, condition: String?, mutates: Bool,
-               approval: Bool, continueOnError: Bool, verifies: [String]? = nil) {
+  package init(
+    id: String, phase: Phase, action: String, title: String, condition: String?, mutates: Bool,
+    approval: Bool, continueOnError: Bool, verifies: [String]? = nil
+  ) {
     self.id = id
     self.phase = phase
     self.action = action
@@ -250,6 +262,8 @@ package struct PlanEntry: Codable, Sendable, Equatable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case id, phase, action, title, condition, mutates, approval, continueOnError = "continue-on-error", verifies
+    case id, phase, action, title, condition, mutates, approval
+    case continueOnError = "continue-on-error"
+    case verifies
   }
 }

@@ -52,13 +52,21 @@ extension RunbookLoader {
     }
     guard let text = String(data: data, encoding: .utf8) else { return ([], [Diagnostic(top, "cannot read file")]) }
     if let at = RunbookLoader.firstAnchorOrAlias(in: text) {
-      return ([], [Diagnostic(SourceLocation(file: path, line: at.line, column: at.column),
-                              "YAML anchors and aliases are not allowed in action files")])
+      return (
+        [],
+        [
+          Diagnostic(
+            SourceLocation(file: path, line: at.line, column: at.column),
+            "YAML anchors and aliases are not allowed in action files")
+        ]
+      )
     }
     var reader = NodeReader(file: path)
     let node: YAMLNode
     do {
-      guard let n = try Yams.compose(yaml: text, PlainScalar.resolver) else { return ([], [Diagnostic(top, "file is empty")]) }
+      guard let n = try Yams.compose(yaml: text, PlainScalar.resolver) else {
+        return ([], [Diagnostic(top, "file is empty")])
+      }
       node = n
     } catch let error as YamlError {
       return ([], [reader.diagnostic(for: error)])
@@ -103,7 +111,9 @@ extension NodeReader {
     var def = ActionDefinition(
       name: name, summary: "", mutates: true, idempotent: false, parameters: [], outputs: [], env: [],
       requirements: [], request: [], location: loc(keyNode))
-    let nameOK = name.split(separator: ".").count >= 2 && name.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "." || $0 == "-" }
+    let nameOK =
+      name.split(separator: ".").count >= 2
+      && name.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "." || $0 == "-" }
     if !nameOK { error(keyNode, "action name '\(name)' must be dotted lower-case words, e.g. github.token.revoke") }
     var requestNode: YAMLNode?
     var envNodes: [(String, YAMLNode)] = []
@@ -121,18 +131,27 @@ extension NodeReader {
         // A list of alternatives, each a list of variables that must all be set.
         let alternatives = (sequence(v, what: "'requires'") ?? []).map { alt -> [String] in
           if case .scalar = alt { return [string(alt, what: "a variable name") ?? ""] }
-          return (sequence(alt, what: "a 'requires' alternative") ?? []).compactMap { string($0, what: "a variable name") }
+          return (sequence(alt, what: "a 'requires' alternative") ?? []).compactMap {
+            string($0, what: "a variable name")
+          }
         }
         if !alternatives.isEmpty { def.requirements = [Requirement(name, anyOf: alternatives)] }
       case "parameters":
         for (pname, _, pv) in mapping(v, what: "'parameters'", allowed: nil) ?? [] {
           var spec = ParameterSpec(pname)
-          for (pk, _, pvv) in mapping(pv, what: "parameter '\(pname)'", allowed: ["type", "required", "secret", "description"]) ?? [] {
+          for (pk, _, pvv) in mapping(
+            pv, what: "parameter '\(pname)'", allowed: ["type", "required", "secret", "description"]) ?? []
+          {
             switch pk {
             case "type":
               let t = string(pvv, what: "'type'") ?? "string"
-              if let pt = ParameterType(rawValue: t) { spec.type = pt } else {
-                error(pvv, "unknown parameter type '\(t)'; types are \(ParameterType.allCases.map(\.rawValue).joined(separator: ", "))")
+              if let pt = ParameterType(rawValue: t) {
+                spec.type = pt
+              } else {
+                error(
+                  pvv,
+                  "unknown parameter type '\(t)'; types are \(ParameterType.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
               }
             case "required": spec.required = bool(pvv, what: "'required'") ?? false
             case "secret": spec.secret = bool(pvv, what: "'secret'") ?? false
@@ -144,12 +163,15 @@ extension NodeReader {
         }
       case "outputs":
         if case .sequence = v {
-          def.outputs = (sequence(v, what: "'outputs'") ?? []).compactMap { string($0, what: "an output name").map { OutputSpec($0) } }
+          def.outputs = (sequence(v, what: "'outputs'") ?? []).compactMap {
+            string($0, what: "an output name").map { OutputSpec($0) }
+          }
         } else {
           def.outputs = (mapping(v, what: "'outputs'", allowed: nil) ?? []).map { oname, _, ov in
             var secret = false
             if case .mapping = ov {
-              for (ok, _, ovv) in mapping(ov, what: "output '\(oname)'", allowed: ["secret", "description"]) ?? [] where ok == "secret" {
+              for (ok, _, ovv) in mapping(ov, what: "output '\(oname)'", allowed: ["secret", "description"]) ?? []
+              where ok == "secret" {
                 secret = bool(ovv, what: "'secret'") ?? false
               }
             }
@@ -193,7 +215,9 @@ extension NodeReader {
       outputs.formUnion(pairs.map(\.0))
     }
     for o in def.outputs where !outputs.contains(o.name) {
-      error(requestNode, "output '\(o.name)' of action '\(name)' is not extracted by its request (add it under request.outputs)")
+      error(
+        requestNode,
+        "output '\(o.name)' of action '\(name)' is not extracted by its request (add it under request.outputs)")
     }
     let declared = Set(def.outputs.map(\.name))
     for o in outputs.sorted() where !declared.contains(o) { def.outputs.append(OutputSpec(o)) }

@@ -41,8 +41,14 @@ package struct RunbookLoader {
     // Anchors and aliases are refused before parsing: runbooks are short and explicit, and an
     // alias bomb would make walking the tree exponential. (Yams does not keep anchors.)
     if let at = RunbookLoader.firstAnchorOrAlias(in: text) {
-      return (nil, [Diagnostic(SourceLocation(file: file, line: at.line, column: at.column),
-                               "YAML anchors and aliases are not allowed in runbooks")])
+      return (
+        nil,
+        [
+          Diagnostic(
+            SourceLocation(file: file, line: at.line, column: at.column),
+            "YAML anchors and aliases are not allowed in runbooks")
+        ]
+      )
     }
     let node: YAMLNode
     do {
@@ -176,7 +182,8 @@ struct NodeReader {
     var rb = Runbook(
       name: "", description: "", file: file, digest: digest, inputs: [], env: [], phases: [],
       report: ReportSpec(facts: [], title: nil))
-    var sawName = false, sawPhases = false
+    var sawName = false
+    var sawPhases = false
     for (key, _, value) in pairs {
       switch key {
       case "runbook":
@@ -270,7 +277,10 @@ struct NodeReader {
         error(keyNode, "unknown phase '\(name)'; phases are \(names.joined(separator: ", "))")
         continue
       }
-      if case .scalar(let s) = value, s.string.isEmpty { out.append((phase, [])); continue }
+      if case .scalar(let s) = value, s.string.isEmpty {
+        out.append((phase, []))
+        continue
+      }
       let steps = (sequence(value, what: "phase '\(name)'") ?? []).compactMap { step($0, phase: phase) }
       out.append((phase, steps))
     }
@@ -306,7 +316,8 @@ struct NodeReader {
       id: "", phase: phase, name: nil, action: "", with: [], when: nil, whenSource: nil, retry: nil, timeout: nil,
       continueOnError: false, approvalRequired: false, undo: nil, location: loc(node), actionLocation: loc(node),
       whenLocation: nil, parameterLocations: [:])
-    var sawID = false, sawAction = false
+    var sawID = false
+    var sawAction = false
     for (key, _, value) in pairs {
       switch key {
       case "id":
@@ -488,8 +499,12 @@ enum PlainScalar {
       case UInt8(ascii: "_"): guard digits > 0 else { return nil }
       case UInt8(ascii: "+"), UInt8(ascii: "-"):
         guard i == 0 || previous == UInt8(ascii: "e") || previous == UInt8(ascii: "E") else { return nil }
-      case UInt8(ascii: "."): guard !sawDot, !sawExponent else { return nil }; sawDot = true
-      case UInt8(ascii: "e"), UInt8(ascii: "E"): guard digits > 0, !sawExponent else { return nil }; sawExponent = true
+      case UInt8(ascii: "."):
+        guard !sawDot, !sawExponent else { return nil }
+        sawDot = true
+      case UInt8(ascii: "e"), UInt8(ascii: "E"):
+        guard digits > 0, !sawExponent else { return nil }
+        sawExponent = true
       default: return nil
       }
       previous = b
@@ -508,8 +523,13 @@ extension RunbookLoader {
     // A scan of the UTF-8 bytes (every byte it looks for is ASCII, and ASCII bytes never occur
     // inside a multi-byte sequence): this runs on every file before parsing.
     let bytes = Array(text.utf8)
-    let space = UInt8(ascii: " "), hash = UInt8(ascii: "#"), newline = UInt8(ascii: "\n")
-    let single = UInt8(ascii: "'"), double = UInt8(ascii: "\""), amp = UInt8(ascii: "&"), star = UInt8(ascii: "*")
+    let space = UInt8(ascii: " ")
+    let hash = UInt8(ascii: "#")
+    let newline = UInt8(ascii: "\n")
+    let single = UInt8(ascii: "'")
+    let double = UInt8(ascii: "\"")
+    let amp = UInt8(ascii: "&")
+    let star = UInt8(ascii: "*")
     let openers: Set<UInt8> = [space, UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","), UInt8(ascii: ":")]
     let beforeMarker: Set<UInt8> = [space, UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ",")]
     var lineNo = 1

@@ -61,7 +61,9 @@ package final class Masker: @unchecked Sendable {
   package static func isAWSRegionName(_ value: String) -> Bool {
     // `register` runs for every credential of every call: a 40-byte secret is turned away here,
     // before anything is split.
-    guard (9...24).contains(value.utf8.count), let last = value.utf8.last, last >= 48 && last <= 57 else { return false }
+    guard (9...24).contains(value.utf8.count), let last = value.utf8.last, last >= 48 && last <= 57 else {
+      return false
+    }
     let parts = value.split(separator: "-", omittingEmptySubsequences: false)
     guard (3...4).contains(parts.count), let number = parts.last, (1...2).contains(number.count),
       number.allSatisfy({ $0 >= "0" && $0 <= "9" })
@@ -71,7 +73,9 @@ package final class Masker: @unchecked Sendable {
   }
 
   /// The parts of AWS region names: partition prefix, optional qualifier, compass direction.
-  private static let regionPrefixes: Set<Substring> = ["us", "eu", "ap", "ca", "sa", "me", "af", "il", "mx", "cn", "eusc"]
+  private static let regionPrefixes: Set<Substring> = [
+    "us", "eu", "ap", "ca", "sa", "me", "af", "il", "mx", "cn", "eusc",
+  ]
   private static let regionQualifiers: Set<Substring> = ["gov", "iso", "isob", "isoe", "isof", "de"]
   private static let regionDirections: Set<Substring> = [
     "north", "south", "east", "west", "central", "northeast", "northwest", "southeast", "southwest",
@@ -193,7 +197,8 @@ package final class Masker: @unchecked Sendable {
   /// the like, which a provider may echo in the other case. A mixed-case secret (base62, base64)
   /// is case-sensitive and has one spelling.
   static func isSingleCase(_ value: String) -> Bool {
-    var lower = false, upper = false
+    var lower = false
+    var upper = false
     for b in value.utf8 {
       if b >= 97 && b <= 122 { lower = true } else if b >= 65 && b <= 90 { upper = true }
     }
@@ -237,8 +242,8 @@ package final class Masker: @unchecked Sendable {
   package func register(_ value: Value) {
     switch value {
     case .string(let s): register(s)
-    case .array(let a): a.forEach { register($0) }
-    case .object(let o): o.values.forEach { register($0) }
+    case .array(let a): for item in a { register(item) }
+    case .object(let o): for item in o.values { register(item) }
     default: break
     }
   }
@@ -361,4 +366,3 @@ extension Masker {
     }
   }
 }
-

@@ -129,8 +129,10 @@ package struct RetryPolicy: Sendable, Equatable, Codable {
   /// Cap on the whole step, retries included.
   package var maxTotal: Duration
 
-  package init(attempts: Int = 3, backoff: Duration = .milliseconds(500), maxDelay: Duration = .seconds(10),
-               maxTotal: Duration = .seconds(120)) {
+  package init(
+    attempts: Int = 3, backoff: Duration = .milliseconds(500), maxDelay: Duration = .seconds(10),
+    maxTotal: Duration = .seconds(120)
+  ) {
     self.attempts = attempts
     self.backoff = backoff
     self.maxDelay = maxDelay

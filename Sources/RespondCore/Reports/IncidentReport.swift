@@ -29,9 +29,14 @@ package struct IncidentReport: Codable, Sendable {
     package var mutates: Bool?
 
     enum CodingKeys: String, CodingKey {
-      case id, phase, action, title, outcome, startedAt = "started-at", finishedAt = "finished-at"
-      case durationMs = "duration-ms", attempts, summary, error, outputs, secretOutputs = "secret-outputs"
-      case wouldSend = "would-send", missing, notes, approval, mutates
+      case id, phase, action, title, outcome
+      case startedAt = "started-at"
+      case finishedAt = "finished-at"
+      case durationMs = "duration-ms"
+      case attempts, summary, error, outputs
+      case secretOutputs = "secret-outputs"
+      case wouldSend = "would-send"
+      case missing, notes, approval, mutates
     }
   }
 
@@ -98,14 +103,33 @@ package struct IncidentReport: Codable, Sendable {
   package var version: String
 
   enum CodingKeys: String, CodingKey {
-    case incident, runbook, runbookDescription = "runbook-description", mode, dryRun = "dry-run", status
-    case statusLine = "status-line", contained, verdict, verdictReason = "verdict-reason", verifiedBy = "verified-by"
-    case confirmedBy = "confirmed-by", containedAt = "contained-at"
-    case timeToContainmentMs = "time-to-containment-ms", operatorName = "operator", host, startedAt = "started-at"
-    case endedAt = "ended-at", durationMs = "duration-ms", resumedAt = "resumed-at", stoppedAt = "stopped-at"
-    case stopMessage = "stop-message", facts, inputs, steps, evidence, notDone = "not-done"
-    case followUps = "follow-ups", readiness, journalRecords = "journal-records"
-    case journalTornTail = "journal-torn-tail", version
+    case incident, runbook
+    case runbookDescription = "runbook-description"
+    case mode
+    case dryRun = "dry-run"
+    case status
+    case statusLine = "status-line"
+    case contained, verdict
+    case verdictReason = "verdict-reason"
+    case verifiedBy = "verified-by"
+    case confirmedBy = "confirmed-by"
+    case containedAt = "contained-at"
+    case timeToContainmentMs = "time-to-containment-ms"
+    case operatorName = "operator"
+    case host
+    case startedAt = "started-at"
+    case endedAt = "ended-at"
+    case durationMs = "duration-ms"
+    case resumedAt = "resumed-at"
+    case stoppedAt = "stopped-at"
+    case stopMessage = "stop-message"
+    case facts, inputs, steps, evidence
+    case notDone = "not-done"
+    case followUps = "follow-ups"
+    case readiness
+    case journalRecords = "journal-records"
+    case journalTornTail = "journal-torn-tail"
+    case version
   }
 }
 
@@ -169,20 +193,27 @@ extension IncidentReport {
         let cond = state.plan.first { $0.id == s.id }?.condition ?? ""
         notDone.append(NotDone(step: s.id, phase: s.phase, action: s.action, reason: "condition was false: `\(cond)`"))
       case StepOutcome.skippedDryRun.rawValue:
-        let why = s.missing.isEmpty ? "dry run: not sent" : "dry run; not configured here: " + s.missing.joined(separator: "; ")
+        let why =
+          s.missing.isEmpty ? "dry run: not sent" : "dry run; not configured here: " + s.missing.joined(separator: "; ")
         notDone.append(NotDone(step: s.id, phase: s.phase, action: s.action, reason: why))
       case StepOutcome.stoppedAtApproval.rawValue:
-        notDone.append(NotDone(step: s.id, phase: s.phase, action: s.action, reason: "waiting for approval (\(s.approval ?? "not given"))"))
+        notDone.append(
+          NotDone(
+            step: s.id, phase: s.phase, action: s.action, reason: "waiting for approval (\(s.approval ?? "not given"))")
+        )
       case StepOutcome.failed.rawValue:
         notDone.append(NotDone(step: s.id, phase: s.phase, action: s.action, reason: "failed: \(s.error ?? "")"))
       case "interrupted":
-        notDone.append(NotDone(step: s.id, phase: s.phase, action: s.action, reason: "interrupted: the process stopped while it ran"))
+        notDone.append(
+          NotDone(step: s.id, phase: s.phase, action: s.action, reason: "interrupted: the process stopped while it ran")
+        )
       default: break
       }
     }
     let ran = Set(steps.map(\.id))
     for p in state.plan where !ran.contains(p.id) {
-      notDone.append(NotDone(step: p.id, phase: p.phase, action: p.action, reason: "not reached: the run stopped before it"))
+      notDone.append(
+        NotDone(step: p.id, phase: p.phase, action: p.action, reason: "not reached: the run stopped before it"))
     }
     self.notDone = notDone
 
@@ -192,12 +223,18 @@ extension IncidentReport {
     switch state.status {
     case .failed?, .interrupted?, nil:
       if let at = state.stoppedAt ?? steps.last(where: { $0.outcome == "failed" || $0.outcome == "interrupted" })?.id {
-        follow.append(FollowUp(text: "Fix the cause of the failure at step `\(at)`, then run `respond resume \(dir)`", done: false))
+        follow.append(
+          FollowUp(text: "Fix the cause of the failure at step `\(at)`, then run `respond resume \(dir)`", done: false))
       } else if state.status == nil {
-        follow.append(FollowUp(text: "The run did not record its end (the process stopped): run `respond resume \(dir)`", done: false))
+        follow.append(
+          FollowUp(
+            text: "The run did not record its end (the process stopped): run `respond resume \(dir)`", done: false))
       }
     case .stoppedAtApproval?:
-      follow.append(FollowUp(text: "Approve step `\(state.stoppedAt ?? "?")`: run `respond resume \(dir)` at a terminal, or with `--yes`", done: false))
+      follow.append(
+        FollowUp(
+          text: "Approve step `\(state.stoppedAt ?? "?")`: run `respond resume \(dir)` at a terminal, or with `--yes`",
+          done: false))
     case .needsOperator?:
       follow.append(FollowUp(text: state.stopMessage ?? "Check the interrupted step, then resume", done: false))
     case .completed?:
@@ -209,35 +246,43 @@ extension IncidentReport {
       follow.append(FollowUp(text: instruction, done: done))
     }
     for s in steps where s.outcome == StepOutcome.failed.rawValue && s.id != state.stoppedAt {
-      follow.append(FollowUp(text: "Step `\(s.id)` (\(s.action)) failed and the run continued: \(s.error ?? "")", done: false))
+      follow.append(
+        FollowUp(text: "Step `\(s.id)` (\(s.action)) failed and the run continued: \(s.error ?? "")", done: false))
     }
     if mode.isDry {
-      follow.append(FollowUp(text: "This was a drill: nothing was changed. Run without --dry-run to respond for real", done: false))
+      follow.append(
+        FollowUp(text: "This was a drill: nothing was changed. Run without --dry-run to respond for real", done: false))
     } else if let decided, decided.verdict != .contained {
       let confirm = decided.confirmable.first.map { "`respond confirm \(dir) --step \($0)`" }
       switch decided.verdict {
       case .unverified:
-        follow.append(FollowUp(
-          text: "Prove the credential no longer works (call the provider with it), then record it: "
-            + (confirm ?? "`respond confirm \(dir) --step <step>`"), done: false))
+        follow.append(
+          FollowUp(
+            text: "Prove the credential no longer works (call the provider with it), then record it: "
+              + (confirm ?? "`respond confirm \(dir) --step <step>`"), done: false))
       case .notContained where containSteps.allSatisfy({ $0.outcome != StepOutcome.failed.rawValue }):
-        follow.append(FollowUp(
-          text: "The credential is NOT contained: contain it by hand (see the manual steps)"
-            + (confirm.map { ", then record it: \($0)" } ?? ""), done: false))
+        follow.append(
+          FollowUp(
+            text: "The credential is NOT contained: contain it by hand (see the manual steps)"
+              + (confirm.map { ", then record it: \($0)" } ?? ""), done: false))
       default: break
       }
     }
     followUps = follow
 
     if mode == .drill {
-      readiness = steps.map { Readiness(step: $0.id, action: $0.action, ready: $0.missing.isEmpty, missing: $0.missing) }
+      readiness = steps.map {
+        Readiness(step: $0.id, action: $0.action, ready: $0.missing.isEmpty, missing: $0.missing)
+      }
     } else {
       readiness = nil
     }
 
     // The line a person acts on.
     let open = follow.filter { !$0.done }.count
-    let humans = open == 0 ? "nothing left for a human" : "\(open) follow-up\(open == 1 ? "" : "s") need\(open == 1 ? "s" : "") a human"
+    let humans =
+      open == 0
+      ? "nothing left for a human" : "\(open) follow-up\(open == 1 ? "" : "s") need\(open == 1 ? "s" : "") a human"
     var line: String
     if mode.isDry {
       let failed = steps.filter { $0.outcome == StepOutcome.failed.rawValue }.count
@@ -328,17 +373,31 @@ extension IncidentReport {
     put(.facts, .array(facts.map { .object(["label": .string($0.label), "value": .string($0.value)]) }))
     put(.inputs, .object(inputs))
     put(.steps, .array(steps.map { $0.jsonValue() }))
-    put(.evidence, .array(try evidence.map { .object(["step": .string($0.step), "evidence": try ValueEncoder().encode($0.evidence)]) }))
-    put(.notDone, .array(notDone.map {
-      .object(["step": .string($0.step), "phase": .string($0.phase.rawValue), "action": .string($0.action),
-               "reason": .string($0.reason)])
-    }))
+    put(
+      .evidence,
+      .array(
+        try evidence.map { .object(["step": .string($0.step), "evidence": try ValueEncoder().encode($0.evidence)]) }))
+    put(
+      .notDone,
+      .array(
+        notDone.map {
+          .object([
+            "step": .string($0.step), "phase": .string($0.phase.rawValue), "action": .string($0.action),
+            "reason": .string($0.reason),
+          ])
+        }))
     put(.followUps, .array(followUps.map { .object(["text": .string($0.text), "done": .bool($0.done)]) }))
-    put(.readiness, readiness.map { r in
-      .array(r.map {
-        .object(["step": .string($0.step), "action": .string($0.action), "ready": .bool($0.ready), "missing": list($0.missing)])
+    put(
+      .readiness,
+      readiness.map { r in
+        .array(
+          r.map {
+            .object([
+              "step": .string($0.step), "action": .string($0.action), "ready": .bool($0.ready),
+              "missing": list($0.missing),
+            ])
+          })
       })
-    })
     put(.journalRecords, .number(Double(journalRecords)))
     put(.journalTornTail, .bool(journalTornTail))
     put(.version, .string(version))

@@ -142,7 +142,9 @@ struct JSONParser {
         guard var code = hex4() else { return nil }
         if (0xD800...0xDBFF).contains(code) {
           // A high surrogate must be followed by an escaped low one.
-          guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else { return nil }
+          guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+            return nil
+          }
           i += 2
           guard let low = hex4(), (0xDC00...0xDFFF).contains(low) else { return nil }
           code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)

@@ -106,7 +106,9 @@ private struct ValueEncoderImpl: Encoder {
       return Unkeyed(box: b, codingPath: codingPath)
     }
     mutating func superEncoder() -> any Encoder { ValueEncoderImpl(box: box, codingPath: codingPath) }
-    mutating func superEncoder(forKey key: Key) -> any Encoder { ValueEncoderImpl(box: child(key), codingPath: codingPath) }
+    mutating func superEncoder(forKey key: Key) -> any Encoder {
+      ValueEncoderImpl(box: child(key), codingPath: codingPath)
+    }
   }
 
   struct Unkeyed: UnkeyedEncodingContainer {
@@ -229,8 +231,11 @@ extension Value {
         case 13: out.append(114)
         case 9: out.append(116)
         default:
-          out.append(117); out.append(48); out.append(48)
-          out.append(hexDigits[Int(byte >> 4)]); out.append(hexDigits[Int(byte & 15)])
+          out.append(117)
+          out.append(48)
+          out.append(48)
+          out.append(hexDigits[Int(byte >> 4)])
+          out.append(hexDigits[Int(byte & 15)])
         }
       }
       out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))

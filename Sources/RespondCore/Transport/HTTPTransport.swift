@@ -91,8 +91,10 @@ package struct MailRequest: Sendable {
   package var password: String?
   package var timeout: Duration?
 
-  package init(url: String, from: String, recipients: [String], message: Data, username: String? = nil,
-               password: String? = nil, timeout: Duration? = nil) {
+  package init(
+    url: String, from: String, recipients: [String], message: Data, username: String? = nil,
+    password: String? = nil, timeout: Duration? = nil
+  ) {
     self.url = url
     self.from = from
     self.recipients = recipients

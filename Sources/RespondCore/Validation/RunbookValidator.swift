@@ -44,8 +44,9 @@ package struct RunbookValidator {
         out.append(Diagnostic(step.actionLocation, unknownActionMessage(step.action)))
       }
       if let action {
-        out += checkParameters(step.with, locations: step.parameterLocations, fallback: step.location,
-                               descriptor: action.descriptor, stepID: step.id)
+        out += checkParameters(
+          step.with, locations: step.parameterLocations, fallback: step.location,
+          descriptor: action.descriptor, stepID: step.id)
       }
       // References: `with` and `when` may only read steps that ran before this one.
       var templates = step.with.flatMap(\.1.templates)
@@ -55,8 +56,9 @@ package struct RunbookValidator {
       }
       if let undo = step.undo {
         if let undoAction = registry.action(named: undo.action) {
-          out += checkParameters(undo.with, locations: [:], fallback: undo.location,
-                                 descriptor: undoAction.descriptor, stepID: step.id)
+          out += checkParameters(
+            undo.with, locations: [:], fallback: undo.location,
+            descriptor: undoAction.descriptor, stepID: step.id)
         } else if !undo.action.isEmpty {
           out.append(Diagnostic(undo.location, unknownActionMessage(undo.action)))
         }
@@ -71,8 +73,9 @@ package struct RunbookValidator {
     // as null).
     for step in runbook.onStop {
       if let action = registry.action(named: step.action) {
-        out += checkParameters(step.with, locations: step.parameterLocations, fallback: step.location,
-                               descriptor: action.descriptor, stepID: step.id)
+        out += checkParameters(
+          step.with, locations: step.parameterLocations, fallback: step.location,
+          descriptor: action.descriptor, stepID: step.id)
       } else if !step.action.isEmpty {
         out.append(Diagnostic(step.actionLocation, unknownActionMessage(step.action)))
       }
@@ -167,7 +170,11 @@ package struct RunbookValidator {
       if let problem = typeProblem(literal, spec.type) {
         out.append(Diagnostic(loc, "step '\(stepID)': parameter '\(name)' of \(descriptor.name) must be \(problem)"))
       } else if let allowed = spec.allowed, let s = literal.stringValue, !allowed.contains(s) {
-        out.append(Diagnostic(loc, "step '\(stepID)': parameter '\(name)' of \(descriptor.name) must be one of \(allowed.joined(separator: ", ")), found '\(s)'"))
+        out.append(
+          Diagnostic(
+            loc,
+            "step '\(stepID)': parameter '\(name)' of \(descriptor.name) must be one of \(allowed.joined(separator: ", ")), found '\(s)'"
+          ))
       }
     }
     return out
@@ -219,7 +226,11 @@ package struct RunbookValidator {
         }
       case "incident":
         if !RunbookValidator.incidentFields.contains(name) {
-          out.append(Diagnostic(loc, "unknown incident field '\(name)'; fields are \(RunbookValidator.incidentFields.joined(separator: ", "))"))
+          out.append(
+            Diagnostic(
+              loc,
+              "unknown incident field '\(name)'; fields are \(RunbookValidator.incidentFields.joined(separator: ", "))")
+          )
         }
       case "steps":
         guard let position = order[name], let target = byID[name] else {
@@ -229,14 +240,20 @@ package struct RunbookValidator {
           continue
         }
         if position >= index {
-          out.append(Diagnostic(loc, "step '\(name)' has not run yet at this point (it runs later, in phase \(target.phase.rawValue))"))
+          out.append(
+            Diagnostic(
+              loc, "step '\(name)' has not run yet at this point (it runs later, in phase \(target.phase.rawValue))"))
           continue
         }
         if ref.path.count >= 3, let action = registry.action(named: target.action) {
           let output = ref.path[2]
           let names = outputNames(of: target, descriptor: action.descriptor)
           if !names.contains(output) && !action.descriptor.acceptsExtraParameters {
-            out.append(Diagnostic(loc, "step '\(name)' (\(target.action)) has no output '\(output)'; its outputs are \(names.sorted().joined(separator: ", "))"))
+            out.append(
+              Diagnostic(
+                loc,
+                "step '\(name)' (\(target.action)) has no output '\(output)'; its outputs are \(names.sorted().joined(separator: ", "))"
+              ))
           }
         }
       default:

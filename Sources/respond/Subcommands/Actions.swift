@@ -25,13 +25,17 @@ struct Actions: AsyncParsableCommand {
         return .object([
           "name": .string(d.name), "summary": .string(d.summary), "mutates": .bool(d.mutates),
           "idempotent": .bool(d.idempotent),
-          "parameters": .array(d.parameters.map {
-            .object(["name": .string($0.name), "type": .string($0.type.rawValue), "required": .bool($0.required),
-                     "secret": .bool($0.secret), "description": .string($0.description)])
-          }),
-          "outputs": .array(d.outputs.map {
-            .object(["name": .string($0.name), "secret": .bool($0.secret), "description": .string($0.description)])
-          }),
+          "parameters": .array(
+            d.parameters.map {
+              .object([
+                "name": .string($0.name), "type": .string($0.type.rawValue), "required": .bool($0.required),
+                "secret": .bool($0.secret), "description": .string($0.description),
+              ])
+            }),
+          "outputs": .array(
+            d.outputs.map {
+              .object(["name": .string($0.name), "secret": .bool($0.secret), "description": .string($0.description)])
+            }),
           "requires": .array(d.requirements.map { .string($0.missingDescription) }),
         ])
       }

@@ -93,9 +93,11 @@ enum BatchCommand {
         secret, runbook: runbook, registry: registry, shared: invocation.inputs, outDir: outDir, options: runOptions,
         masker: masker, progress: progress)
     }
-    let all = outcomes + found.unhandled.map {
-      BatchResponse.unhandledOutcome($0, mode: runOptions.mode, masker: masker)
-    }
+    let all =
+      outcomes
+      + found.unhandled.map {
+        BatchResponse.unhandledOutcome($0, mode: runOptions.mode, masker: masker)
+      }
     return finish(all, source: batch.from!, format: found.format, outDir: outDir, context: context, masker: masker)
   }
 
@@ -125,7 +127,8 @@ enum BatchCommand {
 
   /// Writes the incident's report and sums it up for the batch.
   static func report(_ result: RunResult, masker: Masker) -> BatchResponse.RunReport {
-    let written = try? ReportWriter.writeReport(state: result.state, directory: result.incidentDirectory, masker: masker)
+    let written = try? ReportWriter.writeReport(
+      state: result.state, directory: result.incidentDirectory, masker: masker)
     var detail = written?.statusLine ?? IncidentReport(state: result.state).statusLine
     if let m = result.message, result.status != .completed { detail += ": " + m }
     return BatchResponse.RunReport(
@@ -190,7 +193,8 @@ enum BatchCommand {
       Frontend.note("batch of \(outcomes.count) key(s): \(tally.joined(separator: ", "))")
       if !unfinished.isEmpty {
         Frontend.note(
-          "continue with: respond resume \(String(path.dropLast(3))).json --from \(masker.mask(source))\(context.mode == .live ? " --yes" : "")")
+          "continue with: respond resume \(String(path.dropLast(3))).json --from \(masker.mask(source))\(context.mode == .live ? " --yes" : "")"
+        )
       }
       print(path)
     } catch {
@@ -235,7 +239,8 @@ enum BatchCommand {
       guard missing.isEmpty && extra.isEmpty else {
         var why: [String] = []
         if !missing.isEmpty {
-          why.append("\(missing.count) of the batch's \(summary.keys.count) key(s) are not in it (e.g. \(missing[0].display))")
+          why.append(
+            "\(missing.count) of the batch's \(summary.keys.count) key(s) are not in it (e.g. \(missing[0].display))")
         }
         if !extra.isEmpty { why.append("\(extra.count) key(s) in it are not in the batch") }
         throw UsageError("the keys in \(from) do not match the batch \(path): \(why.joined(separator: "; "))")
@@ -243,7 +248,8 @@ enum BatchCommand {
       let located = RunbookCatalog.locateRecorded(
         context.runbook, file: context.runbookFile, explicit: invocation.runbooks)
       guard let located else {
-        throw UsageError("cannot find runbook '\(context.runbook)' (it was \(context.runbookFile ?? "?")); pass --runbooks DIR")
+        throw UsageError(
+          "cannot find runbook '\(context.runbook)' (it was \(context.runbookFile ?? "?")); pass --runbooks DIR")
       }
       let (reg, loaded) = StandardActions.loadRunbook(path: located, alongside: Frontend.loadNetworkLibrary)
       switch loaded {
@@ -272,7 +278,8 @@ enum BatchCommand {
     let outDir = context.out
     let toResume = pending.filter { previous[Masker.fingerprint($0.secret)]?.incidentDirectory != nil }.count
     Frontend.note(
-      "batch \(path): \(summary.keys.count - pending.count) key(s) completed before, \(toResume) to resume, \(pending.count - toResume) to start, \(flags.parallel) at once")
+      "batch \(path): \(summary.keys.count - pending.count) key(s) completed before, \(toResume) to resume, \(pending.count - toResume) to start, \(flags.parallel) at once"
+    )
     var keyInvocation = invocation
     keyInvocation.inputs = [:]
     let perKey = keyInvocation

@@ -6,13 +6,15 @@ import Foundation
 struct Drill: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "drill",
-    abstract: "Rehearse a runbook: read-only calls run, changes are shown and not sent, the report adds a readiness section.",
+    abstract:
+      "Rehearse a runbook: read-only calls run, changes are shown and not sent, the report adds a readiness section.",
     discussion: "Example: respond drill key-compromised --key AKIAIOSFODNN7EXAMPLE")
 
   @Argument(help: "Runbook name or file.")
   var runbook: String
 
-  @Argument(parsing: .captureForPassthrough, help: "The runbook's inputs as --name VALUE (see `respond <runbook> --help`).")
+  @Argument(
+    parsing: .captureForPassthrough, help: "The runbook's inputs as --name VALUE (see `respond <runbook> --help`).")
   var arguments: [String] = []
 
   func run() async throws {

@@ -28,7 +28,9 @@ struct Resume: AsyncParsableCommand {
 
   @Argument(
     parsing: .captureForPassthrough,
-    help: "--yes, --rerun-interrupted, --runbooks DIR, withheld inputs as --name VALUE; for a batch --from FILE and --parallel N.")
+    help:
+      "--yes, --rerun-interrupted, --runbooks DIR, withheld inputs as --name VALUE; for a batch --from FILE and --parallel N."
+  )
   var arguments: [String] = []
 
   func run() async throws {
@@ -107,7 +109,8 @@ struct Resume: AsyncParsableCommand {
     let path = RunbookCatalog.locateRecorded(info.runbook, file: state.runbookFile, explicit: invocation.runbooks)
     guard let path else {
       throw Refusal(
-        message: "cannot find runbook '\(info.runbook)' (it was \(state.runbookFile ?? "?")); pass --runbooks DIR", code: 2)
+        message: "cannot find runbook '\(info.runbook)' (it was \(state.runbookFile ?? "?")); pass --runbooks DIR",
+        code: 2)
     }
     let (registry, loaded) = StandardActions.loadRunbook(path: path, alongside: Frontend.loadNetworkLibrary)
     let runbook: Runbook

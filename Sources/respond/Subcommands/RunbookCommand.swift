@@ -69,7 +69,9 @@ enum RunbookCommand {
     }
     defer { lock?.release() }
     do {
-      let result = try await Interrupts.run { try await runner.start(inputs: invocation.inputs, outDir: outDir, lock: lock) }
+      let result = try await Interrupts.run {
+        try await runner.start(inputs: invocation.inputs, outDir: outDir, lock: lock)
+      }
       return finish(result, masker: masker)
     } catch let e as UsageError {
       Frontend.error(masker.mask(e.description))
@@ -131,7 +133,7 @@ enum Interrupts {
       s.resume()
       return s
     }
-    defer { sources.forEach { $0.cancel() } }
+    defer { for source in sources { source.cancel() } }
     return try await task.value
   }
 }

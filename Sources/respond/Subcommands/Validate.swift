@@ -46,7 +46,8 @@ struct Validate: AsyncParsableCommand {
     }
     for d in all.sorted() { print(d.description) }
     let errors = all.filter { $0.severity == .error }.count
-    Frontend.note("\(files.count) runbook\(files.count == 1 ? "" : "s") checked, \(errors) error\(errors == 1 ? "" : "s")")
+    Frontend.note(
+      "\(files.count) runbook\(files.count == 1 ? "" : "s") checked, \(errors) error\(errors == 1 ? "" : "s")")
     if errors > 0 { throw ExitCode(2) }
   }
 }
