@@ -44,6 +44,11 @@ struct Respond: AsyncParsableCommand {
     // Every subcommand names itself (`commandName`): ArgumentParser would otherwise derive the
     // names through reflection, a measurable part of start-up for every runbook run.
     let known = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+    // `respond help <runbook>` is the runbook's own help, as `respond <runbook> --help` is.
+    if args.count == 2, args[0] == "help", !known.contains(args[1]), !args[1].hasPrefix("-") {
+      let code = await RunbookCommand.run(runbook: args[1], arguments: ["--help"], mode: .live)
+      Foundation.exit(code)
+    }
     if let first = args.first, !first.hasPrefix("-"), !known.contains(first) {
       let code = await RunbookCommand.run(runbook: first, arguments: Array(args.dropFirst()), mode: .live)
       Foundation.exit(code)

@@ -116,4 +116,18 @@ import Testing
     #expect(again.stdout.contains("journal.jsonl:\(lines.count + 1): does not follow from the line before"))
     #expect(again.stdout.contains("report.md: its status line does not match the journal"))
   }
+
+  /// Issue 13's rough edges: `respond help <runbook>` is the runbook's help; a dry run is named
+  /// DRILL from its first line to its last; a drill's own reminder is not work for a human.
+  @Test func helpForARunbookAndOneNamePerMode() throws {
+    let help = try cli(["help", "key-compromised"])
+    #expect(help.status == 0)
+    #expect(help.stdout.hasPrefix("usage: respond key-compromised"))
+    #expect(help.stdout.contains("--key - | --key-file FILE"))
+    let dry = try respond(["key-compromised", "--key", stripeKey(), "--dry-run", "--out", out])
+    #expect(dry.status == 0, "stderr: \(dry.stderr)")
+    #expect(dry.stderr.contains("· DRILL (--dry-run) ·") && !dry.stderr.contains("DRY RUN"))
+    #expect(dry.stderr.contains("DRILL: nothing was changed"))
+    #expect(dry.stderr.contains("nothing left for a human"), "the drill reminder is not counted")
+  }
 }

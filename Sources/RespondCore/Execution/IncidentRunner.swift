@@ -165,7 +165,7 @@ package final class IncidentRunner: @unchecked Sendable {
     }
     try record(r)
     progress.line(
-      "respond \(runbook.name) · \(options.mode == .live ? "LIVE" : options.mode == .drill ? "DRILL" : "DRY RUN") · incident \(info.id)"
+      "respond \(runbook.name) · \(options.mode == .live ? "LIVE" : options.mode == .drill ? "DRILL" : "DRILL (--dry-run)") · incident \(info.id)"
     )
     return await drive()
   }

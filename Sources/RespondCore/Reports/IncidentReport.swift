@@ -279,7 +279,8 @@ extension IncidentReport {
     }
 
     // The line a person acts on.
-    let open = follow.filter { !$0.done }.count
+    // A drill's own reminder ("this was a drill") is listed but is nothing a human must do.
+    let open = follow.filter { !$0.done }.count - (mode.isDry ? 1 : 0)
     let humans =
       open == 0
       ? "nothing left for a human" : "\(open) follow-up\(open == 1 ? "" : "s") need\(open == 1 ? "s" : "") a human"
