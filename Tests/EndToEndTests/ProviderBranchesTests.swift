@@ -520,6 +520,24 @@ private func digits(_ count: Int) -> String {
     assertNoSecrets([token, services.baoToken], in: o)
   }
 
+  /// Issue 13, item 3: a credential of a format respond does not know is searched for in the
+  /// configured secret store; every secret holding it is named (a place to rotate), and the
+  /// run still ends NOT CONTAINED until a person confirms.
+  @Test func anOpaqueSecretIsFoundInTheSecretStore() throws {
+    let prefix = "opaque-" + alphanumerics(8).lowercased()
+    let key = "zz_" + alphanumerics(40)
+    try BaoFixture(services).put(prefix + "/app", ["api_key": key, "owner": "payments"])
+    try BaoFixture(services).put(prefix + "/other", ["api_key": alphanumerics(30)])
+    let o = try respond(
+      ["key-compromised", "--key", key, "--search-path", "secret/" + prefix, "--yes"], rootEnvironment)
+    #expect(o.status == 4, "stderr: \(o.stderr)")
+    #expect(try outcome(o, "where-stored") == .succeeded)
+    let found = try state(o).steps["where-stored"]?.outputs["paths"]
+    #expect(found == .array([.string("secret/\(prefix)/app")]), "only the secret holding it")
+    #expect(try report(o).contains("| Also stored at (Vault/OpenBao) | secret/\(prefix)/app |"))
+    assertNoSecrets([key, services.baoToken], in: o)
+  }
+
   @Test func vaultBatchTokenGetsTheManualFollowUp() throws {
     let token = try leakedVaultToken(type: "batch")
     for (runbook, flag, step) in [
