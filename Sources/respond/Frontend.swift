@@ -72,9 +72,11 @@ enum Frontend {
     )
   }
 
-  static func progress(_ masker: Masker) -> ProgressLog {
+  /// `all`: also the steps of branches that do not apply (condition false), hidden by default so
+  /// the lines a responder reads are the ones that ran.
+  static func progress(_ masker: Masker, all: Bool = false) -> ProgressLog {
     let colour = isatty(STDERR_FILENO) == 1 && environment["NO_COLOR"] == nil
-    return ProgressLog(masker: masker, colour: colour) { text in
+    return ProgressLog(masker: masker, colour: colour, showSkipped: all) { text in
       FileHandle.standardError.write(Data(text.utf8))
     }
   }

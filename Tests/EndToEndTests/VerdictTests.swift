@@ -129,5 +129,9 @@ import Testing
     #expect(dry.stderr.contains("· DRILL (--dry-run) ·") && !dry.stderr.contains("DRY RUN"))
     #expect(dry.stderr.contains("DRILL: nothing was changed"))
     #expect(dry.stderr.contains("nothing left for a human"), "the drill reminder is not counted")
+    // Branches that do not apply (AWS, Vault, GitHub... for a Stripe key) are hidden unless --all.
+    #expect(!dry.stderr.contains("deactivate"), "another provider's step shown")
+    let all = try respond(["key-compromised", "--key", stripeKey(), "--dry-run", "--all", "--out", out])
+    #expect(all.stderr.contains("deactivate") && all.stderr.contains("skip"))
   }
 }

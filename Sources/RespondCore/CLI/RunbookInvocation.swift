@@ -9,6 +9,8 @@ package struct RunbookInvocation: Equatable, Sendable {
   package var runbooks: String?
   package var help = false
   package var rerunInterrupted = false
+  /// `--all`: progress shows the steps of branches that do not apply too.
+  package var all = false
   /// Secret inputs to be read from elsewhere than the command line, where `ps` and the shell's
   /// history would see them: `--key -` (standard input) and `--key-file FILE`.
   package var sources: [String: SecretSource] = [:]
@@ -22,7 +24,7 @@ package struct RunbookInvocation: Equatable, Sendable {
   package init() {}
 
   /// respond's own flags that take no value, and those that take one.
-  static let switches = ["dry-run", "yes", "help", "rerun-interrupted"]
+  static let switches = ["dry-run", "yes", "help", "rerun-interrupted", "all"]
   static let options = ["out", "runbooks"]
 
   /// Parses `--name value`, `--name=value` and the switches. `inputs` are the names the runbook
@@ -52,6 +54,7 @@ package struct RunbookInvocation: Equatable, Sendable {
         case "dry-run": inv.dryRun = true
         case "yes": inv.yes = true
         case "help": inv.help = true
+        case "all": inv.all = true
         default: inv.rerunInterrupted = true
         }
         i += 1
@@ -198,6 +201,7 @@ package struct RunbookInvocation: Equatable, Sendable {
       "options:",
       "  --dry-run".padding(30) + "run read-only steps; show every change as it would be sent, send none",
       "  --yes".padding(30) + "answer yes at every approval gate (needed without a terminal)",
+      "  --all".padding(30) + "also show the steps of branches that do not apply (condition false)",
       "  --out DIR".padding(30) + "where incident folders go (default ./incidents)",
       "  --runbooks DIR".padding(30) + "where runbooks are found (default ./Runbooks)",
     ]

@@ -204,8 +204,23 @@ package enum MarkdownReport {
     if r.notDone.isEmpty {
       md.append("Every step of the runbook ran.")
     } else {
-      for n in r.notDone {
+      // Steps of branches that did not apply (another provider's, an unset option) are folded
+      // away: an auditor reads first what was deliberately left undone.
+      let branch = r.notDone.filter { $0.reason.hasPrefix("condition was false") }
+      for n in r.notDone where !n.reason.hasPrefix("condition was false") {
         md.append("- \(code("\(n.phase.rawValue)/\(n.step)")) (\(code(n.action))): \(escape(n.reason))")
+      }
+      if branch.count == r.notDone.count { md.append("Nothing that applied to this credential was left undone.") }
+      if !branch.isEmpty {
+        md.append("")
+        md.append(
+          "<details><summary>\(branch.count) step(s) of branches that did not apply (condition false)</summary>")
+        md.append("")
+        for n in branch {
+          md.append("- \(code("\(n.phase.rawValue)/\(n.step)")) (\(code(n.action))): \(escape(n.reason))")
+        }
+        md.append("")
+        md.append("</details>")
       }
     }
     md.append("")

@@ -52,7 +52,8 @@ struct Resume: AsyncParsableCommand {
     let prepared: Prepared
     do {
       prepared = try Self.prepare(
-        directory: directory, invocation: invocation, masker: masker, progress: Frontend.progress(masker),
+        directory: directory, invocation: invocation, masker: masker,
+        progress: Frontend.progress(masker, all: invocation.all),
         approver: Frontend.approver(), limiters: nil)
     } catch let refusal as Refusal {
       if let text = refusal.printed { FileHandle.standardError.write(Data((text + "\n").utf8)) }

@@ -54,7 +54,8 @@ enum RunbookCommand {
     Frontend.mark("load")
     let runner = IncidentRunner(
       runbook: runbook, registry: registry, environment: Frontend.environment, transport: transport,
-      masker: masker, progress: Frontend.progress(masker), approver: Frontend.approver(), options: options)
+      masker: masker, progress: Frontend.progress(masker, all: invocation.all), approver: Frontend.approver(),
+      options: options)
     let outDir = invocation.out ?? "incidents"
     // One responder per key: taken before the incident folder exists, held until the process ends.
     let lock: IncidentLock?
