@@ -412,4 +412,12 @@ extension [Double] {
     #expect(text.contains("at !\\[x\\](https://evil.example/p.png):1"), "\(text)")
     #expect(text.contains("\\<img src=x onerror=alert(1)> \\[click\\](javascript:alert(1))"), "\(text)")
   }
+
+  /// A short secret in a batch was displayed whole (`abbreviate` keeps values of 12 characters
+  /// or fewer): it is shown as its fingerprint; identifiers stay whole.
+  @Test func aShortSecretIsNeverDisplayedWhole() {
+    #expect(BatchResponse.displayForm("p4ssw0rd-xyz") == Masker.fingerprint("p4ssw0rd-xyz"))
+    #expect(BatchResponse.displayForm("AKIAIOSFODNN7EXAMPLE") == "AKIAIOSFODNN7EXAMPLE")
+    #expect(BatchResponse.displayForm("ghp_abcdefghijklmnopqrstuvwxyz1234") == "ghp_…1234")
+  }
 }

@@ -284,7 +284,9 @@ package enum BatchResponse {
 
   /// Access key ids are identifiers and are shown in full; any other secret only abbreviated.
   package static func displayForm(_ secret: String) -> String {
-    Masker.isPublicIdentifier(secret) ? secret : Masker.abbreviate(secret)
+    if Masker.isPublicIdentifier(secret) { return secret }
+    // `abbreviate` returns a short value whole: a short secret is shown only as its fingerprint.
+    return secret.count > 12 ? Masker.abbreviate(secret) : Masker.fingerprint(secret)
   }
 
   private static func masked(_ s: LeakSource, _ masker: Masker) -> LeakSource {
