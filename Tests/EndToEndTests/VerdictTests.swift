@@ -134,4 +134,17 @@ import Testing
     let all = try respond(["key-compromised", "--key", stripeKey(), "--dry-run", "--all", "--out", out])
     #expect(all.stderr.contains("deactivate") && all.stderr.contains("skip"))
   }
+
+  /// Issue 13: SMTP_URL set and SMTP_FROM unset failed the run at its very last step (exit 1)
+  /// after everything else was done. The e-mail failure is now a follow-up with the fix, and the
+  /// exit says the verdict.
+  @Test func aHalfConfiguredMailerDoesNotFailAFinishedResponse() throws {
+    let o = try runRespond(
+      ["key-compromised", "--key", stripeKey(), "--yes", "--out", out, "--runbooks", runbooks],
+      environment: ["HOME": out, "SMTP_URL": "smtp://127.0.0.1:9", "SMTP_TO": "oncall@example.test"])
+    #expect(o.status == 4, "the verdict's exit, not 1; stderr: \(o.stderr)")
+    let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
+    #expect(report.contains("Step `email` (notify.email) failed and the run continued"))
+    #expect(report.contains("set SMTP_FROM"))
+  }
 }
