@@ -241,20 +241,11 @@ package enum SigV4 {
 
   static func lowercase(_ s: String) -> String { s.lowercased() }
 
-  package static func sha256Hex(_ data: Data) -> String { hex(Array(SHA256.hash(data: data))) }
+  package static func sha256Hex(_ data: Data) -> String { RespondCore.sha256Hex(data) }
 
   static func hmac(key: [UInt8], _ data: Data) -> [UInt8] {
     Array(HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: key)))
   }
 
-  package static func hex(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out = [UInt8]()
-    out.reserveCapacity(bytes.count * 2)
-    for b in bytes {
-      out.append(digits[Int(b >> 4)])
-      out.append(digits[Int(b & 0x0f)])
-    }
-    return String(decoding: out, as: UTF8.self)
-  }
+  package static func hex(_ bytes: [UInt8]) -> String { hexString(bytes) }
 }

@@ -25,8 +25,9 @@ package enum IncidentConfirmation {
     r.operator = person
     r.host = host
     r.decision = "respond confirm"
-    try journal.append(r)
-    let updated = try IncidentState.load(journal: path)
+    // The journal just written is the state read plus this record: fold it, do not read again.
+    var updated = state
+    updated.apply(try journal.append(r))
     try ReportWriter.write(state: updated, directory: directory)
     return updated
   }

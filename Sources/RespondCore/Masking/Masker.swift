@@ -29,7 +29,7 @@ package final class Masker: @unchecked Sendable {
   /// the same secret is recognisable across journal, report and notification without being shown.
   package static func fingerprint(_ secret: String) -> String {
     let digest = SHA256.hash(data: Data(secret.utf8))
-    return "sha256:" + digest.prefix(4).map { String(format: "%02x", $0) }.joined()
+    return "sha256:" + hexString(digest.prefix(4))
   }
 
   /// The display form of a long identifier: first 4 + `…` + last 4 (`AKIA…WXYZ`).

@@ -7,7 +7,8 @@ package func sha256Hex<D: DataProtocol>(_ data: D) -> String {
   hexString(SHA256.hash(data: data))
 }
 
-/// Lower-case hex of bytes, without `String(format:)` (slow, and Foundation-only on Linux).
+/// Lower-case hex of bytes, without `String(format:)` (slow, and Foundation-only on Linux). SigV4's
+/// signing and the masker's fingerprints use it too.
 package func hexString<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
   let digits = Array("0123456789abcdef".utf8)
   var out: [UInt8] = []
