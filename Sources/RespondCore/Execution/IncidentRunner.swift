@@ -1,70 +1,5 @@
 import Foundation
 
-/// Asks a person whether a step may run (or a manual step is done). The CLI provides a terminal
-/// implementation; nil answers mean "nobody can be asked here".
-package protocol Approver: Sendable {
-  func ask(_ question: String) async -> Bool?
-}
-
-/// How one invocation should run.
-package struct RunOptions: Sendable {
-  package var mode: RunMode = .live
-  /// `--yes`: every approval gate is answered yes.
-  package var assumeYes = false
-  /// Resume only: run again a non-idempotent step that was interrupted, after the operator checked.
-  package var rerunInterrupted = false
-  package var operatorName = RunOptions.currentUser()
-  package var host = ProcessInfo.processInfo.hostName
-  package var version = respondVersion
-  /// Default per-step time limit when the step sets none.
-  package var defaultTimeout: Duration = .seconds(300)
-  /// The rate limiters the run paces its provider calls with. A batch passes one set to every
-  /// key's runner so a provider's limits hold across the whole batch; nil means a fresh set.
-  package var limiters: RateLimiters?
-
-  package init() {}
-
-  /// Who runs respond: $USER, $LOGNAME, or the account name of the process's user.
-  package static func currentUser() -> String {
-    let env = ProcessInfo.processInfo.environment
-    if let u = env["USER"] ?? env["LOGNAME"], !u.isEmpty { return u }
-    if let pw = getpwuid(getuid()), let name = pw.pointee.pw_name { return String(cString: name) }
-    return "uid \(getuid())"
-  }
-}
-
-package let respondVersion = "0.1.0"
-
-/// The result of one invocation.
-package struct RunResult: Sendable {
-  package var status: RunStatus
-  package var stoppedAt: String?
-  package var message: String?
-  package var incidentDirectory: String
-  package var state: IncidentState
-
-  /// The exit status the contract promises: 0 finished (and, live, verified contained), 1 failed
-  /// (resumable), 3 approval gate, 4 finished but the credential is not verified contained.
-  package var exitCode: Int32 {
-    switch status {
-    case .completed: return RunResult.completedExitCode(state)
-    case .failed, .needsOperator, .interrupted: return 1
-    case .stoppedAtApproval: return 3
-    }
-  }
-}
-
-extension RunResult {
-  /// A finished run exits 0 only when there was nothing to contain, it was a drill, or the
-  /// credential is verified (or confirmed) contained; otherwise 4, so automation never reads a
-  /// finished run as a contained credential.
-  package static func completedExitCode(_ state: IncidentState) -> Int32 {
-    if state.incident?.mode.isDry ?? false { return 0 }
-    guard let verdict = ContainmentVerdict.decide(state) else { return 0 }
-    return verdict.verdict == .contained ? 0 : 4
-  }
-}
-
 /// Runs a runbook for one incident: asks the conductor what is next, runs it (conditions,
 /// approvals, dry-run gate, retries, time limits), journals every event durably, and keeps
 /// outputs in memory for later expressions. Knows nothing of terminals or libcurl.
@@ -80,12 +15,12 @@ package final class IncidentRunner: @unchecked Sendable {
   package var limiters: RateLimiters { options.limiters ?? ownLimiters }
   private let ownLimiters = RateLimiters()
 
-  private var journal: Journal!
-  private(set) package var state = IncidentState()
+  var journal: Journal!
+  package internal(set) var state = IncidentState()
   /// Unmasked input values, in memory only.
-  private var inputValues: [String: Value] = [:]
+  var inputValues: [String: Value] = [:]
   /// Unmasked outputs of steps that finished in this process (secrets included), in memory only.
-  private var liveOutputs: [String: [String: Value]] = [:]
+  var liveOutputs: [String: [String: Value]] = [:]
   /// While the `on-stop` steps run: the stop they report (read by expressions, journaled on them).
   private var stopNotice: StopNotice?
 
@@ -170,66 +105,9 @@ package final class IncidentRunner: @unchecked Sendable {
     return await drive()
   }
 
-  /// Continues an incident from its journal. `given` supplies the inputs that were withheld
-  /// from the journal (secret inputs); their fingerprints must match the original ones.
-  package func resume(directory dir: String, journalState: IncidentState, inputs given: [String: String]) async throws
-    -> RunResult
-  {
-    // Another user's incident folder (or one they can write) may hold a journal of their making.
-    try IncidentFolder.checkOwned(dir)
-    if let why = ResumeCheck.refusal(journalState, runbookDigest: runbook.digest, runbookPath: runbook.file) {
-      throw UsageError(why)
-    }
-    for (name, value) in journalState.inputs { inputValues[name] = value }
-    let corrected = try ResumeCheck.corrections(given: given, state: journalState, runbook: runbook)
-    for (name, value) in corrected { inputValues[name] = .string(value) }
-    for name in journalState.withheldInputs {
-      guard let value = given[name] else {
-        throw UsageError("input '\(name)' was secret and is not in the journal: pass it again with --\(name)")
-      }
-      masker.register(value)
-      if let recorded = journalState.inputs[name]?.stringValue, recorded != masker.mask(value) {
-        throw UsageError("--\(name) is not the value this incident started with (its fingerprint differs)")
-      }
-      inputValues[name] = .string(value)
-    }
-    journal = try Journal(
-      path: dir + "/journal.jsonl", masker: masker,
-      nextSeq: (journalState.records.last?.seq ?? 0) + 1, lastHash: journalState.lastHash)
-    state = journalState
-    // The step the run stopped at gets another go: an idempotent one simply runs again; a
-    // non-idempotent one is treated as interrupted (its failure may have been processed at the
-    // provider), so its action reconciles first or a human decides, unless the journal says the
-    // provider certainly did not act on the failed request (a 429, a 403, a refused connection).
-    for step in runbook.steps {
-      guard var s = state.steps[step.id], s.outcome == .failed, !step.continueOnError else { continue }
-      let idempotent = registry.action(named: step.action)?.descriptor.idempotent ?? false
-      s.outcome = nil
-      s.interrupted = !idempotent && !s.failedNotProcessed
-      state.steps[step.id] = s
-    }
-    var r = JournalRecord(type: .runResumed)
-    r.operator = options.operatorName
-    r.host = options.host
-    if !corrected.isEmpty {
-      r.inputs = corrected.mapValues { .string(masker.mask($0)) }
-      r.note = "inputs corrected on resume: " + corrected.keys.sorted().map { "--\($0)" }.joined(separator: ", ")
-      progress.line("note: \(r.note!) (steps that have not run use the new value)")
-    }
-    if journalState.tornTail {
-      r.note =
-        (r.note.map { $0 + "; " } ?? "")
-        + "the journal's last line was torn (the process died mid-write); it was ignored"
-    }
-    try record(r)
-    if journalState.tornTail { progress.line("note: the journal's last line was torn by a crash; ignoring it") }
-    progress.line("respond resume · incident \(journalState.incident?.id ?? dir)")
-    return await drive()
-  }
-
   // MARK: - The loop
 
-  private func drive() async -> RunResult {
+  func drive() async -> RunResult {
     let conductor = Conductor(runbook: runbook)
     var status = RunStatus.completed
     var stoppedAt: String?
@@ -317,7 +195,7 @@ package final class IncidentRunner: @unchecked Sendable {
     state.incident?.directory ?? ((journal?.path as NSString?)?.deletingLastPathComponent ?? "")
   }
 
-  private func record(_ r: JournalRecord) throws {
+  func record(_ r: JournalRecord) throws {
     var written = try journal.append(r, durability: r.durability)
     // Keep the in-memory fold identical to what a reader of the journal gets: times as written
     // (to the millisecond), so the final report equals `respond report`'s re-rendering.
@@ -329,140 +207,14 @@ package final class IncidentRunner: @unchecked Sendable {
     state.apply(written)
   }
 
-  private func note(step: String?, _ text: String) throws {
+  func note(step: String?, _ text: String) throws {
     var r = JournalRecord(type: .note)
     r.step = step
     r.note = masker.mask(text)
     try record(r)
   }
 
-  // MARK: - Resume decisions
-
-  /// Before running a step on resume: reconcile an interrupted attempt, and bring back secret
-  /// outputs that died with the previous process. Returns a message when a human must decide.
-  private func prepareResume(_ step: Step) async throws -> String? {
-    if let s = state.steps[step.id], s.interrupted, let action = registry.action(named: step.action) {
-      let context = makeContext(step: step, parameters: (try? resolveParameters(step)) ?? [:], transport: transport)
-      let decision: InterruptedDecision
-      do {
-        decision = try await action.reconcileInterrupted(context, startedAt: s.startedAt ?? Date())
-      } catch {
-        decision = .needsOperator(
-          "step '\(step.id)' was interrupted and checking its effect failed: \(describe(error))")
-      }
-      switch decision {
-      case .safeToRerun(let why):
-        try note(step: step.id, "interrupted attempt reconciled: \(why); running it again")
-        progress.line("  resume: \(step.id) was interrupted; \(why); running it again")
-      case .needsOperator(let what):
-        if options.rerunInterrupted {
-          try note(step: step.id, "interrupted attempt: operator chose to run it again (--rerun-interrupted)")
-        } else {
-          return what + ". After checking, run `respond resume \(incidentDirectory) --rerun-interrupted`."
-        }
-      }
-    }
-    // Derived outputs are not journaled: an idempotent step that made one in an earlier process
-    // simply runs again.
-    for producer in lostDerivedProducers(for: step) {
-      progress.line(
-        "  resume: \(step.id) reads an output \(producer.id) made in the previous process; running \(producer.id) again"
-      )
-      state.steps[producer.id]?.outcome = nil
-      if try await run(producer) != .succeeded {
-        return "re-running step '\(producer.id)' did not succeed; see the report"
-      }
-    }
-    // Secret outputs are never journaled: a step that needs one from a step finished by an
-    // earlier process gets it back by undoing and re-running that step.
-    for producer in lostSecretProducers(for: step) {
-      guard let undo = producer.undo, let undoAction = registry.action(named: undo.action) else {
-        return
-          "step '\(step.id)' needs a secret output of step '\(producer.id)', which finished before the process stopped; secrets are never journaled and '\(producer.id)' has no undo. Re-run the response or finish it by hand."
-      }
-      let params = try evaluate(undo.with, action: undo.action)
-      progress.line(
-        "  resume: \(producer.id)'s secret output was lost with the previous process; undoing it (\(undo.action)) and running it again"
-      )
-      let ctx = makeContext(step: producer, parameters: params, transport: transport)
-      do {
-        let result = try await undoAction.run(ctx)
-        try note(step: producer.id, "undone on resume with \(undo.action): \(result.summary ?? "done")")
-      } catch {
-        return
-          "undoing step '\(producer.id)' with \(undo.action) failed: \(describe(error)); check it by hand, then resume"
-      }
-      state.steps[producer.id]?.outcome = nil
-      let outcome = try await run(producer)
-      if outcome != .succeeded { return "re-running step '\(producer.id)' did not succeed; see the report" }
-      // Steps that already used the undone outputs (e.g. stored the old replacement key in Vault)
-      // hold a value that no longer exists: run them again with the new one, in order, first.
-      for consumer in finishedSteps(using: producer, before: step) {
-        progress.line("  resume: \(consumer.id) used \(producer.id)'s undone outputs; running it again")
-        try note(
-          step: consumer.id, "run again on resume: it used outputs of '\(producer.id)', which was undone and redone")
-        state.steps[consumer.id]?.outcome = nil
-        let again = try await run(consumer)
-        if again != .succeeded && again != .skippedCondition {
-          return "re-running step '\(consumer.id)' with the redone '\(producer.id)' did not succeed; see the report"
-        }
-      }
-    }
-    return nil
-  }
-
-  /// Steps between `producer` and `step` that succeeded and read any output of `producer`.
-  private func finishedSteps(using producer: Step, before step: Step) -> [Step] {
-    let all = runbook.steps
-    guard let from = all.firstIndex(where: { $0.id == producer.id }),
-      let to = all.firstIndex(where: { $0.id == step.id }), from + 1 < to
-    else { return [] }
-    return all[(from + 1)..<to].filter { s in
-      state.steps[s.id]?.outcome == .succeeded && dependencies(in: s.templates).contains(producer.id)
-    }
-  }
-
-  /// Idempotent steps that succeeded in an earlier process and whose derived (unjournaled)
-  /// outputs `step` reads.
-  private func lostDerivedProducers(for step: Step) -> [Step] {
-    var out: [Step] = []
-    for ref in step.templates.flatMap(\.references) where ref.path.count >= 3 && ref.path[0] == "steps" {
-      let id = ref.path[1]
-      let output = ref.path[2]
-      guard liveOutputs[id] == nil, state.steps[id]?.outcome == .succeeded, let producer = runbook.step(id),
-        let descriptor = registry.action(named: producer.action)?.descriptor, descriptor.idempotent,
-        descriptor.outputs.contains(where: { $0.name == output && !$0.journaled && !$0.secret }),
-        !out.contains(where: { $0.id == id })
-      else { continue }
-      out.append(producer)
-    }
-    return out
-  }
-
-  /// Steps that succeeded in an earlier process and whose secret outputs `step` reads.
-  private func lostSecretProducers(for step: Step) -> [Step] {
-    var out: [Step] = []
-    for ref in step.templates.flatMap(\.references) where ref.path.count >= 3 && ref.path[0] == "steps" {
-      let id = ref.path[1]
-      let output = ref.path[2]
-      guard liveOutputs[id] == nil, let s = state.steps[id], s.outcome == .succeeded,
-        s.secretOutputs.contains(output), let producer = runbook.step(id), !out.contains(where: { $0.id == id })
-      else { continue }
-      out.append(producer)
-    }
-    return out
-  }
-
   // MARK: - One step
-
-  /// The ids of the steps whose outputs these templates read.
-  private func dependencies(in templates: [Template]) -> [String] {
-    var ids: [String] = []
-    for ref in templates.flatMap(\.references) where ref.path.count >= 2 && ref.path[0] == "steps" {
-      if !ids.contains(ref.path[1]) { ids.append(ref.path[1]) }
-    }
-    return ids
-  }
 
   private func evaluationContext() -> EvaluationContext {
     var steps: [String: [String: Value]] = [:]
@@ -491,7 +243,7 @@ package final class IncidentRunner: @unchecked Sendable {
 
   /// Resolves a step's `with`; each parameter's values are encoded as its action declares
   /// (a URL path segment, Slack text), here where every step's templates are evaluated.
-  private func evaluate(_ with: [(String, TemplateValue)], action: String? = nil) throws -> [String: Value] {
+  func evaluate(_ with: [(String, TemplateValue)], action: String? = nil) throws -> [String: Value] {
     let ctx = evaluationContext()
     let specs = action.flatMap { registry.action(named: $0)?.descriptor.parameters } ?? []
     var out: [String: Value] = [:]
@@ -506,7 +258,7 @@ package final class IncidentRunner: @unchecked Sendable {
     return out
   }
 
-  private func resolveParameters(_ step: Step) throws -> [String: Value] {
+  func resolveParameters(_ step: Step) throws -> [String: Value] {
     let params = try evaluate(step.with, action: step.action)
     if let action = registry.action(named: step.action) {
       for spec in action.descriptor.parameters where spec.secret {
@@ -516,7 +268,7 @@ package final class IncidentRunner: @unchecked Sendable {
     return params
   }
 
-  private func makeContext(step: Step, parameters: [String: Value], transport: any HTTPTransport) -> ActionContext {
+  func makeContext(step: Step, parameters: [String: Value], transport: any HTTPTransport) -> ActionContext {
     let approver = self.approver
     let ask: (@Sendable (String) async -> Bool?)? =
       options.assumeYes || approver == nil || options.mode.isDry ? nil : { @Sendable q in await approver?.ask(q) }
@@ -530,171 +282,148 @@ package final class IncidentRunner: @unchecked Sendable {
     return context
   }
 
-  /// Runs one step to an outcome and journals it.
-  private func run(_ step: Step) async throws -> StepOutcome {
+  /// Runs one step to an outcome and journals it. Its `StepPolicy` decides whether it starts,
+  /// behind which approval, what a dry run shows and whether a failure is retried; this executes.
+  func run(_ step: Step) async throws -> StepOutcome {
     let began = ContinuousClock.now
     guard let action = registry.action(named: step.action) else {
-      return try finish(step, .failed, began: began, error: "unknown action '\(step.action)'")
+      return try finish(step, .failed("unknown action '\(step.action)'"), began: began)
     }
-    let descriptor = action.descriptor
-
-    // A runbook reads no credential, even one that got past validation: refuse before anything
+    let policy = StepPolicy(
+      step: step, descriptor: action.descriptor, mode: options.mode, assumeYes: options.assumeYes,
+      environment: environment)
+    // A runbook reads no credential, even one that got past validation: refused before anything
     // is evaluated or sent (the evaluation context holds no credential values either).
     let env = runbook.env
-    let reads = step.templates.flatMap(\.references).compactMap { CredentialEndpoints.runbookReadProblem($0, env: env) }
-    if let problem = reads.first {
-      return try finish(step, .failed, began: began, error: problem)
-    }
-
-    // In a dry run, a step that reads outputs of steps that did not really run (they were
-    // shown, not sent) cannot be decided or resolved: show it as what would happen, unresolved,
-    // with what it needs, instead of guessing a branch.
-    func unresolved(_ ids: [String]) throws -> StepOutcome? {
-      let unknown = ids.filter { state.steps[$0]?.outcome == .skippedDryRun }
-      guard options.mode.isDry, !unknown.isEmpty else { return nil }
-      let missing = descriptor.requirements.filter { !$0.isMet(in: environment) }.map(\.missingDescription)
-      var summary = "depends on \(unknown.map { "`\($0)`" }.joined(separator: ", ")), not run in this dry run"
-      if let src = step.whenSource { summary += "; would run when `\(src)`" }
-      return try finish(
-        step, .skippedDryRun, began: began, summary: summary, missing: missing,
-        mutates: descriptor.mutates)
-    }
-    // A verification of a change the dry run only showed has nothing to verify.
-    if let outcome = try unresolved(step.verifies) { return outcome }
-    if let when = step.when, let outcome = try unresolved(dependencies(in: [when])) { return outcome }
-
-    // Condition.
-    if let when = step.when {
-      let holds: Bool
-      do {
-        holds = try when.evaluate(evaluationContext()).isTruthy
-      } catch {
-        return try finish(step, .failed, began: began, error: "condition could not be evaluated: \(error.message)")
+    let credentialProblem = step.templates.flatMap(\.references).lazy
+      .compactMap { CredentialEndpoints.runbookReadProblem($0, env: env) }.first
+    let parameters: Result<[String: Value], any Error> =
+      credentialProblem == nil ? Result { try evaluate(step.with, action: step.action) } : .success([:])
+    let admission = policy.admission(
+      state: state, credentialProblem: credentialProblem,
+      condition: credentialProblem == nil ? condition(of: step) : .none,
+      parameterError: parameters.failure.map(describe))
+    switch admission {
+    case .end(let ending):
+      return try finish(step, ending, began: began)
+    case .run(let approval):
+      if let approval, let stopped = try await seekApproval(approval, for: step, began: began, policy: policy) {
+        return stopped
       }
-      if !holds { return try finish(step, .skippedCondition, began: began, mutates: descriptor.mutates) }
     }
-    if let outcome = try unresolved(dependencies(in: step.with.flatMap(\.1.templates).map(\.0))) { return outcome }
+    let params = try parameters.get()
+    for spec in action.descriptor.parameters where spec.secret {
+      if let v = params[spec.name] { masker.register(v) }
+    }
+    return try await execute(step, action: action, policy: policy, parameters: params, began: began)
+  }
 
-    // Parameters.
-    let params: [String: Value]
+  /// The step's condition, evaluated against the run so far.
+  private func condition(of step: Step) -> StepPolicy.Condition {
+    guard let when = step.when else { return .none }
     do {
-      params = try resolveParameters(step)
+      return try when.evaluate(evaluationContext()).isTruthy ? .holds : .doesNotHold
     } catch {
-      return try finish(step, .failed, began: began, error: describe(error))
+      return .cannotBeEvaluated(error.message)
     }
+  }
 
-    // Dry runs and drills: readiness, then the gate.
-    if options.mode.isDry {
-      let missing = descriptor.requirements.filter { !$0.isMet(in: environment) }.map(\.missingDescription)
-      if !missing.isEmpty {
-        return try finish(
-          step, .skippedDryRun, began: began, summary: "not configured: " + missing.joined(separator: "; "),
-          missing: missing, mutates: descriptor.mutates)
+  /// Asks as many people as the request needs (none with `--yes`) and journals the decision;
+  /// the stopped outcome when approval was not granted, nil when the step may run.
+  private func seekApproval(
+    _ request: StepPolicy.ApprovalRequest, for step: Step, began: ContinuousClock.Instant, policy: StepPolicy
+  ) async throws -> StepOutcome? {
+    var granted = true
+    var decision = request.grantedWithoutAsking ?? ""
+    if request.grantedWithoutAsking == nil {
+      var answers: [Bool?] = []
+      while answers.count < request.approvers, let approver {
+        let answer = await approver.ask(request.question)
+        answers.append(answer)
+        if answer != true { break }
       }
+      (granted, decision) = StepPolicy.approval(answers: answers, needed: request.approvers)
     }
+    var r = JournalRecord(type: .approval)
+    r.step = step.id
+    r.decision = decision
+    try record(r)
+    if granted { return nil }
+    return try finish(
+      step, StepPolicy.Ending(.stoppedAtApproval, summary: decision, mutates: policy.descriptor.mutates), began: began)
+  }
 
-    // Approval (live only: a dry run changes nothing, so there is nothing to approve).
-    if step.approvalRequired && !options.mode.isDry {
-      let decision: String
-      var granted = false
-      if options.assumeYes {
-        decision = "granted (--yes)"
-        granted = true
-      } else if let approver {
-        let question =
-          "Run \(step.phase.rawValue)/\(step.id) (\(step.action))\(descriptor.mutates ? ", which changes state at the provider" : "")?"
-        switch await approver.ask(question) {
-        case true?:
-          decision = "granted at the terminal"
-          granted = true
-        case false?: decision = "declined at the terminal"
-        case nil: decision = "no terminal to ask: rerun with --yes"
-        }
-      } else {
-        decision = "no terminal to ask: rerun with --yes"
-      }
-      var r = JournalRecord(type: .approval)
-      r.step = step.id
-      r.decision = decision
-      try record(r)
-      if !granted {
-        return try finish(step, .stoppedAtApproval, began: began, summary: decision, mutates: descriptor.mutates)
-      }
-    }
+  /// A failed attempt, carried out of the retry loop (journal errors pass through as they are).
+  private struct AttemptFailed: Error {
+    var failure: ActionFailure
+  }
 
+  /// Runs the action within the step's time limit, behind the dry-run gate in a dry run, and
+  /// retries as the step's retry policy allows; journals every attempt, retry and the outcome.
+  private func execute(
+    _ step: Step, action: any Action, policy: StepPolicy, parameters: [String: Value], began: ContinuousClock.Instant
+  ) async throws -> StepOutcome {
+    let descriptor = action.descriptor
     let gate = options.mode.isDry ? DryRunGate(base: transport, masker: masker) : nil
-    let context = makeContext(step: step, parameters: params, transport: gate ?? transport)
-    let policy = step.retry ?? RetryPolicy()
+    let context = makeContext(step: step, parameters: parameters, transport: gate ?? transport)
     let limit = step.timeout ?? options.defaultTimeout
-    var attempt = 1
-    while true {
-      var started = JournalRecord(type: .stepStarted)
-      started.step = step.id
-      started.phase = step.phase
-      started.action = step.action
-      started.attempt = attempt
-      started.mutates = descriptor.mutates
-      try record(started)
-      do {
-        let result = try await IncidentRunner.withTimeout(limit) { try await action.run(context) }
-        if let gate, !gate.intercepted.isEmpty || descriptor.mutates {
-          let sent = gate.intercepted
-          let summary =
-            sent.isEmpty
-            ? "would change nothing: \(result.summary ?? "already in the desired state")" : "not sent (dry run)"
-          return try finish(step, .skippedDryRun, began: began, summary: summary, wouldSend: sent, mutates: true)
-        }
-        return try succeed(step, descriptor: descriptor, result: result, began: began)
-      } catch {
-        if let gate, !gate.intercepted.isEmpty {
-          return try finish(
-            step, .skippedDryRun, began: began, summary: "not sent (dry run)",
-            wouldSend: gate.intercepted, mutates: true)
-        }
-        // A verification checks the effect of changes; in a dry run those changes were not
-        // made, so a failed check says nothing about the real run: show it, do not fail.
-        if options.mode.isDry, let e = error as? ActionError, case .verification(let what) = e {
-          return try finish(
-            step, .skippedDryRun, began: began,
-            summary: "check not meaningful in a dry run (the change it verifies was not made): \(what)",
-            mutates: descriptor.mutates)
-        }
-        // A drill rehearses: an endpoint it cannot reach here is a readiness finding (shown in
-        // the readiness table), not a failed rehearsal.
-        if options.mode.isDry, let unreachable = IncidentRunner.unreachable(error) {
-          return try finish(
-            step, .skippedDryRun, began: began, summary: "not reachable from here: \(unreachable)",
-            missing: ["reachable endpoint: \(unreachable)"], mutates: descriptor.mutates)
-        }
-        let failure = ActionFailure(error)
-        let elapsed = ContinuousClock.now - began
-        let retryable = failure.retryable && (descriptor.idempotent || failure.notProcessed)
-        if retryable && attempt < policy.attempts {
-          let delay = backoff(attempt: attempt, policy: policy, hint: failure.retryAfter)
-          if elapsed + delay < policy.maxTotal {
-            var r = JournalRecord(type: .stepRetry)
-            r.step = step.id
-            r.attempt = attempt
-            r.error = masker.mask(failure.message)
-            r.note = "retrying in \(delay.shortDescription)"
-            try record(r)
-            progress.line(
-              "      attempt \(attempt) of \(step.id) failed: \(failure.message); retrying in \(delay.shortDescription)"
-            )
-            try? await Task.sleep(for: delay)
-            attempt += 1
-            continue
+    do {
+      return try await policy.retryPolicy.run(
+        sleep: { try? await Task.sleep(for: $0) },
+        onRetry: { attempt, wait, error in
+          guard let failed = error as? AttemptFailed else { return }
+          try journalRetry(step, attempt: attempt, wait: wait, failure: failed.failure)
+        },
+        attempt: { attempt in
+          var started = JournalRecord(type: .stepStarted)
+          started.step = step.id
+          started.phase = step.phase
+          started.action = step.action
+          started.attempt = attempt
+          started.mutates = descriptor.mutates
+          try record(started)
+          let result: Result<ActionResult, any Error>
+          do {
+            result = .success(try await StepTimeout.limiting(limit) { try await action.run(context) })
+          } catch {
+            result = .failure(error)
           }
-        }
-        let outcome = try finish(
-          step, .failed, began: began, error: failure.message, mutates: descriptor.mutates,
-          notProcessed: failure.notProcessed)
-        if step.continueOnError {
-          progress.line("      continuing: the step is marked continue-on-error")
-        }
-        return outcome
+          let intercepted = gate?.intercepted ?? []
+          switch result {
+          case .success(let done):
+            if let shown = policy.dryRunEnding(intercepted: intercepted, resultSummary: done.summary) {
+              return .done(try finish(step, shown, began: began))
+            }
+            return .done(try succeed(step, descriptor: descriptor, result: done, began: began))
+          case .failure(let error):
+            if let shown = policy.dryRunEnding(intercepted: intercepted, error: error) {
+              return .done(try finish(step, shown, began: began))
+            }
+            let failure = ActionFailure(error)
+            let failed = AttemptFailed(failure: failure)
+            return policy.mayRetry(failure) ? .retry(failed, hint: failure.retryAfter) : .fail(failed)
+          }
+        })
+    } catch let failed as AttemptFailed {
+      let outcome = try finish(
+        step, StepPolicy.Ending(.failed, error: failed.failure.message, mutates: descriptor.mutates), began: began,
+        notProcessed: failed.failure.notProcessed)
+      if step.continueOnError {
+        progress.line("      continuing: the step is marked continue-on-error")
       }
+      return outcome
     }
+  }
+
+  private func journalRetry(_ step: Step, attempt: Int, wait: Duration, failure: ActionFailure) throws {
+    var r = JournalRecord(type: .stepRetry)
+    r.step = step.id
+    r.attempt = attempt
+    r.error = masker.mask(failure.message)
+    r.note = "retrying in \(wait.shortDescription)"
+    try record(r)
+    progress.line(
+      "      attempt \(attempt) of \(step.id) failed: \(failure.message); retrying in \(wait.shortDescription)")
   }
 
   private func succeed(_ step: Step, descriptor: ActionDescriptor, result: ActionResult, began: ContinuousClock.Instant)
@@ -712,17 +441,17 @@ package final class IncidentRunner: @unchecked Sendable {
       journaled[k] = masker.mask(v)
     }
     return try finish(
-      step, .succeeded, began: began, outputs: journaled,
-      secretOutputs: secretNames.filter { result.outputs[$0] != nil }.sorted(),
-      summary: result.summary, evidence: result.evidence, mutates: descriptor.mutates)
+      step, StepPolicy.Ending(.succeeded, summary: result.summary, mutates: descriptor.mutates), began: began,
+      outputs: journaled, secretOutputs: secretNames.filter { result.outputs[$0] != nil }.sorted(),
+      evidence: result.evidence)
   }
 
-  private func finish(
-    _ step: Step, _ outcome: StepOutcome, began: ContinuousClock.Instant, outputs: [String: Value]? = nil,
-    secretOutputs: [String]? = nil, error: String? = nil, summary: String? = nil, evidence: Evidence? = nil,
-    wouldSend: [String]? = nil, missing: [String]? = nil, mutates: Bool? = nil, notProcessed: Bool = false
+  func finish(
+    _ step: Step, _ ending: StepPolicy.Ending, began: ContinuousClock.Instant, outputs: [String: Value]? = nil,
+    secretOutputs: [String]? = nil, evidence: Evidence? = nil, notProcessed: Bool = false
   ) throws -> StepOutcome {
     let duration = ContinuousClock.now - began
+    let outcome = ending.outcome
     var r = JournalRecord(type: .stepFinished)
     r.step = step.id
     r.phase = step.phase
@@ -731,130 +460,33 @@ package final class IncidentRunner: @unchecked Sendable {
     r.outputs = outputs
     r.secretOutputs = secretOutputs?.isEmpty == false ? secretOutputs : nil
     r.durationMs = Int(duration.seconds * 1000)
-    r.error = error.map { masker.mask($0) }
-    r.summary = summary.map { masker.mask($0) }
+    r.error = ending.error.map { masker.mask($0) }
+    r.summary = ending.summary.map { masker.mask($0) }
     r.evidence = evidence
-    r.wouldSend = wouldSend?.isEmpty == false ? wouldSend : nil
+    r.wouldSend = ending.wouldSend?.isEmpty == false ? ending.wouldSend : nil
     // Drills report readiness for every step, including branches this drill did not take.
     r.missing =
-      missing
+      ending.missing
       ?? (options.mode.isDry
         ? registry.action(named: step.action)?.descriptor.requirements.filter { !$0.isMet(in: environment) }
           .map(\.missingDescription) : nil)
-    r.mutates = mutates
+    r.mutates = ending.mutates
     r.continueOnError = step.continueOnError ? true : nil
     r.notProcessed = outcome == .failed && notProcessed ? true : nil
     r.stop = stopNotice?.key
     try record(r)
-    let detail = error ?? summary
+    let detail = ending.error ?? ending.summary
     progress.step(outcome, phase: step.phase, id: step.id, action: step.action, duration: duration, detail: detail)
     return outcome
   }
 
-  /// Exponential backoff with jitter (50–100% of the step), honouring a provider's hint, capped.
-  private func backoff(attempt: Int, policy: RetryPolicy, hint: Duration?) -> Duration {
-    if let hint { return min(hint, policy.maxDelay) }
-    let base = policy.backoff * (1 << min(attempt - 1, 16))
-    let jittered = base * Double.random(in: 0.5...1.0)
-    return min(jittered, policy.maxDelay)
-  }
-
-  private func describe(_ error: Error) -> String { masker.mask(ActionFailure(error).message) }
-
-  /// The message of an error that says the endpoint could not be reached at all (no answer).
-  static func unreachable(_ error: Error) -> String? {
-    let transport: TransportError
-    switch error {
-    case let t as TransportError: transport = t
-    case ActionError.transport(let t): transport = t
-    default: return nil
-    }
-    switch transport {
-    case .connectionFailed, .timedOut, .tls: return transport.description
-    default: return nil
-    }
-  }
-
-  /// Runs `work`, failing with a timeout error if it takes longer than `limit`.
-  package static func withTimeout<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async throws -> T)
-    async throws -> T
-  {
-    try await withThrowingTaskGroup(of: T.self) { group in
-      group.addTask { try await work() }
-      group.addTask {
-        try await Task.sleep(for: limit)
-        throw StepTimeout(limit: limit)
-      }
-      defer { group.cancelAll() }
-      return try await group.next()!
-    }
-  }
+  func describe(_ error: any Error) -> String { masker.mask(ActionFailure(error).message) }
 }
 
-/// TEST-ONLY crash points for the crash/resume tests (Tests/EndToEndTests/CrashResumeTests.swift).
-/// `RESPOND_TEST_CRASH_AT=<n>` makes the process SIGKILL itself right after journal record `seq`
-/// n is written (and, for a record before an outside effect, fsync'd): the harshest crash there is,
-/// at a chosen point. Compiled into debug builds only (the tests run those): in a release build no
-/// environment variable can kill a real response.
-package enum TestCrashHook {
-  #if DEBUG
-    private static let crashAtRecord: Int? = ProcessInfo.processInfo.environment["RESPOND_TEST_CRASH_AT"].flatMap {
-      Int($0)
-    }
-  #endif
-
-  /// Called after each journal append.
-  package static func afterJournalRecord(_ seq: Int) {
-    #if DEBUG
-      if let n = crashAtRecord, seq == n { raise(SIGKILL) }
-    #endif
-  }
-}
-
-/// A step ran past its time limit.
-package struct StepTimeout: Error, CustomStringConvertible {
-  package var limit: Duration
-  package var description: String { "step timed out after \(limit.shortDescription)" }
-}
-
-/// Bad usage or input: exit 2 with this message.
-package struct UsageError: Error, CustomStringConvertible {
-  package var description: String
-  package init(_ message: String) { description = message }
-}
-
-/// Any error, classified for the retry decision and phrased for the operator.
-package struct ActionFailure {
-  package var message: String
-  package var retryable: Bool
-  /// The provider certainly did not act on the failed request (`ActionError.requestNotProcessed`):
-  /// a non-idempotent step may be retried, and resume runs it again without asking.
-  package var notProcessed: Bool
-  package var retryAfter: Duration?
-
-  package init(_ error: Error) {
-    switch error {
-    case let e as ActionError:
-      message = e.description
-      retryable = e.isRetryable
-      notProcessed = e.requestNotProcessed
-      retryAfter = e.retryAfter
-    case let e as TransportError:
-      let a = ActionError.transport(e)
-      message = a.description
-      retryable = a.isRetryable
-      notProcessed = a.requestNotProcessed
-      retryAfter = nil
-    case let e as StepTimeout:
-      message = e.description
-      retryable = false
-      notProcessed = false
-      retryAfter = nil
-    default:
-      message = String(describing: error)
-      retryable = false
-      notProcessed = false
-      retryAfter = nil
-    }
+extension Result {
+  /// The error, when this is a failure.
+  fileprivate var failure: Failure? {
+    if case .failure(let error) = self { return error }
+    return nil
   }
 }

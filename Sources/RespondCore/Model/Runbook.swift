@@ -118,28 +118,6 @@ package indirect enum TemplateValue: Sendable {
   }
 }
 
-/// How often and how patiently to retry a failing step.
-package struct RetryPolicy: Sendable, Equatable, Codable {
-  /// Total attempts, first included.
-  package var attempts: Int
-  /// First backoff; doubles each attempt, with jitter.
-  package var backoff: Duration
-  /// Cap on one wait (a provider's Retry-After is honoured up to this).
-  package var maxDelay: Duration
-  /// Cap on the whole step, retries included.
-  package var maxTotal: Duration
-
-  package init(
-    attempts: Int = 3, backoff: Duration = .milliseconds(500), maxDelay: Duration = .seconds(10),
-    maxTotal: Duration = .seconds(120)
-  ) {
-    self.attempts = attempts
-    self.backoff = backoff
-    self.maxDelay = maxDelay
-    self.maxTotal = maxTotal
-  }
-}
-
 /// The compensation for a step: what resume runs to take back a step whose secret outputs were
 /// lost with the process (e.g. delete a created key nobody stored), before running it again.
 package struct UndoSpec: Sendable {

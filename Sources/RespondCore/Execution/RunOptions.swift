@@ -1,0 +1,66 @@
+import Foundation
+
+/// Asks a person whether a step may run (or a manual step is done). The CLI provides a terminal
+/// implementation; nil answers mean "nobody can be asked here".
+package protocol Approver: Sendable {
+  func ask(_ question: String) async -> Bool?
+}
+
+/// How one invocation should run.
+package struct RunOptions: Sendable {
+  package var mode: RunMode = .live
+  /// `--yes`: every approval gate is answered yes.
+  package var assumeYes = false
+  /// Resume only: run again a non-idempotent step that was interrupted, after the operator checked.
+  package var rerunInterrupted = false
+  package var operatorName = RunOptions.currentUser()
+  package var host = ProcessInfo.processInfo.hostName
+  package var version = respondVersion
+  /// Default per-step time limit when the step sets none.
+  package var defaultTimeout: Duration = .seconds(300)
+  /// The rate limiters the run paces its provider calls with. A batch passes one set to every
+  /// key's runner so a provider's limits hold across the whole batch; nil means a fresh set.
+  package var limiters: RateLimiters?
+
+  package init() {}
+
+  /// Who runs respond: $USER, $LOGNAME, or the account name of the process's user.
+  package static func currentUser() -> String {
+    let env = ProcessInfo.processInfo.environment
+    if let u = env["USER"] ?? env["LOGNAME"], !u.isEmpty { return u }
+    if let pw = getpwuid(getuid()), let name = pw.pointee.pw_name { return String(cString: name) }
+    return "uid \(getuid())"
+  }
+}
+
+package let respondVersion = "0.1.0"
+
+/// The result of one invocation.
+package struct RunResult: Sendable {
+  package var status: RunStatus
+  package var stoppedAt: String?
+  package var message: String?
+  package var incidentDirectory: String
+  package var state: IncidentState
+
+  /// The exit status the contract promises: 0 finished (and, live, verified contained), 1 failed
+  /// (resumable), 3 approval gate, 4 finished but the credential is not verified contained.
+  package var exitCode: Int32 {
+    switch status {
+    case .completed: return RunResult.completedExitCode(state)
+    case .failed, .needsOperator, .interrupted: return 1
+    case .stoppedAtApproval: return 3
+    }
+  }
+}
+
+extension RunResult {
+  /// A finished run exits 0 only when there was nothing to contain, it was a drill, or the
+  /// credential is verified (or confirmed) contained; otherwise 4, so automation never reads a
+  /// finished run as a contained credential.
+  package static func completedExitCode(_ state: IncidentState) -> Int32 {
+    if state.incident?.mode.isDry ?? false { return 0 }
+    guard let verdict = ContainmentVerdict.decide(state) else { return 0 }
+    return verdict.verdict == .contained ? 0 : 4
+  }
+}
