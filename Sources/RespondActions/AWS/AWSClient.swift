@@ -1,53 +1,47 @@
 import Foundation
 import RespondCore
 
-/// How hard the AWS client tries before giving up on one call: bounded in attempts and in total
-/// time, with jittered exponential backoff. Read-only calls retry throttling, 5xx and broken
-/// connections; mutating calls retry only what the provider certainly did not process
-/// (throttling, a connection that never opened). Tests shorten the delays with a task-local.
+/// How hard the AWS client tries before giving up on one call: the shared `RetryPolicy` (bounded
+/// in attempts and in total time, jittered exponential backoff, the provider's hint honoured up
+/// to the time budget) and the waits for a new key's propagation. Read-only calls retry
+/// throttling, 5xx and broken connections; mutating calls retry only what the provider certainly
+/// did not process (throttling, a connection that never opened). Tests shorten the delays with a
+/// task-local.
 package struct AWSRetryPolicy: Sendable {
-  package var maxAttempts: Int
-  package var baseDelay: Duration
-  package var maxDelay: Duration
-  /// No retry starts once this much time has gone by since the first attempt.
-  package var totalBudget: Duration
+  package var retry: RetryPolicy
   /// Waits between checks of a brand-new key that IAM has not propagated yet (~10 s in all).
   package var propagationWaits: [Duration]
 
-  package init(
-    maxAttempts: Int, baseDelay: Duration, maxDelay: Duration, totalBudget: Duration, propagationWaits: [Duration]
-  ) {
-    self.maxAttempts = maxAttempts
-    self.baseDelay = baseDelay
-    self.maxDelay = maxDelay
-    self.totalBudget = totalBudget
+  package init(retry: RetryPolicy, propagationWaits: [Duration]) {
+    self.retry = retry
     self.propagationWaits = propagationWaits
   }
 
-  /// 4 attempts, 0.5 s doubling to at most 8 s, within 20 s; new keys checked over 10 s.
+  /// 4 attempts, 0.5 s doubling, within 20 s (a hint up to that long is waited); new keys
+  /// checked over 10 s.
   package static let standard = AWSRetryPolicy(
-    maxAttempts: 4, baseDelay: .milliseconds(500), maxDelay: .seconds(8), totalBudget: .seconds(20),
+    retry: RetryPolicy(
+      attempts: 4, backoff: .milliseconds(500), maxDelay: .seconds(20), maxTotal: .seconds(20),
+      longHint: .endsRetries),
     propagationWaits: [.seconds(1), .seconds(2), .seconds(3), .seconds(4)])
 
-  /// The same attempts with millisecond delays, for tests (a generous time budget, so a busy
-  /// machine never cuts the count short).
+  /// The same attempts with millisecond backoff, for tests (a generous time budget, so a busy
+  /// machine never cuts the count short; a provider's hint is still waited).
   package static let fast = AWSRetryPolicy(
-    maxAttempts: 4, baseDelay: .milliseconds(1), maxDelay: .milliseconds(5), totalBudget: .seconds(120),
+    retry: RetryPolicy(
+      attempts: 4, backoff: .milliseconds(1), maxDelay: .seconds(120), maxTotal: .seconds(120),
+      longHint: .endsRetries),
     propagationWaits: Array(repeating: .milliseconds(5), count: 4))
 
   /// The policy in force (tests bind `.fast` with `AWSRetryPolicy.$current.withValue`).
   @TaskLocal package static var current: AWSRetryPolicy = .standard
 
+  /// Total attempts for one call.
+  package var maxAttempts: Int { retry.attempts }
+
   /// The wait before attempt `attempt + 1`, or nil when no attempt is left in count or time.
-  /// Full jitter over the upper half of the exponential step; the provider's hint wins if longer.
   package func delay(afterAttempt attempt: Int, elapsed: Duration, retryAfter: Duration?) -> Duration? {
-    guard attempt < maxAttempts else { return nil }
-    let exp = baseDelay * (1 << min(attempt - 1, 20))
-    let capped = min(exp, maxDelay)
-    let jittered = capped * Double.random(in: 0.5...1.0)
-    let wait = max(jittered, retryAfter ?? .zero)
-    guard elapsed + wait <= totalBudget else { return nil }
-    return wait
+    retry.delay(afterAttempt: attempt, elapsed: elapsed, hint: retryAfter)
   }
 }
 
@@ -192,25 +186,21 @@ package struct AWSClient: Sendable {
     operation: String, format: String, endpoint: AWSEndpoint, mutates: Bool,
     _ attempt: () async throws -> (status: Int, parsed: T?)
   ) async throws -> T {
-    let policy = AWSRetryPolicy.current
-    let started = ContinuousClock.now
-    var tries = 0
-    while true {
-      tries += 1
-      let (status, parsed) = try await attempt()
-      if let parsed { return parsed }
-      if !mutates, let wait = policy.delay(afterAttempt: tries, elapsed: ContinuousClock.now - started, retryAfter: nil)
-      {
+    let policy = AWSRetryPolicy.current.retry
+    return try await policy.run(
+      onRetry: { failed, wait, _ in
         context.log(
-          "\(operation): the answer is not \(format); retrying in \(wait.shortDescription) (attempt \(tries + 1) of \(policy.maxAttempts))"
+          "\(operation): the answer is not \(format); retrying in \(wait.shortDescription) (attempt \(failed + 1) of \(policy.attempts))"
         )
-        try await Task.sleep(for: wait)
-        continue
-      }
-      let after = tries > 1 ? " (after \(tries) attempts)" : ""
-      throw ActionError.failed(
-        "\(operation) answered HTTP \(status) with a body that is not \(format)\(after) (\(endpoint.url))")
-    }
+      },
+      attempt: { tries in
+        let (status, parsed) = try await attempt()
+        if let parsed { return .done(parsed) }
+        let after = tries > 1 ? " (after \(tries) attempts)" : ""
+        let error = ActionError.failed(
+          "\(operation) answered HTTP \(status) with a body that is not \(format)\(after) (\(endpoint.url))")
+        return mutates ? .fail(error) : .retry(error)
+      })
   }
 
   /// A JSON 1.1 call: `X-Amz-Target: <target>`, JSON body and answer (`{}` for an empty one).
@@ -291,7 +281,7 @@ package struct AWSClient: Sendable {
     perSecond: Double, method: String = "POST", url explicitURL: String? = nil
   ) async throws -> HTTPResponse {
     let service = endpoint.service
-    let policy = AWSRetryPolicy.current
+    let policy = AWSRetryPolicy.current.retry
     // Documented hard limits (CloudTrail LookupEvents 2/s, FilterLogEvents 5/s) are paced evenly,
     // never in bursts; other services may burst up to a second's worth.
     let strict = perSecond <= 5
@@ -302,53 +292,49 @@ package struct AWSClient: Sendable {
     let limiter = context.limiters.limiter(key, perSecond: rate, burst: strict ? 1 : nil)
     let url = explicitURL ?? Self.requestURL(endpoint)
     let label = "\(service.displayName) \(operation)"
-    let started = ContinuousClock.now
-    var attempt = 0
-    while true {
-      attempt += 1
-      try await limiter.acquire()
-      let request = try SigV4.sign(
-        HTTPRequest(
-          method: method, url: url, headers: headers, body: body, mutates: mutates,
-          operation: "\(service.signingName):\(operation)"),
-        credentials: credentials, region: endpoint.signingRegion, service: service.signingName, date: Date())
-      let response: HTTPResponse
-      do {
-        response = try await context.transport.send(request)
-      } catch let error as TransportError {
-        let retryable = ActionError.transport(error).isRetryable && (!mutates || error.requestNotProcessed)
-        if retryable,
-          let wait = policy.delay(afterAttempt: attempt, elapsed: ContinuousClock.now - started, retryAfter: nil)
-        {
-          context.log(
-            "\(label): \(error.description); retrying in \(wait.shortDescription) (attempt \(attempt + 1) of \(policy.maxAttempts))"
-          )
-          try await Task.sleep(for: wait)
-          continue
-        }
-        throw ActionError.transport(error)
-      }
-      if (200..<300).contains(response.status) {
-        await limiter.recover()
-        return response
-      }
-
-      var error = AWSErrors.providerError(
-        service: service, operation: operation, endpoint: url, response: response, masker: context.masker)
-      let throttled = AWSErrors.isThrottling(code: error.code, status: response.status)
-      if throttled { await limiter.penalize(retryAfter: error.retryAfter) }
-      if throttled || (error.retryable && !mutates),
-        let wait = policy.delay(
-          afterAttempt: attempt, elapsed: ContinuousClock.now - started, retryAfter: error.retryAfter)
-      {
+    return try await policy.run(
+      onRetry: { failed, wait, error in
         context.log(
-          "\(label): HTTP \(response.status) \(error.code ?? ""); retrying in \(wait.shortDescription) (attempt \(attempt + 1) of \(policy.maxAttempts))"
+          "\(label): \(Self.retryReason(error)); retrying in \(wait.shortDescription) (attempt \(failed + 1) of \(policy.attempts))"
         )
-        try await Task.sleep(for: wait)
-        continue
-      }
-      if attempt > 1 { error.message += " (after \(attempt) attempts)" }
-      throw ActionError.provider(error)
+      },
+      attempt: { attempt in
+        try await limiter.acquire()
+        let request = try SigV4.sign(
+          HTTPRequest(
+            method: method, url: url, headers: headers, body: body, mutates: mutates,
+            operation: "\(service.signingName):\(operation)"),
+          credentials: credentials, region: endpoint.signingRegion, service: service.signingName, date: Date())
+        let response: HTTPResponse
+        do {
+          response = try await context.transport.send(request)
+        } catch let error as TransportError {
+          let retryable = ActionError.transport(error).isRetryable && (!mutates || error.requestNotProcessed)
+          return retryable ? .retry(ActionError.transport(error)) : .fail(ActionError.transport(error))
+        }
+        if (200..<300).contains(response.status) {
+          await limiter.recover()
+          return .done(response)
+        }
+        var error = AWSErrors.providerError(
+          service: service, operation: operation, endpoint: url, response: response, masker: context.masker)
+        let throttled = AWSErrors.isThrottling(code: error.code, status: response.status)
+        if throttled { await limiter.penalize(retryAfter: error.retryAfter) }
+        // Said only if this is the error that is finally thrown.
+        if attempt > 1 { error.message += " (after \(attempt) attempts)" }
+        let retryable = throttled || (error.retryable && !mutates)
+        return retryable
+          ? .retry(ActionError.provider(error), hint: error.retryAfter) : .fail(ActionError.provider(error))
+      })
+  }
+
+  /// What a retry log line says of the failed attempt: the broken connection, or the HTTP status
+  /// and AWS's error code.
+  private static func retryReason(_ error: any Error) -> String {
+    switch error {
+    case ActionError.transport(let e): return e.description
+    case ActionError.provider(let e): return "HTTP \(e.status) \(e.code ?? "")"
+    default: return String(describing: error)
     }
   }
 }

@@ -16,10 +16,9 @@ package struct NotifySender: Sendable {
   package var provider: String
   /// The URL as it may be shown (webhook URLs are secrets: scheme and host only).
   package var shownEndpoint: String
-  package var maxAttempts: Int
-  package var baseBackoff: Duration
-  /// The longest single wait; a longer `Retry-After` ends the retries (the executor may try later).
-  package var maxWait: Duration
+  /// 4 attempts, 500 ms doubling; a `Retry-After` longer than 60 s ends the retries (the
+  /// executor may try later).
+  package var retry: RetryPolicy
   /// Whether sending twice is harmless (the receiver de-duplicates), so an answer lost in transit
   /// may be retried.
   package var idempotent: Bool
@@ -29,16 +28,15 @@ package struct NotifySender: Sendable {
   package var masker: Masker
 
   package init(
-    provider: String, shownEndpoint: String, idempotent: Bool, masker: Masker, maxAttempts: Int = 4,
-    baseBackoff: Duration = .milliseconds(500), maxWait: Duration = .seconds(60),
+    provider: String, shownEndpoint: String, idempotent: Bool, masker: Masker,
+    retry: RetryPolicy = RetryPolicy(
+      attempts: 4, backoff: .milliseconds(500), maxDelay: .seconds(60), maxTotal: nil, longHint: .endsRetries),
     log: @escaping @Sendable (String) -> Void = { _ in }
   ) {
     self.provider = provider
     self.shownEndpoint = shownEndpoint
     self.idempotent = idempotent
-    self.maxAttempts = maxAttempts
-    self.baseBackoff = baseBackoff
-    self.maxWait = maxWait
+    self.retry = retry
     self.log = log
     self.masker = masker
   }
@@ -48,46 +46,40 @@ package struct NotifySender: Sendable {
   package func send(
     transport: any HTTPTransport, operation: String, build: () throws -> HTTPRequest
   ) async throws -> HTTPResponse {
-    var attempt = 0
-    while true {
-      attempt += 1
-      let request = try build()
-      let response: HTTPResponse
-      do {
-        response = try await transport.send(request)
-      } catch let raw as TransportError {
-        // Name the endpoint as it may be shown: a secret webhook URL would otherwise be masked
-        // whole, leaving an error that says nothing of where it failed.
-        let error = raw.naming(shownEndpoint)
-        let wrapped = ActionError.transport(error)
-        let safe = error.requestNotProcessed || idempotent
-        guard wrapped.isRetryable, safe, attempt < maxAttempts else { throw wrapped }
-        log("\(provider): \(error) — retrying (attempt \(attempt + 1) of \(maxAttempts))")
-        try await Task.sleep(for: backoff(attempt))
-        continue
-      }
-      if (200..<300).contains(response.status) { return response }
-      let retryable = response.status == 429 || response.status >= 500
-      let error = ProviderError(
-        provider: provider, operation: operation, endpoint: shownEndpoint, status: response.status,
-        code: Self.errorCode(response), message: Self.errorMessage(response, masker: masker), retryable: retryable,
-        processed: !(response.status == 429 || response.status == 503 || (400..<500).contains(response.status)),
-        retryAfter: retryable ? response.retryAfter : nil)
-      if retryable, attempt < maxAttempts {
-        let wait = response.retryAfter ?? backoff(attempt)
-        if wait <= maxWait {
-          log(
-            "\(provider) answered HTTP \(response.status) — retrying in \(wait.shortDescription) "
-              + "(attempt \(attempt + 1) of \(maxAttempts))")
-          try await Task.sleep(for: wait)
-          continue
+    try await retry.run(
+      onRetry: { failed, wait, error in
+        let what: String
+        switch error {
+        case ActionError.provider(let e): what = "\(provider) answered HTTP \(e.status)"
+        case ActionError.transport(let e): what = "\(provider): \(e)"
+        default: what = "\(provider): \(error)"
         }
-      }
-      throw ActionError.provider(error)
-    }
+        log("\(what) — retrying in \(wait.shortDescription) (attempt \(failed + 1) of \(retry.attempts))")
+      },
+      attempt: { _ in
+        let request = try build()
+        let response: HTTPResponse
+        do {
+          response = try await transport.send(request)
+        } catch let raw as TransportError {
+          // Name the endpoint as it may be shown: a secret webhook URL would otherwise be masked
+          // whole, leaving an error that says nothing of where it failed.
+          let error = raw.naming(shownEndpoint)
+          let wrapped = ActionError.transport(error)
+          let safe = error.requestNotProcessed || idempotent
+          return wrapped.isRetryable && safe ? .retry(wrapped) : .fail(wrapped)
+        }
+        if (200..<300).contains(response.status) { return .done(response) }
+        let retryable = response.status == 429 || response.status >= 500
+        let error = ProviderError(
+          provider: provider, operation: operation, endpoint: shownEndpoint, status: response.status,
+          code: Self.errorCode(response), message: Self.errorMessage(response, masker: masker), retryable: retryable,
+          processed: !(response.status == 429 || response.status == 503 || (400..<500).contains(response.status)),
+          retryAfter: retryable ? response.retryAfter : nil)
+        return retryable
+          ? .retry(ActionError.provider(error), hint: response.retryAfter) : .fail(ActionError.provider(error))
+      })
   }
-
-  private func backoff(_ attempt: Int) -> Duration { baseBackoff * (1 << min(attempt - 1, 6)) }
 
   /// A short error code from the body: Slack's plain-text codes (`invalid_payload`), PagerDuty's
   /// `status` field.

@@ -71,25 +71,21 @@ package struct VaultConfig: Sendable, Equatable {
 package struct VaultClient: Sendable {
   package var config: VaultConfig
   package var transport: any HTTPTransport
-  /// Total attempts for one request when Vault answers 429/5xx or the connection fails.
-  package var maxAttempts: Int
-  /// First backoff when Vault gives no `Retry-After`; doubles per attempt.
-  package var baseBackoff: Duration
-  /// Longest single wait honoured from `Retry-After`; longer hints are left to the executor.
-  package var maxWait: Duration
+  /// Retries when Vault answers 429/5xx or the connection fails: 3 attempts, 250 ms doubling;
+  /// a `Retry-After` longer than 30 s is left to the executor (the step's own retry).
+  package var retry: RetryPolicy
   /// Masks Vault's answers before they are cut to an error message's length.
   package var masker: Masker
 
   package init(
-    config: VaultConfig, transport: any HTTPTransport, masker: Masker, maxAttempts: Int = 3,
-    baseBackoff: Duration = .milliseconds(250), maxWait: Duration = .seconds(30)
+    config: VaultConfig, transport: any HTTPTransport, masker: Masker,
+    retry: RetryPolicy = RetryPolicy(
+      attempts: 3, backoff: .milliseconds(250), maxDelay: .seconds(30), maxTotal: nil, longHint: .endsRetries)
   ) {
     self.masker = masker
     self.config = config
     self.transport = transport
-    self.maxAttempts = maxAttempts
-    self.baseBackoff = baseBackoff
-    self.maxWait = maxWait
+    self.retry = retry
   }
 
   /// A client for the action's context (reads and registers the configuration).
@@ -161,39 +157,25 @@ package struct VaultClient: Sendable {
       caBundle: config.caBundle)
     request.bodyIsSecret = secretBody
 
-    var attempt = 0
-    while true {
-      attempt += 1
+    let endpoint = config.address + "/v1/" + path
+    return try await retry.run { _ in
       let response: HTTPResponse
       do {
         response = try await transport.send(request)
       } catch let error as TransportError {
         let wrapped = ActionError.transport(error)
-        guard wrapped.isRetryable, attempt < maxAttempts else { throw wrapped }
-        try await Task.sleep(for: backoff(attempt))
-        continue
+        return wrapped.isRetryable ? .retry(wrapped) : .fail(wrapped)
       }
-      let endpoint = config.address + "/v1/" + path
       let reply = Reply(
         status: response.status, json: response.json, headers: response.headers, body: response.body,
         operation: operation, endpoint: endpoint, masker: masker)
-      if (200..<300).contains(response.status) || accept.contains(response.status) { return reply }
+      if (200..<300).contains(response.status) || accept.contains(response.status) { return .done(reply) }
       let error = VaultClient.providerError(
         status: response.status, body: response.body, retryAfter: response.retryAfter, operation: operation,
         endpoint: endpoint, masker: masker)
-      if error.retryable, attempt < maxAttempts {
-        let wait = error.retryAfter ?? backoff(attempt)
-        if wait <= maxWait {
-          try await Task.sleep(for: wait)
-          continue
-        }
-      }
-      throw ActionError.provider(error)
+      return error.retryable
+        ? .retry(ActionError.provider(error), hint: error.retryAfter) : .fail(ActionError.provider(error))
     }
-  }
-
-  private func backoff(_ attempt: Int) -> Duration {
-    baseBackoff * (1 << min(attempt - 1, 6))
   }
 
   /// Vault's error messages from a body: `{"errors":[...]}`, with the multi-error wrapping
