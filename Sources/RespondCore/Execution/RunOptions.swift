@@ -64,3 +64,21 @@ extension RunResult {
     return verdict.verdict == .contained ? 0 : 4
   }
 }
+
+extension RunOptions {
+  /// The options a command line asks for, built in this one place for `respond <runbook>`,
+  /// `respond resume` and both batch forms. `mode` is the command's (see `startMode`) or, on
+  /// resume, the incident's journaled one; `limiters` are shared by a batch's keys.
+  package init(mode: RunMode, invocation: RunbookInvocation, limiters: RateLimiters? = nil) {
+    self.init()
+    self.mode = mode
+    assumeYes = invocation.yes
+    rerunInterrupted = invocation.rerunInterrupted
+    self.limiters = limiters
+  }
+
+  /// The mode of a new incident: `respond drill` drills; otherwise `--dry-run` or live.
+  package static func startMode(_ requested: RunMode, dryRun: Bool) -> RunMode {
+    requested == .drill ? .drill : (dryRun ? .dryRun : .live)
+  }
+}

@@ -74,10 +74,9 @@ enum BatchCommand {
       }
     }
     found.secrets = runnable
-    var options = RunOptions()
-    options.mode = requested == .drill ? .drill : (invocation.dryRun ? .dryRun : .live)
-    options.assumeYes = invocation.yes
-    options.limiters = RateLimiters()
+    let options = RunOptions(
+      mode: RunOptions.startMode(requested, dryRun: invocation.dryRun), invocation: invocation,
+      limiters: RateLimiters())
     let outDir = absolute(invocation.out ?? "incidents")
     let secretInputs = Set(runbook.inputs.filter(\.secret).map(\.name))
     let context = BatchContext(
@@ -213,8 +212,7 @@ enum BatchCommand {
     let masker = Masker()
     let flags: (from: String?, parallel: Int, rest: [String])
     let invocation: RunbookInvocation
-    let summary: BatchSummary
-    let context: BatchContext
+    let batch: BatchResume
     let found: LeakReport
     let runbook: Runbook
     let registry: ActionRegistry
@@ -225,101 +223,80 @@ enum BatchCommand {
           "resuming a batch needs --from FILE: the same findings file it started with (keys are never stored)")
       }
       invocation = try RunbookInvocation.parse(flags.rest, inputs: nil)
-      summary = try BatchSummary.load(path)
-      guard let c = summary.batch else {
-        throw UsageError("\(path) was written without the batch's details (an older respond): it cannot be resumed")
-      }
-      context = c
+      let summary = try BatchSummary.load(path)
+      _ = try BatchResume.context(of: summary, summaryPath: path)
       found = try readFindings(from, masker: masker)
-      // Findings respond could not run are in the batch too (by fingerprint), and stay as they were.
-      let inFile = Set(found.secrets.map { Masker.fingerprint($0.secret) } + found.unhandled.map(\.fingerprint))
-      let inBatch = Set(summary.keys.map(\.fingerprint))
-      let missing = summary.keys.filter { !inFile.contains($0.fingerprint) }
-      let extra = found.secrets.filter { !inBatch.contains(Masker.fingerprint($0.secret)) }
-      guard missing.isEmpty && extra.isEmpty else {
-        var why: [String] = []
-        if !missing.isEmpty {
-          why.append(
-            "\(missing.count) of the batch's \(summary.keys.count) key(s) are not in it (e.g. \(missing[0].display))")
-        }
-        if !extra.isEmpty { why.append("\(extra.count) key(s) in it are not in the batch") }
-        throw UsageError("the keys in \(from) do not match the batch \(path): \(why.joined(separator: "; "))")
-      }
-      let located = RunbookCatalog.locateRecorded(
-        context.runbook, file: context.runbookFile, explicit: invocation.runbooks)
-      guard let located else {
-        throw UsageError(
-          "cannot find runbook '\(context.runbook)' (it was \(context.runbookFile ?? "?")); pass --runbooks DIR")
-      }
-      let (reg, loaded) = StandardActions.loadRunbook(path: located, alongside: Frontend.loadNetworkLibrary)
-      switch loaded {
-      case .success(let rb): runbook = rb
-      case .failure(let invalid):
-        FileHandle.standardError.write(Data((invalid.description + "\n").utf8))
-        throw UsageError("runbook \(located) is invalid; nothing was run")
-      }
-      registry = reg
+      batch = try BatchResume(summary: summary, found: found, summaryPath: path, findingsPath: from)
+      (registry, runbook) = try loadRecordedRunbook(batch.context, explicit: invocation.runbooks)
     } catch {
       Frontend.error(masker.mask("\(error)"))
       return 2
     }
-    let secrets = Dictionary(found.secrets.map { (Masker.fingerprint($0.secret), $0) }, uniquingKeysWith: { a, _ in a })
-    let previous = Dictionary(summary.keys.map { ($0.fingerprint, $0) }, uniquingKeysWith: { a, _ in a })
-    let pending = summary.keys.filter { $0.outcome != "completed" && $0.outcome != "not-handled" }
-      .compactMap { secrets[$0.fingerprint] }
+    let context = batch.context
     let shared = context.inputs.merging(invocation.inputs) { _, given in given }
-    var options = RunOptions()
-    options.mode = context.mode
-    options.assumeYes = invocation.yes
-    options.rerunInterrupted = invocation.rerunInterrupted
     let limiters = RateLimiters()
-    options.limiters = limiters
-    let runOptions = options
+    let runOptions = RunOptions(mode: context.mode, invocation: invocation, limiters: limiters)
     let outDir = context.out
-    let toResume = pending.filter { previous[Masker.fingerprint($0.secret)]?.incidentDirectory != nil }.count
-    Frontend.note(
-      "batch \(path): \(summary.keys.count - pending.count) key(s) completed before, \(toResume) to resume, \(pending.count - toResume) to start, \(flags.parallel) at once"
-    )
+    Frontend.note(batch.announcement(path: path, parallel: flags.parallel))
     var keyInvocation = invocation
     keyInvocation.inputs = [:]
     let perKey = keyInvocation
-    let done = await runKeys(pending, parallel: flags.parallel, masker: masker) { secret, progress in
-      guard let directory = previous[Masker.fingerprint(secret.secret)]?.incidentDirectory else {
+    let done = await runKeys(batch.pending, parallel: flags.parallel, masker: masker) { secret, progress in
+      guard let directory = batch.incidentDirectory(of: secret) else {
         return try await startKey(
           secret, runbook: runbook, registry: registry, shared: shared, outDir: outDir, options: runOptions,
           masker: masker, progress: progress)
       }
       var inv = perKey
       inv.inputs = ["key": secret.secret]
-      let prepared: Resume.Prepared
-      do {
-        prepared = try Resume.prepare(
-          directory: directory, invocation: inv, masker: masker, progress: progress, approver: nil, limiters: limiters)
-      } catch let refusal as Resume.Refusal {
-        // The incident stays this key's: the next resume tries it again.
-        return BatchResponse.RunReport(
-          status: nil, exitCode: refusal.code == 2 ? 1 : refusal.code, incidentDirectory: directory,
-          detail: refusal.message.isEmpty ? "its runbook is invalid" : refusal.message)
-      }
-      defer { prepared.lock?.release() }
-      do {
-        return report(try await prepared.run(), masker: masker)
-      } catch {
-        return BatchResponse.RunReport(
-          status: nil, exitCode: 1, incidentDirectory: directory, detail: masker.mask("\(error)"))
-      }
-    }
-    var merged: [String: BatchOutcome] = [:]
-    for o in done { merged[o.fingerprint] = o }
-    let outcomes = summary.keys.map { key -> BatchOutcome in
-      guard var o = merged[key.fingerprint] else { return key }
-      o.sources = key.sources.isEmpty ? o.sources : key.sources
-      return o
+      return try await resumeKey(
+        directory: directory, invocation: inv, masker: masker, progress: progress, limiters: limiters)
     }
     var next = context
     next.resumedFrom = URL(fileURLWithPath: path).standardizedFileURL.path
-    let format = LeakFindings.Format(rawValue: summary.format) ?? found.format
-    return finish(outcomes, source: flags.from!, format: format, outDir: outDir, context: next, masker: masker)
+    let format = LeakFindings.Format(rawValue: batch.summary.format) ?? found.format
+    return finish(
+      batch.merged(done), source: flags.from!, format: format, outDir: outDir, context: next, masker: masker)
+  }
+
+  /// The batch's runbook, found where it was (or under `--runbooks`) and validated.
+  static func loadRecordedRunbook(_ context: BatchContext, explicit: String?) throws -> (ActionRegistry, Runbook) {
+    let located = RunbookCatalog.locateRecorded(context.runbook, file: context.runbookFile, explicit: explicit)
+    guard let located else {
+      throw UsageError(
+        "cannot find runbook '\(context.runbook)' (it was \(context.runbookFile ?? "?")); pass --runbooks DIR")
+    }
+    let (registry, loaded) = StandardActions.loadRunbook(path: located, alongside: Frontend.loadNetworkLibrary)
+    switch loaded {
+    case .success(let rb): return (registry, rb)
+    case .failure(let invalid):
+      FileHandle.standardError.write(Data((invalid.description + "\n").utf8))
+      throw UsageError("runbook \(located) is invalid; nothing was run")
+    }
+  }
+
+  /// Resumes one key's incident from its journal, as `respond resume DIR` would.
+  static func resumeKey(
+    directory: String, invocation: RunbookInvocation, masker: Masker, progress: ProgressLog, limiters: RateLimiters
+  ) async throws -> BatchResponse.RunReport {
+    let prepared: Resume.Prepared
+    do {
+      prepared = try Resume.prepare(
+        directory: directory, invocation: invocation, masker: masker, progress: progress, approver: nil,
+        limiters: limiters)
+    } catch let refusal as Resume.Refusal {
+      // The incident stays this key's: the next resume tries it again.
+      return BatchResponse.RunReport(
+        status: nil, exitCode: refusal.code == 2 ? 1 : refusal.code, incidentDirectory: directory,
+        detail: refusal.message.isEmpty ? "its runbook is invalid" : refusal.message)
+    }
+    defer { prepared.lock?.release() }
+    do {
+      return report(try await prepared.run(), masker: masker)
+    } catch {
+      return BatchResponse.RunReport(
+        status: nil, exitCode: 1, incidentDirectory: directory, detail: masker.mask("\(error)"))
+    }
   }
 
   /// `path` made absolute against the working directory.

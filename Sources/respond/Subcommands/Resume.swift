@@ -122,11 +122,7 @@ struct Resume: AsyncParsableCommand {
     if let why = ResumeCheck.refusal(state, runbookDigest: runbook.digest, runbookPath: path) {
       throw Refusal(message: masker.mask(why), code: 2)
     }
-    var options = RunOptions()
-    options.mode = info.mode
-    options.assumeYes = invocation.yes
-    options.rerunInterrupted = invocation.rerunInterrupted
-    options.limiters = limiters
+    let options = RunOptions(mode: info.mode, invocation: invocation, limiters: limiters)
     let runner = IncidentRunner(
       runbook: runbook, registry: registry, environment: Frontend.environment, transport: Frontend.transport(),
       masker: masker, progress: progress, approver: approver, options: options)

@@ -46,9 +46,8 @@ enum RunbookCommand {
       FileHandle.standardError.write(Data((RunbookInvocation.usage(for: runbook, command: command) + "\n").utf8))
       return 2
     }
-    var options = RunOptions()
-    options.mode = requested == .drill ? .drill : (invocation.dryRun ? .dryRun : .live)
-    options.assumeYes = invocation.yes
+    let options = RunOptions(
+      mode: RunOptions.startMode(requested, dryRun: invocation.dryRun), invocation: invocation)
     let masker = Masker()
     let transport = Frontend.transport()
     Frontend.mark("load")
