@@ -638,18 +638,10 @@ private func digits(_ count: Int) -> String {
 
   @Test func planShowsTheGitHubBranch() throws {
     let o = try runRespond(
-      ["plan", "key-compromised", "--runbooks", runbooks, "--key", githubToken()], environment: ["HOME": home])
+      ["plan", "key-compromised", "--runbooks", runbooks, "--key", githubToken(), "--all"],
+      environment: ["HOME": home])
     #expect(o.status == 0, "stderr: \(o.stderr)")
-    let lines = o.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    /// The step's line and its `when` line.
-    func entry(_ id: String) -> String {
-      guard
-        let i = lines.firstIndex(where: { $0.range(of: #"^\s*\d+\. \#(id)\s"#, options: .regularExpression) != nil })
-      else {
-        return ""
-      }
-      return lines[i...].prefix(2).joined(separator: "\n")
-    }
+    let entry = Self.planEntries(o.stdout)
     #expect(entry("github-revoke").contains("github.credentials.revoke"))
     #expect(entry("github-revoke").contains("→ runs"), "\(entry("github-revoke"))")
     #expect(entry("github-dead").contains("→ runs"))
@@ -657,5 +649,38 @@ private func digits(_ count: Int) -> String {
     #expect(!entry("deactivate").isEmpty)
     #expect(!entry("deactivate").contains("→ runs"), "\(entry("deactivate"))")
     #expect(entry("slack-revoke").contains("→ skipped"))
+  }
+
+  /// Issue 13: without `--all`, the branches these inputs do not take are hidden and counted.
+  @Test func planHidesTheBranchesThatDoNotApply() throws {
+    let o = try runRespond(
+      ["plan", "key-compromised", "--runbooks", runbooks, "--key", githubToken()], environment: ["HOME": home])
+    #expect(o.status == 0, "stderr: \(o.stderr)")
+    let entry = Self.planEntries(o.stdout)
+    #expect(entry("github-revoke").contains("→ runs"))
+    #expect(entry("github-installation-revoke").isEmpty)
+    #expect(entry("slack-revoke").isEmpty)
+    #expect(!o.stdout.contains("→ skipped"))
+    let hidden = o.stdout.range(of: #"(\d+) step\(s\) hidden"#, options: .regularExpression).map { o.stdout[$0] }
+    let count = hidden.flatMap { Int($0.prefix { $0.isNumber }) } ?? 0
+    let all = try runRespond(
+      ["plan", "key-compromised", "--runbooks", runbooks, "--key", githubToken(), "--all"],
+      environment: ["HOME": home])
+    // Exactly the steps shown as skipped with --all are the ones hidden without it.
+    #expect(count > 0 && count == all.stdout.components(separatedBy: "→ skipped").count - 1)
+    #expect(o.stdout.contains("--all shows them"))
+  }
+
+  /// Each plan entry, by step id: the step's line and its `when` line ("" when not shown).
+  static func planEntries(_ stdout: String) -> (String) -> String {
+    let lines = stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    return { id in
+      guard
+        let i = lines.firstIndex(where: { $0.range(of: #"^\s*\d+\. \#(id)\s"#, options: .regularExpression) != nil })
+      else {
+        return ""
+      }
+      return lines[i...].prefix(2).joined(separator: "\n")
+    }
   }
 }

@@ -1,43 +1,76 @@
+import Foundation
+
 /// `respond plan`: the steps in order, each with its condition evaluated where the inputs alone
 /// decide it, so a responder can see which branch will run before running anything.
 package enum PlanRenderer {
+  /// Runs the steps that need nothing but their inputs (offline actions such as key.identify,
+  /// through `transport`, which sends nothing), so the plan can say which branch these inputs
+  /// take. A step whose condition is already decided false will not run: its outputs are null,
+  /// which decides the conditions of the steps that depend on it. Returns the outputs known.
+  package static func runOffline(
+    _ rb: Runbook, inputs: [String: String], registry: ActionRegistry, masker: Masker, transport: any HTTPTransport
+  ) async -> [String: [String: Value]] {
+    let values = inputValues(rb, inputs)
+    var known: [String: [String: Value]] = [:]
+    for step in rb.steps {
+      if condition(of: step, values: values, known: known) == false {
+        known[step.id] = [:]
+        continue
+      }
+      guard let action = registry.action(named: step.action), action.descriptor.offline, step.when == nil,
+        step.with.flatMap(\.1.templates).allSatisfy({ $0.0.references.allSatisfy { $0.path.first == "inputs" } })
+      else { continue }
+      var params: [String: Value] = [:]
+      for (k, v) in step.with { params[k] = try? v.evaluate(EvaluationContext(inputs: values)) }
+      let context = ActionContext(
+        stepID: step.id, parameters: params, environment: [:], transport: transport, masker: masker,
+        incident: IncidentInfo(id: "plan", runbook: rb.name, startedAt: Date(), mode: .dryRun, directory: ""))
+      if let result = try? await action.run(context) { known[step.id] = result.outputs }
+    }
+    return known
+  }
+
+  /// A step's condition as plan can decide it offline: from the inputs and the outputs of steps
+  /// plan knows (env is not looked at: conditions on it stay undecided). Nil when the step has
+  /// no condition or it cannot be decided here.
+  package static func condition(of step: Step, values: [String: Value], known: [String: [String: Value]]) -> Bool? {
+    guard let when = step.when else { return nil }
+    let decidable = when.references.allSatisfy {
+      $0.path.first == "inputs" || ($0.path.first == "steps" && $0.path.count > 1 && known[$0.path[1]] != nil)
+    }
+    guard decidable, let v = try? when.evaluate(EvaluationContext(inputs: values, steps: known)) else { return nil }
+    return v.isTruthy
+  }
+
   /// `known`: outputs of steps that `plan` could run offline (key.identify), so conditions on
-  /// them are decided too.
+  /// them are decided too. Steps whose condition is decided false for these inputs (branches
+  /// that do not apply) are left out and counted, unless `all`.
   package static func render(
     _ rb: Runbook, inputs: [String: String], registry: ActionRegistry,
-    known: [String: [String: Value]] = [:]
+    known: [String: [String: Value]] = [:], all: Bool = false
   ) -> String {
-    var values: [String: Value] = [:]
-    for i in rb.inputs { if let v = inputs[i.name] ?? i.defaultValue { values[i.name] = .string(v) } }
-    let ctx = EvaluationContext(inputs: values, steps: known)
+    let values = inputValues(rb, inputs)
     var out = ["plan for \(rb.name)\(rb.description.isEmpty ? "" : ": " + rb.description)"]
     var n = 0
+    var hidden = 0
     for (phase, steps) in rb.phases where !steps.isEmpty {
-      out.append("")
-      out.append("\(phase.rawValue)")
+      var lines: [String] = []
       for s in steps {
         n += 1
-        let d = registry.action(named: s.action)?.descriptor
-        var flags: [String] = []
-        if d?.mutates ?? true { flags.append("mutates") } else { flags.append("read-only") }
-        if s.approvalRequired { flags.append("approval") }
-        if s.continueOnError { flags.append("continue-on-error") }
-        var line =
-          "  \(String(n).leftPadding(2)). \(s.id.padding(24))\(s.action.padding(36))[\(flags.joined(separator: ", "))]"
-        if let when = s.when, let src = s.whenSource {
-          let refsOnlyInputs = when.references.allSatisfy {
-            // env is not looked at by plan: conditions on it stay undecided.
-            $0.path.first == "inputs"
-              || ($0.path.first == "steps" && $0.path.count > 1 && known[$0.path[1]] != nil)
-          }
-          if refsOnlyInputs, let v = try? when.evaluate(ctx) {
-            line += "\n      when \(src)  → \(v.isTruthy ? "runs" : "skipped")"
-          } else {
-            line += "\n      when \(src)"
-          }
+        let decided = condition(of: s, values: values, known: known)
+        if decided == false && !all {
+          hidden += 1
+          continue
         }
-        out.append(line)
+        lines.append(line(s, number: n, decided: decided, registry: registry))
       }
+      if !lines.isEmpty { out += ["", phase.rawValue] + lines }
+    }
+    if hidden > 0 {
+      out.append("")
+      out.append(
+        "\(hidden) step(s) hidden: their conditions are false for these inputs (branches that do not apply); "
+          + "--all shows them")
     }
     // Not numbered: they run only if the run stops, after the step it stopped at.
     if !rb.onStop.isEmpty {
@@ -49,5 +82,27 @@ package enum PlanRenderer {
       }
     }
     return out.joined(separator: "\n")
+  }
+
+  /// One step's entry: number, id, action, flags, and its condition with the decision if known.
+  static func line(_ s: Step, number n: Int, decided: Bool?, registry: ActionRegistry) -> String {
+    let d = registry.action(named: s.action)?.descriptor
+    var flags: [String] = []
+    if d?.mutates ?? true { flags.append("mutates") } else { flags.append("read-only") }
+    if s.approvalRequired { flags.append("approval") }
+    if s.continueOnError { flags.append("continue-on-error") }
+    var line =
+      "  \(String(n).leftPadding(2)). \(s.id.padding(24))\(s.action.padding(36))[\(flags.joined(separator: ", "))]"
+    if let src = s.whenSource {
+      line += "\n      when \(src)" + (decided.map { "  → \($0 ? "runs" : "skipped")" } ?? "")
+    }
+    return line
+  }
+
+  /// The inputs as expressions see them: given, else their defaults.
+  static func inputValues(_ rb: Runbook, _ inputs: [String: String]) -> [String: Value] {
+    var values: [String: Value] = [:]
+    for i in rb.inputs { if let v = inputs[i.name] ?? i.defaultValue { values[i.name] = .string(v) } }
+    return values
   }
 }

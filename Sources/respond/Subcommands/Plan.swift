@@ -3,11 +3,13 @@ import Foundation
 import RespondActions
 import RespondCore
 
-/// `respond plan RUNBOOK [--input VALUE]...`: the steps in order, with their conditions.
+/// `respond plan RUNBOOK [--input VALUE]... [--all]`: the steps in order, with their conditions;
+/// branches that do not apply to these inputs are hidden unless `--all`.
 struct Plan: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "plan",
-    abstract: "Show a runbook's steps in order, with conditions, for the given inputs (nothing runs).")
+    abstract: "Show a runbook's steps in order, with conditions, for the given inputs (nothing runs).",
+    discussion: "Steps of branches that do not apply to the given inputs are hidden; --all shows them.")
 
   @Argument(help: "Runbook name or file.")
   var runbook: String
@@ -38,32 +40,11 @@ struct Plan: AsyncParsableCommand {
       }
       let masker = Masker()
       for i in rb.inputs where i.secret { if let v = invocation.inputs[i.name] { masker.register(v) } }
-      // Steps that need nothing but their inputs (key.identify) run here, offline, so the plan
-      // can say which branch this key takes.
-      var known: [String: [String: Value]] = [:]
-      var values: [String: Value] = [:]
-      for i in rb.inputs { if let v = invocation.inputs[i.name] ?? i.defaultValue { values[i.name] = .string(v) } }
-      for step in rb.steps {
-        // A step whose condition is already decided false will not run: its outputs are null,
-        // which decides the conditions of the steps that depend on it.
-        if let when = step.when,
-          when.references.allSatisfy({ $0.path.first == "inputs" || ($0.path.count > 1 && known[$0.path[1]] != nil) }),
-          let v = try? when.evaluate(EvaluationContext(inputs: values, steps: known)), !v.isTruthy
-        {
-          known[step.id] = [:]
-          continue
-        }
-        guard let action = registry.action(named: step.action), action.descriptor.offline, step.when == nil,
-          step.with.flatMap(\.1.templates).allSatisfy({ $0.0.references.allSatisfy { $0.path.first == "inputs" } })
-        else { continue }
-        var params: [String: Value] = [:]
-        for (k, v) in step.with { params[k] = try? v.evaluate(EvaluationContext(inputs: values)) }
-        let context = ActionContext(
-          stepID: step.id, parameters: params, environment: [:], transport: OfflineTransport(), masker: masker,
-          incident: IncidentInfo(id: "plan", runbook: rb.name, startedAt: Date(), mode: .dryRun, directory: ""))
-        if let result = try? await action.run(context) { known[step.id] = result.outputs }
-      }
-      print(masker.mask(PlanRenderer.render(rb, inputs: invocation.inputs, registry: registry, known: known)))
+      let known = await PlanRenderer.runOffline(
+        rb, inputs: invocation.inputs, registry: registry, masker: masker, transport: OfflineTransport())
+      print(
+        masker.mask(
+          PlanRenderer.render(rb, inputs: invocation.inputs, registry: registry, known: known, all: invocation.all)))
     }
   }
 }
