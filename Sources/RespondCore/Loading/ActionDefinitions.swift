@@ -42,13 +42,9 @@ extension RunbookLoader {
     let top = SourceLocation(file: path, line: 1, column: 1)
     // Action files are read under the runbooks' limit, checked before reading.
     let data: Data
-    switch BoundedFile.read(path, limit: RunbookLoader.maxFileSize) {
-    case .success(let d): data = d
-    case .failure(.tooLarge(let size, let limit)):
-      let what = size.map { "file is \($0) bytes" } ?? "file is larger than that"
-      return ([], [Diagnostic(top, "\(what); action files are limited to \(limit)")])
-    case .failure:
-      return ([], [Diagnostic(top, "cannot read file")])
+    switch RunbookLoader.readLimited(path, what: "action files") {
+    case .data(let d): data = d
+    case .problem(let problem): return ([], [problem])
     }
     guard let text = String(data: data, encoding: .utf8) else { return ([], [Diagnostic(top, "cannot read file")]) }
     if let at = RunbookLoader.firstAnchorOrAlias(in: text) {

@@ -17,21 +17,37 @@ package struct RunbookLoader {
   /// Loads `path`. The runbook is nil only when the file could not be read or parsed at all.
   package func load(path: String) -> (Runbook?, [Diagnostic]) {
     let top = SourceLocation(file: path, line: 1, column: 1)
-    // The limit holds before reading: a huge file is refused from its size, never read whole.
     let data: Data
-    switch BoundedFile.read(path, limit: RunbookLoader.maxFileSize) {
-    case .success(let d): data = d
-    case .failure(.tooLarge(let size, let limit)):
-      let what = size.map { "file is \($0) bytes" } ?? "file is larger than that"
-      return (nil, [Diagnostic(top, "\(what); runbooks are limited to \(limit)")])
-    case .failure:
-      return (nil, [Diagnostic(top, "cannot read file")])
+    switch Self.readLimited(path, what: "runbooks") {
+    case .data(let d): data = d
+    case .problem(let problem): return (nil, [problem])
     }
     guard let text = String(data: data, encoding: .utf8) else {
       return (nil, [Diagnostic(top, "file is not valid UTF-8")])
     }
     let digest = sha256Hex(data)
     return load(text: text, file: path, digest: digest)
+  }
+
+  /// Reads a runbook or action file under the runbooks' size limit, which holds before reading:
+  /// a huge file is refused from its size, never read whole. `what` names the files in the
+  /// diagnostic ("runbooks are limited to ...").
+  static func readLimited(_ path: String, what: String) -> LimitedRead {
+    let top = SourceLocation(file: path, line: 1, column: 1)
+    switch BoundedFile.read(path, limit: RunbookLoader.maxFileSize) {
+    case .success(let d): return .data(d)
+    case .failure(.tooLarge(let size, let limit)):
+      let found = size.map { "file is \($0) bytes" } ?? "file is larger than that"
+      return .problem(Diagnostic(top, "\(found); \(what) are limited to \(limit)"))
+    case .failure:
+      return .problem(Diagnostic(top, "cannot read file"))
+    }
+  }
+
+  /// A file's bytes, or why they could not be read.
+  enum LimitedRead {
+    case data(Data)
+    case problem(Diagnostic)
   }
 
   /// Loads runbook text (tests and `validate -` use this directly). The digest defaults to the
