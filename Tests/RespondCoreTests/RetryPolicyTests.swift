@@ -58,7 +58,8 @@ import Testing
         sleep: { waits.append($0) }, onRetry: { attempt, _, _ in retried.append(attempt) },
         attempt: { n in
           attempts = n
-          return outcomes[n - 1](n)
+          // An attempt beyond the script is a bug in the loop: it fails the test, not the process.
+          return n <= outcomes.count ? outcomes[n - 1](n) : .fail(Failure(attempt: -n))
         })
       return (.success(value), attempts, retried, waits)
     } catch {
