@@ -78,3 +78,20 @@ import Testing
     #expect(merged[0] == summary.keys[0])
   }
 }
+
+/// A key the runbook's input rules refuse is set aside as a finding respond cannot run.
+@Suite struct LeakReportSetAsideTests {
+  @Test func refusedKeysBecomeUnhandledFindingsWithTheirMaskedReason() {
+    let keys = ["AKIAAAAAAAAAAAAAAAA1", "not-a-key-secret-value-1234"]
+    var report = LeakReport(
+      format: .plain, secrets: keys.map { LeakedSecret(secret: $0, sources: []) }, unhandled: [], logLines: 0)
+    let masker = Masker()
+    masker.register(keys[1])
+    report.setAside(masker: masker) { $0.hasPrefix("AKIA") ? nil : "--key \($0) does not have the expected form" }
+    #expect(report.secrets.map(\.secret) == [keys[0]])
+    #expect(report.unhandled.count == 1)
+    #expect(report.unhandled.first?.fingerprint == Masker.fingerprint(keys[1]))
+    #expect(report.unhandled.first?.reason.hasSuffix("does not have the expected form") == true)
+    #expect(report.unhandled.first?.reason.contains(keys[1]) == false)
+  }
+}

@@ -364,3 +364,23 @@ package enum BatchResponse {
     return base + ".md"
   }
 }
+
+extension LeakReport {
+  /// Sets aside the secrets `refusal` refuses (the runbook's rules for its `key` input): each
+  /// becomes a finding respond cannot run, with the reason (masked), so one refused key is its
+  /// own line in the summary and never the end of the batch.
+  package mutating func setAside(masker: Masker, refusal: (String) -> String?) {
+    var runnable: [LeakedSecret] = []
+    for secret in secrets {
+      guard let why = refusal(secret.secret) else {
+        runnable.append(secret)
+        continue
+      }
+      unhandled.append(
+        UnhandledFinding(
+          display: BatchResponse.displayForm(secret.secret), fingerprint: Masker.fingerprint(secret.secret),
+          reason: masker.mask(why), sources: secret.sources))
+    }
+    secrets = runnable
+  }
+}

@@ -59,21 +59,17 @@ enum BatchCommand {
       return 0
     }
     // A key the runbook's input rules refuse is that key's line in the summary, not the batch's end.
-    var runnable: [LeakedSecret] = []
-    for secret in found.secrets {
+    let keyRules = runbook.inputs.filter { $0.name == "key" }
+    found.setAside(masker: masker) { secret in
       var inputs = invocation
-      inputs.inputs["key"] = secret.secret
+      inputs.inputs["key"] = secret
       do {
-        try inputs.checkInputs(runbook.inputs.filter { $0.name == "key" })
-        runnable.append(secret)
+        try inputs.checkInputs(keyRules)
+        return nil
       } catch {
-        found.unhandled.append(
-          UnhandledFinding(
-            display: BatchResponse.displayForm(secret.secret), fingerprint: Masker.fingerprint(secret.secret),
-            reason: masker.mask("\(error)"), sources: secret.sources))
+        return "\(error)"
       }
     }
-    found.secrets = runnable
     let options = RunOptions(
       mode: RunOptions.startMode(requested, dryRun: invocation.dryRun), invocation: invocation,
       limiters: RateLimiters())
