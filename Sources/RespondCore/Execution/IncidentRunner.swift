@@ -297,6 +297,8 @@ package final class IncidentRunner: @unchecked Sendable {
     let env = runbook.env
     let credentialProblem = step.templates.flatMap(\.references).lazy
       .compactMap { CredentialEndpoints.runbookReadProblem($0, env: env) }.first
+    // The condition and parameters are evaluated up front for the policy to decide on; both are
+    // pure, and a parameter's secret is registered with the masker only once the step runs.
     let parameters: Result<[String: Value], any Error> =
       credentialProblem == nil ? Result { try evaluate(step.with, action: step.action) } : .success([:])
     let admission = policy.admission(
