@@ -11,7 +11,7 @@ package enum PostmortemMarkdown {
       "_Written by respond \(p.report.version) from `journal.jsonl` and the files under `evidence/` "
         + "(see [report.md](report.md)). Edit freely; root cause and lessons are for people to write._")
     md.append("")
-    md += summary(p, w) + impact(p, w) + window(p) + times(p) + timeline(p, w) + review(p, w)
+    md += summary(p, w) + impact(p, w) + window(p, w) + times(p, w) + timeline(p, w) + review(p, w)
     md += ["## Action items", ""]
     if p.report.followUps.isEmpty { md.append("- [x] Nothing left to do by hand.") }
     for f in p.report.followUps { md.append("- [\(f.done ? "x" : " ")] \(w.escape(f.text))") }
@@ -69,7 +69,7 @@ package enum PostmortemMarkdown {
     }
     for kind in EventClass.allCases {
       let names = (p.impact[kind] ?? [:]).sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-      let listed = names.map { "\(w.code($0.key)) ×\($0.value)" }.joined(separator: ", ")
+      let listed = names.map { "\(w.escape($0.key)) ×\($0.value)" }.joined(separator: ", ")
       let label = kind == .other ? "Other calls" : kind.rawValue.prefix(1).uppercased() + kind.rawValue.dropFirst()
       md.append("- \(label): \(names.isEmpty ? "none found" : listed)")
     }
@@ -78,9 +78,11 @@ package enum PostmortemMarkdown {
   }
 
   /// From the exposure to verified containment.
-  static func window(_ p: PostmortemDraft) -> [String] {
+  static func window(_ p: PostmortemDraft, _ w: MarkdownReport.Writer) -> [String] {
     var md = ["## Exposure window", ""]
-    let from = p.exposedAt.map { "\(ISO8601.string($0.at)) (\($0.label))" } ?? "unknown (no finding date, no event)"
+    // The label may hold an event's name: the attacker's text.
+    let from =
+      p.exposedAt.map { "\(ISO8601.string($0.at)) (\(w.escape($0.label)))" } ?? "unknown (no finding date, no event)"
     let to = p.report.containedAt.map { "\(ISO8601.string($0)) (verified containment)" } ?? "not contained yet"
     md.append("- From: \(from)")
     md.append("- To: \(to)")
@@ -91,10 +93,10 @@ package enum PostmortemMarkdown {
     return md
   }
 
-  static func times(_ p: PostmortemDraft) -> [String] {
+  static func times(_ p: PostmortemDraft, _ w: MarkdownReport.Writer) -> [String] {
     var md = ["## Response times", "", "| Metric | Measures | From (UTC) | To (UTC) | Time |", "|---|---|---|---|---|"]
     func end(_ e: (label: String, at: Date)?) -> String {
-      e.map { "\(ISO8601.string($0.at)): \($0.label)" } ?? "not reached"
+      e.map { "\(ISO8601.string($0.at)): \(w.escape($0.label))" } ?? "not reached"
     }
     for t in p.times {
       md.append("| \(t.name) | \(t.meaning) | \(end(t.from)) | \(end(t.to)) | \(t.ms.map(formatMs) ?? "n/a") |")
