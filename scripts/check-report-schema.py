@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Checks every report.json under the given folders (and any .json file given directly) against
-the published schema, docs/report.schema.json. scripts/test.sh runs it over everything the tests
-made respond write, so a report that drifts from the schema fails the suite.
+"""Checks every report.json of an incident folder (beside its journal.jsonl) under the given
+folders, and any .json file given directly, against the published schema,
+docs/report.schema.json. scripts/test.sh runs it over everything the tests made respond write, so
+a report that drifts from the schema fails the suite.
 
 --self-test first proves the checker can fail: the committed golden report passes, and each of a
 set of broken copies of it (a wrong verdict, a missing field, an unknown field, a bad time, a
@@ -70,9 +71,10 @@ def reports(paths):
             yield path
             continue
         for folder, _, files in os.walk(path):
-            for name in files:
-                if name == "report.json":
-                    yield os.path.join(folder, name)
+            # An incident folder: respond writes report.json beside its journal. A test that
+            # writes a file named report.json to exercise file handling wrote no report.
+            if "report.json" in files and "journal.jsonl" in files:
+                yield os.path.join(folder, "report.json")
 
 
 def main(argv):

@@ -65,33 +65,37 @@ import Testing
     let folderMode = try FileManager.default.attributesOfItem(atPath: dir + "/evidence")[.posixPermissions] as? Int
     let fileMode = try FileManager.default.attributesOfItem(atPath: dir + "/" + first.path)[.posixPermissions] as? Int
     #expect(folderMode == 0o700 && fileMode == 0o600)
-    #expect(EvidenceStore.check(directory: dir, records: [record(4, first), record(9, second)]).isEmpty)
+    #expect(EvidenceStore.check(directory: dir, records: [record(4, first), record(9, second)]).findings.isEmpty)
   }
 
   @Test func aChangedByteAMissingFileAndAnUnnamedFileAreEachNamed() throws {
     let a = try EvidenceStore.write("{\"a\": 1}\n", step: "owner", in: dir)
     let b = try EvidenceStore.write("{\"b\": 2}\n", step: "logs", in: dir)
     let records = [record(3, a), record(7, b)]
-    #expect(EvidenceStore.check(directory: dir, records: records).isEmpty)
+    #expect(EvidenceStore.check(directory: dir, records: records) == ([], []))
 
     try Data("{\"b\": 3}\n".utf8).write(to: URL(fileURLWithPath: dir + "/" + b.path))
-    let changed = EvidenceStore.check(directory: dir, records: records)
+    let changed = EvidenceStore.check(directory: dir, records: records).findings
     #expect(
       changed.map(\.description) == [
         "evidence/logs.json: does not match the SHA-256 in journal record 7 (the file was changed)"
       ])
 
     try FileManager.default.removeItem(atPath: dir + "/" + a.path)
-    let missing = EvidenceStore.check(directory: dir, records: records)
+    let missing = EvidenceStore.check(directory: dir, records: records).findings
     #expect(missing.first?.description == "evidence/owner.json: is missing (journal record 3 holds its SHA-256)")
 
     try Data("{}".utf8).write(to: URL(fileURLWithPath: dir + "/evidence/planted.json"))
     let planted = EvidenceStore.check(directory: dir, records: records)
-    #expect(planted.last?.description == "evidence/planted.json: is not named by the journal")
+    #expect(planted.findings.count == 2, "a file nobody recorded is no problem of the recorded ones")
+    #expect(
+      planted.notes == [
+        "evidence/planted.json is not named by the journal (a crash before its record leaves one): it is not evidence"
+      ])
 
     var outside = record(8, b)
     outside.evidenceFile?.path = "../journal.jsonl"
-    let escaped = EvidenceStore.check(directory: dir, records: [outside])
+    let escaped = EvidenceStore.check(directory: dir, records: [outside]).findings
     #expect(escaped.first?.description == "journal.jsonl: record 8 names evidence outside evidence/: ../journal.jsonl")
   }
 

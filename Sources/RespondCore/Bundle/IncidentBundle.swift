@@ -21,13 +21,15 @@ package enum IncidentBundle {
     package var description: String
   }
 
-  /// The files of an incident that go into its bundle, relative to its folder.
-  static func files(in directory: String) -> [String] {
+  /// The files of an incident that go into its bundle, relative to its folder: the journal, the
+  /// reports, and the evidence files the journal vouches for (a file a crash left unnamed is not).
+  static func files(in directory: String) throws -> [String] {
     let top = ["journal.jsonl", "report.md", "report.json", "postmortem.md"].filter {
       FileManager.default.fileExists(atPath: directory + "/" + $0)
     }
-    let evidence = ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/evidence")) ?? []).sorted()
-    return top + evidence.map { "evidence/" + $0 }
+    let records = try Journal.read(path: directory + "/journal.jsonl").records
+    let evidence = Set(records.compactMap { $0.evidenceFile?.path }).sorted()
+    return top + evidence
   }
 
   /// Writes the bundle of the incident in `directory` to `output` and returns the public key's
@@ -44,7 +46,7 @@ package enum IncidentBundle {
     let root = (URL(fileURLWithPath: directory).standardizedFileURL.path as NSString).lastPathComponent
     var entries = [Tar.Entry(name: root, isDirectory: true)]
     var listed: [Value] = []
-    for name in files(in: directory) {
+    for name in try files(in: directory) {
       guard let bytes = EvidenceStore.readNoFollow(directory + "/" + name) else {
         throw UsageError("cannot read \(directory)/\(name) (a link, or not a plain file)")
       }

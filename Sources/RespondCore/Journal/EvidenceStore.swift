@@ -63,7 +63,10 @@ package enum EvidenceStore {
   /// Writes `text` as a new file under `<directory>/evidence/` named after the step (`-2`, `-3`
   /// when a resumed run answers again: an earlier answer is never overwritten). The folder is
   /// private (0700) and the file is created with O_EXCL|O_NOFOLLOW (mode 0600), so nothing
-  /// planted at its name is written through; it is fsync'd before its hash is journaled.
+  /// planted at its name is written through. It is fsync'd in the background: a synchronous
+  /// fsync per answer (about 3 ms here, thirteen answers in an AWS response) would more than
+  /// double respond's own time to containment. A power loss in the moment after can leave a
+  /// journaled hash whose file is short; `respond verify` then names it, which is the truth.
   package static func write(_ text: String, step: String, in directory: String) throws -> EvidenceFile {
     let folder = directory + "/" + Self.folder
     try PrivateFolder.prepare(folder, what: "the evidence folder", privacy: .ownerOnly)
@@ -80,7 +83,7 @@ package enum EvidenceStore {
       guard writeFully(fd, bytes) else {
         throw UsageError("cannot write evidence \(name): \(String(cString: strerror(errno)))")
       }
-      fsync(fd)
+      syncInBackground(fd)
       return EvidenceFile(path: name, sha256: sha256Hex(bytes), bytes: bytes.count)
     }
     throw UsageError("cannot write evidence for step \(step): too many answers kept")
@@ -94,6 +97,18 @@ package enum EvidenceStore {
     }
     let stem = String(kept)
     return stem.isEmpty || stem.hasPrefix(".") ? "_" + stem : stem
+  }
+
+  private static let syncQueue = DispatchQueue(label: "respond.evidence.fsync")
+
+  /// fsyncs a duplicate of `fd` on a background queue (the caller closes its own).
+  static func syncInBackground(_ fd: Int32) {
+    let copy = dup(fd)
+    guard copy >= 0 else { return }
+    syncQueue.async {
+      fsync(copy)
+      close(copy)
+    }
   }
 
   /// Writes every byte to `fd` (a short write or EINTR is retried); false on an error (errno).
@@ -115,11 +130,15 @@ package enum EvidenceStore {
 
   // MARK: - Verification
 
-  /// Every evidence problem in an incident folder, in journal order, then files the journal does
-  /// not name: a file whose bytes no longer hash to what its record says, a missing file, a
-  /// record pointing outside `evidence/`, a file nobody recorded. Records are named by their
-  /// `seq` (the journal's own numbering, which verify has checked).
-  package static func check(directory: String, records: [JournalRecord]) -> [IncidentAudit.Finding] {
+  /// Every evidence problem in an incident folder, in journal order: a file whose bytes no longer
+  /// hash to what its record says, a missing file, a record pointing outside `evidence/`. Records
+  /// are named by their `seq` (the journal's own numbering, which verify has checked). A file the
+  /// journal does not name is a note, not a problem: a crash between writing an answer and
+  /// journaling its record leaves one (resume then keeps the step's next answer beside it), and
+  /// nothing vouches for it, so neither the report nor a bundle relies on it.
+  package static func check(directory: String, records: [JournalRecord]) -> (
+    findings: [IncidentAudit.Finding], notes: [String]
+  ) {
     var findings: [IncidentAudit.Finding] = []
     var named: Set<String> = []
     for record in records {
@@ -147,10 +166,10 @@ package enum EvidenceStore {
       }
     }
     let present = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/" + Self.folder)) ?? []
-    for name in present.sorted() where !named.contains("\(Self.folder)/\(name)") {
-      findings.append(.init(file: "\(Self.folder)/\(name)", line: nil, problem: "is not named by the journal"))
+    let notes = present.sorted().filter { !named.contains("\(Self.folder)/\($0)") }.map {
+      "\(Self.folder)/\($0) is not named by the journal (a crash before its record leaves one): it is not evidence"
     }
-    return findings
+    return (findings, notes)
   }
 
   /// A file's bytes, refusing a link planted in its place (nil when absent or unreadable).

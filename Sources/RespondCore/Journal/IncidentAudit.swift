@@ -26,7 +26,9 @@ package enum IncidentAudit {
     if contents.records.first?.type != .runStarted {
       findings.append(Finding(file: "journal.jsonl", line: 1, problem: "does not start with a run-started record"))
     }
-    findings += EvidenceStore.check(directory: directory, records: contents.records)
+    let evidence = EvidenceStore.check(directory: directory, records: contents.records)
+    findings += evidence.findings
+    notes += evidence.notes
     var state = IncidentState(records: contents.records)
     state.tornTail = contents.tornTail
     let expected = IncidentReport(state: state)
