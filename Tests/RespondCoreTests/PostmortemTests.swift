@@ -37,6 +37,22 @@ import Testing
     #expect(p.impact[.read] == ["GetCallerIdentity": 1, "ListBuckets": 1])
   }
 
+  /// The attacker kept going while respond worked: their call lands between respond's steps.
+  @Test func anEventDuringTheResponseIsPlacedBetweenItsSteps() throws {
+    var records = ReportTests.journal(mode: .live, finished: .completed)
+    var late = ReportTests.step(
+      .stepFinished, "cloudtrail", .investigate, "aws.cloudtrail.lookup-events", at: 430, outcome: .succeeded)
+    late.evidence = Evidence(
+      source: "CloudTrail LookupEvents", endpoint: "https://cloudtrail/", query: "q", eventCount: 1,
+      events: [EvidenceEvent(time: ReportTests.at(100), name: "CreateAccessKey", sourceIP: "198.51.100.23")])
+    records.insert(late, at: records.count - 1)
+    let whats = Self.draft(records).timeline.map(\.what)
+    let approval = try #require(whats.firstIndex(of: "approval of `deactivate`: granted (--yes)"))
+    let attack = try #require(whats.firstIndex(of: "CreateAccessKey"))
+    let deactivated = try #require(whats.firstIndex { $0.hasPrefix("`deactivate`") })
+    #expect(approval < attack && attack < deactivated, "\(whats)")
+  }
+
   @Test func theReviewSaysHowLongAPersonWasWaitedFor() {
     var records = ReportTests.journal(mode: .live, finished: nil)
     let stop = records.firstIndex { $0.type == .approval }!
