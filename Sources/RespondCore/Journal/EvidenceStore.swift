@@ -68,15 +68,25 @@ package enum EvidenceStore {
   /// double respond's own time to containment. A power loss in the moment after can leave a
   /// journaled hash whose file is short; `respond verify` then names it, which is the truth.
   package static func write(_ text: String, step: String, in directory: String) throws -> EvidenceFile {
-    let folder = directory + "/" + Self.folder
-    try PrivateFolder.prepare(folder, what: "the evidence folder", privacy: .ownerOnly)
     let bytes = Array(text.utf8)
     let base = fileStem(step)
-    for n in 1...1000 {
+    var n = 1
+    var prepared = false
+    while n <= 1000 {
       let name = "\(Self.folder)/\(n == 1 ? base : "\(base)-\(n)").json"
       let fd = open(directory + "/" + name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
       if fd < 0 {
-        if errno == EEXIST { continue }
+        // The folder is made (0700) on the first answer. No one else can have made it: the
+        // incident folder is the user's and writable by no one else (checked at start and resume).
+        if errno == ENOENT, !prepared {
+          try PrivateFolder.prepare(directory + "/" + Self.folder, what: "the evidence folder", privacy: .ownerOnly)
+          prepared = true
+          continue
+        }
+        if errno == EEXIST {
+          n += 1
+          continue
+        }
         throw UsageError("cannot write evidence \(name): \(String(cString: strerror(errno)))")
       }
       defer { close(fd) }
