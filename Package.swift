@@ -19,7 +19,8 @@ let package = Package(
     /// dependent libraries would delay every start), with typed wrappers for the variadic
     /// curl_easy_setopt. Building needs libcurl's headers (apt: libcurl4-openssl-dev).
     .target(name: "CCurl"),
-    /// zlib as a system library: streaming gzip decompression for CloudTrail archives.
+    /// zlib as a system library: streaming gzip decompression for CloudTrail archives, and the
+    /// gzip of incident bundles.
     .systemLibrary(
       name: "CZlib",
       providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
@@ -34,7 +35,7 @@ let package = Package(
     .target(
       name: "RespondCore",
       dependencies: [
-        "Yams",
+        "Yams", "CZlib",
         .product(name: "Crypto", package: "swift-crypto"),
       ]
     ),

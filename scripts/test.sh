@@ -41,4 +41,9 @@ python3 "$ROOT/scripts/secrets-scan.py" --self-test || status=1
 python3 "$ROOT/scripts/secrets-scan.py" --manifest "$RESPOND_TEST_SECRETS_MANIFEST" \
   --env-file "$ROOT/.build-services/services.env" \
   "$OUTPUTS" "$RESPOND_TEST_MAILDIR" "$RESPOND_TEST_RECEIVER_RECORD" || status=1
+# Every report.json the tests made respond write must match the published schema
+# (docs/report.schema.json); the checker first proves it refuses broken reports.
+echo "test.sh: checking every report.json against docs/report.schema.json" >&2
+python3 "$ROOT/scripts/check-report-schema.py" --self-test || status=1
+python3 "$ROOT/scripts/check-report-schema.py" "$OUTPUTS" "$ROOT"/Tests/RespondCoreTests/Golden/*.json || status=1
 exit "$status"

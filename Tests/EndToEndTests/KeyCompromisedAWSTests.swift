@@ -104,6 +104,14 @@ import Testing
     }
     assertNoSecrets([leaked.secret, newSecret, services.baoToken, services.awsSecretAccessKey], in: o, incident: dir)
 
+    // The postmortem draft is written from the journal and evidence: golden, names normalised.
+    try PostmortemGolden.check(
+      incident: dir, golden: "postmortem-aws.md",
+      replacing: [
+        (leaked.id, "<leaked-key>"), (newID, "<new-key>"), (user, "<user>"), (decoy.id, "<decoy-key>"),
+        (group, "<log-group>"), (vaultPath, "<vault-path>"), (secretID, "<secret-id>"), (out, "<out>"),
+      ])
+
     // A second run on the now-deleted key mints nothing. IAM not knowing the key proves nothing
     // (it may be another account's): NOT CONTAINED, exit 4, until a person confirms it.
     let again = try runRespond(

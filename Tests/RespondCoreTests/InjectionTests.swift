@@ -15,7 +15,9 @@ import Testing
   // MARK: - report.md
 
   /// A journal whose provider text is hostile everywhere the report shows provider text.
-  static func hostileReport() -> IncidentReport {
+  static func hostileReport() -> IncidentReport { IncidentReport(state: IncidentState(records: hostileRecords())) }
+
+  static func hostileRecords() -> [JournalRecord] {
     let t0 = Date(timeIntervalSince1970: 1_795_000_000)
     var start = JournalRecord(at: t0, type: .runStarted)
     start.incident = IncidentInfo(id: "i", runbook: "key-compromised", startedAt: t0, mode: .live, directory: "/i")
@@ -31,7 +33,10 @@ import Testing
       source: "CloudTrail LookupEvents", endpoint: "https://cloudtrail.us-east-1.amazonaws.com/",
       query: "AccessKeyId=AKIAIOSFODNN7EXAMPLE ``` `", eventCount: 1,
       tallies: ["user agents": [image: 1, "> quoted\n# heading": 1]],
-      events: [EvidenceEvent(time: t0, name: html, sourceIP: link, detail: image)])
+      events: [
+        EvidenceEvent(
+          time: t0, name: html, sourceIP: link, detail: image, id: "</td>", actor: link, userAgent: image + "\n# h")
+      ])
     var failed = JournalRecord(at: t0.addingTimeInterval(2), type: .stepFinished)
     failed.step = "owner"
     failed.phase = .detect
@@ -42,7 +47,20 @@ import Testing
     var fin = JournalRecord(at: t0.addingTimeInterval(3), type: .runFinished)
     fin.status = .failed
     fin.facts = [["Owner", link]]
-    return IncidentReport(state: IncidentState(records: [start, logs, failed, fin]))
+    return [start, logs, failed, fin]
+  }
+
+  /// The postmortem's timeline and impact show the attacker's own text (actor, user agent, event
+  /// name, event id): escaped as in the report.
+  @Test func providerTextCannotBecomeMarkupInThePostmortem() throws {
+    let md = PostmortemMarkdown.render(PostmortemDraft(state: IncidentState(records: Self.hostileRecords())))
+    for raw in [Self.image, Self.link, Self.html, "![", "[click", "<img", "</td>"] {
+      #expect(!Self.containsUnescaped(md, raw), "raw '\(raw)' in postmortem.md:\n\(md)")
+    }
+    let lines = md.split(separator: "\n", omittingEmptySubsequences: false)
+    #expect(!lines.contains { $0.hasPrefix("# h") }, "a user agent's line break does not start a heading")
+    let row = try #require(lines.first { $0.contains("| attacker |") })
+    #expect(row.replacingOccurrences(of: "\\|", with: "").filter { $0 == "|" }.count == 5, "\(row)")
   }
 
   @Test func providerTextCannotBecomeLinksImagesHTMLOrBlocksInTheReport() throws {

@@ -134,11 +134,16 @@ import Testing
           events: [
             EvidenceEvent(
               time: t0.addingTimeInterval(-7200), name: "GetCallerIdentity", sourceIP: "203.0.113.7",
-              detail: "aws-cli/2.15"),
+              detail: "aws-cli/2.15", id: "0b7c8a2e-1111-4c3d-9e1f-000000000001",
+              actor: "arn:aws:iam::123456789012:user/alice", userAgent: "aws-cli/2.15"),
             EvidenceEvent(
-              time: t0.addingTimeInterval(-600), name: "ListBuckets", sourceIP: "203.0.113.7", detail: "aws-cli/2.15"),
+              time: t0.addingTimeInterval(-600), name: "ListBuckets", sourceIP: "203.0.113.7", detail: "aws-cli/2.15",
+              id: "0b7c8a2e-1111-4c3d-9e1f-000000000002", actor: "arn:aws:iam::123456789012:user/alice",
+              userAgent: "aws-cli/2.15"),
           ],
           caveats: ["filter pattern re-applied on the client"])
+        $0.evidenceFile = EvidenceFile(
+          path: "evidence/logs.json", sha256: String(repeating: "5e", count: 32), bytes: 1843)
         $0.continueOnError = true
       })
     records.append(

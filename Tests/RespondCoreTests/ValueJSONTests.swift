@@ -66,7 +66,12 @@ import Testing
     r.evidence = Evidence(
       source: "CloudWatch Logs", endpoint: "https://logs/", query: "q", windowStart: t, windowEnd: t, eventCount: 1,
       firstSeen: t, lastSeen: t, tallies: ["ips": ["203.0.113.7": 1]],
-      events: [EvidenceEvent(time: t, name: "ListBuckets", sourceIP: "203.0.113.7", detail: "aws-cli")], caveats: ["c"])
+      events: [
+        EvidenceEvent(
+          time: t, name: "ListBuckets", sourceIP: "203.0.113.7", detail: "aws-cli", id: "e-1",
+          actor: "arn:aws:iam::123456789012:user/ci", userAgent: "aws-cli/2")
+      ], caveats: ["c"])
+    r.evidenceFile = EvidenceFile(path: "evidence/logs.json", sha256: String(repeating: "cd", count: 32), bytes: 812)
     r.wouldSend = ["POST https://iam/"]
     r.missing = ["AWS_REGION"]
     r.mutates = true

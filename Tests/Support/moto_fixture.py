@@ -56,6 +56,7 @@ def main():
             sys.exit(1)
     elif cmd == "trail":
         import time
+        import uuid
         logs = client("logs", url)
         group, key, decoys = sys.argv[3], sys.argv[4], sys.argv[5:]
         # --agent=TEXT: the user agent of the leaked key's CreateUser event (attacker-controlled text).
@@ -67,7 +68,7 @@ def main():
         now = int(time.time() * 1000)
         def event(k, name, ip, agent, ago_min):
             return {"timestamp": now - ago_min * 60000, "message": json.dumps({
-                "eventVersion": "1.08", "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime((now - ago_min * 60000) / 1000)),
+                "eventVersion": "1.08", "eventID": str(uuid.uuid4()), "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime((now - ago_min * 60000) / 1000)),
                 "eventSource": "iam.amazonaws.com" if name.startswith(("List", "Create")) else "sts.amazonaws.com",
                 "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": ip, "userAgent": agent,
                 "userIdentity": {"type": "IAMUser", "accessKeyId": k, "userName": "someone",

@@ -84,7 +84,8 @@ struct CloudTrailFindings {
       if let code = record["errorCode"]?.stringValue { detail.append("error: \(code)") }
       events.append(
         EvidenceEvent(
-          time: time, name: name, sourceIP: ip, detail: detail.isEmpty ? nil : detail.joined(separator: "; ")))
+          time: time, name: name, sourceIP: ip, detail: detail.isEmpty ? nil : detail.joined(separator: "; "),
+          id: record["eventID"]?.stringValue, actor: arn, userAgent: agent))
       if events.count > Self.sampleSize * 2 { trimSample() }
     }
   }

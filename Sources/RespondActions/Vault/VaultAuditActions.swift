@@ -252,7 +252,8 @@ struct AuditScan {
       return
     }
     events[id] = EvidenceEvent(
-      time: time ?? Date(timeIntervalSince1970: 0), name: "\(operation) \(path)", sourceIP: address, detail: error)
+      time: time ?? Date(timeIntervalSince1970: 0), name: "\(operation) \(path)", sourceIP: address, detail: error,
+      id: id)
     paths[path, default: 0] += 1
     operations[operation, default: 0] += 1
     if let address { addresses[address, default: 0] += 1 }

@@ -184,18 +184,31 @@ package struct EvidenceEvent: Sendable, Codable, Equatable {
   package var name: String
   package var sourceIP: String?
   package var detail: String?
+  /// The provider's own id for the event (CloudTrail's `eventID`), so an auditor can find the
+  /// very record again at the provider.
+  package var id: String?
+  /// Who made the call (CloudTrail's `userIdentity.arn`): the postmortem's timeline names it.
+  package var actor: String?
+  package var userAgent: String?
 
   enum CodingKeys: String, CodingKey {
     case time, name
     case sourceIP = "source-ip"
-    case detail
+    case detail, id, actor
+    case userAgent = "user-agent"
   }
 
-  package init(time: Date, name: String, sourceIP: String? = nil, detail: String? = nil) {
+  package init(
+    time: Date, name: String, sourceIP: String? = nil, detail: String? = nil, id: String? = nil,
+    actor: String? = nil, userAgent: String? = nil
+  ) {
     self.time = time
     self.name = name
     self.sourceIP = sourceIP
     self.detail = detail
+    self.id = id
+    self.actor = actor
+    self.userAgent = userAgent
   }
 }
 

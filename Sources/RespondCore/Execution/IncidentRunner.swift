@@ -476,6 +476,7 @@ package final class IncidentRunner: @unchecked Sendable {
     r.continueOnError = step.continueOnError ? true : nil
     r.notProcessed = outcome == .failed && notProcessed ? true : nil
     r.stop = stopNotice?.key
+    r.evidenceFile = try keepEvidence(step, r)  // IncidentRunner+Evidence.swift
     try record(r)
     let detail = ending.error ?? ending.summary
     progress.step(outcome, phase: step.phase, id: step.id, action: step.action, duration: duration, detail: detail)

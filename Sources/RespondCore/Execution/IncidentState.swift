@@ -15,6 +15,8 @@ package struct StepState: Sendable {
   package var error: String?
   package var summary: String?
   package var evidence: Evidence?
+  /// Its provider answer kept under `evidence/` (the latest, when a resume answered again).
+  package var evidenceFile: EvidenceFile?
   package var wouldSend: [String] = []
   package var missing: [String] = []
   package var decision: String?
@@ -122,6 +124,7 @@ package struct IncidentState: Sendable {
         s.error = r.error
         s.summary = r.summary
         s.evidence = r.evidence
+        s.evidenceFile = r.evidenceFile ?? s.evidenceFile
         s.wouldSend = r.wouldSend ?? []
         s.missing = r.missing ?? []
         s.mutates = r.mutates ?? s.mutates

@@ -1,8 +1,9 @@
 import Foundation
 
 /// `respond verify`: whether an incident folder is what respond wrote. The journal's hash chain
-/// and numbering must hold from its first line, and the reports must say what the journal says
-/// (a report edited to read CONTAINED is caught here).
+/// and numbering must hold from its first line, every evidence file must hash to what the journal
+/// recorded, and the reports must say what the journal says (a report edited to read CONTAINED,
+/// or a fact such as the replacement key changed, is caught here).
 package enum IncidentAudit {
   package struct Finding: Sendable, Equatable, CustomStringConvertible {
     package var file: String
@@ -25,13 +26,17 @@ package enum IncidentAudit {
     if contents.records.first?.type != .runStarted {
       findings.append(Finding(file: "journal.jsonl", line: 1, problem: "does not start with a run-started record"))
     }
+    let evidence = EvidenceStore.check(directory: directory, records: contents.records)
+    findings += evidence.findings
+    notes += evidence.notes
     var state = IncidentState(records: contents.records)
     state.tornTail = contents.tornTail
     let expected = IncidentReport(state: state)
     if let data = FileManager.default.contents(atPath: directory + "/report.json") {
       if let recorded = JSONParser.parse(data), let want = try? expected.jsonValue() {
-        for key in ["verdict", "status", "status-line", "contained", "contained-at", "verified-by", "confirmed-by"]
-        where recorded[key] != want[key] {
+        // A report written before a field existed lacks it; an empty list is all it could say.
+        for key in checkedReportFields where recorded[key] != want[key] {
+          if case .none = recorded[key], want[key] == .some(.array([])) { continue }
           findings.append(Finding(file: "report.json", line: nil, problem: "'\(key)' does not match the journal"))
         }
       } else {
@@ -45,6 +50,28 @@ package enum IncidentAudit {
     {
       findings.append(Finding(file: "report.md", line: nil, problem: "its status line does not match the journal"))
     }
+    findings += markdownFactFindings(directory: directory, expected: expected)
     return (findings, notes)
+  }
+
+  /// The fields of `report.json` that state facts of the incident. Fields that only describe how
+  /// it was rendered (the step lines' wording, the respond version) may change with a newer
+  /// respond and are left out, so a report re-rendered later still verifies.
+  static let checkedReportFields = [
+    "incident", "mode", "verdict", "status", "status-line", "contained", "contained-at", "verified-by",
+    "confirmed-by", "time-to-containment-ms", "started-at", "ended-at", "facts", "evidence-files",
+  ]
+
+  /// Every fact row of `report.md` (`| label | value |`, as rendered from the journal) must be
+  /// there as written: an edited owner or replacement key is named.
+  static func markdownFactFindings(directory: String, expected: IncidentReport) -> [Finding] {
+    guard let md = FileManager.default.contents(atPath: directory + "/report.md"),
+      let text = String(data: md, encoding: .utf8)
+    else { return [] }
+    let lines = Set(text.split(separator: "\n").map(String.init))
+    return MarkdownReport.factRows(expected).compactMap { label, row in
+      lines.contains(row)
+        ? nil : Finding(file: "report.md", line: nil, problem: "the fact '\(label)' does not match the journal")
+    }
   }
 }

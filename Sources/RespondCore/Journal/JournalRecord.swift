@@ -89,7 +89,12 @@ package struct JournalRecord: Codable, Sendable, Equatable {
   package var durationMs: Int?
   package var error: String?
   package var summary: String?
+  /// An audit query's provenance, tallies and sampled events (only audit-log steps have one).
   package var evidence: Evidence?
+  /// The step's provider answer kept under `evidence/`, with its SHA-256 (every step whose answer
+  /// the response relies on: `EvidenceStore.keeps`). `evidence` above says what an audit query
+  /// found; this proves the kept copy of every answer is untouched.
+  package var evidenceFile: EvidenceFile?
   /// In a dry run: the requests the step would have sent (method, URL, masked headers and body).
   package var wouldSend: [String]?
   /// In a drill: what this step needs that the environment does not provide.
@@ -157,6 +162,7 @@ package struct JournalRecord: Codable, Sendable, Equatable {
     case secretOutputs = "secret-outputs"
     case durationMs = "duration-ms"
     case error, summary, evidence
+    case evidenceFile = "evidence-file"
     case wouldSend = "would-send"
     case missing, mutates
     case continueOnError = "continue-on-error"
@@ -204,6 +210,14 @@ extension JournalRecord {
     put(.error, text(error))
     put(.summary, text(summary))
     if let evidence { put(.evidence, try ValueEncoder().encode(evidence)) }
+    if let evidenceFile {
+      put(
+        .evidenceFile,
+        .object([
+          "path": .string(evidenceFile.path), "sha256": .string(evidenceFile.sha256),
+          "bytes": .number(Double(evidenceFile.bytes)),
+        ]))
+    }
     put(.wouldSend, list(wouldSend))
     put(.missing, list(missing))
     put(.mutates, flag(mutates))

@@ -45,6 +45,14 @@ package struct IncidentReport: Codable, Sendable {
     package var evidence: Evidence
   }
 
+  /// A provider answer kept under `evidence/`: the report links it, `respond verify` checks it.
+  package struct EvidenceFileLine: Codable, Sendable, Equatable {
+    package var step: String
+    package var path: String
+    package var sha256: String
+    package var bytes: Int
+  }
+
   package struct NotDone: Codable, Sendable {
     package var step: String
     package var phase: Phase
@@ -95,6 +103,7 @@ package struct IncidentReport: Codable, Sendable {
   package var inputs: [String: Value]
   package var steps: [StepLine]
   package var evidence: [EvidenceSection]
+  package var evidenceFiles: [EvidenceFileLine]
   package var notDone: [NotDone]
   package var followUps: [FollowUp]
   package var readiness: [Readiness]?
@@ -124,6 +133,7 @@ package struct IncidentReport: Codable, Sendable {
     case stoppedAt = "stopped-at"
     case stopMessage = "stop-message"
     case facts, inputs, steps, evidence
+    case evidenceFiles = "evidence-files"
     case notDone = "not-done"
     case followUps = "follow-ups"
     case readiness
@@ -157,10 +167,41 @@ extension IncidentReport {
     journalTornTail = state.tornTail
     version = state.version ?? respondVersion
 
-    // Steps in plan order (journal order for anything not in the plan).
+    steps = Self.stepLines(state)
+    evidence = steps.compactMap { line in
+      state.steps[line.id]?.evidence.map { EvidenceSection(step: line.id, evidence: $0) }
+    }
+    // Every file the journal vouches for, in journal order (a resumed step may have two).
+    evidenceFiles = state.records.compactMap { r in
+      r.evidenceFile.map { EvidenceFileLine(step: r.step ?? "", path: $0.path, sha256: $0.sha256, bytes: $0.bytes) }
+    }
+
+    // Containment is a proved fact: a verification step succeeded after the change, or a person
+    // confirmed a manual containment. A change the provider merely accepted is UNVERIFIED.
+    let decided = mode.isDry ? nil : ContainmentVerdict.decide(state)
+    verdict = decided?.verdict
+    verdictReason = decided?.reason
+    verifiedBy = decided?.verifiedBy
+    confirmedBy = decided?.confirmation.map { "\($0.by) (\($0.how), \(ISO8601.string($0.at)))" }
+    contained = decided?.verdict == .contained
+    containedAt = contained ? decided?.at : nil
+    timeToContainmentMs = zip2(startedAt, containedAt).map { Int(($1.timeIntervalSince($0) * 1000).rounded()) }
+
+    notDone = Self.notDone(steps, state)
+    followUps = Self.followUps(steps, state, decided: decided)
+    readiness =
+      mode == .drill
+      ? steps.map { Readiness(step: $0.id, action: $0.action, ready: $0.missing.isEmpty, missing: $0.missing) } : nil
+    status = state.status?.rawValue ?? "unfinished"
+    statusLine = ""  // every other field is set: the line is worded from them
+    statusLine = statusLineText(state, decided: decided)
+  }
+
+  /// Steps in plan order (journal order for anything not in the plan).
+  static func stepLines(_ state: IncidentState) -> [StepLine] {
     let planIDs = state.plan.map(\.id)
     let ordered = planIDs.filter { state.steps[$0] != nil } + state.stepOrder.filter { !planIDs.contains($0) }
-    steps = ordered.compactMap { id in
+    return ordered.compactMap { id in
       guard let s = state.steps[id] else { return nil }
       let plan = state.plan.first { $0.id == id }
       let outcome = s.interrupted ? "interrupted" : (s.outcome?.rawValue ?? "not finished")
@@ -171,42 +212,26 @@ extension IncidentReport {
         error: s.error, outputs: s.outputs, secretOutputs: s.secretOutputs, wouldSend: s.wouldSend,
         missing: s.missing, notes: s.notes, approval: s.decision, mutates: s.mutates ?? plan?.mutates)
     }
-    evidence = ordered.compactMap { id in state.steps[id]?.evidence.map { EvidenceSection(step: id, evidence: $0) } }
+  }
 
-    // Containment is a proved fact: a verification step succeeded after the change, or a person
-    // confirmed a manual containment. A change the provider merely accepted is UNVERIFIED.
-    let containSteps = steps.filter { $0.phase == .contain }
-    let decided = mode.isDry ? nil : ContainmentVerdict.decide(state)
-    verdict = decided?.verdict
-    verdictReason = decided?.reason
-    verifiedBy = decided?.verifiedBy
-    confirmedBy = decided?.confirmation.map { "\($0.by) (\($0.how), \(ISO8601.string($0.at)))" }
-    contained = decided?.verdict == .contained
-    containedAt = contained ? decided?.at : nil
-    timeToContainmentMs = zip2(startedAt, containedAt).map { Int(($1.timeIntervalSince($0) * 1000).rounded()) }
-
-    // Not done: skipped, dry-run, failed-and-continued, and everything never reached.
+  /// Not done: skipped, dry-run, failed-and-continued, and everything never reached.
+  static func notDone(_ steps: [StepLine], _ state: IncidentState) -> [NotDone] {
     var notDone: [NotDone] = []
+    func add(_ s: StepLine, _ reason: String) {
+      notDone.append(NotDone(step: s.id, phase: s.phase, action: s.action, reason: reason))
+    }
     for s in steps {
       switch s.outcome {
       case StepOutcome.skippedCondition.rawValue:
-        let cond = state.plan.first { $0.id == s.id }?.condition ?? ""
-        notDone.append(NotDone(step: s.id, phase: s.phase, action: s.action, reason: "condition was false: `\(cond)`"))
+        add(s, "condition was false: `\(state.plan.first { $0.id == s.id }?.condition ?? "")`")
       case StepOutcome.skippedDryRun.rawValue:
-        let why =
+        add(
+          s,
           s.missing.isEmpty ? "dry run: not sent" : "dry run; not configured here: " + s.missing.joined(separator: "; ")
-        notDone.append(NotDone(step: s.id, phase: s.phase, action: s.action, reason: why))
-      case StepOutcome.stoppedAtApproval.rawValue:
-        notDone.append(
-          NotDone(
-            step: s.id, phase: s.phase, action: s.action, reason: "waiting for approval (\(s.approval ?? "not given"))")
         )
-      case StepOutcome.failed.rawValue:
-        notDone.append(NotDone(step: s.id, phase: s.phase, action: s.action, reason: "failed: \(s.error ?? "")"))
-      case "interrupted":
-        notDone.append(
-          NotDone(step: s.id, phase: s.phase, action: s.action, reason: "interrupted: the process stopped while it ran")
-        )
+      case StepOutcome.stoppedAtApproval.rawValue: add(s, "waiting for approval (\(s.approval ?? "not given"))")
+      case StepOutcome.failed.rawValue: add(s, "failed: \(s.error ?? "")")
+      case "interrupted": add(s, "interrupted: the process stopped while it ran")
       default: break
       }
     }
@@ -215,11 +240,13 @@ extension IncidentReport {
       notDone.append(
         NotDone(step: p.id, phase: p.phase, action: p.action, reason: "not reached: the run stopped before it"))
     }
-    self.notDone = notDone
+    return notDone
+  }
 
-    // Follow-ups: what a human still has to do.
+  /// Follow-ups: what a human still has to do.
+  static func followUps(_ steps: [StepLine], _ state: IncidentState, decided: ContainmentVerdict?) -> [FollowUp] {
     var follow: [FollowUp] = []
-    let dir = info?.directory ?? "<incident folder>"
+    let dir = state.incident?.directory ?? "<incident folder>"
     switch state.status {
     case .failed?, .interrupted?, nil:
       if let at = state.stoppedAt ?? steps.last(where: { $0.outcome == "failed" || $0.outcome == "interrupted" })?.id {
@@ -242,50 +269,51 @@ extension IncidentReport {
     }
     for s in steps where s.action == "manual" && s.outcome == StepOutcome.succeeded.rawValue {
       let instruction = s.outputs["instruction"]?.stringValue ?? s.summary ?? s.title
-      let done = s.outputs["done"]?.boolValue ?? false
-      follow.append(FollowUp(text: instruction, done: done))
+      follow.append(FollowUp(text: instruction, done: s.outputs["done"]?.boolValue ?? false))
     }
     for s in steps where s.outcome == StepOutcome.failed.rawValue && s.id != state.stoppedAt {
       follow.append(
         FollowUp(text: "Step `\(s.id)` (\(s.action)) failed and the run continued: \(s.error ?? "")", done: false))
     }
-    if mode.isDry {
+    if state.incident?.mode.isDry ?? false {
       follow.append(
         FollowUp(text: "This was a drill: nothing was changed. Run without --dry-run to respond for real", done: false))
     } else if let decided, decided.verdict != .contained {
-      let confirm = decided.confirmable.first.map { "`respond confirm \(dir) --step \($0)`" }
-      switch decided.verdict {
-      case .unverified:
-        follow.append(
-          FollowUp(
-            text: "Prove the credential no longer works (call the provider with it), then record it: "
-              + (confirm ?? "`respond confirm \(dir) --step <step>`"), done: false))
-      case .notContained where containSteps.allSatisfy({ $0.outcome != StepOutcome.failed.rawValue }):
-        follow.append(
-          FollowUp(
-            text: "The credential is NOT contained: contain it by hand (see the manual steps)"
-              + (confirm.map { ", then record it: \($0)" } ?? ""), done: false))
-      default: break
-      }
+      follow += containmentFollowUps(steps, decided: decided, dir: dir)
     }
-    followUps = follow
+    return follow
+  }
 
-    if mode == .drill {
-      readiness = steps.map {
-        Readiness(step: $0.id, action: $0.action, ready: $0.missing.isEmpty, missing: $0.missing)
-      }
-    } else {
-      readiness = nil
+  /// What a person must do when the credential is not proved contained.
+  static func containmentFollowUps(_ steps: [StepLine], decided: ContainmentVerdict, dir: String) -> [FollowUp] {
+    let confirm = decided.confirmable.first.map { "`respond confirm \(dir) --step \($0)`" }
+    let containSteps = steps.filter { $0.phase == .contain }
+    switch decided.verdict {
+    case .unverified:
+      return [
+        FollowUp(
+          text: "Prove the credential no longer works (call the provider with it), then record it: "
+            + (confirm ?? "`respond confirm \(dir) --step <step>`"), done: false)
+      ]
+    case .notContained where containSteps.allSatisfy({ $0.outcome != StepOutcome.failed.rawValue }):
+      return [
+        FollowUp(
+          text: "The credential is NOT contained: contain it by hand (see the manual steps)"
+            + (confirm.map { ", then record it: \($0)" } ?? ""), done: false)
+      ]
+    default: return []
     }
+  }
 
-    // The line a person acts on.
-    // A drill's own reminder ("this was a drill") is listed but is nothing a human must do.
-    let open = follow.filter { !$0.done }.count - (mode.isDry ? 1 : 0)
+  /// The line a person acts on. A drill's own reminder ("this was a drill") is listed but is
+  /// nothing a human must do.
+  func statusLineText(_ state: IncidentState, decided: ContainmentVerdict?) -> String {
+    let open = followUps.filter { !$0.done }.count - (dryRun ? 1 : 0)
     let humans =
       open == 0
       ? "nothing left for a human" : "\(open) follow-up\(open == 1 ? "" : "s") need\(open == 1 ? "s" : "") a human"
     var line: String
-    if mode.isDry {
+    if dryRun {
       let failed = steps.filter { $0.outcome == StepOutcome.failed.rawValue }.count
       let changes = steps.filter { $0.outcome == StepOutcome.skippedDryRun.rawValue && $0.mutates != false }.count
       line = "DRILL: nothing was changed. \(changes) step(s) would change state"
@@ -306,15 +334,14 @@ extension IncidentReport {
       line = "LIVE: nothing to contain in this runbook"
     }
     switch state.status {
-    case .completed?: line += mode.isDry ? "; run completed" : "; run completed"
+    case .completed?: line += "; run completed"
     case .failed?: line += "; run FAILED at step `\(state.stoppedAt ?? "?")` (resumable)"
     case .stoppedAtApproval?: line += "; run STOPPED at approval gate `\(state.stoppedAt ?? "?")` (resumable)"
     case .needsOperator?: line += "; run STOPPED: a human must check step `\(state.stoppedAt ?? "?")`"
     case .interrupted?: line += "; run INTERRUPTED (resumable)"
     case nil: line += "; run did not finish (the process stopped; resumable)"
     }
-    statusLine = line + "; " + humans + "."
-    status = state.status?.rawValue ?? "unfinished"
+    return line + "; " + humans + "."
   }
 
   /// `report.json`: pretty, sorted keys, ISO-8601 times.
@@ -378,6 +405,15 @@ extension IncidentReport {
       .evidence,
       .array(
         try evidence.map { .object(["step": .string($0.step), "evidence": try ValueEncoder().encode($0.evidence)]) }))
+    put(
+      .evidenceFiles,
+      .array(
+        evidenceFiles.map {
+          .object([
+            "step": .string($0.step), "path": .string($0.path), "sha256": .string($0.sha256),
+            "bytes": .number(Double($0.bytes)),
+          ])
+        }))
     put(
       .notDone,
       .array(

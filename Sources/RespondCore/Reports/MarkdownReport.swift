@@ -13,30 +13,56 @@ package enum MarkdownReport {
   /// or block syntax in the report. Values cut to fit a line are masked before they are cut (a
   /// value cut first would keep half a secret).
   package static func render(_ r: IncidentReport, masker: Masker? = nil) -> String {
+    let w = Writer(masker: masker)
+    var md: [String] = []
+    md += header(r, w)
+    md += gantt(r)
+    md += timeline(r, w)
+    md += byPhase(r, w)
+    md += evidence(r, w)
+    md += notDone(r, w)
+    md += followUps(r, w)
+    md += readiness(r, w)
+    md += postmortem(r)
+    return md.joined(separator: "\n")
+  }
+
+  /// How outside text enters the report: `escape` for prose and cells, `code` for identifiers.
+  struct Writer {
+    var masker: Masker?
     func escape(_ s: String) -> String { MarkdownText.inline(masker?.mask(s) ?? s) }
     func code(_ s: String) -> String { MarkdownText.codeSpan(masker?.mask(s) ?? s) }
-    var md: [String] = []
-    md.append("# Incident \(r.incident) (\(r.mode))")
-    md.append("")
-    md.append("> **\(escape(r.statusLine))**")
-    md.append("")
+  }
+
+  /// The rows of the facts table that the runbook's report facts fill, as rendered: `respond
+  /// verify` looks for each of them in `report.md`.
+  package static func factRows(_ r: IncidentReport, masker: Masker? = nil) -> [(label: String, row: String)] {
+    let w = Writer(masker: masker)
+    return r.facts.map { f in
+      (f.label, "| \(w.escape(f.label)) | \(f.value.isEmpty ? "n/a" : w.escape(f.value)) |")
+    }
+  }
+
+  // MARK: - Sections
+
+  /// The title, the status line a person acts on, and the facts table.
+  static func header(_ r: IncidentReport, _ w: Writer) -> [String] {
+    var md = ["# Incident \(r.incident) (\(r.mode))", "", "> **\(w.escape(r.statusLine))**", ""]
     if r.dryRun {
       md.append(
         "> This is a **DRILL** (dry run): read-only calls ran, every call that would change state was recorded below and **not sent**."
       )
       md.append("")
     }
-
-    // Facts.
     md.append("| | |")
     md.append("|---|---|")
-    let described = r.runbookDescription.isEmpty ? "" : ": " + escape(r.runbookDescription)
-    md.append("| Runbook | \(code(r.runbook))\(described) |")
+    let described = r.runbookDescription.isEmpty ? "" : ": " + w.escape(r.runbookDescription)
+    md.append("| Runbook | \(w.code(r.runbook))\(described) |")
     md.append("| Mode | \(r.mode) |")
-    for f in r.facts { md.append("| \(escape(f.label)) | \(f.value.isEmpty ? "n/a" : escape(f.value)) |") }
-    md.append("| Status | \(escape(r.status))\(r.stoppedAt.map { " at step \(code($0))" } ?? "") |")
+    md += factRows(r, masker: w.masker).map(\.row)
+    md.append("| Status | \(w.escape(r.status))\(r.stoppedAt.map { " at step \(w.code($0))" } ?? "") |")
     if let verdict = r.verdict {
-      md.append("| Verdict | **\(verdict.rawValue)**: \(escape(r.verdictReason ?? "")) |")
+      md.append("| Verdict | **\(verdict.rawValue)**: \(w.escape(r.verdictReason ?? "")) |")
     }
     let unproved = r.verdict.map { $0 == .unverified ? "not proved" : "not contained" } ?? "n/a"
     md.append(
@@ -44,7 +70,7 @@ package enum MarkdownReport {
     md.append("| Started (UTC) | \(r.startedAt.map(ISO8601.string) ?? "?") |")
     md.append("| Ended (UTC) | \(r.endedAt.map(ISO8601.string) ?? "not recorded") |")
     md.append("| Duration | \(r.durationMs.map(formatMs) ?? "?") |")
-    md.append("| Operator | \(escape(r.operatorName))\(r.host.isEmpty ? "" : " on " + escape(r.host)) |")
+    md.append("| Operator | \(w.escape(r.operatorName))\(r.host.isEmpty ? "" : " on " + w.escape(r.host)) |")
     if !r.resumedAt.isEmpty {
       md.append(
         "| Resumed | \(r.resumedAt.count) time(s): \(r.resumedAt.map(ISO8601.string).joined(separator: ", ")) |")
@@ -52,20 +78,18 @@ package enum MarkdownReport {
     md.append("| respond | \(r.version) |")
     md.append("")
     if let msg = r.stopMessage, r.status != RunStatus.completed.rawValue {
-      md.append("**Where it stopped:** \(escape(msg))")
+      md.append("**Where it stopped:** \(w.escape(msg))")
       md.append("")
     }
+    return md
+  }
 
-    // Gantt.
-    md.append("## Phases")
-    md.append("")
-    md.append("```mermaid")
-    md.append("gantt")
-    md.append("    title \(r.runbook) \(r.incident) (UTC)")
+  /// The phases as a Mermaid gantt: only steps that ran take time on the chart.
+  static func gantt(_ r: IncidentReport) -> [String] {
+    var md = ["## Phases", "", "```mermaid", "gantt", "    title \(r.runbook) \(r.incident) (UTC)"]
     md.append("    dateFormat YYYY-MM-DD HH:mm:ss.SSS")
     md.append("    axisFormat %H:%M:%S")
     for phase in Phase.allCases {
-      // Only steps that ran take time on the chart; skipped ones are in the timeline.
       let steps = r.steps.filter {
         $0.phase == phase && $0.startedAt != nil && $0.outcome != StepOutcome.skippedCondition.rawValue
       }
@@ -83,19 +107,19 @@ package enum MarkdownReport {
         md.append("    \(ganttName(s.id)) :\(tag)\(phase.rawValue)\(i), \(ganttTime(start)), \(ganttTime(end))")
       }
     }
-    md.append("```")
-    md.append("")
+    md += ["```", ""]
+    return md
+  }
 
-    // Timeline.
-    md.append("## Timeline (UTC)")
-    md.append("")
+  /// The UTC timeline of every step that applied. Steps whose condition was false belong to
+  /// other branches: they are listed under "Not done" with their condition.
+  static func timeline(_ r: IncidentReport, _ w: Writer) -> [String] {
+    var md = ["## Timeline (UTC)", ""]
     md.append("| Time (UTC) | Phase | Step | Action | Outcome | Duration | Detail |")
     md.append("|---|---|---|---|---|---|---|")
     if let s = r.startedAt {
-      md.append("| \(ISO8601.precise(s)) | | | | run started | | by \(escape(r.operatorName)) |")
+      md.append("| \(ISO8601.precise(s)) | | | | run started | | by \(w.escape(r.operatorName)) |")
     }
-    // Steps whose condition was false belong to other branches: they are listed under
-    // "Not done" with their condition, not in the timeline of what happened.
     let branchSkips = r.steps.filter { $0.outcome == StepOutcome.skippedCondition.rawValue }.count
     for s in r.steps where s.outcome != StepOutcome.skippedCondition.rawValue {
       let t = (s.finishedAt ?? s.startedAt).map(ISO8601.precise) ?? ""
@@ -103,8 +127,8 @@ package enum MarkdownReport {
       var detail = s.error ?? s.summary ?? ""
       if s.attempts > 1 { detail += (detail.isEmpty ? "" : "; ") + "\(s.attempts) attempts" }
       md.append(
-        "| \(t) | \(s.phase.rawValue) | \(code(s.id)) | \(code(s.action)) | \(outcomeWord(s.outcome)) | \(d) "
-          + "| \(escape(detail)) |")
+        "| \(t) | \(s.phase.rawValue) | \(w.code(s.id)) | \(w.code(s.action)) | \(outcomeWord(s.outcome)) | \(d) "
+          + "| \(w.escape(detail)) |")
     }
     for at in r.resumedAt { md.append("| \(ISO8601.precise(at)) | | | | resumed | | |") }
     if let e = r.endedAt { md.append("| \(ISO8601.precise(e)) | | | | run \(r.status) | | |") }
@@ -113,159 +137,178 @@ package enum MarkdownReport {
       md.append("\(branchSkips) step(s) of other branches did not apply (their condition was false); see Not done.")
       md.append("")
     }
+    return md
+  }
 
-    // Per phase.
-    md.append("## What was done, by phase")
-    md.append("")
+  /// What each step did, phase by phase, with its outputs, notes and the requests a drill held.
+  static func byPhase(_ r: IncidentReport, _ w: Writer) -> [String] {
+    var md = ["## What was done, by phase", ""]
     for phase in Phase.allCases {
       let steps = r.steps.filter { $0.phase == phase && $0.outcome != StepOutcome.skippedCondition.rawValue }
       guard !steps.isEmpty else { continue }
-      md.append("### \(phase.rawValue.capitalized)")
+      md += ["### \(phase.rawValue.capitalized)", ""]
+      for s in steps { md += stepLines(s, w) }
       md.append("")
-      for s in steps {
-        var word = outcomeWord(s.outcome)
-        if s.action == "manual" && s.outcome == StepOutcome.succeeded.rawValue {
-          word = s.outputs["done"]?.boolValue == true ? "done by the operator" : "**left for a human** (see follow-ups)"
-        }
-        var head = "- **\(escape(s.title))** (\(code(s.action))): \(word)"
-        if let d = s.durationMs { head += " in \(formatMs(d))" }
-        if let sum = s.summary, !sum.isEmpty { head += ". \(escape(sum))" }
-        md.append(head)
-        if let e = s.error { md.append("  - Error: \(escape(e))") }
-        if let a = s.approval { md.append("  - Approval: \(escape(a))") }
-        // Raw HTTP bodies, and the report's own text and interim status line (for notifications),
-        // would only repeat or contradict the report itself.
-        let hidden: Set<String> = ["json", "body", "headers", "markdown", "status-line"]
-        let shown = s.outputs.filter { !hidden.contains($0.key) }.sorted { $0.key < $1.key }
-        for (k, v) in shown where !v.isNull {
-          md.append("  - \(code(k)): \(escape(truncate(v.description, 300, masker)))")
-        }
-        for k in s.secretOutputs { md.append("  - \(code(k)): secret, not recorded") }
-        for n in s.notes { md.append("  - Note: \(escape(n))") }
-        for req in s.wouldSend {
-          md.append("  - Would send (not sent):")
-          md.append("")
-          // The request text may carry provider text: the fence is longer than any backtick run
-          // in it, so nothing inside can close the block early.
-          let fence = MarkdownText.fence(for: req)
-          md.append("    \(fence)http")
-          for l in req.split(separator: "\n", omittingEmptySubsequences: false) { md.append("    " + l) }
-          md.append("    \(fence)")
-          md.append("")
-        }
+    }
+    return md
+  }
+
+  static func stepLines(_ s: IncidentReport.StepLine, _ w: Writer) -> [String] {
+    var word = outcomeWord(s.outcome)
+    if s.action == "manual" && s.outcome == StepOutcome.succeeded.rawValue {
+      word = s.outputs["done"]?.boolValue == true ? "done by the operator" : "**left for a human** (see follow-ups)"
+    }
+    var head = "- **\(w.escape(s.title))** (\(w.code(s.action))): \(word)"
+    if let d = s.durationMs { head += " in \(formatMs(d))" }
+    if let sum = s.summary, !sum.isEmpty { head += ". \(w.escape(sum))" }
+    var md = [head]
+    if let e = s.error { md.append("  - Error: \(w.escape(e))") }
+    if let a = s.approval { md.append("  - Approval: \(w.escape(a))") }
+    // Raw HTTP bodies, and the report's own text and interim status line (for notifications),
+    // would only repeat or contradict the report itself.
+    let hidden: Set<String> = ["json", "body", "headers", "markdown", "status-line"]
+    let shown = s.outputs.filter { !hidden.contains($0.key) }.sorted { $0.key < $1.key }
+    for (k, v) in shown where !v.isNull {
+      md.append("  - \(w.code(k)): \(w.escape(truncate(v.description, 300, w.masker)))")
+    }
+    for k in s.secretOutputs { md.append("  - \(w.code(k)): secret, not recorded") }
+    for n in s.notes { md.append("  - Note: \(w.escape(n))") }
+    for req in s.wouldSend {
+      md.append("  - Would send (not sent):")
+      md.append("")
+      // The request text may carry provider text: the fence is longer than any backtick run
+      // in it, so nothing inside can close the block early.
+      let fence = MarkdownText.fence(for: req)
+      md.append("    \(fence)http")
+      for l in req.split(separator: "\n", omittingEmptySubsequences: false) { md.append("    " + l) }
+      md.append("    \(fence)")
+      md.append("")
+    }
+    return md
+  }
+
+  /// The evidence files (each provider answer, with its SHA-256) and every audit query's
+  /// provenance, tallies and sampled events.
+  static func evidence(_ r: IncidentReport, _ w: Writer) -> [String] {
+    var md = ["## Evidence", ""]
+    if !r.evidenceFiles.isEmpty {
+      md.append(
+        "Every provider answer the response relied on is kept, masked, in the incident folder; the journal holds "
+          + "each file's SHA-256 and `respond verify` checks them.")
+      md.append("")
+      md.append("| Step | File | SHA-256 |")
+      md.append("|---|---|---|")
+      for f in r.evidenceFiles {
+        // The path is respond's own (`evidence/<step>.json`, a sanitised step id).
+        md.append("| \(w.code(f.step)) | [\(w.escape(f.path))](\(f.path)) | \(w.code(f.sha256)) |")
       }
       md.append("")
     }
-
-    // Evidence.
-    md.append("## Evidence")
-    md.append("")
     if r.evidence.isEmpty {
       md.append("No audit-log evidence was gathered in this run.")
       md.append("")
     }
-    for section in r.evidence {
-      let e = section.evidence
-      md.append("### \(escape(e.source)) (step \(code(section.step)))")
-      md.append("")
-      md.append("- Query: \(code(e.query))")
-      md.append("- Endpoint: \(escape(e.endpoint))")
-      let ws = e.windowStart.map(ISO8601.string) ?? "provider default"
-      let we = e.windowEnd.map(ISO8601.string) ?? "now"
-      md.append("- Window (UTC): \(ws) to \(we)")
-      md.append("- Events found: **\(e.eventCount)**")
-      if let f = e.firstSeen { md.append("- First seen (UTC): \(ISO8601.string(f))") }
-      if let l = e.lastSeen { md.append("- Last seen (UTC): \(ISO8601.string(l))") }
-      for c in e.caveats { md.append("- Caveat: \(escape(c))") }
-      md.append("")
-      for (name, tally) in e.tallies.sorted(by: { $0.key < $1.key }) where !tally.isEmpty {
-        md.append("| \(escape(name.prefix(1).uppercased() + name.dropFirst())) | Count |")
-        md.append("|---|---|")
-        for (k, n) in tally.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
-          md.append("| \(escape(k)) | \(n) |")
-        }
-        md.append("")
-      }
-      if !e.events.isEmpty {
-        md.append("| Time (UTC) | Event | Source IP | Detail |")
-        md.append("|---|---|---|---|")
-        for ev in e.events {
-          md.append(
-            "| \(ISO8601.string(ev.time)) | \(escape(ev.name)) | \(escape(ev.sourceIP ?? "")) "
-              + "| \(escape(ev.detail ?? "")) |")
-        }
-        md.append("")
-      }
-    }
+    for section in r.evidence { md += auditEvidence(section, w) }
+    return md
+  }
 
-    // Not done.
-    md.append("## Not done")
+  static func auditEvidence(_ section: IncidentReport.EvidenceSection, _ w: Writer) -> [String] {
+    let e = section.evidence
+    var md = ["### \(w.escape(e.source)) (step \(w.code(section.step)))", ""]
+    md.append("- Query: \(w.code(e.query))")
+    md.append("- Endpoint: \(w.escape(e.endpoint))")
+    let ws = e.windowStart.map(ISO8601.string) ?? "provider default"
+    let we = e.windowEnd.map(ISO8601.string) ?? "now"
+    md.append("- Window (UTC): \(ws) to \(we)")
+    md.append("- Events found: **\(e.eventCount)**")
+    if let f = e.firstSeen { md.append("- First seen (UTC): \(ISO8601.string(f))") }
+    if let l = e.lastSeen { md.append("- Last seen (UTC): \(ISO8601.string(l))") }
+    for c in e.caveats { md.append("- Caveat: \(w.escape(c))") }
     md.append("")
+    for (name, tally) in e.tallies.sorted(by: { $0.key < $1.key }) where !tally.isEmpty {
+      md.append("| \(w.escape(name.prefix(1).uppercased() + name.dropFirst())) | Count |")
+      md.append("|---|---|")
+      for (k, n) in tally.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
+        md.append("| \(w.escape(k)) | \(n) |")
+      }
+      md.append("")
+    }
+    if !e.events.isEmpty {
+      md.append("| Time (UTC) | Event | Source IP | Detail |")
+      md.append("|---|---|---|---|")
+      for ev in e.events {
+        md.append(
+          "| \(ISO8601.string(ev.time)) | \(w.escape(ev.name)) | \(w.escape(ev.sourceIP ?? "")) "
+            + "| \(w.escape(ev.detail ?? "")) |")
+      }
+      md.append("")
+    }
+    return md
+  }
+
+  /// What was deliberately not done. Steps of branches that did not apply (another provider's,
+  /// an unset option) are folded away: an auditor reads first what was left undone.
+  static func notDone(_ r: IncidentReport, _ w: Writer) -> [String] {
+    var md = ["## Not done", ""]
+    func item(_ n: IncidentReport.NotDone) -> String {
+      "- \(w.code("\(n.phase.rawValue)/\(n.step)")) (\(w.code(n.action))): \(w.escape(n.reason))"
+    }
     if r.notDone.isEmpty {
       md.append("Every step of the runbook ran.")
     } else {
-      // Steps of branches that did not apply (another provider's, an unset option) are folded
-      // away: an auditor reads first what was deliberately left undone.
       let branch = r.notDone.filter { $0.reason.hasPrefix("condition was false") }
-      for n in r.notDone where !n.reason.hasPrefix("condition was false") {
-        md.append("- \(code("\(n.phase.rawValue)/\(n.step)")) (\(code(n.action))): \(escape(n.reason))")
-      }
+      for n in r.notDone where !n.reason.hasPrefix("condition was false") { md.append(item(n)) }
       if branch.count == r.notDone.count { md.append("Nothing that applied to this credential was left undone.") }
       if !branch.isEmpty {
         md.append("")
         md.append(
           "<details><summary>\(branch.count) step(s) of branches that did not apply (condition false)</summary>")
         md.append("")
-        for n in branch {
-          md.append("- \(code("\(n.phase.rawValue)/\(n.step)")) (\(code(n.action))): \(escape(n.reason))")
-        }
+        md += branch.map(item)
         md.append("")
         md.append("</details>")
       }
     }
     md.append("")
+    return md
+  }
 
-    // Follow-ups.
-    md.append("## Follow-ups")
-    md.append("")
+  static func followUps(_ r: IncidentReport, _ w: Writer) -> [String] {
+    var md = ["## Follow-ups", ""]
     if r.followUps.isEmpty { md.append("- [x] Nothing left to do by hand.") }
-    for f in r.followUps { md.append("- [\(f.done ? "x" : " ")] \(escape(f.text))") }
+    for f in r.followUps { md.append("- [\(f.done ? "x" : " ")] \(w.escape(f.text))") }
     md.append("")
+    return md
+  }
 
-    if let readiness = r.readiness {
-      md.append("## Drill readiness")
-      md.append("")
-      md.append("What each step needs to run for real, checked against this environment.")
-      md.append("")
-      md.append("| Step | Action | In this drill | Ready | Missing |")
-      md.append("|---|---|---|---|---|")
-      for x in readiness {
-        let outcome = r.steps.first { $0.id == x.step }.map { outcomeWord($0.outcome) } ?? ""
-        md.append(
-          "| \(code(x.step)) | \(code(x.action)) | \(outcome) | \(x.ready ? "yes" : "**no**") "
-            + "| \(escape(x.missing.joined(separator: "; "))) |")
-      }
-      md.append("")
+  static func readiness(_ r: IncidentReport, _ w: Writer) -> [String] {
+    guard let readiness = r.readiness else { return [] }
+    var md = ["## Drill readiness", "", "What each step needs to run for real, checked against this environment.", ""]
+    md.append("| Step | Action | In this drill | Ready | Missing |")
+    md.append("|---|---|---|---|---|")
+    for x in readiness {
+      let outcome = r.steps.first { $0.id == x.step }.map { outcomeWord($0.outcome) } ?? ""
+      md.append(
+        "| \(w.code(x.step)) | \(w.code(x.action)) | \(outcome) | \(x.ready ? "yes" : "**no**") "
+          + "| \(w.escape(x.missing.joined(separator: "; "))) |")
     }
+    md.append("")
+    return md
+  }
 
-    md.append("## Postmortem (draft)")
-    md.append("")
-    for heading in [
-      "Summary", "Impact", "Root cause", "Detection", "What went well", "What went badly", "What to improve",
-      "Action items",
-    ] {
-      md.append("### \(heading)")
-      md.append("")
-      md.append("_To be completed._")
-      md.append("")
-    }
-    md.append("---")
-    md.append("")
+  /// Where the postmortem draft is, and the footer.
+  static func postmortem(_ r: IncidentReport) -> [String] {
+    var md = ["## Postmortem", ""]
+    md.append(
+      "The draft, written from the journal and the evidence, is [postmortem.md](postmortem.md): summary, impact, "
+        + "exposure window, TTD/TTN/TTC/TTR, one timeline of the attacker's events and the response, what went well "
+        + "and what did not, action items. Root cause and lessons are for people to write.")
+    md += ["", "---", ""]
     md.append(
       "Generated by respond \(r.version) from `journal.jsonl` (\(r.journalRecords) records\(r.journalTornTail ? "; its torn last line, left by a crash, was ignored" : "")). Re-render with `respond report <incident folder>`."
     )
     md.append("")
-    return md.joined(separator: "\n")
+    return md
   }
 
   private static func outcomeWord(_ o: String) -> String {
@@ -293,7 +336,8 @@ package enum MarkdownReport {
   static func ganttTime(_ d: Date) -> String { ISO8601.spaced(d) }
 }
 
-/// Writes `report.md` and `report.json` into an incident folder from its journal.
+/// Writes `report.md`, `report.json` and the postmortem draft `postmortem.md` into an incident
+/// folder from its journal.
 package enum ReportWriter {
   /// Renders both files (mode 0600, atomically) and returns the path of `report.md`.
   @discardableResult
@@ -325,9 +369,12 @@ package enum ReportWriter {
       md = masker.mask(md)
       json = masker.mask(json)
     }
+    var postmortem = PostmortemMarkdown.render(PostmortemDraft(state: state, report: report), masker: masker)
+    if let masker { postmortem = masker.mask(postmortem) }
     let mdPath = directory + "/report.md"
     try IncidentFolder.writePrivate(md, to: mdPath)
     try IncidentFolder.writePrivate(json, to: directory + "/report.json")
+    try IncidentFolder.writePrivate(postmortem, to: directory + "/postmortem.md")
     return Written(
       path: URL(fileURLWithPath: mdPath).standardizedFileURL.path, markdown: md,
       statusLine: masker?.mask(report.statusLine) ?? report.statusLine)
