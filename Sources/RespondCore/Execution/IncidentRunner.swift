@@ -21,6 +21,11 @@ package struct RunOptions: Sendable {
   /// The rate limiters the run paces its provider calls with. A batch passes one set to every
   /// key's runner so a provider's limits hold across the whole batch; nil means a fresh set.
   package var limiters: RateLimiters?
+  /// From the preflight: steps that cannot work as configured (step id → why). Each is skipped
+  /// at its turn as "not configured" and becomes a follow-up, instead of failing there.
+  package var notConfigured: [String: String] = [:]
+  /// The preflight's findings, journaled as a note right after the run starts.
+  package var preflightNote: String?
 
   package init() {}
 
@@ -164,6 +169,7 @@ package final class IncidentRunner: @unchecked Sendable {
         verifies: step.verifies.isEmpty ? nil : step.verifies)
     }
     try record(r)
+    if let preflight = options.preflightNote { try note(step: nil, preflight) }
     progress.line(
       "respond \(runbook.name) · \(options.mode == .live ? "LIVE" : options.mode == .drill ? "DRILL" : "DRILL (--dry-run)") · incident \(info.id)"
     )
@@ -574,6 +580,7 @@ package final class IncidentRunner: @unchecked Sendable {
       if !holds { return try finish(step, .skippedCondition, began: began, mutates: descriptor.mutates) }
     }
     if let outcome = try unresolved(dependencies(in: step.with.flatMap(\.1.templates).map(\.0))) { return outcome }
+    if let why = options.notConfigured[step.id], !options.mode.isDry { return try skipNotConfigured(step, why, began) }
 
     // Parameters.
     let params: [String: Value]
@@ -695,6 +702,13 @@ package final class IncidentRunner: @unchecked Sendable {
         return outcome
       }
     }
+  }
+
+  /// A step the preflight found cannot work as configured: skipped, said, and (through its
+  /// `missing` record) a follow-up in the report.
+  private func skipNotConfigured(_ step: Step, _ why: String, _ began: ContinuousClock.Instant) throws -> StepOutcome {
+    progress.line("  not configured: \(step.id) (\(step.action)) is skipped: \(why)")
+    return try finish(step, .skippedCondition, began: began, summary: "not configured: \(why)", missing: [why])
   }
 
   private func succeed(_ step: Step, descriptor: ActionDescriptor, result: ActionResult, began: ContinuousClock.Instant)

@@ -249,6 +249,13 @@ extension IncidentReport {
       follow.append(
         FollowUp(text: "Step `\(s.id)` (\(s.action)) failed and the run continued: \(s.error ?? "")", done: false))
     }
+    // Steps the preflight found not configured were skipped at their turn (live runs only).
+    for s in steps where !mode.isDry && s.outcome == StepOutcome.skippedCondition.rawValue && !s.missing.isEmpty {
+      follow.append(
+        FollowUp(
+          text: "Step `\(s.id)` (\(s.action)) was skipped, not configured: \(s.missing.joined(separator: "; "))",
+          done: false))
+    }
     if mode.isDry {
       follow.append(
         FollowUp(text: "This was a drill: nothing was changed. Run without --dry-run to respond for real", done: false))

@@ -50,6 +50,17 @@ enum RunbookCommand {
     options.mode = requested == .drill ? .drill : (invocation.dryRun ? .dryRun : .live)
     options.assumeYes = invocation.yes
     let masker = Masker()
+    // Before the first change: which steps run and whether each can (configuration, credentials,
+    // AWS permissions). Shown with --yes too; a problem for containment stops here, exit 2.
+    switch await PreflightCheck.run(
+      runbook: runbook, registry: registry, inputs: invocation.inputs, mode: options.mode,
+      assumeYes: invocation.yes, masker: masker)
+    {
+    case .stop(let code): return code
+    case .go(let notConfigured, let note):
+      options.notConfigured = notConfigured
+      options.preflightNote = note
+    }
     let transport = Frontend.transport()
     Frontend.mark("load")
     let runner = IncidentRunner(

@@ -1,0 +1,72 @@
+import Foundation
+import RespondCore
+
+/// The preflight's question to AWS: may the caller make these calls? STS GetCallerIdentity names
+/// the caller (an assumed-role session becomes its role), then one IAM SimulatePrincipalPolicy
+/// asks for every IAM action at once. A simulation that fails for any reason (not allowed,
+/// unreachable, an emulator that lacks it) is "unknown", never a reason to stop: the preflight
+/// says so and the run goes on. One attempt each: the preflight must not hold up a response.
+package enum AWSPermissionProbe {
+  package static func check(
+    actions: [String], environment: [String: String], transport: any HTTPTransport, masker: Masker
+  ) async -> Preflight.AWSAnswers {
+    guard !actions.isEmpty, AWSConfiguration.isConfigured(environment) else { return .notAsked }
+    let context = ActionContext(
+      stepID: "preflight", parameters: [:], environment: environment, transport: transport, masker: masker,
+      incident: IncidentInfo(id: "preflight", runbook: "", startedAt: Date(), mode: .live, directory: ""))
+    let once = AWSRetryPolicy(
+      maxAttempts: 1, baseDelay: .zero, maxDelay: .zero, totalBudget: .seconds(30), propagationWaits: [])
+    return await AWSRetryPolicy.$current.withValue(once) {
+      let principal: String
+      do {
+        let client = try AWSClient(context)
+        let identity = try await client.query(.sts, "GetCallerIdentity", [], mutates: false)
+        guard let arn = identity.string("GetCallerIdentityResult/Arn"), let p = principalARN(arn) else {
+          return .unknown("STS GetCallerIdentity named no caller IAM can simulate")
+        }
+        principal = p
+      } catch {
+        return .unknown("STS GetCallerIdentity failed: \(masker.mask(ActionFailure(error).message))")
+      }
+      do {
+        let client = try AWSClient(context)
+        var parameters = [("PolicySourceArn", principal)]
+        for (i, action) in actions.enumerated() { parameters.append(("ActionNames.member.\(i + 1)", action)) }
+        let answer = try await client.query(.iam, "SimulatePrincipalPolicy", parameters, mutates: false)
+        let decisions = decisions(answer)
+        guard !decisions.isEmpty else { return .unknown("IAM SimulatePrincipalPolicy answered no decisions") }
+        return .decided(principal: principal, decisions: decisions)
+      } catch {
+        return .unknown(
+          "IAM SimulatePrincipalPolicy for \(principal) failed: \(masker.mask(ActionFailure(error).message))")
+      }
+    }
+  }
+
+  /// The IAM principal behind a caller ARN: an assumed-role session
+  /// (`arn:aws:sts::123456789012:assumed-role/Responder/alice`) is its role
+  /// (`arn:aws:iam::123456789012:role/Responder`); users and roles are themselves; anything else
+  /// (the root user, a federated user) cannot be simulated.
+  package static func principalARN(_ arn: String) -> String? {
+    let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false).map(String.init)
+    guard parts.count == 6, parts[0] == "arn" else { return nil }
+    let (partition, service, account, resource) = (parts[1], parts[2], parts[4], parts[5])
+    if service == "sts", resource.hasPrefix("assumed-role/") {
+      let role = resource.dropFirst("assumed-role/".count).split(separator: "/").first.map(String.init) ?? ""
+      return role.isEmpty ? nil : "arn:\(partition):iam::\(account):role/\(role)"
+    }
+    if service == "iam", resource.hasPrefix("user/") || resource.hasPrefix("role/") { return arn }
+    return nil
+  }
+
+  /// IAM action → decision (`allowed`, `implicitDeny`, `explicitDeny`) from the answer.
+  static func decisions(_ answer: AWSXMLNode) -> [String: String] {
+    var out: [String: String] = [:]
+    let results = answer.path("SimulatePrincipalPolicyResult/EvaluationResults")?.children("member") ?? []
+    for member in results {
+      guard let action = member.string("EvalActionName"), let decision = member.string("EvalDecision") else { continue }
+      out[action.lowercased()] = decision
+    }
+    return out
+  }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import RespondCore
+import RespondTestSupport
+import Testing
+
+/// Issue 13 item 4 through the built CLI: before a live run changes anything, the preflight
+/// checks configuration, credentials and the caller's AWS permissions, and stops a run whose
+/// containment cannot work. moto has no IAM SimulatePrincipalPolicy: `Tests/Support/iam_simulator.py`
+/// answers it in front of moto (everything else goes to moto), and each test checks what was
+/// asked and answered against botocore's IAM service model.
+@Suite(.serialized) final class PreflightEndToEndTests {
+  let services: TestServices
+  let moto: MotoFixture
+  let dir = NSTemporaryDirectory() + "respond-preflight-" + UUID().uuidString
+  let out: String
+  var children: [Process] = []
+
+  init() throws {
+    services = try TestServices.load()
+    moto = MotoFixture(services)
+    out = dir + "/incidents"
+    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+  }
+
+  deinit {
+    for p in children {
+      kill(p.processIdentifier, SIGKILL)
+      p.waitUntilExit()
+    }
+    removeTestOutput(dir)
+  }
+
+  /// Starts the simulator in front of moto; returns its URL.
+  func startSimulator(_ args: [String]) throws -> String {
+    let portFile = dir + "/\(UUID().uuidString).port"
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments =
+      [
+        "python3", services.repoRoot + "/Tests/Support/iam_simulator.py", "--upstream", services.motoURL, "--port",
+        "0", "--port-file", portFile,
+      ] + args
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    children.append(p)
+    for _ in 0..<150 {
+      if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) {
+        return "http://127.0.0.1:\(port)"
+      }
+      usleep(100_000)
+    }
+    throw TestFailure("iam_simulator.py did not start within 15 s")
+  }
+
+  /// Every simulation the simulator was asked for, each checked against botocore's IAM model:
+  /// the request's parameters (SimulatePrincipalPolicyRequest) and, when it answered, the XML
+  /// (SimulatePolicyResponse).
+  func checkedSimulations(_ url: String) throws -> [[String: String]] {
+    let json = try runProgram("/usr/bin/curl", ["-sS", "--fail", "--noproxy", "*", url + "/_sim/requests"])
+    let model = services.repoRoot + "/Tests/Support/botocore_model.py"
+    var out: [[String: String]] = []
+    for sim in Value.parseJSON(json)?.arrayValue ?? [] {
+      let params = sim["params"]?.objectValue?.compactMapValues(\.stringValue) ?? [:]
+      let request = try runProgram(
+        "/usr/bin/env",
+        [
+          "python3", model, "check-request", "iam", "SimulatePrincipalPolicy",
+          Value.object(params.mapValues(Value.string)).json(),
+        ])
+      #expect(request == "ok")
+      if sim["status"]?.intValue == 200 {
+        let file = dir + "/answer-\(UUID().uuidString).xml"
+        try (sim["answer"]?.stringValue ?? "").write(toFile: file, atomically: true, encoding: .utf8)
+        let answer = try runProgram(
+          "/usr/bin/env", ["python3", model, "check-response", "iam", "SimulatePrincipalPolicy", file])
+        #expect(answer == "ok")
+      }
+      out.append(params)
+    }
+    return out
+  }
+
+  func environment(iam: String) -> [String: String] {
+    var env = services.awsEnvironment
+    env["AWS_ENDPOINT_URL_IAM"] = iam
+    env["HOME"] = dir
+    return env
+  }
+
+  func respond(_ args: [String], _ env: [String: String]) throws -> ProcessOutcome {
+    try runRespond(args + ["--out", out, "--runbooks", services.repoRoot + "/Runbooks"], environment: env)
+  }
+
+  func incidents() -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []).filter { !$0.hasPrefix(".") }
+  }
+
+  /// Missing SMTP settings, a missing credential and a denied iam:UpdateAccessKey are all found
+  /// before the first change: the run stops with exit 2, the key is still Active, no incident
+  /// (and so no journal with a change in it) exists.
+  @Test func aPreflightCatchesEveryProblemBeforeAnyChange() throws {
+    let user = "preflight-\(UUID().uuidString.prefix(8).lowercased())"
+    let leaked = try moto.createUser(user)
+    let iam = try startSimulator(["--deny", "iam:UpdateAccessKey"])
+    var env = environment(iam: iam)
+    env["SMTP_URL"] = services.smtpURL
+    env["SMTP_FROM"] = "respond@example.test"
+    // --vault-path names a secret store, and no Vault/OpenBao credentials are set.
+    let o = try respond(
+      ["key-compromised", "--key", leaked.id, "--vault-path", "secret/ci/aws", "--yes"], env)
+    #expect(o.status == 2, "stderr: \(o.stderr)")
+    #expect(o.stdout.isEmpty, "no report: nothing ran")
+    #expect(o.stderr.contains("BLOCKING        step deactivate: arn:aws:iam::"))
+    #expect(o.stderr.contains("may not call iam:UpdateAccessKey (implicitDeny)"))
+    #expect(o.stderr.contains("fix: allow iam:UpdateAccessKey for it (`respond policy key-compromised`"))
+    #expect(o.stderr.contains("not configured  step email: SMTP: half configured, SMTP_TO not set"))
+    #expect(o.stderr.contains("Vault/OpenBao: not configured"))
+    #expect(o.stderr.contains("fix: Vault/OpenBao: set VAULT_ADDR and VAULT_TOKEN, or BAO_ADDR and BAO_TOKEN"))
+    #expect(o.stderr.contains("nothing was changed"))
+    #expect(!o.stderr.contains(leaked.secret))
+    #expect(try moto.keys(of: user).map(\.status) == ["Active"], "the key was not touched")
+    #expect(incidents().isEmpty, "no incident folder, no journal: \(incidents())")
+
+    let simulations = try checkedSimulations(iam)
+    #expect(simulations.count == 1, "one simulation for every call")
+    let asked = Set(simulations.first?.filter { $0.key.hasPrefix("ActionNames.member.") }.map(\.value) ?? [])
+    #expect(asked.isSuperset(of: ["iam:UpdateAccessKey", "iam:GetAccessKeyLastUsed", "iam:CreateAccessKey"]))
+    #expect(simulations.first?["PolicySourceArn"]?.hasPrefix("arn:aws:iam::") == true)
+  }
+
+  /// No AWS credentials at all for an AWS key: the run stops before the incident exists,
+  /// naming the variables to set.
+  @Test func missingCredentialsForContainmentStopTheRun() throws {
+    let o = try respond(["key-compromised", "--key", "AKIAIOSFODNN7EXAMPLE", "--yes"], ["HOME": dir])
+    #expect(o.status == 2, "stderr: \(o.stderr)")
+    #expect(o.stderr.contains("BLOCKING        step owner, "))
+    #expect(o.stderr.contains("AWS credentials: not configured"))
+    #expect(o.stderr.contains("nothing was changed"))
+    #expect(incidents().isEmpty)
+  }
+
+  /// The simulation refused (the responder may not simulate): "unknown", said, and the run goes
+  /// on to contain the key; --yes does not hide the preflight; the half-configured e-mail is
+  /// skipped at its turn and is a follow-up, not a failure; the journal keeps what was found.
+  @Test func anUnknownPermissionGoesOnAndAHalfConfiguredMailIsSkipped() throws {
+    let user = "preflight-\(UUID().uuidString.prefix(8).lowercased())"
+    let leaked = try moto.createUser(user)
+    let iam = try startSimulator(["--refuse"])
+    var env = environment(iam: iam)
+    env["SMTP_URL"] = services.smtpURL
+    env["SMTP_FROM"] = "respond@example.test"
+    let o = try respond(["key-compromised", "--key", leaked.id, "--yes"], env)
+    #expect(o.status == 0, "stderr: \(o.stderr)")
+    #expect(o.stderr.contains("unknown         AWS permissions could not be checked (IAM SimulatePrincipalPolicy for"))
+    #expect(o.stderr.contains("AccessDenied"))
+    #expect(o.stderr.contains("not configured: email (notify.email) is skipped"))
+    #expect(try moto.keys(of: user).allSatisfy { $0.id != leaked.id }, "contained and rotated")
+    let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
+    #expect(report.contains("- [ ] Step `email` (notify.email) was skipped, not configured: SMTP: half configured"))
+    let journal = try String(
+      contentsOfFile: (o.lastLine as NSString).deletingLastPathComponent + "/journal.jsonl", encoding: .utf8)
+    #expect(journal.contains("preflight: "), "the preflight is journaled")
+    #expect(try checkedSimulations(iam).count == 1)
+  }
+}
