@@ -13,7 +13,7 @@ import RespondHTTP
 enum PreflightCheck {
   enum Outcome {
     /// Go on, with these decisions for the runner.
-    case go(notConfigured: [String: String], note: String)
+    case go(notConfigured: [String: String], note: String, denied: [String: [String]])
     /// Stop before anything is created or changed, with this exit status.
     case stop(Int32)
   }
@@ -48,7 +48,8 @@ enum PreflightCheck {
     let lines = decision.lines
     for line in lines { FileHandle.standardError.write(Data((masker.mask(line) + "\n").utf8)) }
     let note = masker.mask(lines.joined(separator: "\n"))
-    guard mode == .live else { return .go(notConfigured: [:], note: note) }
+    // A drill or dry run changes nothing: it shows the findings, and its readiness table lists them.
+    guard mode == .live else { return .go(notConfigured: [:], note: note, denied: decision.denied) }
     if !decision.blocking.isEmpty {
       Frontend.error(
         "preflight: \(decision.blocking.count) problem(s) would stop containment; nothing was changed. "
@@ -62,6 +63,6 @@ enum PreflightCheck {
         return .stop(2)
       }
     }
-    return .go(notConfigured: decision.notConfigured, note: note)
+    return .go(notConfigured: decision.notConfigured, note: note, denied: [:])
   }
 }

@@ -164,3 +164,24 @@ import Testing
     #expect(try checkedSimulations(iam).count == 1)
   }
 }
+
+extension PreflightEndToEndTests {
+  /// The drill's readiness section shows the same checks: a call the caller may not make makes
+  /// its step not ready, with the reason, and the drill's stderr shows the preflight.
+  @Test func aDrillsReadinessListsWhatThePreflightFound() throws {
+    let user = "preflight-\(UUID().uuidString.prefix(8).lowercased())"
+    let leaked = try moto.createUser(user)
+    let iam = try startSimulator(["--deny", "iam:UpdateAccessKey"])
+    let o = try respond(["drill", "key-compromised", "--key", leaked.id], environment(iam: iam))
+    #expect(o.status == 0, "stderr: \(o.stderr)")
+    #expect(o.stderr.contains("BLOCKING        step deactivate: "))
+    let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
+    let row = try #require(report.split(separator: "\n").first { $0.hasPrefix("| `deactivate` |") })
+    #expect(row.contains("| **no** |"), "\(row)")
+    #expect(
+      row.contains("may not call iam:UpdateAccessKey \\(implicitDeny\\)")
+        || row.contains("may not call iam:UpdateAccessKey (implicitDeny)"), "\(row)")
+    #expect(try moto.keys(of: user).map(\.status) == ["Active"])
+    #expect(try checkedSimulations(iam).count == 1)
+  }
+}

@@ -26,6 +26,9 @@ package struct RunOptions: Sendable {
   package var notConfigured: [String: String] = [:]
   /// The preflight's findings, journaled as a note right after the run starts.
   package var preflightNote: String?
+  /// From the preflight, for drills: per step, what it found besides unset variables (AWS calls
+  /// the caller may not make), added to the step's readiness.
+  package var preflightMissing: [String: [String]] = [:]
 
   package init() {}
 
@@ -755,6 +758,7 @@ package final class IncidentRunner: @unchecked Sendable {
       ?? (options.mode.isDry
         ? registry.action(named: step.action)?.descriptor.requirements.filter { !$0.isMet(in: environment) }
           .map(\.missingDescription) : nil)
+    if options.mode.isDry, let found = options.preflightMissing[step.id] { r.missing = (r.missing ?? []) + found }
     r.mutates = mutates
     r.continueOnError = step.continueOnError ? true : nil
     r.notProcessed = outcome == .failed && notProcessed ? true : nil

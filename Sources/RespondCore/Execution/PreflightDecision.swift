@@ -39,6 +39,8 @@ extension Preflight {
     /// How many steps will or may run, and who the AWS caller is when it was asked.
     package var running: Int
     package var principal: String?
+    /// Per step, the calls AWS said it may not make: a drill's readiness table lists them.
+    package var denied: [String: [String]] = [:]
 
     package var blocking: [Finding] { findings.filter { $0.kind == .blocking } }
     /// Problems worth a pause that do not stop the run.
@@ -57,6 +59,7 @@ extension Preflight {
   ) -> Decision {
     var findings: [Finding] = []
     var skipped: [String: String] = [:]
+    var denied: [String: [String]] = [:]
     func add(_ kind: Finding.Kind, _ step: String, _ message: String, _ fix: String?) {
       if let i = findings.firstIndex(where: { $0.kind == kind && $0.message == message && $0.fix == fix }) {
         if !findings[i].steps.contains(step) { findings[i].steps.append(step) }
@@ -102,6 +105,7 @@ extension Preflight {
         let fix =
           "allow \(call.iamAction) for it (`respond policy \(runbook)` prints every permission the runbook needs)"
         add(critical ? .blocking : .willFail, step.id, message, fix)
+        denied[step.id, default: []].append(message)
       }
     }
     var principal: String?
@@ -114,7 +118,8 @@ extension Preflight {
     case .decided(let p, _): principal = p
     case .notAsked: break
     }
-    return Decision(findings: findings, notConfigured: skipped, running: running.count, principal: principal)
+    return Decision(
+      findings: findings, notConfigured: skipped, running: running.count, principal: principal, denied: denied)
   }
 }
 

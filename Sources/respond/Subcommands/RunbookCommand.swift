@@ -57,9 +57,10 @@ enum RunbookCommand {
       assumeYes: invocation.yes, masker: masker)
     {
     case .stop(let code): return code
-    case .go(let notConfigured, let note):
+    case .go(let notConfigured, let note, let denied):
       options.notConfigured = notConfigured
       options.preflightNote = note
+      options.preflightMissing = denied
     }
     let transport = Frontend.transport()
     Frontend.mark("load")
