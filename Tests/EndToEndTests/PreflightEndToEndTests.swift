@@ -185,3 +185,28 @@ extension PreflightEndToEndTests {
     #expect(try checkedSimulations(iam).count == 1)
   }
 }
+
+extension PreflightEndToEndTests {
+  /// `respond policy` through the CLI: `--iam` alone is a document IAM takes as it is (JSON,
+  /// version 2012-10-17), `--vault` alone is HCL; inputs narrow the Vault paths.
+  @Test func policyPrintsTheIAMDocumentAndTheVaultPolicy() throws {
+    let runbooks = services.repoRoot + "/Runbooks"
+    let iam = try runRespond(
+      ["policy", "key-compromised", "--iam", "--runbooks", runbooks], environment: ["HOME": dir])
+    #expect(iam.status == 0, "stderr: \(iam.stderr)")
+    let doc = try #require(Value.parseJSON(iam.stdout)?.objectValue)
+    #expect(doc["Version"]?.stringValue == "2012-10-17")
+    #expect(iam.stdout.contains("\"iam:UpdateAccessKey\""))
+    #expect(!iam.stdout.contains("path \""))
+    let vault = try runRespond(
+      ["policy", "key-compromised", "--vault", "--vault-path", "secret/ci/aws", "--runbooks", runbooks],
+      environment: ["HOME": dir])
+    #expect(vault.status == 0, "stderr: \(vault.stderr)")
+    #expect(vault.stdout.contains("path \"secret/data/ci/aws\" {"))
+    #expect(!vault.stdout.contains("\"Version\""))
+    let help = try runRespond(["policy", "--help"], environment: ["HOME": dir])
+    #expect(help.stdout.contains("aws iam create-policy"))
+    let runbookHelp = try runRespond(["key-compromised", "--help", "--runbooks", runbooks], environment: ["HOME": dir])
+    #expect(runbookHelp.stdout.contains("preflight: before a live run changes anything"))
+  }
+}

@@ -192,6 +192,24 @@ import Testing
     #expect(d.findings.first?.fix == "Vault/OpenBao: set VAULT_ADDR and VAULT_TOKEN, or BAO_ADDR and BAO_TOKEN")
   }
 
+  /// The caller IAM simulates: an assumed-role session is its role; users and roles are
+  /// themselves; the root user and federated users cannot be simulated (the preflight says
+  /// "unknown" for them).
+  @Test func theSimulatedPrincipalIsTheCallersUserOrRole() {
+    #expect(
+      AWSPermissionProbe.principalARN("arn:aws:sts::123456789012:assumed-role/Responder/alice@example.test")
+        == "arn:aws:iam::123456789012:role/Responder")
+    #expect(
+      AWSPermissionProbe.principalARN("arn:aws-us-gov:sts::123456789012:assumed-role/R/s")
+        == "arn:aws-us-gov:iam::123456789012:role/R")
+    #expect(
+      AWSPermissionProbe.principalARN("arn:aws:iam::123456789012:user/ops/oncall")
+        == "arn:aws:iam::123456789012:user/ops/oncall")
+    #expect(AWSPermissionProbe.principalARN("arn:aws:iam::123456789012:root") == nil)
+    #expect(AWSPermissionProbe.principalARN("arn:aws:sts::123456789012:federated-user/bob") == nil)
+    #expect(AWSPermissionProbe.principalARN("not an arn") == nil)
+  }
+
   // MARK: - Conditions decided before the run
 
   @Test func partialEvaluationDecidesOnlyWhatItCan() throws {
