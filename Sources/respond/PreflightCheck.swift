@@ -35,7 +35,7 @@ enum PreflightCheck {
     // Its own transport: the preflight's two requests are no step's, and test hooks that count a
     // run's responses must not count them.
     let aws = await AWSPermissionProbe.check(
-      actions: plan.awsActions, environment: env, transport: CurlTransport(timeout: Frontend.httpTimeout),
+      plan.awsQuestions, environment: env, transport: CurlTransport(timeout: Frontend.httpTimeout),
       masker: masker)
     var satisfied: Set<String> = []
     if AWSConfiguration.isConfigured(env) { satisfied.insert(AWSConfiguration.credentialsRequirement.what) }

@@ -122,11 +122,17 @@ import Testing
     #expect(try moto.keys(of: user).map(\.status) == ["Active"], "the key was not touched")
     #expect(incidents().isEmpty, "no incident folder, no journal: \(incidents())")
 
+    // One simulation per resource pattern: the IAM users' keys (with the caller's account), and
+    // CloudTrail, which has no resource-level permissions.
     let simulations = try checkedSimulations(iam)
-    #expect(simulations.count == 1, "one simulation for every call")
-    let asked = Set(simulations.first?.filter { $0.key.hasPrefix("ActionNames.member.") }.map(\.value) ?? [])
+    #expect(simulations.count == 2, "\(simulations)")
+    let users = try #require(simulations.first { $0["ResourceArns.member.1"] != nil })
+    #expect(users["ResourceArns.member.1"] == "arn:aws:iam::123456789012:user/*")
+    let asked = Set(users.filter { $0.key.hasPrefix("ActionNames.member.") }.map(\.value))
     #expect(asked.isSuperset(of: ["iam:UpdateAccessKey", "iam:GetAccessKeyLastUsed", "iam:CreateAccessKey"]))
-    #expect(simulations.first?["PolicySourceArn"]?.hasPrefix("arn:aws:iam::") == true)
+    #expect(users["PolicySourceArn"]?.hasPrefix("arn:aws:iam::123456789012:user/") == true)
+    let star = try #require(simulations.first { $0["ResourceArns.member.1"] == nil })
+    #expect(star["ActionNames.member.1"] == "cloudtrail:LookupEvents")
   }
 
   /// No AWS credentials at all for an AWS key: the run stops before the incident exists,
@@ -182,7 +188,7 @@ extension PreflightEndToEndTests {
       row.contains("may not call iam:UpdateAccessKey \\(implicitDeny\\)")
         || row.contains("may not call iam:UpdateAccessKey (implicitDeny)"), "\(row)")
     #expect(try moto.keys(of: user).map(\.status) == ["Active"])
-    #expect(try checkedSimulations(iam).count == 1)
+    #expect(try checkedSimulations(iam).count == 2)
   }
 }
 

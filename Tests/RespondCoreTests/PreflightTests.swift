@@ -208,6 +208,22 @@ import Testing
     #expect(AWSPermissionProbe.principalARN("arn:aws:iam::123456789012:root") == nil)
     #expect(AWSPermissionProbe.principalARN("arn:aws:sts::123456789012:federated-user/bob") == nil)
     #expect(AWSPermissionProbe.principalARN("not an arn") == nil)
+    // The simulation asks about the caller's own account (and partition).
+    let role = "arn:aws-us-gov:iam::123456789012:role/R"
+    #expect(
+      AWSPermissionProbe.concrete("arn:aws:iam::*:user/*", for: role) == "arn:aws-us-gov:iam::123456789012:user/*")
+    #expect(
+      AWSPermissionProbe.concrete("arn:aws:logs:*:*:log-group:*", for: role)
+        == "arn:aws-us-gov:logs:*:123456789012:log-group:*")
+    #expect(AWSPermissionProbe.concrete("*", for: role) == "*")
+  }
+
+  /// Calls are asked per resource pattern: a policy narrowed to users allows nothing on `*`.
+  @Test func awsCallsAreGroupedByTheResourceTheyTouch() async throws {
+    let (p, _) = try await Self.preflight(["key": Self.awsKey], env: Self.awsEnv)
+    let questions = p.awsQuestions
+    #expect(questions.map(\.resource) == ["arn:aws:iam::*:user/*"])
+    #expect(questions.first?.actions == ["iam:CreateAccessKey", "iam:GetAccessKeyLastUsed", "iam:UpdateAccessKey"])
   }
 
   // MARK: - Conditions decided before the run

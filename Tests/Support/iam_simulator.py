@@ -5,7 +5,8 @@
                      [--port 0] [--port-file FILE]
 
 A query-protocol request with Action=SimulatePrincipalPolicy is answered here: every action named
-in ActionNames.member.N is "allowed" unless given with --deny ("implicitDeny"); with --refuse the
+in ActionNames.member.N is "allowed" unless given with --deny ("implicitDeny"), on the resource
+of ResourceArns.member.1 (or *); with --refuse the
 simulation itself is refused with IAM's AccessDenied error (a responder not allowed to simulate).
 Everything else is forwarded to moto unchanged, so the rest of IAM behaves as moto does.
 The answer's shape is botocore's (iam service-2.json, SimulatePolicyResponse); tests check both
@@ -36,13 +37,14 @@ def simulation_answer(params):
     """The SimulatePrincipalPolicy answer for these parameters, as IAM writes it."""
     names = [v for k, v in sorted(params.items(), key=lambda kv: kv[0]) if k.startswith("ActionNames.member.")]
     names.sort(key=lambda n: n)
+    resource = escape(params.get("ResourceArns.member.1", "*"))
     members = []
     for name in names:
         decision = "implicitDeny" if name.lower() in DENY else "allowed"
         members.append(
             "      <member>\n"
             f"        <EvalActionName>{escape(name)}</EvalActionName>\n"
-            "        <EvalResourceName>*</EvalResourceName>\n"
+            f"        <EvalResourceName>{resource}</EvalResourceName>\n"
             f"        <EvalDecision>{decision}</EvalDecision>\n"
             "        <MatchedStatements/>\n"
             "        <MissingContextValues/>\n"

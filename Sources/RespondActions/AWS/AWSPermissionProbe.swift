@@ -2,15 +2,18 @@ import Foundation
 import RespondCore
 
 /// The preflight's question to AWS: may the caller make these calls? STS GetCallerIdentity names
-/// the caller (an assumed-role session becomes its role), then one IAM SimulatePrincipalPolicy
-/// asks for every IAM action at once. A simulation that fails for any reason (not allowed,
-/// unreachable, an emulator that lacks it) is "unknown", never a reason to stop: the preflight
-/// says so and the run goes on. One attempt each: the preflight must not hold up a response.
+/// the caller (an assumed-role session becomes its role), then IAM SimulatePrincipalPolicy asks
+/// for all the actions on one resource pattern at once (the IAM users' keys, the log groups; one
+/// request per pattern, with the caller's account filled in, since a policy narrowed to users
+/// allows nothing on `*`). A simulation that fails for any reason (not allowed, unreachable, an
+/// emulator that lacks it) is "unknown", never a reason to stop: the preflight says so and the
+/// run goes on. One attempt each: the preflight must not hold up a response.
 package enum AWSPermissionProbe {
   package static func check(
-    actions: [String], environment: [String: String], transport: any HTTPTransport, masker: Masker
+    _ questions: [(resource: String, actions: [String])], environment: [String: String],
+    transport: any HTTPTransport, masker: Masker
   ) async -> Preflight.AWSAnswers {
-    guard !actions.isEmpty, AWSConfiguration.isConfigured(environment) else { return .notAsked }
+    guard !questions.isEmpty, AWSConfiguration.isConfigured(environment) else { return .notAsked }
     let context = ActionContext(
       stepID: "preflight", parameters: [:], environment: environment, transport: transport, masker: masker,
       incident: IncidentInfo(id: "preflight", runbook: "", startedAt: Date(), mode: .live, directory: ""))
@@ -28,19 +31,36 @@ package enum AWSPermissionProbe {
       } catch {
         return .unknown("STS GetCallerIdentity failed: \(masker.mask(ActionFailure(error).message))")
       }
-      do {
-        let client = try AWSClient(context)
-        var parameters = [("PolicySourceArn", principal)]
-        for (i, action) in actions.enumerated() { parameters.append(("ActionNames.member.\(i + 1)", action)) }
-        let answer = try await client.query(.iam, "SimulatePrincipalPolicy", parameters, mutates: false)
-        let decisions = decisions(answer)
-        guard !decisions.isEmpty else { return .unknown("IAM SimulatePrincipalPolicy answered no decisions") }
-        return .decided(principal: principal, decisions: decisions)
-      } catch {
-        return .unknown(
-          "IAM SimulatePrincipalPolicy for \(principal) failed: \(masker.mask(ActionFailure(error).message))")
+      var all: [String: String] = [:]
+      for (resource, actions) in questions {
+        do {
+          let client = try AWSClient(context)
+          var parameters = [("PolicySourceArn", principal)]
+          for (i, action) in actions.enumerated() { parameters.append(("ActionNames.member.\(i + 1)", action)) }
+          if resource != "*" { parameters.append(("ResourceArns.member.1", concrete(resource, for: principal))) }
+          let answer = try await client.query(.iam, "SimulatePrincipalPolicy", parameters, mutates: false)
+          let decisions = decisions(answer)
+          guard !decisions.isEmpty else { return .unknown("IAM SimulatePrincipalPolicy answered no decisions") }
+          // An action asked on several resources is allowed only if allowed on each.
+          all.merge(decisions) { old, new in old == "allowed" ? new : old }
+        } catch {
+          return .unknown(
+            "IAM SimulatePrincipalPolicy for \(principal) failed: \(masker.mask(ActionFailure(error).message))")
+        }
       }
+      return .decided(principal: principal, decisions: all)
     }
+  }
+
+  /// A resource pattern with the caller's partition and account filled in
+  /// (`arn:aws:iam::*:user/*` → `arn:aws:iam::123456789012:user/*`): what the simulation asks about.
+  package static func concrete(_ resource: String, for principal: String) -> String {
+    let caller = principal.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+    var parts = resource.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false).map(String.init)
+    guard caller.count == 6, parts.count == 6, parts[0] == "arn" else { return resource }
+    parts[1] = String(caller[1])
+    if parts[4] == "*" { parts[4] = String(caller[4]) }
+    return parts.joined(separator: ":")
   }
 
   /// The IAM principal behind a caller ARN: an assumed-role session

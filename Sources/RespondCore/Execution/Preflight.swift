@@ -95,6 +95,15 @@ package struct Preflight: Sendable {
     Array(Set(steps.filter { $0.reach != .wont }.flatMap { $0.awsCalls.map(\.iamAction) })).sorted()
   }
 
+  /// The same calls grouped by the resource pattern they touch, for the permission simulation:
+  /// a policy narrowed to IAM users (what `respond policy` prints) does not allow the same
+  /// action on every resource (`*`), so each group is simulated on its own resource.
+  package var awsQuestions: [(resource: String, actions: [String])] {
+    var groups: [String: Set<String>] = [:]
+    for call in running.flatMap(\.awsCalls) { groups[call.resource, default: []].insert(call.iamAction) }
+    return groups.keys.sorted().map { ($0, groups[$0]!.sorted()) }
+  }
+
   /// The steps that will or may run.
   package var running: [StepPlan] { steps.filter { $0.reach != .wont } }
 }
