@@ -216,3 +216,53 @@ extension PreflightEndToEndTests {
     #expect(runbookHelp.stdout.contains("preflight: before a live run changes anything"))
   }
 }
+
+extension PreflightEndToEndTests {
+  /// `respond` on a terminal (util-linux `script` gives it one), answering `answer` to whatever
+  /// it asks: the terminal's whole output and the exit status.
+  func onATerminal(_ args: [String], answer: String, env: [String: String]) throws -> (status: Int32, output: String) {
+    let command = ([respondExecutable()] + args).map { "'\($0)'" }.joined(separator: " ")
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+    p.arguments = ["-q", "-e", "-c", command, "/dev/null"]
+    p.environment = env.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { a, _ in a }
+    let input = Pipe()
+    let output = Pipe()
+    p.standardInput = input
+    p.standardOutput = output
+    p.standardError = output
+    try p.run()
+    input.fileHandleForWriting.write(Data(answer.utf8))
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    keepProcessOutput(stdout: data, stderr: Data())
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+
+  /// With a terminal and no --yes, problems that do not stop containment are shown and the
+  /// responder is asked whether to go on; "no" stops before anything exists. With --yes the
+  /// preflight is shown and nothing is asked.
+  @Test func onATerminalTheResponderIsAskedWhetherToGoOn() throws {
+    let key = "sk_live_" + String((0..<24).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+    recordTestSecret(key)
+    let keyFile = dir + "/key"
+    try key.write(toFile: keyFile, atomically: true, encoding: .utf8)
+    let env = [
+      "HOME": dir, "NO_COLOR": "1", "TERM": "dumb", "SMTP_URL": "smtp://127.0.0.1:9",
+      "SMTP_FROM": "respond@example.test",
+    ]
+    let args = ["key-compromised", "--key-file", keyFile, "--out", out, "--runbooks", services.repoRoot + "/Runbooks"]
+    let declined = try onATerminal(args, answer: "n\n", env: env)
+    #expect(declined.status == 2, "\(declined.output)")
+    #expect(declined.output.contains("not configured  step email: SMTP: half configured, SMTP_TO not set"))
+    #expect(declined.output.contains("Go on? [y/N]"))
+    #expect(declined.output.contains("stopped after the preflight, as asked; nothing was changed"))
+    #expect(incidents().isEmpty)
+
+    let yes = try onATerminal(args + ["--yes"], answer: "", env: env)
+    #expect(yes.status == 4, "\(yes.output)")
+    #expect(yes.output.contains("not configured  step email: SMTP: half configured, SMTP_TO not set"))
+    #expect(!yes.output.contains("Go on?"))
+    #expect(!yes.output.contains(key))
+  }
+}
