@@ -8,7 +8,7 @@ import RespondHTTP
 #endif
 
 /// Wires the preflight (RespondCore's `Preflight`) to the real world: runs the offline steps,
-/// asks AWS about the caller's permissions, prints the findings on stderr before the first
+/// asks AWS about the caller's permissions and Vault/OpenBao about the token's capabilities, prints the findings on stderr before the first
 /// change (with --yes too), and stops (exit 2, nothing changed) when containment cannot work.
 enum PreflightCheck {
   enum Outcome {
@@ -37,13 +37,17 @@ enum PreflightCheck {
     let aws = await AWSPermissionProbe.check(
       plan.awsQuestions, environment: env, transport: CurlTransport(timeout: Frontend.httpTimeout),
       masker: masker)
+    let vault = await VaultPermissionProbe.check(
+      paths: plan.vaultPaths, environment: env, transport: CurlTransport(timeout: Frontend.httpTimeout),
+      masker: masker)
     var satisfied: Set<String> = []
     if AWSConfiguration.isConfigured(env) { satisfied.insert(AWSConfiguration.credentialsRequirement.what) }
     if AWSConfiguration.isConfigured(env, for: .cloudtrail) {
       satisfied.insert(AWSConfiguration.regionRequirement.what)
     }
     let decision = plan.decide(
-      registry: registry, environment: env, satisfied: satisfied, aws: aws, host: ProcessInfo.processInfo.hostName,
+      registry: registry, environment: env, satisfied: satisfied, aws: aws, vault: vault,
+      host: ProcessInfo.processInfo.hostName,
       runbook: runbook.name)
     let lines = decision.lines
     for line in lines { FileHandle.standardError.write(Data((masker.mask(line) + "\n").utf8)) }

@@ -266,3 +266,57 @@ extension PreflightEndToEndTests {
     #expect(!yes.output.contains(key))
   }
 }
+
+extension PreflightEndToEndTests {
+  /// `bao` as the dev server's root; returns stdout.
+  func bao(_ args: [String], stdin: String? = nil) throws -> String {
+    try runProgram("/usr/bin/env", ["bao"] + args, environment: services.vaultEnvironment)
+  }
+
+  /// A token whose policy `hcl` allows, or nothing; recorded as a secret.
+  func token(policy name: String, hcl: String?) throws -> String {
+    if let hcl {
+      let file = dir + "/\(name).hcl"
+      try hcl.write(toFile: file, atomically: true, encoding: .utf8)
+      _ = try bao(["policy", "write", name, file])
+    }
+    let json = try bao(["token", "create", "-format=json", "-policy=\(hcl == nil ? "default" : name)", "-ttl=1h"])
+    let token = try #require(Value.parseJSON(json)?.pointer("/auth/client_token")?.stringValue)
+    recordTestSecret(token)
+    return token
+  }
+
+  /// A responder token that may look tokens up but not revoke them: the preflight asks OpenBao
+  /// (sys/capabilities-self) and stops the run before the first change, the leaked token alive.
+  @Test func aVaultTokenThatMayNotRevokeStopsTheRunBeforeAnyChange() throws {
+    let name = "respond-limited-\(UUID().uuidString.prefix(8).lowercased())"
+    let responder = try token(
+      policy: name, hcl: "path \"auth/token/lookup\" {\n  capabilities = [\"update\"]\n}\n")
+    let leaked = try token(policy: "leaked", hcl: nil)
+    let env = ["VAULT_ADDR": services.baoAddr, "VAULT_TOKEN": responder, "HOME": dir]
+    let o = try respond(["key-compromised", "--key", leaked, "--yes"], env)
+    #expect(o.status == 2, "stderr: \(o.stderr)")
+    #expect(
+      o.stderr.contains(
+        "BLOCKING        step vault-revoke: the Vault/OpenBao token may not update auth/token/revoke (it has: deny)"))
+    #expect(
+      o.stderr.contains("fix: add to the token's policy: path \"auth/token/revoke\" { capabilities = [\"update\"] }"))
+    #expect(!o.stderr.contains("auth/token/lookup-accessor"), "the runbook never looks up by accessor")
+    #expect(o.stderr.contains("nothing was changed"))
+    #expect(incidents().isEmpty)
+    #expect((try? bao(["token", "lookup", leaked])) != nil, "the leaked token was not touched")
+
+    // Allowed to revoke, the same response goes through.
+    let able = try token(
+      policy: name + "-able",
+      hcl:
+        "path \"auth/token/lookup\" {\n  capabilities = [\"update\"]\n}\npath \"auth/token/revoke\" {\n  capabilities = [\"update\"]\n}\n"
+    )
+    var ok = env
+    ok["VAULT_TOKEN"] = able
+    let done = try respond(["key-compromised", "--key", leaked, "--yes"], ok)
+    #expect(done.status == 0, "stderr: \(done.stderr)")
+    #expect(!done.stderr.contains("BLOCKING"))
+    #expect((try? bao(["token", "lookup", leaked])) == nil, "revoked")
+  }
+}

@@ -226,6 +226,47 @@ import Testing
     #expect(questions.first?.actions == ["iam:CreateAccessKey", "iam:GetAccessKeyLastUsed", "iam:UpdateAccessKey"])
   }
 
+  /// Vault/OpenBao: the token's capabilities on each path a step would use (sys/capabilities-self).
+  /// A revocation it may not make blocks; a KV write needs create or update, either will do.
+  @Test func vaultCapabilitiesAreCheckedPerPath() async throws {
+    let vaultEnv = ["VAULT_ADDR": "http://127.0.0.1:8200", "VAULT_TOKEN": "t"]
+    let token = "s." + String(repeating: "Ab9", count: 8)
+    let (p, registry) = try await Self.preflight(["key": token], env: vaultEnv)
+    #expect(p.vaultPaths == ["auth/token/revoke"])
+    let d = p.decide(
+      registry: registry, environment: vaultEnv, aws: .notAsked, vault: .decided(["auth/token/revoke": ["deny"]]),
+      host: "h", runbook: "pf")
+    #expect(d.blocking.map(\.steps) == [["vault-revoke"]])
+    #expect(d.blocking.first?.message == "the Vault/OpenBao token may not update auth/token/revoke (it has: deny)")
+    #expect(
+      d.blocking.first?.fix
+        == "add to the token's policy: path \"auth/token/revoke\" { capabilities = [\"update\"] } (`respond policy pf --vault` prints them all)"
+    )
+    let root = p.decide(
+      registry: registry, environment: vaultEnv, aws: .notAsked, vault: .decided(["auth/token/revoke": ["root"]]),
+      host: "h", runbook: "pf")
+    #expect(root.findings.isEmpty)
+
+    var env = Self.awsEnv.merging(vaultEnv) { a, _ in a }
+    env["AWS_REGION"] = "eu-west-1"
+    let (aws, _) = try await Self.preflight(["key": Self.awsKey, "vault-path": "secret/ci/aws"], env: env)
+    #expect(aws.vaultPaths == ["secret/data/ci/aws"])
+    let writable = aws.decide(
+      registry: registry, environment: env, aws: Self.allowed(aws),
+      vault: .decided(["secret/data/ci/aws": ["read", "update"]]),
+      host: "h", runbook: "pf")
+    #expect(writable.findings.isEmpty, "update alone writes an existing secret")
+    let readOnly = aws.decide(
+      registry: registry, environment: env, aws: Self.allowed(aws), vault: .decided(["secret/data/ci/aws": ["read"]]),
+      host: "h", runbook: "pf")
+    #expect(readOnly.findings.map(\.kind) == [.willFail], "after containment: shown, not blocking")
+    #expect(readOnly.findings.first?.message.hasPrefix("the Vault/OpenBao token may not create or update") == true)
+    let unknown = aws.decide(
+      registry: registry, environment: env, aws: Self.allowed(aws), vault: .unknown("HTTP 403"), host: "h",
+      runbook: "pf")
+    #expect(unknown.blocking.isEmpty && unknown.warnings.map(\.kind) == [.unknown])
+  }
+
   // MARK: - Conditions decided before the run
 
   @Test func partialEvaluationDecidesOnlyWhatItCan() throws {

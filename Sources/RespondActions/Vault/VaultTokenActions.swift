@@ -37,8 +37,10 @@ package struct VaultTokenLookupAction: Action {
       ],
       mutates: false, idempotent: true, requirements: [VaultActions.requirement],
       permissions: [
-        .vault(VaultPermission(.fixed("auth/token/lookup"), ["update"], purpose: "token lookup")),
-        .vault(VaultPermission(.fixed("auth/token/lookup-accessor"), ["update"], purpose: "token lookup")),
+        .vault(VaultPermission(.fixed("auth/token/lookup"), ["update"], purpose: "token lookup", onlyWith: "token")),
+        .vault(
+          VaultPermission(
+            .fixed("auth/token/lookup-accessor"), ["update"], purpose: "token lookup", onlyWith: "accessor")),
       ])
   }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What an action needs to be allowed to do at its provider, beyond holding a credential: the
 /// exact IAM action for every AWS API call it makes, the Vault/OpenBao path capabilities for every
 /// Vault request. `respond policy` builds the responder's least-privilege policies from these, and
@@ -74,10 +76,45 @@ package struct VaultPermission: Sendable, Equatable {
   /// new KV secret).
   package var capabilities: [String]
   package var purpose: String
+  /// The request is made only when this parameter is given (token lookup: `accessor`).
+  package var onlyWith: String?
 
-  package init(_ path: Path, _ capabilities: [String], purpose: String) {
+  package init(_ path: Path, _ capabilities: [String], purpose: String, onlyWith: String? = nil) {
     self.path = path
     self.capabilities = capabilities
     self.purpose = purpose
+    self.onlyWith = onlyWith
+  }
+
+  /// A KV v2 location as the KV actions read it: the first segment is the mount unless `mount`
+  /// is given (`secret/ci/aws` → `secret`, `ci/aws`).
+  package static func kvLocation(_ raw: String, mount: String?) -> (mount: String, path: String)? {
+    let trimmed = raw.trimmingCharacters(in: CharacterSet(charactersIn: "/ "))
+    if let m = mount?.trimmingCharacters(in: CharacterSet(charactersIn: "/ ")), !m.isEmpty {
+      let inside = trimmed.hasPrefix(m + "/") ? String(trimmed.dropFirst(m.count + 1)) : trimmed
+      return (m, inside == m ? "" : inside)
+    }
+    let parts = trimmed.split(separator: "/", maxSplits: 1).map(String.init)
+    guard let first = parts.first, !first.isEmpty else { return nil }
+    return (first, parts.count > 1 ? parts[1] : "")
+  }
+
+  /// The concrete paths and capabilities a request needs, from its parameters' values (`value`
+  /// gives a parameter's value, nil when it is not known); nil when they cannot be told.
+  package func concrete(_ value: (String) -> Value?) -> [(path: String, capabilities: [String])]? {
+    switch path {
+    case .fixed(let p):
+      return p.contains("+") || p.contains("*") ? nil : [(p, capabilities)]
+    case .kvData(let parameter):
+      guard let raw = value(parameter)?.stringValue,
+        let (mount, inside) = Self.kvLocation(raw, mount: value("mount")?.stringValue), !inside.isEmpty
+      else { return nil }
+      return [("\(mount)/data/\(inside)", capabilities)]
+    case .kvTree(let parameter):
+      guard let raw = value(parameter)?.stringValue,
+        let (mount, inside) = Self.kvLocation(raw, mount: value("mount")?.stringValue)
+      else { return nil }
+      return [("\(mount)/metadata/\(inside.isEmpty ? "" : inside + "/")", ["list"])]
+    }
   }
 }

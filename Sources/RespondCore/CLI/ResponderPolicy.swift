@@ -61,6 +61,7 @@ package struct ResponderPolicy: Sendable, Equatable {
           }
           awsCalls.append((call.step, p))
         case .vault(let p):
+          if let only = p.onlyWith, given[only] == nil { continue }
           vaultRules += rules(p, step: call.step, with: given, values: values)
         }
       }
@@ -168,15 +169,7 @@ package struct ResponderPolicy: Sendable, Equatable {
   {
     func known(_ parameter: String) -> (mount: String, path: String)? {
       guard let raw = given[parameter].flatMap({ resolve($0, values) })?.stringValue else { return nil }
-      let trimmed = raw.trimmingCharacters(in: CharacterSet(charactersIn: "/ "))
-      if let m = given["mount"].flatMap({ resolve($0, values) })?.stringValue {
-        let mount = m.trimmingCharacters(in: CharacterSet(charactersIn: "/ "))
-        let inside = trimmed.hasPrefix(mount + "/") ? String(trimmed.dropFirst(mount.count + 1)) : trimmed
-        return (mount, inside == mount ? "" : inside)
-      }
-      let parts = trimmed.split(separator: "/", maxSplits: 1).map(String.init)
-      guard let first = parts.first else { return nil }
-      return (first, parts.count > 1 ? parts[1] : "")
+      return VaultPermission.kvLocation(raw, mount: given["mount"].flatMap { resolve($0, values) }?.stringValue)
     }
     func widened(_ parameter: String) -> String? {
       let source = given[parameter]?.templates.first.map { $0.0.source } ?? parameter

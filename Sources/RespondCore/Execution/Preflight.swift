@@ -20,6 +20,9 @@ package struct Preflight: Sendable {
     package var step: Step
     package var reach: Reach
     package var awsCalls: [AWSPermission]
+    /// The Vault/OpenBao paths it would use and the capabilities each needs, where the paths can
+    /// be told before the run.
+    package var vaultNeeds: [(path: String, capabilities: [String])] = []
   }
 
   package var steps: [StepPlan]
@@ -76,7 +79,19 @@ package struct Preflight: Sendable {
           if p.isMade(with: [name: value]) == true { calls.append(p) }
         }
       }
-      out.append(StepPlan(step: step, reach: reach, awsCalls: calls))
+      var needs: [(path: String, capabilities: [String])] = []
+      if reach != .wont, let permissions = registry.action(named: step.action)?.descriptor.permissions {
+        func value(_ name: String) -> Value? {
+          guard let given = step.with.first(where: { $0.0 == name })?.1 else { return nil }
+          return decide(given, context, unknownSteps: unknown)
+        }
+        for case .vault(let p) in permissions {
+          // A request made only with a parameter the step does not pass is never made.
+          if let only = p.onlyWith, value(only) == nil || value(only)?.isNull == true { continue }
+          needs += p.concrete(value) ?? []
+        }
+      }
+      out.append(StepPlan(step: step, reach: reach, awsCalls: calls, vaultNeeds: needs))
     }
     return Preflight(steps: out)
   }
@@ -104,6 +119,9 @@ package struct Preflight: Sendable {
     return groups.keys.sorted().map { ($0, groups[$0]!.sorted()) }
   }
 
+  /// Every Vault/OpenBao path the steps that will or may run would use, sorted, once each.
+  package var vaultPaths: [String] { Array(Set(running.flatMap { $0.vaultNeeds.map(\.path) })).sorted() }
+
   /// The steps that will or may run.
   package var running: [StepPlan] { steps.filter { $0.reach != .wont } }
 }
@@ -120,5 +138,26 @@ extension Preflight {
     /// The caller (`principal`) and, per IAM action, its decision (`allowed`, `implicitDeny`,
     /// `explicitDeny`).
     case decided(principal: String, decisions: [String: String])
+  }
+
+  /// The answer to "may the Vault/OpenBao token use these paths?" (sys/capabilities-self).
+  package enum VaultAnswers: Sendable, Equatable {
+    case notAsked
+    case unknown(String)
+    /// Path → the token's capabilities on it (`deny` when none, `root` when all).
+    case decided([String: [String]])
+  }
+
+  /// The capabilities a request needs that the token lacks (empty: it may). A KV write needs
+  /// `create` for a new secret or `update` for an existing one: either will do here.
+  package static func missing(_ needed: [String], granted: [String]) -> [String] {
+    if granted.contains("root") { return [] }
+    var missing = needed.filter { !granted.contains($0) }
+    if needed.contains("create") && needed.contains("update")
+      && (granted.contains("create") || granted.contains("update"))
+    {
+      missing.removeAll { $0 == "create" || $0 == "update" }
+    }
+    return missing
   }
 }

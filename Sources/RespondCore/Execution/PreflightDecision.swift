@@ -55,7 +55,7 @@ extension Preflight {
   /// show (an AWS profile in ~/.aws). `host` builds defaults such as the e-mail sender.
   package func decide(
     registry: ActionRegistry, environment env: [String: String], satisfied: Set<String> = [], aws: AWSAnswers,
-    host: String, runbook: String
+    vault: VaultAnswers = .notAsked, host: String, runbook: String
   ) -> Decision {
     var findings: [Finding] = []
     var skipped: [String: String] = [:]
@@ -98,7 +98,23 @@ extension Preflight {
           add(.willFail, step.id, message, fix)
         }
       }
-      guard problems == 0, case .decided(let principal, let decisions) = aws else { continue }
+      guard problems == 0 else { continue }
+      if case .decided(let capabilities) = vault {
+        for need in plan.vaultNeeds {
+          let granted = capabilities[need.path] ?? ["deny"]
+          let lacking = Preflight.missing(need.capabilities, granted: granted)
+          guard !lacking.isEmpty else { continue }
+          let message =
+            "the Vault/OpenBao token may not \(lacking.joined(separator: " or ")) \(need.path) "
+            + "(it has: \(granted.joined(separator: ", ")))"
+          let fix =
+            "add to the token's policy: path \"\(need.path)\" { capabilities = [\(need.capabilities.map { "\"\($0)\"" }.joined(separator: ", "))] } "
+            + "(`respond policy \(runbook) --vault` prints them all)"
+          add(critical ? .blocking : .willFail, step.id, message, fix)
+          denied[step.id, default: []].append(message)
+        }
+      }
+      guard case .decided(let principal, let decisions) = aws else { continue }
       for call in plan.awsCalls {
         guard let decision = decisions[call.iamAction.lowercased()], decision != "allowed" else { continue }
         let message = "\(principal) may not call \(call.iamAction) (\(decision))"
@@ -117,6 +133,12 @@ extension Preflight {
           fix: "allow iam:SimulatePrincipalPolicy on the responder itself to have them checked"))
     case .decided(let p, _): principal = p
     case .notAsked: break
+    }
+    if case .unknown(let why) = vault {
+      findings.append(
+        Finding(
+          kind: .unknown, steps: [], message: "Vault/OpenBao permissions could not be checked (\(why)); going on",
+          fix: nil))
     }
     return Decision(
       findings: findings, notConfigured: skipped, running: running.count, principal: principal, denied: denied)
