@@ -99,27 +99,7 @@ extension Preflight {
         }
       }
       guard problems == 0 else { continue }
-      if case .decided(let capabilities) = vault {
-        for need in plan.vaultNeeds {
-          let granted = capabilities[need.path] ?? ["deny"]
-          let lacking = Preflight.missing(need.capabilities, granted: granted)
-          guard !lacking.isEmpty else { continue }
-          let message =
-            "the Vault/OpenBao token may not \(lacking.joined(separator: " or ")) \(need.path) "
-            + "(it has: \(granted.joined(separator: ", ")))"
-          let fix =
-            "add to the token's policy: path \"\(need.path)\" { capabilities = [\(need.capabilities.map { "\"\($0)\"" }.joined(separator: ", "))] } "
-            + "(`respond policy \(runbook) --vault` prints them all)"
-          add(critical ? .blocking : .willFail, step.id, message, fix)
-          denied[step.id, default: []].append(message)
-        }
-      }
-      guard case .decided(let principal, let decisions) = aws else { continue }
-      for call in plan.awsCalls {
-        guard let decision = decisions[call.iamAction.lowercased()], decision != "allowed" else { continue }
-        let message = "\(principal) may not call \(call.iamAction) (\(decision))"
-        let fix =
-          "allow \(call.iamAction) for it (`respond policy \(runbook)` prints every permission the runbook needs)"
+      for (message, fix) in Self.refusals(plan, aws: aws, vault: vault, runbook: runbook) {
         add(critical ? .blocking : .willFail, step.id, message, fix)
         denied[step.id, default: []].append(message)
       }
@@ -142,6 +122,42 @@ extension Preflight {
     }
     return Decision(
       findings: findings, notConfigured: skipped, running: running.count, principal: principal, denied: denied)
+  }
+}
+
+extension Preflight {
+  /// What the provider said this step may not do: Vault paths the token lacks a capability on,
+  /// AWS calls IAM would refuse. Each with the fix.
+  fileprivate static func refusals(_ plan: StepPlan, aws: AWSAnswers, vault: VaultAnswers, runbook: String)
+    -> [(message: String, fix: String)]
+  {
+    var out: [(message: String, fix: String)] = []
+    if case .decided(let capabilities) = vault {
+      for need in plan.vaultNeeds {
+        let granted = capabilities[need.path] ?? ["deny"]
+        let lacking = missing(need.capabilities, granted: granted)
+        guard !lacking.isEmpty else { continue }
+        let wanted = need.capabilities.map { "\"\($0)\"" }.joined(separator: ", ")
+        out.append(
+          (
+            "the Vault/OpenBao token may not \(lacking.joined(separator: " or ")) \(need.path) "
+              + "(it has: \(granted.joined(separator: ", ")))",
+            "add to the token's policy: path \"\(need.path)\" { capabilities = [\(wanted)] } "
+              + "(`respond policy \(runbook) --vault` prints them all)"
+          ))
+      }
+    }
+    if case .decided(let principal, let decisions) = aws {
+      for call in plan.awsCalls {
+        guard let decision = decisions[call.iamAction.lowercased()], decision != "allowed" else { continue }
+        out.append(
+          (
+            "\(principal) may not call \(call.iamAction) (\(decision))",
+            "allow \(call.iamAction) for it (`respond policy \(runbook)` prints every permission the runbook needs)"
+          ))
+      }
+    }
+    return out
   }
 }
 
