@@ -218,6 +218,25 @@ import Testing
     #expect(AWSPermissionProbe.concrete("*", for: role) == "*")
   }
 
+  /// IAM's answer as botocore's model shapes it: a refusal that hangs on context the simulation
+  /// lacked (an MFA condition) is unknown, not a denial.
+  @Test func simulationDecisionsLeaveContextDependentRefusalsUnknown() throws {
+    let xml = """
+      <SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">
+        <SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>
+          <member><EvalActionName>iam:UpdateAccessKey</EvalActionName><EvalDecision>allowed</EvalDecision></member>
+          <member><EvalActionName>iam:CreateAccessKey</EvalActionName><EvalDecision>explicitDeny</EvalDecision>
+            <MissingContextValues/></member>
+          <member><EvalActionName>iam:DeleteAccessKey</EvalActionName><EvalDecision>implicitDeny</EvalDecision>
+            <MissingContextValues><member>aws:MultiFactorAuthPresent</member></MissingContextValues></member>
+        </EvaluationResults></SimulatePrincipalPolicyResult>
+      </SimulatePrincipalPolicyResponse>
+      """
+    let answer = try #require(XMLTree.parse(Array(xml.utf8)))
+    #expect(
+      AWSPermissionProbe.decisions(answer) == ["iam:updateaccesskey": "allowed", "iam:createaccesskey": "explicitDeny"])
+  }
+
   /// Calls are asked per resource pattern: a policy narrowed to users allows nothing on `*`.
   @Test func awsCallsAreGroupedByTheResourceTheyTouch() async throws {
     let (p, _) = try await Self.preflight(["key": Self.awsKey], env: Self.awsEnv)

@@ -79,12 +79,16 @@ package enum AWSPermissionProbe {
     return nil
   }
 
-  /// IAM action → decision (`allowed`, `implicitDeny`, `explicitDeny`) from the answer.
-  static func decisions(_ answer: AWSXMLNode) -> [String: String] {
+  /// IAM action (lower-cased) → decision (`allowed`, `implicitDeny`, `explicitDeny`) from the
+  /// answer. A refusal that depends on context the simulation did not have (a condition on MFA,
+  /// the source IP) is left out: unknown, not denied.
+  package static func decisions(_ answer: AWSXMLNode) -> [String: String] {
     var out: [String: String] = [:]
     let results = answer.path("SimulatePrincipalPolicyResult/EvaluationResults")?.children("member") ?? []
     for member in results {
       guard let action = member.string("EvalActionName"), let decision = member.string("EvalDecision") else { continue }
+      let missingContext = !(member.path("MissingContextValues")?.children("member").isEmpty ?? true)
+      if decision != "allowed" && missingContext { continue }
       out[action.lowercased()] = decision
     }
     return out
