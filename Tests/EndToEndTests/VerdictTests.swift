@@ -136,15 +136,21 @@ import Testing
   }
 
   /// Issue 13: SMTP_URL set and SMTP_FROM unset failed the run at its very last step (exit 1)
-  /// after everything else was done. The e-mail failure is now a follow-up with the fix, and the
-  /// exit says the verdict.
+  /// after everything else was done. Now the preflight says before the first change that the
+  /// e-mail is half configured (SMTP_TO missing); the step is skipped as "not configured" at its
+  /// turn and listed as a follow-up with the fix, and the exit says the verdict.
   @Test func aHalfConfiguredMailerDoesNotFailAFinishedResponse() throws {
     let o = try runRespond(
       ["key-compromised", "--key", stripeKey(), "--yes", "--out", out, "--runbooks", runbooks],
-      environment: ["HOME": out, "SMTP_URL": "smtp://127.0.0.1:9", "SMTP_TO": "oncall@example.test"])
+      environment: ["HOME": out, "SMTP_URL": "smtp://127.0.0.1:9", "SMTP_FROM": "respond@example.test"])
     #expect(o.status == 4, "the verdict's exit, not 1; stderr: \(o.stderr)")
+    let preflight = try #require(
+      o.stderr.range(of: "not configured  step email: SMTP: half configured, SMTP_TO not set"))
+    let started = try #require(o.stderr.range(of: "respond key-compromised · LIVE"))
+    #expect(preflight.lowerBound < started.lowerBound, "said before the run starts")
     let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
-    #expect(report.contains("Step `email` (notify.email) failed and the run continued"))
-    #expect(report.contains("set SMTP_FROM"))
+    #expect(report.contains("Step `email` (notify.email) was skipped, not configured: SMTP: half configured"))
+    #expect(report.contains("(set SMTP_TO)"))
+    #expect(!report.contains("failed and the run continued"))
   }
 }

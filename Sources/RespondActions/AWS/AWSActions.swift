@@ -84,3 +84,13 @@ package enum AWSActions {
   /// An output value for an optional date (ISO-8601 UTC).
   static func value(_ d: Date?) -> Value { d.map { .string(ISO8601.string($0)) } ?? .null }
 }
+
+/// The resource ARN patterns the AWS actions' permissions name: as narrow as respond can say
+/// without knowing the account (the policy's user narrows them further, e.g. to one user path).
+enum IAMResources {
+  static let user = "arn:aws:iam::*:user/*"
+  static let role = "arn:aws:iam::*:role/*"
+  static let secret = "arn:aws:secretsmanager:*:*:secret:*"
+  static let parameter = "arn:aws:ssm:*:*:parameter/*"
+  static let logGroup = "arn:aws:logs:*:*:log-group:*"
+}

@@ -186,7 +186,12 @@ struct FilterLogEventsAction: Action {
         ParameterSpec("end", .string, "ISO-8601 UTC end of the window (default: now)"),
         ParameterSpec("region", .string, "the log group's region (default: the configured region)"),
       ],
-      outputs: auditOutputs, mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: true))
+      outputs: auditOutputs, mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: true),
+      permissions: [
+        .aws(
+          AWSPermission(
+            "logs", "FilterLogEvents", resource: IAMResources.logGroup, mutates: false, purpose: "AuditLogs"))
+      ])
   }
 
   /// CloudWatch Logs' FilterLogEvents quota: 5 requests per second per account and region.
@@ -256,7 +261,8 @@ struct LookupEventsAction: Action {
         ParameterSpec("regions", .list, "regions to query (list or comma-separated; default: the configured region)"),
       ],
       outputs: auditOutputs + [OutputSpec("regions", "the regions queried")], mutates: false, idempotent: true,
-      requirements: AWSActions.requirements(regional: true))
+      requirements: AWSActions.requirements(regional: true),
+      permissions: [.aws(AWSPermission("cloudtrail", "LookupEvents", mutates: false, purpose: "AuditLogs"))])
   }
 
   /// CloudTrail LookupEvents' quota: 2 requests per second per account and region.

@@ -73,7 +73,12 @@ struct GetAccessKeyLastUsedAction: Action {
         OutputSpec("last-used-service", "service of the last use, null if none"),
         OutputSpec("last-used-region", "region of the last use, null if none"),
       ],
-      mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: false))
+      mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: false),
+      permissions: [
+        .aws(
+          AWSPermission(
+            "iam", "GetAccessKeyLastUsed", resource: IAMResources.user, mutates: false, purpose: "AccessKeys"))
+      ])
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {
@@ -126,7 +131,10 @@ struct ListAccessKeysAction: Action {
         OutputSpec("active-count", "number of Active keys"),
         OutputSpec("status", "Active, Inactive or absent for access-key-id (null when not given)"),
       ],
-      mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: false))
+      mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: false),
+      permissions: [
+        .aws(AWSPermission("iam", "ListAccessKeys", resource: IAMResources.user, mutates: false, purpose: "AccessKeys"))
+      ])
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {
@@ -163,7 +171,10 @@ struct UpdateAccessKeyAction: Action {
         ParameterSpec("user-name", .string, "the owning user (required when signing with temporary credentials)"),
       ],
       outputs: [OutputSpec("access-key-id", "the key changed"), OutputSpec("status", "its new status")],
-      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: false))
+      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: false),
+      permissions: [
+        .aws(AWSPermission("iam", "UpdateAccessKey", resource: IAMResources.user, mutates: true, purpose: "AccessKeys"))
+      ])
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {
@@ -204,7 +215,19 @@ struct CreateAccessKeyAction: Action {
         OutputSpec("user-name", "the owning user"),
         OutputSpec("deleted-to-make-room", "the key deleted to make room, or null"),
       ],
-      mutates: true, idempotent: false, requirements: AWSActions.requirements(regional: false))
+      mutates: true, idempotent: false, requirements: AWSActions.requirements(regional: false),
+      permissions: [
+        .aws(
+          AWSPermission("iam", "CreateAccessKey", resource: IAMResources.user, mutates: true, purpose: "AccessKeys")),
+        .aws(
+          AWSPermission(
+            "iam", "ListAccessKeys", resource: IAMResources.user, mutates: false, purpose: "AccessKeys",
+            onlyWith: "make-room-by-deleting")),
+        .aws(
+          AWSPermission(
+            "iam", "DeleteAccessKey", resource: IAMResources.user, mutates: true, purpose: "AccessKeys",
+            onlyWith: "make-room-by-deleting")),
+      ])
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {
@@ -336,7 +359,10 @@ struct DeleteAccessKeyAction: Action {
         OutputSpec("access-key-id", "the key deleted"),
         OutputSpec("already-deleted", "true when IAM no longer knew the key (NoSuchEntity)"),
       ],
-      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: false))
+      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: false),
+      permissions: [
+        .aws(AWSPermission("iam", "DeleteAccessKey", resource: IAMResources.user, mutates: true, purpose: "AccessKeys"))
+      ])
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {

@@ -23,7 +23,17 @@ struct DenySessionsBeforeAction: Action {
         OutputSpec("principal", "role/<name> or user/<name>"),
         OutputSpec("before", "the cut-off time, ISO-8601 UTC"),
       ],
-      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: false))
+      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: false),
+      permissions: [
+        .aws(
+          AWSPermission(
+            "iam", "PutRolePolicy", resource: IAMResources.role, mutates: true, purpose: "Sessions",
+            onlyWith: "role-name")),
+        .aws(
+          AWSPermission(
+            "iam", "PutUserPolicy", resource: IAMResources.user, mutates: true, purpose: "Sessions",
+            onlyWith: "user-name")),
+      ])
   }
 
   /// The policy document: Deny * on * when aws:TokenIssueTime is before the cut-off.
@@ -78,7 +88,17 @@ struct GetInlinePolicyAction: Action {
         OutputSpec("found", "false when IAM has no such policy on the principal (NoSuchEntity)"),
         OutputSpec("document", "the policy document as IAM returns it, URL-decoded; empty when not found"),
       ],
-      mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: false))
+      mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: false),
+      permissions: [
+        .aws(
+          AWSPermission(
+            "iam", "GetRolePolicy", resource: IAMResources.role, mutates: false, purpose: "Sessions",
+            onlyWith: "role-name")),
+        .aws(
+          AWSPermission(
+            "iam", "GetUserPolicy", resource: IAMResources.user, mutates: false, purpose: "Sessions",
+            onlyWith: "user-name")),
+      ])
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {

@@ -22,7 +22,8 @@ struct GetCallerIdentityAction: Action {
         OutputSpec("user-id", "the caller's unique id"),
         OutputSpec("access-key-id", "the key that was checked"),
       ],
-      mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: false))
+      mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: false),
+      permissions: [])
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {

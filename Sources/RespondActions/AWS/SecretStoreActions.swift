@@ -24,7 +24,16 @@ struct PutSecretValueAction: Action {
         OutputSpec("name", "the secret's name"),
         OutputSpec("fields", "names of the fields written (when fields was given)"),
       ],
-      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: true))
+      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: true),
+      permissions: [
+        .aws(
+          AWSPermission(
+            "secretsmanager", "GetSecretValue", resource: IAMResources.secret, mutates: false, purpose: "SecretStores",
+            onlyWith: "fields")),
+        .aws(
+          AWSPermission(
+            "secretsmanager", "PutSecretValue", resource: IAMResources.secret, mutates: true, purpose: "SecretStores")),
+      ])
   }
 
   /// A UUID (version 5 layout) from SHA-256 of incident id, step id and the value's hash: the
@@ -133,7 +142,12 @@ struct GetSecretValueAction: Action {
         OutputSpec("found", "false when the secret does not exist"),
         OutputSpec("fields", "the names of the secret's JSON fields (values are never outputs)"),
       ],
-      mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: true))
+      mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: true),
+      permissions: [
+        .aws(
+          AWSPermission(
+            "secretsmanager", "GetSecretValue", resource: IAMResources.secret, mutates: false, purpose: "SecretStores"))
+      ])
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {
@@ -175,7 +189,12 @@ struct PutParameterAction: Action {
         ParameterSpec("region", .string, "the parameter's region (default: the configured region)"),
       ],
       outputs: [OutputSpec("version", "the parameter's new version"), OutputSpec("name", "the parameter's name")],
-      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: true))
+      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: true),
+      permissions: [
+        .aws(
+          AWSPermission("ssm", "PutParameter", resource: IAMResources.parameter, mutates: true, purpose: "SecretStores")
+        )
+      ])
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {

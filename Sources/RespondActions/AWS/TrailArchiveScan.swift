@@ -45,7 +45,17 @@ struct TrailArchiveScanAction: Action {
         OutputSpec("bytes-scanned", "uncompressed bytes read"),
         OutputSpec("skipped-files", "files that could not be read to the end, each 'path: reason'"),
       ],
-      mutates: false, idempotent: true)
+      mutates: false, idempotent: true,
+      permissions: [
+        .aws(
+          AWSPermission(
+            "s3", "ListObjectsV2", iamAction: "s3:ListBucket", resource: "arn:aws:s3:::*", mutates: false,
+            purpose: "AuditLogs", onlyWith: "path", valuePrefix: "s3://")),
+        .aws(
+          AWSPermission(
+            "s3", "GetObject", resource: "arn:aws:s3:::*/*", mutates: false, purpose: "AuditLogs", onlyWith: "path",
+            valuePrefix: "s3://")),
+      ])
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {

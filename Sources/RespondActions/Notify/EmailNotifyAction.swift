@@ -1,8 +1,8 @@
 import Foundation
 import RespondCore
 
-/// `notify.email`: sends a plain-text e-mail through SMTP (`SMTP_URL`, `SMTP_FROM`, `SMTP_TO`,
-/// optional `SMTP_USER`/`SMTP_PASSWORD`). The subject and body are masked before the message is
+/// `notify.email`: sends a plain-text e-mail through SMTP (`SMTP_URL`, `SMTP_TO`, optional
+/// `SMTP_FROM` (default: the user at this host), `SMTP_USER`/`SMTP_PASSWORD`). The subject and body are masked before the message is
 /// built; the message is RFC 5322 with CRLF line ends and a quoted-printable body, which keeps lines
 /// short and never starts one with a dot (so no SMTP server can mistake it for the end of data).
 package struct EmailNotifyAction: Action {
@@ -22,7 +22,7 @@ package struct EmailNotifyAction: Action {
         OutputSpec("message-id", "the Message-ID header sent"),
       ],
       mutates: true, idempotent: false,
-      requirements: [Requirement("SMTP", all: ["SMTP_URL", "SMTP_FROM", "SMTP_TO"])])
+      requirements: [Requirement("SMTP", all: ["SMTP_URL", "SMTP_TO"], defaults: ["SMTP_FROM": .userAtHost])])
   }
 
   package func run(_ context: ActionContext) async throws -> ActionResult {
@@ -42,9 +42,10 @@ package struct EmailNotifyAction: Action {
     }
     while url.hasSuffix("/") { url.removeLast() }
 
-    guard let from = context.optionalString("from") ?? envValue("SMTP_FROM") else {
-      throw ActionError.notConfigured("SMTP is not configured: set SMTP_FROM (or pass from)")
-    }
+    // Without SMTP_FROM the mail comes from the responder at this host, as the preflight said.
+    let from =
+      context.optionalString("from") ?? envValue("SMTP_FROM")
+      ?? ConfigurationDefault.userAtHost.value(environment: env, host: ProcessInfo.processInfo.hostName)
     let toValue: Value =
       context.parameters["to"].flatMap { $0.isNull ? nil : $0 } ?? envValue("SMTP_TO").map(Value.string)
       ?? .null

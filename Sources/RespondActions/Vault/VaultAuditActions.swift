@@ -17,7 +17,8 @@ package struct VaultAuditHashAction: Action {
         ParameterSpec("device", .string, "the audit device path (default: file)"),
       ],
       outputs: [OutputSpec("hash", "hmac-sha256:<hex>, as the device logs it")],
-      mutates: false, idempotent: true, requirements: [VaultActions.requirement])
+      mutates: false, idempotent: true, requirements: [VaultActions.requirement],
+      permissions: [.vault(VaultPermission(.fixed("sys/audit-hash/+"), ["update"], purpose: "the audit log search"))])
   }
 
   package func run(_ context: ActionContext) async throws -> ActionResult {
@@ -75,7 +76,8 @@ package struct VaultAuditSearchAction: Action {
         OutputSpec("malformed-lines", "lines that were not JSON audit records"),
         OutputSpec("lines", "lines read"),
       ],
-      mutates: false, idempotent: true)
+      mutates: false, idempotent: true,
+      permissions: [])
   }
 
   package func run(_ context: ActionContext) async throws -> ActionResult {

@@ -52,7 +52,8 @@ package struct VaultKVReadAction: Action {
         OutputSpec("found", "false when there is no live secret at the path"),
         OutputSpec("created-time", "when the current version was written (UTC)"),
       ],
-      mutates: false, idempotent: true, requirements: [VaultActions.requirement])
+      mutates: false, idempotent: true, requirements: [VaultActions.requirement],
+      permissions: [.vault(VaultPermission(.kvData(parameter: "path"), ["read"], purpose: "the secret store"))])
   }
 
   package func run(_ context: ActionContext) async throws -> ActionResult {
@@ -99,7 +100,10 @@ package struct VaultKVWriteAction: Action {
         OutputSpec("previous-version", "the version the write was based on (0 when new)"),
         OutputSpec("changed", "false when the secret already held these values and nothing was written"),
       ],
-      mutates: true, idempotent: true, requirements: [VaultActions.requirement])
+      mutates: true, idempotent: true, requirements: [VaultActions.requirement],
+      permissions: [
+        .vault(VaultPermission(.kvData(parameter: "path"), ["create", "read", "update"], purpose: "the secret store"))
+      ])
   }
 
   package func run(_ context: ActionContext) async throws -> ActionResult {
@@ -196,7 +200,10 @@ package struct VaultKVFindAction: Action {
         OutputSpec("unreadable", "paths that could not be listed or read (permission denied)"),
         OutputSpec("complete", "false when max-secrets stopped the walk early or some paths were unreadable"),
       ],
-      mutates: false, idempotent: true, requirements: [VaultActions.requirement])
+      mutates: false, idempotent: true, requirements: [VaultActions.requirement],
+      permissions: [
+        .vault(VaultPermission(.kvTree(parameter: "path"), ["list", "read"], purpose: "where the value is stored"))
+      ])
   }
 
   /// A unit of work in the walk: list a folder, or read a secret.

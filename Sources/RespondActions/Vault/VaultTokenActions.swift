@@ -35,7 +35,13 @@ package struct VaultTokenLookupAction: Action {
         OutputSpec("entity-id"),
         OutputSpec("renewable"),
       ],
-      mutates: false, idempotent: true, requirements: [VaultActions.requirement])
+      mutates: false, idempotent: true, requirements: [VaultActions.requirement],
+      permissions: [
+        .vault(VaultPermission(.fixed("auth/token/lookup"), ["update"], purpose: "token lookup", onlyWith: "token")),
+        .vault(
+          VaultPermission(
+            .fixed("auth/token/lookup-accessor"), ["update"], purpose: "token lookup", onlyWith: "accessor")),
+      ])
   }
 
   package func run(_ context: ActionContext) async throws -> ActionResult {
@@ -111,7 +117,8 @@ package struct VaultTokenRevokeAction: Action {
       name: "vault.token.revoke", summary: "Revoke a Vault/OpenBao token with its children and leases",
       parameters: [ParameterSpec("token", required: true, secret: true, "the token to revoke")],
       outputs: [OutputSpec("revoked", "true once Vault no longer honours the token")],
-      mutates: true, idempotent: true, requirements: [VaultActions.requirement])
+      mutates: true, idempotent: true, requirements: [VaultActions.requirement],
+      permissions: [.vault(VaultPermission(.fixed("auth/token/revoke"), ["update"], purpose: "token revocation"))])
   }
 
   package func run(_ context: ActionContext) async throws -> ActionResult {
@@ -146,7 +153,10 @@ package struct VaultTokenRevokeAccessorAction: Action {
         OutputSpec("revoked", "true once no token with this accessor is valid"),
         OutputSpec("found", "false when Vault had no token with this accessor (already revoked or expired)"),
       ],
-      mutates: true, idempotent: true, requirements: [VaultActions.requirement])
+      mutates: true, idempotent: true, requirements: [VaultActions.requirement],
+      permissions: [
+        .vault(VaultPermission(.fixed("auth/token/revoke-accessor"), ["update"], purpose: "token revocation"))
+      ])
   }
 
   package func run(_ context: ActionContext) async throws -> ActionResult {

@@ -57,14 +57,31 @@ package struct OutputSpec: Sendable, Equatable {
 package struct Requirement: Sendable, Equatable {
   package var what: String
   package var alternatives: [[String]]
+  /// Variables that belong with these but have a sensible default when unset (SMTP_FROM:
+  /// the user at this host): the preflight says which default is used.
+  package var defaults: [String: ConfigurationDefault]
 
-  package init(_ what: String, anyOf alternatives: [[String]]) {
+  package init(_ what: String, anyOf alternatives: [[String]], defaults: [String: ConfigurationDefault] = [:]) {
     self.what = what
     self.alternatives = alternatives
+    self.defaults = defaults
   }
 
-  package init(_ what: String, all variables: [String]) {
-    self.init(what, anyOf: [variables])
+  package init(_ what: String, all variables: [String], defaults: [String: ConfigurationDefault] = [:]) {
+    self.init(what, anyOf: [variables], defaults: defaults)
+  }
+
+  /// Whether some of the variables that go together are set but the requirement is not met:
+  /// half a configuration (SMTP_URL without SMTP_TO), which cannot work as it stands.
+  package func isHalfSet(in env: [String: String]) -> Bool {
+    let related = Set(alternatives.flatMap { $0 }).union(defaults.keys)
+    return !isMet(in: env) && related.contains { !(env[$0] ?? "").isEmpty }
+  }
+
+  /// The variables of the closest alternative that are not set ("set SMTP_TO").
+  package func unset(in env: [String: String]) -> [String] {
+    let missing = alternatives.map { $0.filter { (env[$0] ?? "").isEmpty } }
+    return missing.min { $0.count < $1.count } ?? []
   }
 
   /// Whether the environment satisfies this requirement.
@@ -76,6 +93,20 @@ package struct Requirement: Sendable, Equatable {
   package var missingDescription: String {
     let alts = alternatives.map { $0.joined(separator: " and ") }
     return "\(what): set " + alts.joined(separator: ", or ")
+  }
+}
+
+/// A value used for a variable that is not set.
+package enum ConfigurationDefault: Sendable, Equatable {
+  /// `user@host`: the account running respond ($USER, else $LOGNAME) at this machine's name.
+  case userAtHost
+
+  package func value(environment: [String: String], host: String) -> String {
+    switch self {
+    case .userAtHost:
+      let user = [environment["USER"], environment["LOGNAME"]].compactMap { $0 }.first { !$0.isEmpty } ?? "respond"
+      return "\(user)@\(host.isEmpty ? "localhost" : host)"
+    }
   }
 }
 
@@ -98,11 +129,17 @@ package struct ActionDescriptor: Sendable {
   /// Whether it works without any network or environment (format checks): `plan` runs such
   /// steps to show which branch a given input takes.
   package var offline: Bool = false
+  /// What it must be allowed to do at its provider (IAM actions, Vault capabilities): nil when
+  /// the action never declared it, empty when it needs nothing (STS GetCallerIdentity). `respond
+  /// policy` and the preflight read it; an action with provider credentials must declare it.
+  package var permissions: [ProviderPermission]?
 
   package init(
     name: String, summary: String, parameters: [ParameterSpec] = [], outputs: [OutputSpec] = [],
-    mutates: Bool, idempotent: Bool, requirements: [Requirement] = [], acceptsExtraParameters: Bool = false
+    mutates: Bool, idempotent: Bool, requirements: [Requirement] = [], acceptsExtraParameters: Bool = false,
+    permissions: [ProviderPermission]? = nil
   ) {
+    self.permissions = permissions
     self.name = name
     self.summary = summary
     self.parameters = parameters

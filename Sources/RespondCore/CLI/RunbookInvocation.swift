@@ -204,6 +204,12 @@ package struct RunbookInvocation: Equatable, Sendable {
       "  --all".padding(30) + "also show the steps of branches that do not apply (condition false)",
       "  --out DIR".padding(30) + "where incident folders go (default ./incidents)",
       "  --runbooks DIR".padding(30) + "where runbooks are found (default ./Runbooks)",
+      "",
+      "preflight: before a live run changes anything, respond decides which steps will run for these inputs",
+      "and checks each one's configuration, credentials and (AWS) permission for each API call. A problem for",
+      "containment stops the run there (exit 2, nothing changed); a half-configured notification is skipped",
+      "at its turn and listed as a follow-up. Shown with --yes too. `respond policy \(rb.name)` prints the",
+      "IAM and Vault/OpenBao policies the steps need.",
     ]
     if rb.inputs.contains(where: { $0.name == "key" }) {
       lines += [

@@ -99,6 +99,7 @@ package final class IncidentRunner: @unchecked Sendable {
         verifies: step.verifies.isEmpty ? nil : step.verifies)
     }
     try record(r)
+    if let preflight = options.preflightNote { try note(step: nil, preflight) }
     progress.line(
       "respond \(runbook.name) · \(options.mode == .live ? "LIVE" : options.mode == .drill ? "DRILL" : "DRILL (--dry-run)") · incident \(info.id)"
     )
@@ -309,6 +310,10 @@ package final class IncidentRunner: @unchecked Sendable {
     case .end(let ending):
       return try finish(step, ending, began: began)
     case .run(let approval):
+      // A step the preflight found cannot work as configured is skipped before anyone is asked.
+      if let why = options.notConfigured[step.id], !options.mode.isDry {
+        return try skipNotConfigured(step, why, began)
+      }
       if let approval, let stopped = try await seekApproval(approval, for: step, began: began, policy: policy) {
         return stopped
       }
@@ -428,6 +433,14 @@ package final class IncidentRunner: @unchecked Sendable {
       "      attempt \(attempt) of \(step.id) failed: \(failure.message); retrying in \(wait.shortDescription)")
   }
 
+  /// A step the preflight found cannot work as configured: skipped, said, and (through its
+  /// `missing` record) a follow-up in the report.
+  private func skipNotConfigured(_ step: Step, _ why: String, _ began: ContinuousClock.Instant) throws -> StepOutcome {
+    progress.line("  not configured: \(step.id) (\(step.action)) is skipped: \(why)")
+    return try finish(
+      step, StepPolicy.Ending(.skippedCondition, summary: "not configured: \(why)", missing: [why]), began: began)
+  }
+
   private func succeed(_ step: Step, descriptor: ActionDescriptor, result: ActionResult, began: ContinuousClock.Instant)
     throws -> StepOutcome
   {
@@ -472,6 +485,7 @@ package final class IncidentRunner: @unchecked Sendable {
       ?? (options.mode.isDry
         ? registry.action(named: step.action)?.descriptor.requirements.filter { !$0.isMet(in: environment) }
           .map(\.missingDescription) : nil)
+    if options.mode.isDry, let found = options.preflightMissing[step.id] { r.missing = (r.missing ?? []) + found }
     r.mutates = ending.mutates
     r.continueOnError = step.continueOnError ? true : nil
     r.notProcessed = outcome == .failed && notProcessed ? true : nil

@@ -21,6 +21,14 @@ package struct RunOptions: Sendable {
   /// The rate limiters the run paces its provider calls with. A batch passes one set to every
   /// key's runner so a provider's limits hold across the whole batch; nil means a fresh set.
   package var limiters: RateLimiters?
+  /// From the preflight: steps that cannot work as configured (step id → why). Each is skipped
+  /// at its turn as "not configured" and becomes a follow-up, instead of failing there.
+  package var notConfigured: [String: String] = [:]
+  /// The preflight's findings, journaled as a note right after the run starts.
+  package var preflightNote: String?
+  /// From the preflight, for drills: per step, what it found besides unset variables (AWS calls
+  /// the caller may not make), added to the step's readiness.
+  package var preflightMissing: [String: [String]] = [:]
 
   package init() {}
 

@@ -275,6 +275,16 @@ extension IncidentReport {
       follow.append(
         FollowUp(text: "Step `\(s.id)` (\(s.action)) failed and the run continued: \(s.error ?? "")", done: false))
     }
+    // Steps the preflight found not configured were skipped at their turn (live runs only).
+    for s in steps
+    where !(state.incident?.mode.isDry ?? false) && s.outcome == StepOutcome.skippedCondition.rawValue
+      && !s.missing.isEmpty
+    {
+      follow.append(
+        FollowUp(
+          text: "Step `\(s.id)` (\(s.action)) was skipped, not configured: \(s.missing.joined(separator: "; "))",
+          done: false))
+    }
     if state.incident?.mode.isDry ?? false {
       follow.append(
         FollowUp(text: "This was a drill: nothing was changed. Run without --dry-run to respond for real", done: false))

@@ -46,9 +46,21 @@ enum RunbookCommand {
       FileHandle.standardError.write(Data((RunbookInvocation.usage(for: runbook, command: command) + "\n").utf8))
       return 2
     }
-    let options = RunOptions(
+    var options = RunOptions(
       mode: RunOptions.startMode(requested, dryRun: invocation.dryRun), invocation: invocation)
     let masker = Masker()
+    // Before the first change: which steps run and whether each can (configuration, credentials,
+    // AWS permissions). Shown with --yes too; a problem for containment stops here, exit 2.
+    switch await PreflightCheck.run(
+      runbook: runbook, registry: registry, inputs: invocation.inputs, mode: options.mode,
+      assumeYes: invocation.yes, masker: masker)
+    {
+    case .stop(let code): return code
+    case .go(let notConfigured, let note, let denied):
+      options.notConfigured = notConfigured
+      options.preflightNote = note
+      options.preflightMissing = denied
+    }
     let transport = Frontend.transport()
     Frontend.mark("load")
     let runner = IncidentRunner(
