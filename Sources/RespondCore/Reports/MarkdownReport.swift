@@ -198,6 +198,8 @@ package enum MarkdownReport {
       }
     }
 
+    md += ActivitySection.render(r, escape: escape)
+
     // Not done.
     md.append("## Not done")
     md.append("")
