@@ -28,6 +28,49 @@ import Testing
     return try #require(Value.parseJSON(text))
   }
 
+  let prefix = "/attacker-\(UUID().uuidString.prefix(8).lowercased())"
+
+  func curl(_ args: [String]) throws -> String {
+    try runProgram("/usr/bin/curl", ["-sS", "--fail", "--max-time", "10"] + args)
+  }
+
+  /// moto plus PagerDuty at the recording receiver, and CloudTrail there answering "no events"
+  /// (moto has no LookupEvents: its 500s would only cost retries).
+  func environment() throws -> [String: String] {
+    let spec: Value = [
+      "path": .string(prefix + "/cloudtrail"), "responses": [],
+      "default": [
+        "status": 200, "headers": ["Content-Type": "application/x-amz-json-1.1"], "body": #"{"Events":[]}"#,
+      ],
+    ]
+    _ = try curl(["-X", "POST", "--data-binary", spec.jsonString(), services.receiverURL + "/_control/script"])
+    var env = services.awsEnvironment
+    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = services.receiverURL + prefix + "/cloudtrail"
+    env["PAGERDUTY_ROUTING_KEY"] = "R0UT1NGKEY" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+    env["PAGERDUTY_EVENTS_URL"] = services.receiverURL + prefix + "/pagerduty"
+    return env
+  }
+
+  /// The PagerDuty events sent, in order.
+  func pages() throws -> [Value] {
+    let q = (prefix + "/pagerduty").addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? prefix
+    let all = Value.parseJSON(try curl([services.receiverURL + "/_control/requests?path=" + q]))?.arrayValue ?? []
+    return all.compactMap { $0["body"]?.stringValue.flatMap(Value.parseJSON) }
+  }
+
+  /// A leaked key whose owner may do nothing is P4: the first page is informational.
+  @Test func theSeverityDecidesHowLoudlyTheFirstPageIs() throws {
+    let user = "quiet-\(UUID().uuidString.prefix(8).lowercased())"
+    let leaked = try moto.createUser(user)
+    let o = try runRespond(["key-compromised", "--key", leaked.id, "--yes", "--out", out], environment: environment())
+    #expect(o.status == 0, "stderr: \(o.stderr)")
+    let first = try #require(try pages().first)
+    #expect(first.pointer("/payload/severity") == "info")
+    #expect(first.pointer("/payload/custom_details/severity") == "P4")
+    let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
+    #expect(report.contains("| Severity | P4: no permissions found for the key's owner |"))
+  }
+
   @Test func theAttackersBackdoorIsUndoneAndEveryArtefactNamed() throws {
     let user = "victim-\(UUID().uuidString.prefix(8).lowercased())"
     let leaked = try moto.createUser(user)
@@ -43,8 +86,12 @@ import Testing
 
     let o = try runRespond(
       ["key-compromised", "--key", leaked.id, "--log-group", group, "--yes", "--out", out],
-      environment: services.awsEnvironment)
+      environment: try environment())
     #expect(o.status == 0, "stderr: \(o.stderr)")
+    // P1 pages loudest, before the first change.
+    let first = try #require(try pages().first)
+    #expect(first.pointer("/payload/severity") == "critical")
+    #expect(first.pointer("/payload/custom_details/severity") == "P1")
 
     // Checked with boto3: the backdoor is disabled, not deleted (evidence kept).
     let state = try fixture(["iam-state", services.motoURL, backdoor])
@@ -56,6 +103,9 @@ import Testing
     let victim = try fixture(["iam-state", services.motoURL, user, role])
     #expect(victim["inline"]?.arrayValue?.contains("AWSRevokeOlderSessions") == true)
     #expect(victim["role_inline"]?.arrayValue?.contains("AWSRevokeOlderSessions") == true)
+    // P1: the owner is quarantined and its console password deleted (both approved by --yes).
+    #expect(victim["inline"]?.arrayValue?.contains("RespondQuarantineDenyAll") == true)
+    #expect(victim["login_profile"] == false)
     let denied = try moto.rolePolicy(role: role, policy: "AWSRevokeOlderSessions")
     #expect(denied.contains("aws:TokenIssueTime"))
 

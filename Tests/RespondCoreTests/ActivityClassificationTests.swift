@@ -98,7 +98,7 @@ import Testing
       ).assumedRole == nil)
   }
 
-  @Test func everyPersistenceEventBecomesAFollowUpNamingWhatToRemove() {
+  @Test func everyPersistenceEventBecomesAFollowUpNamingWhatToRemove() throws {
     var all = ActivityClassification()
     let records: [Value] = [
       Self.record("CreateUser", "iam.amazonaws.com", request: ["userName": "backdoor"], id: "u1"),
@@ -119,7 +119,7 @@ import Testing
     #expect(all.counts[.secretReads] == 1)
     #expect(all.counts[.other] == 1)
     let f = all.followUps
-    #expect(f.count == 4)
+    try #require(f.count == 4)
     #expect(f[0].hasPrefix("Disable the IAM user `backdoor` the attacker created"))
     #expect(f[0].contains("event id u1"))
     #expect(

@@ -38,6 +38,8 @@ def attack(url, group, user, key, secret):
     account = "123456789012"
     admin.put_user_policy(UserName=user, PolicyName="ci-admin", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    # The victim signs in to the console too (without MFA): P1 proposes deleting that password.
+    admin.create_login_profile(UserName=user, Password="Pw-" + uuid.uuid4().hex + "!A1")
     suffix = uuid.uuid4().hex[:8]
     role = "deploy-" + suffix
     admin.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps({
