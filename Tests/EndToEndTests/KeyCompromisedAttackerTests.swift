@@ -69,6 +69,7 @@ import Testing
     #expect(first.pointer("/payload/custom_details/severity") == "P4")
     let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
     #expect(report.contains("| Severity | P4: no permissions found for the key's owner |"))
+    #expect(!report.contains("## What the key did"), "no audit source, nothing classified: no empty section")
   }
 
   @Test func theAttackersBackdoorIsUndoneAndEveryArtefactNamed() throws {
@@ -118,6 +119,11 @@ import Testing
       #expect(report.contains(id), "\(name)'s event id \(id) is in the report")
     }
     #expect(report.contains("- [ ] What the attacker left behind: Delete the IAM user `\(backdoor)`"))
+    #expect(report.contains("### Persistence (4)"))
+    #expect(
+      report.contains(
+        "- detached \(try s("policy_arn")) from user \(backdoor) (event \(ids["AttachUserPolicy"]!.stringValue!), verified;"
+      ))
     let json = try #require(
       Value.parseJSON(try Data(contentsOf: URL(fileURLWithPath: dirname(o.lastLine) + "/report.json"))))
     let steps = json["steps"]?.arrayValue ?? []

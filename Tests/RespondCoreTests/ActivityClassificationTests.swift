@@ -131,6 +131,9 @@ import Testing
     merged.add(output: all.value)
     #expect(merged.followUps == f)
     #expect(all.summary.hasPrefix("reads of secrets 1 (GetSecretValue); persistence 4 (CreateUser"))
+    #expect(
+      CloudTrailClassifier.classify(Self.record("CreatePolicy", "iam.amazonaws.com", request: ["policyName": "p"]))
+        .resources == ["managed-policy:p"])
   }
 
   @Test func theOtherGroupIsCountedInFullButKeptShort() {

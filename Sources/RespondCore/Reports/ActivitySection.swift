@@ -13,7 +13,10 @@ package enum ActivitySection {
     let steps = r.steps.filter {
       $0.action == "aws.activity.classify" && $0.outcome == StepOutcome.succeeded.rawValue
     }
-    guard !steps.isEmpty else { return [] }
+    let classified = steps.contains { step in
+      ActivityCategory.allCases.contains { (step.outputs["counts"]?[$0.rawValue]?.intValue ?? 0) > 0 }
+    }
+    guard classified else { return [] }
     var md = ["## What the key did", ""]
     for step in steps {
       for category in ActivityCategory.allCases {

@@ -24,7 +24,11 @@ package enum CloudTrailResources {
     let source = record["eventSource"]?.stringValue ?? ""
     let request = record["requestParameters"]
     let response = record["responseElements"]
-    for (field, kind) in requestFields { add(kind, request?[field]?.stringValue) }
+    // CreatePolicy's policyName is a managed policy's, everywhere else an inline policy's.
+    let managed = record["eventName"]?.stringValue == "CreatePolicy"
+    for (field, kind) in requestFields {
+      add(field == "policyName" && managed ? "managed-policy" : kind, request?[field]?.stringValue)
+    }
     // `name` means a different thing per service.
     switch source {
     case "ssm.amazonaws.com": add("parameter", request?["name"]?.stringValue)
