@@ -53,39 +53,32 @@ struct IAMTriageAction: Action {
 
     let decoded = AccessKeyAccount.decode(keyID)
     out["account-from-key-id"] = AWSActions.value(decoded)
-    let stsAccount = await reader.attempt("STS GetAccessKeyInfo") {
-      try await client.query(.sts, "GetAccessKeyInfo", [("AccessKeyId", keyID)], mutates: false)
-        .string("GetAccessKeyInfoResult/Account")
-    }.flatMap { $0 }
-    out["account-id"] = AWSActions.value(stsAccount ?? decoded)
-    out["account-confirmed"] = .bool(decoded != nil && decoded == stsAccount)
-    let me = await reader.attempt("STS GetCallerIdentity") {
-      try await client.query(.sts, "GetCallerIdentity", [], mutates: false).string("GetCallerIdentityResult/Account")
-    }.flatMap { $0 }
-    out["responder-account"] = AWSActions.value(me)
-
     var facts = TriageFacts(ownerKnown: user != nil)
     facts.rootKey = user == "root" || user == "<root_account>"
-    var policies: [String] = []
-    var summary = PolicySummary()
-    var console = false
-    var mfa = false
-    var quarantine: String?
-    var others: [Value] = []
-    var arn: String?
-    if let user, !facts.rootKey {
-      arn = await reader.attempt("IAM GetUser") {
-        try await client.query(.iam, "GetUser", [("UserName", user)], mutates: false).string("GetUserResult/User/Arn")
-      }.flatMap { $0 }
-      let owned = await reader.policies(user: user)
-      policies = owned.lines
-      summary = owned.summary
-      quarantine = owned.managedARNs.first { $0.contains(":policy/AWSCompromisedKeyQuarantine") }
-      console = await reader.hasLoginProfile(user)
-      mfa = await reader.mfaCount(user) > 0
-      let keys = await reader.attempt("IAM ListAccessKeys") { try await IAMKeys.list(client, userName: user) } ?? []
-      others = keys.filter { $0.id != keyID }.map(\.value)
+    // Triage runs before containment: the independent reads go out together, so it costs a few
+    // round trips rather than one per call.
+    async let sts = reader.attempt("STS GetAccessKeyInfo") {
+      try await client.query(.sts, "GetAccessKeyInfo", [("AccessKeyId", keyID)], mutates: false)
+        .string("GetAccessKeyInfoResult/Account")
     }
+    async let caller = reader.attempt("STS GetCallerIdentity") {
+      try await client.query(.sts, "GetCallerIdentity", [], mutates: false).string("GetCallerIdentityResult/Account")
+    }
+    let ownerName = facts.rootKey ? nil : user
+    async let ownerFacts = Self.owner(ownerName, keyID: keyID, reader: reader, client: client)
+    let stsAccount = (await sts).flatMap { $0 }
+    let me = (await caller).flatMap { $0 }
+    let owner = await ownerFacts
+    out["account-id"] = AWSActions.value(stsAccount ?? decoded)
+    out["account-confirmed"] = .bool(decoded != nil && decoded == stsAccount)
+    out["responder-account"] = AWSActions.value(me)
+    let summary = owner.summary
+    let policies = owner.lines
+    let quarantine = owner.managedARNs.first { $0.contains(":policy/AWSCompromisedKeyQuarantine") }
+    let console = owner.console
+    let mfa = owner.mfa
+    let others = owner.keys.filter { $0.id != keyID }.map(\.value)
+    let arn = owner.arn
     facts.permissions = summary
     facts.quarantined = quarantine != nil
     facts.consoleWithoutMFA = console && !mfa
@@ -114,23 +107,58 @@ struct IAMTriageAction: Action {
   }
 }
 
-/// The IAM reads of triage, each allowed to fail into a gap. A class so the gaps collect while
-/// the reads' closures use the client; it lives within one action run.
-final class TriageReader {
+/// What triage read about the key's owner.
+struct OwnerFacts: Sendable {
+  var arn: String?
+  var lines: [String] = []
+  var summary = PolicySummary()
+  var managedARNs: [String] = []
+  var console = false
+  var mfa = false
+  var keys: [IAMAccessKey] = []
+}
+
+extension IAMTriageAction {
+  /// The owner's reads, all at once; nothing for an unknown owner or the root user.
+  static func owner(_ user: String?, keyID: String, reader: TriageReader, client: AWSClient) async -> OwnerFacts {
+    guard let user else { return OwnerFacts() }
+    async let arn = reader.attempt("IAM GetUser") {
+      try await client.query(.iam, "GetUser", [("UserName", user)], mutates: false).string("GetUserResult/User/Arn")
+    }
+    async let owned = reader.policies(user: user)
+    async let console = reader.hasLoginProfile(user)
+    async let mfa = reader.mfaCount(user)
+    async let keys = reader.attempt("IAM ListAccessKeys") { try await IAMKeys.list(client, userName: user) }
+    let policies = await owned
+    return OwnerFacts(
+      arn: (await arn).flatMap { $0 }, lines: policies.lines, summary: policies.summary,
+      managedARNs: policies.managedARNs, console: await console, mfa: await mfa > 0, keys: await keys ?? [])
+  }
+}
+
+/// The IAM reads of triage, each allowed to fail into a gap. Reads run concurrently, so the gaps
+/// are kept under a lock; it lives within one action run.
+final class TriageReader: @unchecked Sendable {
   let client: AWSClient
-  private(set) var gaps: [String] = []
+  private let lock = NSLock()
+  private var found: [String] = []
 
   init(client: AWSClient) { self.client = client }
+
+  /// What could not be read, sorted (reads finish in any order).
+  var gaps: [String] { lock.withLock { found.sorted() } }
+
+  private func gap(_ text: String) { lock.withLock { found.append(text) } }
 
   /// Runs one read; a provider error becomes a gap and nil.
   func attempt<T>(_ what: String, _ body: () async throws -> T) async -> T? {
     do {
       return try await body()
     } catch let error as ActionError {
-      gaps.append("\(what): \(error.awsCode ?? String(describing: error))")
+      gap("\(what): \(error.awsCode ?? String(describing: error))")
       return nil
     } catch {
-      gaps.append("\(what): \(error)")
+      gap("\(what): \(error)")
       return nil
     }
   }
@@ -190,11 +218,19 @@ final class TriageReader {
         if let d = Self.document(doc ?? nil) { summary.add(document: d) }
       }
     }
+    // The managed policies' documents, read together (two calls each), added in order.
+    let documents = await withTaskGroup(of: (Int, Value?).self) { group in
+      for (i, policy) in managed.prefix(IAMTriageAction.policyLimit).enumerated() {
+        group.addTask { (i, await self.managedDocument(policy.arn)) }
+      }
+      var out: [Int: Value] = [:]
+      for await (i, doc) in group { out[i] = doc }
+      return out
+    }
     for (i, policy) in managed.enumerated() {
       lines.append("\(policy.via): \(policy.arn)")
       summary.add(managedPolicyARN: policy.arn)
-      guard i < IAMTriageAction.policyLimit else { continue }
-      if let d = await managedDocument(policy.arn) { summary.add(document: d) }
+      if let d = documents[i] { summary.add(document: d) }
     }
     return (lines, summary, managed.map(\.arn))
   }
@@ -221,7 +257,7 @@ final class TriageReader {
     } catch let error as ActionError where error.awsCode == "NoSuchEntity" {
       return false
     } catch {
-      gaps.append("IAM GetLoginProfile: \((error as? ActionError)?.awsCode ?? String(describing: error))")
+      gap("IAM GetLoginProfile: \((error as? ActionError)?.awsCode ?? String(describing: error))")
       return false
     }
   }
