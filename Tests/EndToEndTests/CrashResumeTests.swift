@@ -176,18 +176,25 @@ import Testing
   @Test(.timeLimit(.minutes(6))) func killedAnywhereResumeReachesTheRightEndState() throws {
     let base = try baseline(try #require(try plant(1).first))
     var points: [KillPoint] = []
-    // Every 3rd journal record, plus the records right after `create` finished (before
-    // `store-vault` starts) and the last but one.
-    let recordPoints = Set(stride(from: 1, to: base.records - 1, by: 3))
+    // About 20 journal records spread over the run (every 3rd for a short run), plus the
+    // records right after `create` finished (before `store-vault` starts) and the last but one.
+    let recordPoints = Set(stride(from: 1, to: base.records - 1, by: max(3, base.records / 20)))
       .union([base.createFinished, base.createFinished + 1, base.records - 1])
     for n in recordPoints.sorted() where n >= 1 && n < base.records {
       points.append(KillPoint(variable: "RESPOND_TEST_CRASH_AT", value: "\(n)"))
     }
-    // Every other HTTP answer, and the answers to each mutating call and to the new key's check.
-    for n in stride(from: 1, through: base.responses, by: 2) {
+    // About 10 HTTP answers (every other one for a short run), and the answers to each mutating
+    // call and to the new key's check.
+    for n in stride(from: 1, through: base.responses, by: max(2, base.responses / 10)) {
       points.append(KillPoint(variable: "RESPOND_TEST_CRASH_AFTER_RESPONSE", value: "\(n)"))
     }
-    for spec in ["1:iam:CreateAccessKey", "1:iam:UpdateAccessKey", "1:iam:DeleteAccessKey", "1:sts:GetCallerIdentity"] {
+    // Triage asks STS who respond is first: the new key's check is the second GetCallerIdentity.
+    // PutUserPolicy is the deny of the owner's older sessions (a contain step after the key).
+    let specs = [
+      "1:iam:CreateAccessKey", "1:iam:UpdateAccessKey", "1:iam:DeleteAccessKey", "2:sts:GetCallerIdentity",
+      "1:iam:PutUserPolicy",
+    ]
+    for spec in specs {
       points.append(KillPoint(variable: "RESPOND_TEST_CRASH_AFTER_RESPONSE", value: spec))
     }
     let planted = try plant(points.count)

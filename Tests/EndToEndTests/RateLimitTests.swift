@@ -77,7 +77,9 @@ import Testing
       if p < trailPages - 1 { page["NextToken"] = .string("trail-page-\(p + 1)") }
       trail.append(json(.object(page)))
     }
-    try script(trailPath, trail)
+    // Containment pages through the key's events once for the roles it assumed (minted-cloudtrail,
+    // minted-logs), and the investigation once more for everything: each source is scripted twice.
+    try script(trailPath, trail + trail)
 
     // CloudWatch Logs: 16 pages, one event of the key on each.
     let logPages = 16
@@ -100,7 +102,7 @@ import Testing
       if p < logPages - 1 { page["nextToken"] = .string("logs-page-\(p + 1)") }
       logs.append(json(.object(page)))
     }
-    try script(logsPath, logs)
+    try script(logsPath, logs + logs)
 
     var env = services.awsEnvironment
     env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = services.receiverURL + trailPath
@@ -122,10 +124,15 @@ import Testing
       state.steps["logs"]?.outputs["event-count"] == .number(Double(logPages)),
       "every Logs page was read: \(String(describing: state.steps["logs"]?.outputs))")
 
+    // The key assumed no role: containment found none, and read every page to know it.
+    #expect(state.steps["minted-cloudtrail"]?.outputs["event-count"] == 0)
+    #expect(state.steps["minted-cloudtrail"]?.outputs["assumed-roles"] == [])
+    #expect(state.steps["minted-logs"]?.outputs["event-count"] == 0)
+
     let trailTimes = try arrivals(trailPath)
     let logTimes = try arrivals(logsPath)
-    #expect(trailTimes.count == trailPages)
-    #expect(logTimes.count == logPages)
+    #expect(trailTimes.count == 2 * trailPages)
+    #expect(logTimes.count == 2 * logPages)
     let trailPeak = Self.busiestSecond(trailTimes)
     let logPeak = Self.busiestSecond(logTimes)
     #expect(trailPeak <= 2, "CloudTrail LookupEvents: \(trailPeak) requests within one second (limit 2)")

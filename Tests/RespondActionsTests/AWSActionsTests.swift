@@ -89,10 +89,11 @@ import Testing
     let all = AWSActions.all().map(\.descriptor)
     #expect(
       all.map(\.name).sorted() == [
-        "aws.cloudtrail.lookup-events", "aws.cloudtrail.scan-archive", "aws.iam.create-access-key",
-        "aws.iam.delete-access-key",
-        "aws.iam.deny-sessions-before", "aws.iam.get-access-key-last-used", "aws.iam.get-inline-policy",
-        "aws.iam.list-access-keys",
+        "aws.activity.classify", "aws.cloudtrail.lookup-events", "aws.cloudtrail.scan-archive",
+        "aws.iam.create-access-key", "aws.iam.delete-access-key", "aws.iam.delete-inline-policy",
+        "aws.iam.delete-login-profile", "aws.iam.deny-sessions-before", "aws.iam.eradicate-persistence",
+        "aws.iam.get-access-key-last-used", "aws.iam.get-inline-policy", "aws.iam.get-login-profile",
+        "aws.iam.list-access-keys", "aws.iam.quarantine-user", "aws.iam.triage",
         "aws.iam.update-access-key", "aws.logs.filter-log-events", "aws.secretsmanager.get-secret-value",
         "aws.secretsmanager.put-secret-value",
         "aws.ssm.put-parameter", "aws.sts.get-caller-identity",
@@ -108,6 +109,8 @@ import Testing
       mutating == [
         "aws.iam.create-access-key", "aws.iam.delete-access-key", "aws.iam.deny-sessions-before",
         "aws.iam.update-access-key", "aws.secretsmanager.put-secret-value", "aws.ssm.put-parameter",
+        "aws.iam.delete-inline-policy", "aws.iam.quarantine-user", "aws.iam.delete-login-profile",
+        "aws.iam.eradicate-persistence",
       ])
     #expect(all.filter { !$0.idempotent }.map(\.name) == ["aws.iam.create-access-key"])
     let create = all.first { $0.name == "aws.iam.create-access-key" }!
@@ -710,8 +713,15 @@ import Testing
     #expect(first["startTime"] == .number(1_793_491_200_000) && first["endTime"] == .number(1_795_392_000_000))
     #expect(first["nextToken"] == nil)
     #expect(Self.json(t.requests[1])["nextToken"] == "t1" && Self.json(t.requests[2])["nextToken"] == "t2")
+    // Both events are classified (neither is a secret read or persistence: they are "other").
+    #expect(result.outputs["activity"]?["counts"]?["other"] == 2)
+    #expect(result.outputs["activity"]?["other"]?.arrayValue?.count == 2)
+    #expect(result.outputs["assumed-roles"] == [])
+    var outputs = result.outputs
+    outputs["activity"] = nil
+    outputs["assumed-roles"] = nil
     #expect(
-      result.outputs == [
+      outputs == [
         "event-count": 2, "event-names": ["AssumeRole", "ListBuckets"], "source-ips": ["203.0.113.7", "203.0.113.8"],
         "user-agents": ["aws-cli/2.15"], "first-seen": "2026-11-20T10:00:00Z", "last-seen": "2026-11-21T09:30:00Z",
         "principal-arns": ["arn:aws:iam::123456789012:user/alice", "arn:aws:sts::123456789012:assumed-role/deploy/s"],

@@ -13,6 +13,13 @@ so tests verify respond with a second implementation of the AWS protocols).
   moto_fixture.py get-secret URL NAME            -> prints the secret's current SecretString
   moto_fixture.py role URL NAME                  -> creates an IAM role
   moto_fixture.py role-policy URL ROLE POLICY    -> prints the role's inline policy document as JSON
+  moto_fixture.py attack URL GROUP USER KEY SECRET -> an attacker signing with USER's leaked key (USER is made
+                                                    administrator first) creates a backdoor user with its own
+                                                    key, an attached policy and a console password, and assumes
+                                                    a role; the CloudTrail records of it all go to log group
+                                                    GROUP. Prints JSON naming every artefact and event id.
+  moto_fixture.py iam-state URL USER [ROLE]      -> prints JSON: USER's keys, attached and inline policies,
+                                                    login profile; ROLE's inline policies
 Admin credentials for everything but bootstrap come from RESPOND_TEST_AWS_ACCESS_KEY_ID/SECRET.
 """
 import json, os, sys
@@ -24,6 +31,84 @@ def client(svc, url, key=None, secret=None):
                         aws_access_key_id=key or os.environ.get("RESPOND_TEST_AWS_ACCESS_KEY_ID", "bootstrap"),
                         aws_secret_access_key=secret or os.environ.get("RESPOND_TEST_AWS_SECRET_ACCESS_KEY", "bootstrap"),
                         config=Config(retries={"max_attempts": 2}))
+
+def attack(url, group, user, key, secret):
+    import time, uuid
+    admin = client("iam", url)
+    account = "123456789012"
+    admin.put_user_policy(UserName=user, PolicyName="ci-admin", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    # The victim signs in to the console too (without MFA): P1 proposes deleting that password.
+    admin.create_login_profile(UserName=user, Password="Pw-" + uuid.uuid4().hex + "!A1")
+    suffix = uuid.uuid4().hex[:8]
+    role = "deploy-" + suffix
+    admin.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+            "Principal": {"AWS": f"arn:aws:iam::{account}:user/{user}"}}]}))
+    # Everything below is signed with the leaked key.
+    iam = client("iam", url, key, secret)
+    backdoor = "backdoor-" + suffix
+    created = iam.create_user(UserName=backdoor)["User"]
+    bkey = iam.create_access_key(UserName=backdoor)["AccessKey"]
+    policy = iam.create_policy(PolicyName="backdoor-admin-" + suffix, PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))["Policy"]
+    iam.attach_user_policy(UserName=backdoor, PolicyArn=policy["Arn"])
+    password = "Pw-" + uuid.uuid4().hex + "!A1"
+    iam.create_login_profile(UserName=backdoor, Password=password, PasswordResetRequired=False)
+    role_arn = f"arn:aws:iam::{account}:role/{role}"
+    creds = client("sts", url, key, secret).assume_role(RoleArn=role_arn, RoleSessionName="attacker-session")["Credentials"]
+    now = int(time.time() * 1000)
+    ids = {}
+    def record(name, source, request, response, ago_min):
+        ids[name] = str(uuid.uuid4())
+        stamp = now - ago_min * 60000
+        return {"timestamp": stamp, "message": json.dumps({
+            "eventVersion": "1.08", "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp / 1000)),
+            "eventSource": source, "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.23",
+            "userAgent": "aws-cli/2.15.0", "eventID": ids[name], "eventType": "AwsApiCall",
+            "requestParameters": request, "responseElements": response,
+            "userIdentity": {"type": "IAMUser", "accessKeyId": key, "userName": user,
+                             "arn": f"arn:aws:iam::{account}:user/{user}", "accountId": account}})}
+    iso = lambda d: d.strftime("%b %d, %Y %I:%M:%S %p") if hasattr(d, "strftime") else str(d)
+    events = [
+        record("CreateUser", "iam.amazonaws.com", {"userName": backdoor},
+               {"user": {"userName": backdoor, "arn": created["Arn"], "userId": created["UserId"], "path": "/"}}, 50),
+        record("CreateAccessKey", "iam.amazonaws.com", {"userName": backdoor},
+               {"accessKey": {"accessKeyId": bkey["AccessKeyId"], "status": "Active", "userName": backdoor,
+                              "createDate": iso(bkey["CreateDate"])}}, 49),
+        record("CreatePolicy", "iam.amazonaws.com", {"policyName": policy["PolicyName"]},
+               {"policy": {"arn": policy["Arn"], "policyName": policy["PolicyName"]}}, 48),
+        record("AttachUserPolicy", "iam.amazonaws.com", {"userName": backdoor, "policyArn": policy["Arn"]}, None, 47),
+        record("CreateLoginProfile", "iam.amazonaws.com", {"userName": backdoor, "passwordResetRequired": False},
+               {"loginProfile": {"userName": backdoor, "passwordResetRequired": False}}, 46),
+        # CloudTrail writes the session token of an AssumeRole answer into the record.
+        record("AssumeRole", "sts.amazonaws.com", {"roleArn": role_arn, "roleSessionName": "attacker-session"},
+               {"credentials": {"accessKeyId": creds["AccessKeyId"], "sessionToken": creds["SessionToken"],
+                                "expiration": iso(creds["Expiration"])}}, 45),
+    ]
+    logs = client("logs", url)
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="cloudtrail")
+    logs.put_log_events(logGroupName=group, logStreamName="cloudtrail", logEvents=events)
+    print(json.dumps({"backdoor_user": backdoor, "backdoor_key": bkey["AccessKeyId"],
+                      "backdoor_secret": bkey["SecretAccessKey"], "password": password,
+                      "policy_arn": policy["Arn"], "role": role, "role_arn": role_arn,
+                      "session_key": creds["AccessKeyId"], "session_secret": creds["SecretAccessKey"],
+                      "session_token": creds["SessionToken"], "event_ids": ids}))
+
+def iam_state(url, user, role=None):
+    iam = client("iam", url)
+    state = {"keys": {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]},
+             "attached": [p["PolicyArn"] for p in iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]],
+             "inline": iam.list_user_policies(UserName=user)["PolicyNames"]}
+    try:
+        iam.get_login_profile(UserName=user)
+        state["login_profile"] = True
+    except iam.exceptions.NoSuchEntityException:
+        state["login_profile"] = False
+    if role:
+        state["role_inline"] = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    print(json.dumps(state))
 
 def main():
     cmd, url = sys.argv[1], sys.argv[2]
@@ -91,6 +176,10 @@ def main():
     elif cmd == "role-policy":
         doc = client("iam", url).get_role_policy(RoleName=sys.argv[3], PolicyName=sys.argv[4])["PolicyDocument"]
         print(json.dumps(doc) if not isinstance(doc, str) else doc)
+    elif cmd == "attack":
+        attack(url, *sys.argv[3:7])
+    elif cmd == "iam-state":
+        iam_state(url, *sys.argv[3:5])
     else:
         print(__doc__, file=sys.stderr)
         sys.exit(2)

@@ -20,6 +20,13 @@ package enum AWSActions {
       FilterLogEventsAction(),
       LookupEventsAction(),
       TrailArchiveScanAction(),
+      ClassifyActivityAction(),
+      IAMTriageAction(),
+      DeleteInlinePolicyAction(),
+      QuarantineUserAction(),
+      GetLoginProfileAction(),
+      DeleteLoginProfileAction(),
+      EradicatePersistenceAction(),
     ]
   }
 

@@ -20,11 +20,15 @@ struct CloudTrailFindings {
   private(set) var principalARNs: [String: Int] = [:]
   private(set) var roleNames: [String: Int] = [:]
   private(set) var events: [EvidenceEvent] = []
+  /// Every event sorted into what it means for the response (secret reads, persistence…).
+  private(set) var activity = ActivityClassification()
   /// Records dropped because they belong to another key (the server did not filter).
   private(set) var otherKeys = 0
   /// Messages that were not CloudTrail JSON.
   private(set) var unreadable = 0
   private var seenIDs: Set<String> = []
+  /// When set, only events of these names count (the sessions a key minted, for containment).
+  var onlyEvents: Set<String>?
 
   /// How many events the evidence keeps (the newest ones).
   static let sampleSize = 200
@@ -53,6 +57,7 @@ struct CloudTrailFindings {
       otherKeys += 1
       return
     }
+    if let only = onlyEvents, !only.contains(record["eventName"]?.stringValue ?? fallbackName ?? "") { return }
     if let id = record["eventID"]?.stringValue {
       guard seenIDs.insert(id).inserted else { return }
     }
@@ -76,6 +81,9 @@ struct CloudTrailFindings {
     {
       roleNames[role, default: 0] += 1
     }
+    activity.add(
+      CloudTrailClassifier.classify(
+        record, fallbackTime: time, fallbackName: name, fallbackID: record["eventID"]?.stringValue))
     if let time {
       var detail: [String] = []
       if let source = record["eventSource"]?.stringValue { detail.append(source) }
@@ -111,6 +119,8 @@ struct CloudTrailFindings {
       "last-seen": AWSActions.value(lastSeen),
       "principal-arns": Self.sortedKeys(principalARNs),
       "role-names": Self.sortedKeys(roleNames),
+      "activity": activity.value,
+      "assumed-roles": .array(activity.assumedRoles.map { .string($0) }),
     ]
   }
 
@@ -163,7 +173,26 @@ let auditOutputs: [OutputSpec] = [
   OutputSpec("last-seen", "ISO-8601 UTC time of the last event, null if none"),
   OutputSpec("principal-arns", "distinct caller ARNs, sorted"),
   OutputSpec("role-names", "roles whose sessions used the key (session issuer of type Role)"),
+  OutputSpec(
+    "activity",
+    "the events classified: secret-reads, persistence, defence-evasion, compute, other (lists) and counts"),
+  OutputSpec("assumed-roles", "ARNs of the roles the key assumed (AssumeRole that succeeded), sorted"),
 ]
+
+/// The `event-names` parameter the audit actions share: only these events count.
+let eventNamesParameter = ParameterSpec(
+  "event-names", .list,
+  "only count events of these names (e.g. AssumeRole, GetSessionToken: the sessions a key minted)")
+
+/// The set of event names to keep, from the `event-names` parameter; nil keeps all.
+/// Names are checked to be plain identifiers: they go into a CloudWatch Logs filter pattern.
+func onlyEvents(_ context: ActionContext) throws -> Set<String>? {
+  guard let names = try AWSActions.stringList(context, "event-names") else { return nil }
+  for name in names where name.isEmpty || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
+    throw ActionError.badParameter(name: "event-names", reason: "'\(name)' is not an event name (letters and digits)")
+  }
+  return Set(names)
+}
 
 /// How many pages an audit query reads before stopping with a caveat.
 private let maxPages = 1000
@@ -185,6 +214,7 @@ struct FilterLogEventsAction: Action {
         ParameterSpec("start", .string, "ISO-8601 UTC start of the window (default: 90 days before end)"),
         ParameterSpec("end", .string, "ISO-8601 UTC end of the window (default: now)"),
         ParameterSpec("region", .string, "the log group's region (default: the configured region)"),
+        eventNamesParameter,
       ],
       outputs: auditOutputs, mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: true),
       permissions: [
@@ -197,7 +227,11 @@ struct FilterLogEventsAction: Action {
   /// CloudWatch Logs' FilterLogEvents quota: 5 requests per second per account and region.
   static let perSecond: Double = 5
 
-  static func filterPattern(_ key: String) -> String { "{ $.userIdentity.accessKeyId = \"\(key)\" }" }
+  static func filterPattern(_ key: String, only names: Set<String>? = nil) -> String {
+    guard let names, !names.isEmpty else { return "{ $.userIdentity.accessKeyId = \"\(key)\" }" }
+    let any = names.sorted().map { "($.eventName = \"\($0)\")" }.joined(separator: " || ")
+    return "{ ($.userIdentity.accessKeyId = \"\(key)\") && (\(any)) }"
+  }
 
   func run(_ context: ActionContext) async throws -> ActionResult {
     let group = try context.string("log-group")
@@ -206,8 +240,10 @@ struct FilterLogEventsAction: Action {
     let client = try AWSClient(context)
     let region = context.optionalString("region")
     let endpoint = try client.configuration.endpoint(for: .logs, region: region)
-    let pattern = Self.filterPattern(key)
+    let only = try onlyEvents(context)
+    let pattern = Self.filterPattern(key, only: only)
     var findings = CloudTrailFindings(accessKeyID: key)
+    findings.onlyEvents = only
     var caveats: [String] = []
     var token: String?
     var pages = 0
@@ -259,6 +295,7 @@ struct LookupEventsAction: Action {
         ParameterSpec("start", .string, "ISO-8601 UTC start of the window (default: 90 days before end)"),
         ParameterSpec("end", .string, "ISO-8601 UTC end of the window (default: now)"),
         ParameterSpec("regions", .list, "regions to query (list or comma-separated; default: the configured region)"),
+        eventNamesParameter,
       ],
       outputs: auditOutputs + [OutputSpec("regions", "the regions queried")], mutates: false, idempotent: true,
       requirements: AWSActions.requirements(regional: true),
@@ -277,6 +314,7 @@ struct LookupEventsAction: Action {
       try AWSActions.stringList(context, "regions")
       ?? [try client.configuration.region(for: .cloudtrail)]
     var findings = CloudTrailFindings(accessKeyID: key)
+    findings.onlyEvents = try onlyEvents(context)
     var caveats: [String] = []
     var endpoints: [String] = []
     for region in regions {

@@ -37,6 +37,7 @@ struct TrailArchiveScanAction: Action {
         ParameterSpec("start", .string, "ISO-8601 UTC start of the window (default: no lower bound)"),
         ParameterSpec("end", .string, "ISO-8601 UTC end of the window (default: no upper bound)"),
         ParameterSpec("parallel", .integer, "files scanned at once (default: 2, at most the number of cores)"),
+        eventNamesParameter,
       ],
       outputs: auditOutputs + [
         OutputSpec("per-key", "events per access key id (a map)"),
@@ -83,7 +84,7 @@ struct TrailArchiveScanAction: Action {
     let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
     let parallel = min(max(1, try context.int("parallel", default: 2) ?? 2), cores, max(1, files.count))
 
-    let collector = TrailScanCollector(keys: keys, start: start, end: end)
+    let collector = TrailScanCollector(keys: keys, start: start, end: end, only: try onlyEvents(context))
     let matcher = TrailKeyMatcher(keys)
     let began = Date()
     await TrailArchiveScanner.scan(files: files, parallel: parallel, matcher: matcher, collector: collector)
@@ -122,7 +123,7 @@ struct TrailArchiveScanAction: Action {
     guard !objects.isEmpty else {
       throw ActionError.badParameter(name: "path", reason: "no CloudTrail log files (*.json.gz) under \(url)")
     }
-    let collector = TrailScanCollector(keys: keys, start: start, end: end)
+    let collector = TrailScanCollector(keys: keys, start: start, end: end, only: try onlyEvents(context))
     let matcher = TrailKeyMatcher(keys)
     let began = Date()
     let parallel = max(1, min(try context.int("parallel", default: 2) ?? 2, 4))
@@ -190,8 +191,9 @@ final class TrailScanCollector: @unchecked Sendable {
   private var withoutRecords = 0
   private(set) var cancelled = false
 
-  init(keys: [String], start: Date?, end: Date?) {
+  init(keys: [String], start: Date?, end: Date?, only: Set<String>? = nil) {
     findings = CloudTrailFindings(accessKeyIDs: keys)
+    findings.onlyEvents = only
     self.keys = Set(keys)
     self.start = start
     self.end = end

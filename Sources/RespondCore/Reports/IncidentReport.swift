@@ -269,7 +269,14 @@ extension IncidentReport {
     }
     for s in steps where s.action == "manual" && s.outcome == StepOutcome.succeeded.rawValue {
       let instruction = s.outputs["instruction"]?.stringValue ?? s.summary ?? s.title
-      follow.append(FollowUp(text: instruction, done: s.outputs["done"]?.boolValue ?? false))
+      let done = s.outputs["done"]?.boolValue ?? false
+      // A manual step listing items (each resource an attacker left) is one follow-up per item.
+      let items = (s.outputs["items"]?.arrayValue ?? []).compactMap(\.stringValue)
+      if items.isEmpty {
+        follow.append(FollowUp(text: instruction, done: done))
+      } else {
+        follow += items.map { FollowUp(text: "\(instruction): \($0)", done: done) }
+      }
     }
     for s in steps where s.outcome == StepOutcome.failed.rawValue && s.id != state.stoppedAt {
       follow.append(

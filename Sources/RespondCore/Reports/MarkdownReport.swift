@@ -20,6 +20,7 @@ package enum MarkdownReport {
     md += timeline(r, w)
     md += byPhase(r, w)
     md += evidence(r, w)
+    md += ActivitySection.render(r, escape: w.escape)
     md += notDone(r, w)
     md += followUps(r, w)
     md += readiness(r, w)

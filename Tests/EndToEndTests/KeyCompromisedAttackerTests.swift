@@ -1,0 +1,141 @@
+import Foundation
+import RespondCore
+import RespondTestSupport
+import Testing
+
+/// Issue 16 as a user sees it: an attacker, signing with the leaked key on moto, made a backdoor
+/// user with its own key, an attached administrator policy and a console password, and assumed
+/// a role; the CloudTrail records of it are in CloudWatch Logs. `respond key-compromised --yes`
+/// must triage it P1, deny the older sessions of the user and the role, undo the backdoor, and
+/// name every artefact with its event id. Checked afterwards with boto3, not respond's client.
+@Suite(.serialized) struct KeyCompromisedAttackerTests {
+  let services: TestServices
+  let moto: MotoFixture
+  let out = NSTemporaryDirectory() + "respond-e2e-attacker-" + UUID().uuidString
+
+  init() throws {
+    services = try TestServices.load()
+    moto = MotoFixture(services)
+  }
+
+  func fixture(_ args: [String]) throws -> Value {
+    let text = try runProgram(
+      "/usr/bin/env", ["python3", services.repoRoot + "/Tests/Support/moto_fixture.py"] + args,
+      environment: [
+        "RESPOND_TEST_AWS_ACCESS_KEY_ID": services.awsAccessKeyID,
+        "RESPOND_TEST_AWS_SECRET_ACCESS_KEY": services.awsSecretAccessKey,
+      ])
+    return try #require(Value.parseJSON(text))
+  }
+
+  let prefix = "/attacker-\(UUID().uuidString.prefix(8).lowercased())"
+
+  func curl(_ args: [String]) throws -> String {
+    try runProgram("/usr/bin/curl", ["-sS", "--fail", "--max-time", "10"] + args)
+  }
+
+  /// moto plus PagerDuty at the recording receiver, and CloudTrail there answering "no events"
+  /// (moto has no LookupEvents: its 500s would only cost retries).
+  func environment() throws -> [String: String] {
+    let spec: Value = [
+      "path": .string(prefix + "/cloudtrail"), "responses": [],
+      "default": [
+        "status": 200, "headers": ["Content-Type": "application/x-amz-json-1.1"], "body": #"{"Events":[]}"#,
+      ],
+    ]
+    _ = try curl(["-X", "POST", "--data-binary", spec.jsonString(), services.receiverURL + "/_control/script"])
+    var env = services.awsEnvironment
+    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = services.receiverURL + prefix + "/cloudtrail"
+    env["PAGERDUTY_ROUTING_KEY"] = "R0UT1NGKEY" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+    env["PAGERDUTY_EVENTS_URL"] = services.receiverURL + prefix + "/pagerduty"
+    return env
+  }
+
+  /// The PagerDuty events sent, in order.
+  func pages() throws -> [Value] {
+    let q = (prefix + "/pagerduty").addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? prefix
+    let all = Value.parseJSON(try curl([services.receiverURL + "/_control/requests?path=" + q]))?.arrayValue ?? []
+    return all.compactMap { $0["body"]?.stringValue.flatMap(Value.parseJSON) }
+  }
+
+  /// A leaked key whose owner may do nothing is P4: the first page is informational.
+  @Test func theSeverityDecidesHowLoudlyTheFirstPageIs() throws {
+    let user = "quiet-\(UUID().uuidString.prefix(8).lowercased())"
+    let leaked = try moto.createUser(user)
+    let o = try runRespond(["key-compromised", "--key", leaked.id, "--yes", "--out", out], environment: environment())
+    #expect(o.status == 0, "stderr: \(o.stderr)")
+    let first = try #require(try pages().first)
+    #expect(first.pointer("/payload/severity") == "info")
+    #expect(first.pointer("/payload/custom_details/severity") == "P4")
+    let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
+    #expect(report.contains("| Severity | P4: no permissions found for the key's owner |"))
+    #expect(!report.contains("## What the key did"), "no audit source, nothing classified: no empty section")
+  }
+
+  @Test func theAttackersBackdoorIsUndoneAndEveryArtefactNamed() throws {
+    let user = "victim-\(UUID().uuidString.prefix(8).lowercased())"
+    let leaked = try moto.createUser(user)
+    let group = "trail-\(user)"
+    let attack = try fixture(["attack", services.motoURL, group, user, leaked.id, leaked.secret])
+    func s(_ key: String) throws -> String { try #require(attack[key]?.stringValue) }
+    let secrets = [
+      leaked.secret, try s("backdoor_secret"), try s("password"), try s("session_secret"), try s("session_token"),
+    ]
+    for secret in secrets { recordTestSecret(secret) }
+    let backdoor = try s("backdoor_user")
+    let role = try s("role")
+
+    let o = try runRespond(
+      ["key-compromised", "--key", leaked.id, "--log-group", group, "--yes", "--out", out],
+      environment: try environment())
+    #expect(o.status == 0, "stderr: \(o.stderr)")
+    // P1 pages loudest, before the first change.
+    let first = try #require(try pages().first)
+    #expect(first.pointer("/payload/severity") == "critical")
+    #expect(first.pointer("/payload/custom_details/severity") == "P1")
+
+    // Checked with boto3: the backdoor is disabled, not deleted (evidence kept).
+    let state = try fixture(["iam-state", services.motoURL, backdoor])
+    #expect(state["keys"]?[try s("backdoor_key")]?.stringValue == "Inactive")
+    #expect(state["attached"]?.arrayValue?.isEmpty == true, "the attacker's policy is detached")
+    #expect(state["login_profile"] == false, "the backdoor's console password is gone")
+    #expect(state["inline"]?.arrayValue?.contains("RespondQuarantineDenyAll") == true)
+    // The older sessions of the leaked key's user and of the role it assumed are denied.
+    let victim = try fixture(["iam-state", services.motoURL, user, role])
+    #expect(victim["inline"]?.arrayValue?.contains("AWSRevokeOlderSessions") == true)
+    #expect(victim["role_inline"]?.arrayValue?.contains("AWSRevokeOlderSessions") == true)
+    // P1: the owner is quarantined and its console password deleted (both approved by --yes).
+    #expect(victim["inline"]?.arrayValue?.contains("RespondQuarantineDenyAll") == true)
+    #expect(victim["login_profile"] == false)
+    let denied = try moto.rolePolicy(role: role, policy: "AWSRevokeOlderSessions")
+    #expect(denied.contains("aws:TokenIssueTime"))
+
+    // The report: severity P1 with its rule, and every artefact with its event id.
+    let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
+    #expect(report.contains("| Severity | P1: administrator access: every action on every resource |"))
+    let ids = try #require(attack["event_ids"])
+    for name in ["CreateUser", "CreateAccessKey", "AttachUserPolicy", "CreateLoginProfile"] {
+      let id = try #require(ids[name]?.stringValue)
+      #expect(report.contains(id), "\(name)'s event id \(id) is in the report")
+    }
+    #expect(report.contains("- [ ] What the attacker left behind: Delete the IAM user `\(backdoor)`"))
+    #expect(report.contains("### Persistence (4)"))
+    #expect(
+      report.contains(
+        "- detached \(try s("policy_arn")) from user \(backdoor) (event \(ids["AttachUserPolicy"]!.stringValue!), verified;"
+      ))
+    let json = try #require(
+      Value.parseJSON(try Data(contentsOf: URL(fileURLWithPath: dirname(o.lastLine) + "/report.json"))))
+    let steps = json["steps"]?.arrayValue ?? []
+    let activity = try #require(steps.first { $0["id"] == "activity" })
+    #expect(activity["outputs"]?["persistence-count"] == 4)
+    #expect(activity["outputs"]?["created-users"] == [.string(backdoor)])
+    // The session token CloudTrail logged in the AssumeRole record is never copied.
+    for secret in secrets {
+      #expect(!o.stdout.contains(secret) && !o.stderr.contains(secret))
+      for (path, text) in allFileContents(under: dirname(o.lastLine)) { #expect(!text.contains(secret), "in \(path)") }
+    }
+  }
+
+  func dirname(_ path: String) -> String { (path as NSString).deletingLastPathComponent }
+}
