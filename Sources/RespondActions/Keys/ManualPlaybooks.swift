@@ -85,20 +85,6 @@ package enum ManualPlaybooks {
         steps: "A Vault/OpenBao recovery token is valid only while the server runs in recovery mode: take the "
           + "server out of recovery mode (restart it normally), and generate a new recovery token only when "
           + "it is needed again. " + confirmHint)
-    case ("google", _):
-      return ManualPlaybook(
-        consoleURL: "https://console.cloud.google.com/apis/credentials",
-        listedAs: "…" + last4,
-        steps: "In the Google Cloud console of each project that may own it, open APIs & Services > Credentials, "
-          + "find the API key whose value ends in `\(last4)` (Show key), and regenerate or delete it; then put "
-          + "the new key in every app that used it and restrict it to the APIs it needs. " + confirmHint)
-    case ("npm", _):
-      return ManualPlaybook(
-        consoleURL: "https://www.npmjs.com/settings/~/tokens",
-        listedAs: nil,
-        steps: "On npmjs.com open Access Tokens (or run `npm token list`), find the token by its creation date "
-          + "and permissions, and delete it (`npm token revoke <id>`); then create a replacement and update every "
-          + "CI job and .npmrc that used it. " + confirmHint)
     default:
       return nil
     }
