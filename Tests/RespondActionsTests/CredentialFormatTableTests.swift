@@ -263,6 +263,19 @@ private let table = samples()
     }
   }
 
+  /// A truncated paste of a folder's format is still an opaque secret, with a hint naming only
+  /// the format's prefix.
+  @Test func aTruncatedFolderFormatIsOpaqueWithAHint() throws {
+    let sample = try #require(table.first { $0.provider == "anthropic" && $0.kind == "api-key" })
+    let identity = identify(sample.nearMiss)
+    #expect(identity.provider == "unknown")
+    #expect(
+      identity.notes.contains(
+        "it starts like the anthropic api-key format ('sk-ant-api03-') but does not have that format's length or characters"
+      ))
+    #expect(!identity.notes.joined().contains(sample.nearMiss.dropFirst(13).prefix(8)))
+  }
+
   /// A declared public identifier is shown and listed; an identifier that does not authenticate
   /// is shown whole; the secret part never is.
   @Test func publicIdentifiersAreTheOnlyPartShown() throws {

@@ -84,7 +84,10 @@ package struct KeyIdentifyAction: Action {
   /// with more rules, AWS key ids, Vault token shapes, JSON key files), then the provider
   /// folders' formats in folder order, else an opaque secret.
   package static func identity(of key: String, providers: ProviderFormats) -> KeyIdentity {
-    KeyFormats.identify(key) ?? providers.identify(key) ?? KeyFormats.opaque(key)
+    if let known = KeyFormats.identify(key) ?? providers.identify(key) { return known }
+    var opaque = KeyFormats.opaque(key)
+    if KeyFormats.nearMiss(key) == nil, let hint = providers.nearMiss(key) { opaque.notes.append(hint) }
+    return opaque
   }
 
   /// The key without surrounding whitespace; a key with a line break or control character inside

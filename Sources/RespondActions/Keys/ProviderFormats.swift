@@ -30,6 +30,17 @@ package struct ProviderFormats: Sendable {
     return nil
   }
 
+  /// For a string no format accepts: a hint when it starts with a folder format's distinctive
+  /// prefix (four characters or more: a truncated or mangled paste). Names only the prefix.
+  package func nearMiss(_ key: String) -> String? {
+    for (provider, format) in formats where format.prefix.count >= 4 && key.hasPrefix(format.prefix) {
+      return
+        "it starts like the \(provider) \(format.kind) format ('\(format.prefix)') but does not have that format's "
+        + "length or characters"
+    }
+    return nil
+  }
+
   /// The identity of a matched key. What is shown of it: the whole string only when it does not
   /// authenticate; otherwise the declared public identifier (or the prefix) and the fingerprint.
   static func identity(_ key: String, provider: ProviderDefinition, format: CredentialFormat, publicID: String?)
