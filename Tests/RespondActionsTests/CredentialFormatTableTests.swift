@@ -152,7 +152,7 @@ private func samples() -> [FormatSample] {
     row("shopify", kind, prefix + body + "f", prefix + body + "g")
   }
   short("sourcegraph", "access-token", "sgp_" + text.take(16, T.hex) + "_", 40, T.hex)
-  short("square", "access-token", "EAAA", 60, T.word)
+  short("square", "access-token", "EAAA", 22, T.word)
   short("square", "application-secret", "sq0csp-", 43, T.word)
   short("stripe-webhook", "webhook-signing-secret", "whsec_", 32, T.alnum)
   short("supabase", "access-token", "sbp_", 40, T.hex)
