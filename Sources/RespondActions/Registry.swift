@@ -16,7 +16,10 @@ package enum StandardActions {
     var registry = ActionRegistry(swiftActions())
     guard let folder = runbooksFolder else { return (registry, []) }
     let (definitions, diagnostics) = RunbookLoader().loadActions(folder: folder + "/actions")
-    var extra: [Diagnostic] = []
+    // Each provider folder's credential formats and playbook reach `key.identify` here.
+    let (providers, providerProblems) = RunbookLoader().loadProviders(folder: folder + "/providers")
+    registry.register(KeyIdentifyAction(providers: ProviderFormats(providers)))
+    var extra: [Diagnostic] = providerProblems
     for d in definitions {
       if registry.action(named: d.name) != nil {
         extra.append(Diagnostic(d.location, "action '\(d.name)' is already defined"))

@@ -29,12 +29,12 @@ import Testing
     String((0..<count).map { _ in alphabet.randomElement()! })
   }
 
-  /// Formats respond has no recogniser for: Anthropic, DigitalOcean, PyPI, Twilio, Datadog.
+  /// Formats respond has no recogniser for: a Datadog API key (32 hex digits, no prefix to tell
+  /// it from any other hex string) and made-up prefixes no provider folder declares.
   static let unknownKeys: [String] = [
-    "sk-ant-api03-" + random(93) + "AA",
-    "dop_v1_" + random(64, "0123456789abcdef"),
-    "pypi-AgEIcHlwaS5vcmc" + random(60),
-    "SK" + random(32, "0123456789abcdef"),
+    "zq9_" + random(40),
+    "opaque." + random(48),
+    "Tok-" + random(30, "0123456789abcdef"),
     random(32, "0123456789abcdef"),
   ]
 

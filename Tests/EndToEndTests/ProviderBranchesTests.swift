@@ -413,10 +413,12 @@ private func digits(_ count: Int) -> String {
     #expect(
       text.contains(
         """
-        - [ ] Stripe keys cannot be rolled through the public API. In the Stripe Dashboard open Developers > API keys, \
-        find the secret key listed as `sk_live_...\(last4)` (it ends in `\(last4)`), choose "Roll key" and set the old \
-        key to expire "now"; then put the new key in every service that used the old one.
-        """))
+        - [ ] Open https://dashboard.stripe.com/apikeys. The console lists this credential as `sk_live_...\(last4)`. \
+        Revoke: Stripe keys cannot be rolled through the public API. In the Stripe Dashboard open Developers > API \
+        keys (a test mode key: with Test mode on), find the secret or restricted key listed as shown here, choose \
+        "Roll key" and set the old key to expire "now". Rotate: The roll issues the replacement; a restricted key \
+        keeps its permissions. Update: Put the new key in every service that used the old one
+        """), "\(text)")
     #expect(text.contains("(https://dashboard.stripe.com/apikeys)"))
     #expect(text.contains("| Listed by the provider as | sk_live\\_...\(last4) |"))
     #expect(text.contains("LIVE: NOT CONTAINED"), "a manual step is not containment")

@@ -48,8 +48,19 @@ private func repeated(_ pattern: String, _ count: Int) -> String {
 
 private let random30 = "Ab3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0"
 
+/// The provider folders shipped in Runbooks/providers (Google API keys and npm tokens live there).
+private let shippedProviders = ProviderFormats(
+  RunbookLoader().loadProviders(folder: TestServices.repositoryRoot() + "/Runbooks/providers").0)
+
+/// What `key.identify` makes of a key: the Swift formats, then the shipped provider folders.
 private func identify(_ key: String) throws -> KeyIdentity {
-  try #require(KeyFormats.identify(key), "\(key) should be recognised")
+  let identity = KeyIdentifyAction.identity(of: key, providers: shippedProviders)
+  try #require(identity.provider != "unknown", "\(key) should be recognised")
+  return identity
+}
+
+private func isUnknown(_ key: String) -> Bool {
+  KeyIdentifyAction.identity(of: key, providers: shippedProviders).provider == "unknown"
 }
 
 @Suite("key.identify")
@@ -288,10 +299,10 @@ struct KeyIdentifyTests {
     #expect(try identify("rk_live_" + repeated("abc123", 99)).kind == "restricted-key")
     #expect(try identify("rk_test_" + repeated("abc123", 30)).kind == "restricted-key")
     #expect(try identify("sk_prod_" + repeated("abc123", 30)).kind == "secret-key")
-    #expect(KeyFormats.identify("sk_test_" + repeated("abc123", 9)) == nil)
-    #expect(KeyFormats.identify("rk_live_" + repeated("abc123", 100)) == nil)
-    #expect(KeyFormats.identify("pk_live_" + repeated("abc123", 24)) == nil)  // publishable: not a secret
-    #expect(KeyFormats.identify("sk_live_" + repeated("abc-123", 24)) == nil)
+    #expect(isUnknown("sk_test_" + repeated("abc123", 9)))
+    #expect(isUnknown("rk_live_" + repeated("abc123", 100)))
+    #expect(isUnknown("pk_live_" + repeated("abc123", 24)))  // publishable: not a secret
+    #expect(isUnknown("sk_live_" + repeated("abc-123", 24)))
   }
 
   @Test func sendGridKeys() throws {
@@ -367,8 +378,9 @@ struct KeyIdentifyTests {
     #expect(id.provider == "google")
     #expect(id.kind == "api-key")
     #expect(id.display == "AIza…" + Masker.fingerprint(key))
-    #expect(KeyFormats.identify(String(key.dropLast())) == nil)
-    #expect(KeyFormats.identify(key + "x") == nil)
+    #expect(id.manual?.listedAs == "…" + key.suffix(4))
+    #expect(isUnknown(String(key.dropLast())))
+    #expect(isUnknown(key + "x"))
   }
 
   @Test func npmTokens() throws {
@@ -378,8 +390,8 @@ struct KeyIdentifyTests {
     #expect(id.kind == "access-token")
     #expect(id.checksumValid == true)
     #expect(try identify(breakChecksum(token)).checksumValid == false)
-    #expect(KeyFormats.identify(String(token.dropLast())) == nil)
-    #expect(KeyFormats.identify(token + "0") == nil)
+    #expect(isUnknown(String(token.dropLast())))
+    #expect(isUnknown(token + "0"))
   }
 
   // MARK: - Unknown input
@@ -544,12 +556,12 @@ struct KeyIdentifyTests {
   /// as the provider's own list shows it (Stripe: the last four characters, spelled out).
   @Test func stripeKeysAreNamedAsTheDashboardListsThem() async throws {
     let key = "sk_live_" + "51HxQ2fLkQ9vT0pZr8WmB3nC4dE5Wxyz"
-    let result = try await KeyIdentifyAction().run(context(key: .string(key)))
+    let result = try await KeyIdentifyAction(providers: shippedProviders).run(context(key: .string(key)))
     #expect(result.outputs["automated"] == false)
     #expect(result.outputs["listed-as"] == "sk_live_...Wxyz")
     #expect(result.outputs["console-url"] == "https://dashboard.stripe.com/apikeys")
     let steps = try #require(result.outputs["manual-steps"]?.stringValue)
-    #expect(steps.contains("find the secret key listed as `sk_live_...Wxyz` (it ends in `Wxyz`)"))
+    #expect(steps.contains("The console lists this credential as `sk_live_...Wxyz`."))
     #expect(steps.contains("Roll key") && steps.contains("every service that used the old one"))
     #expect(!Value.object(result.outputs).jsonString().contains(key))
   }

@@ -63,10 +63,9 @@ package enum KeyFormats {
   package static let knownFormats =
     "AWS access key ids (AKIA, ASIA, ABIA, ACCA), GitHub tokens (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_), "
     + "GitLab tokens (glpat- and the other gl…- prefixes, GR1348941), Slack tokens (xoxb-, xoxp-, xoxe, xapp-, "
-    + "xoxa-, xoxr-, xoxo-, xoxs-) and hooks.slack.com webhook URLs, Stripe secret and restricted keys "
-    + "(sk_live_, sk_test_, rk_live_, rk_test_), SendGrid keys (SG.), OpenAI keys (sk-proj-, sk-svcacct-, "
-    + "sk-admin-, legacy sk-), Vault/OpenBao tokens (hvs., hvb., hvr., s., b., r.), Google API keys (AIza) "
-    + "and npm tokens (npm_)"
+    + "xoxa-, xoxr-, xoxo-, xoxs-) and hooks.slack.com webhook URLs, SendGrid keys (SG.), OpenAI keys (sk-proj-, sk-svcacct-, "
+    + "sk-admin-, legacy sk-), Vault/OpenBao tokens (hvs., hvb., hvr., s., b., r.), Google service-account "
+    + "key files, and the formats of the provider folders (Runbooks/providers: Google API keys, npm, Anthropic...)"
 
   /// Recognises a credential from its exact text (no surrounding whitespace), or returns nil.
   /// Order matters where prefixes overlap: OpenAI's `sk-proj-` before legacy `sk-`, Slack's
@@ -101,7 +100,7 @@ package enum KeyFormats {
 
   /// The recognisers in the order they are tried.
   private static let recognisers: [@Sendable (String, [UInt8]) -> KeyIdentity?] = [
-    slackWebhook, aws, github, gitlab, slack, openAI, stripe, sendGrid, vault, google, npm,
+    slackWebhook, aws, github, gitlab, slack, openAI, sendGrid, vault,
   ]
 
   /// For a string `identify` rejects: a hint when it starts like a known format but does not
@@ -374,7 +373,7 @@ package enum KeyFormats {
     return nil
   }
 
-  // MARK: - OpenAI, Stripe, SendGrid
+  // MARK: - OpenAI, SendGrid
 
   /// `sk-proj-`, `sk-svcacct-`, `sk-admin-` (checked before Stripe and legacy `sk-`), then the
   /// legacy `sk-` + 20 + `T3BlbkFJ` + 20 user key.
@@ -402,22 +401,6 @@ package enum KeyFormats {
       return identity(
         key, provider: "openai", kind: "user-key", prefix: "sk-",
         revocableVia: "delete it at platform.openai.com/api-keys", notes: ["legacy user key format"])
-    }
-    return nil
-  }
-
-  /// `(sk|rk)_(live|test|prod)_` + 10 to 99 alphanumerics.
-  private static func stripe(_ key: String, _ b: [UInt8]) -> KeyIdentity? {
-    for kindPrefix in ["sk_", "rk_"] where hasPrefix(b, kindPrefix) {
-      for mode in ["live_", "test_", "prod_"] where hasPrefix(b[3...], mode) {
-        let prefix = kindPrefix + mode
-        let body = b[prefix.utf8.count...]
-        guard (10...99).contains(body.count), all(body, isAlphanumeric) else { return nil }
-        return identity(
-          key, provider: "stripe", kind: kindPrefix == "sk_" ? "secret-key" : "restricted-key", prefix: prefix,
-          revocableVia: "roll it in the Stripe Dashboard (dashboard.stripe.com/apikeys); the API cannot",
-          notes: [mode == "test_" ? "test mode key" : "live mode key"])
-      }
     }
     return nil
   }
@@ -475,15 +458,7 @@ package enum KeyFormats {
     return nil
   }
 
-  // MARK: - Google, npm
-
-  /// `AIza` + 35 characters.
-  private static func google(_ key: String, _ b: [UInt8]) -> KeyIdentity? {
-    guard b.count == 39, hasPrefix(b, "AIza"), all(b[4...], isWordOrDash) else { return nil }
-    return identity(
-      key, provider: "google", kind: "api-key", prefix: "AIza",
-      revocableVia: "delete or regenerate it in Google Cloud console, APIs & Services > Credentials")
-  }
+  // MARK: - Google service accounts
 
   /// A Google Cloud service-account key file (JSON with `"type": "service_account"`): its
   /// `private_key_id` names the key in the console's Keys list and is not secret; the private key
@@ -504,16 +479,6 @@ package enum KeyFormats {
       email: email, keyID: keyID, project: json["project_id"]?.stringValue)
     return identity
   }
-
-  /// `npm_` + 36 alphanumerics, with the same checksum as GitHub tokens.
-  private static func npm(_ key: String, _ b: [UInt8]) -> KeyIdentity? {
-    guard b.count == 40, hasPrefix(b, "npm_"), all(b[4...], isAlphanumeric) else { return nil }
-    return identity(
-      key, provider: "npm", kind: "access-token", prefix: "npm_", checksumValid: checksumMatches(b[4...]),
-      revocableVia: "npm token revoke, or the Access Tokens page on npmjs.com")
-  }
-
-  // MARK: - Checksums
 
   /// GitHub's (and npm's) token checksum: the last 6 characters are the CRC32 (IEEE, as zlib) of
   /// the 30 characters before them, base62-encoded (`0-9A-Za-z`) and left-padded with zeros.

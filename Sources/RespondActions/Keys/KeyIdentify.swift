@@ -11,7 +11,10 @@ package enum KeyActions {
 /// The detect phase's first step; every later step dispatches on its outputs. Read-only and
 /// needs nothing from the environment, so it runs the same in live runs, dry runs and drills.
 package struct KeyIdentifyAction: Action {
-  package init() {}
+  /// The formats the provider folders declare, tried after the Swift ones.
+  package let providers: ProviderFormats
+
+  package init(providers: ProviderFormats = ProviderFormats()) { self.providers = providers }
 
   package var descriptor: ActionDescriptor {
     var d = ActionDescriptor(
@@ -22,7 +25,9 @@ package struct KeyIdentifyAction: Action {
       ],
       outputs: [
         OutputSpec(
-          "provider", "aws, github, gitlab, slack, stripe, sendgrid, openai, vault, google, npm, or unknown"),
+          "provider",
+          "aws, github, gitlab, slack, stripe, sendgrid, openai, vault, google, npm, a provider folder's name, or unknown"
+        ),
         OutputSpec(
           "kind", "the credential's kind, e.g. access-key, session-key, classic-pat, service-token; opaque if unknown"),
         OutputSpec("key-id", "the public identifier naming the key (AWS access key id, SendGrid key id), or null"),
@@ -55,7 +60,7 @@ package struct KeyIdentifyAction: Action {
     context.masker.register(key)
     // An unknown format is not an error: it is still a leaked credential, and the run goes on to
     // report it, notify, and hand the person the generic playbook (verdict NOT CONTAINED).
-    let identity = KeyFormats.identify(key) ?? KeyFormats.opaque(key)
+    let identity = Self.identity(of: key, providers: providers)
     // A service-account key file holds a private key of its own: masked on its own too.
     if identity.kind == "service-account-key", let inner = Value.parseJSON(key)?["private_key"]?.stringValue {
       context.masker.register(inner)
@@ -73,6 +78,16 @@ package struct KeyIdentifyAction: Action {
       identity.provider == "github"
       ? .string(Data(SHA256.hash(data: Data(key.utf8))).base64EncodedString()) : .null
     return ActionResult(outputs: outputs, summary: summary)
+  }
+
+  /// What `key` is: a Swift-recognised format first (those whose protocol needs code: checksums
+  /// with more rules, AWS key ids, Vault token shapes, JSON key files), then the provider
+  /// folders' formats in folder order, else an opaque secret.
+  package static func identity(of key: String, providers: ProviderFormats) -> KeyIdentity {
+    if let known = KeyFormats.identify(key) ?? providers.identify(key) { return known }
+    var opaque = KeyFormats.opaque(key)
+    if KeyFormats.nearMiss(key) == nil, let hint = providers.nearMiss(key) { opaque.notes.append(hint) }
+    return opaque
   }
 
   /// The key without surrounding whitespace; a key with a line break or control character inside

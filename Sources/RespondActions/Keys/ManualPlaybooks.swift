@@ -43,16 +43,6 @@ package enum ManualPlaybooks {
         steps: "A context-specific AWS credential is revoked at the AWS service that issued it: find that service "
           + "from CloudTrail events with this key id, revoke the credential there, and rotate what it protected. "
           + confirmHint)
-    case ("stripe", _):
-      let listed = stripeListed(key)
-      let what = identity.kind == "restricted-key" ? "restricted key" : "secret key"
-      return ManualPlaybook(
-        consoleURL: "https://dashboard.stripe.com/apikeys",
-        listedAs: listed,
-        steps: "Stripe keys cannot be rolled through the public API. In the Stripe Dashboard open Developers > API "
-          + "keys\(key.contains("_test_") ? " (test mode)" : ""), find the \(what) listed as `\(listed)` (it ends in "
-          + "`\(last4)`), choose \"Roll key\" and set the old key to expire \"now\"; then put the new key in every "
-          + "service that used the old one. " + confirmHint)
     case ("slack", "webhook-url"):
       let listed = slackWebhookListed(key)
       return ManualPlaybook(
@@ -85,20 +75,6 @@ package enum ManualPlaybooks {
         steps: "A Vault/OpenBao recovery token is valid only while the server runs in recovery mode: take the "
           + "server out of recovery mode (restart it normally), and generate a new recovery token only when "
           + "it is needed again. " + confirmHint)
-    case ("google", _):
-      return ManualPlaybook(
-        consoleURL: "https://console.cloud.google.com/apis/credentials",
-        listedAs: "…" + last4,
-        steps: "In the Google Cloud console of each project that may own it, open APIs & Services > Credentials, "
-          + "find the API key whose value ends in `\(last4)` (Show key), and regenerate or delete it; then put "
-          + "the new key in every app that used it and restrict it to the APIs it needs. " + confirmHint)
-    case ("npm", _):
-      return ManualPlaybook(
-        consoleURL: "https://www.npmjs.com/settings/~/tokens",
-        listedAs: nil,
-        steps: "On npmjs.com open Access Tokens (or run `npm token list`), find the token by its creation date "
-          + "and permissions, and delete it (`npm token revoke <id>`); then create a replacement and update every "
-          + "CI job and .npmrc that used it. " + confirmHint)
     default:
       return nil
     }
@@ -131,12 +107,6 @@ package enum ManualPlaybooks {
         + "it where the issuer allows). 3. Rotate: create a replacement and put it in every service and secret "
         + "store that used the old one, and check they still work. 4. Search the issuer's audit log for what it "
         + "did. " + confirmHint)
-  }
-
-  /// Stripe's API keys page lists a key as its mode prefix, dots and its last four characters.
-  static func stripeListed(_ key: String) -> String {
-    let prefix = key.prefix { $0 != "_" } + "_" + key.dropFirst(3).prefix { $0 != "_" } + "_"
-    return prefix + "..." + String(key.suffix(4))
   }
 
   /// A Slack webhook URL up to its secret last segment (`.../services/T0123/B0456/`): the team and

@@ -15,10 +15,17 @@ struct Identify: AsyncParsableCommand {
   @Flag(help: "Print JSON.")
   var json = false
 
+  @Option(help: "The runbooks folder whose providers/ folders declare more formats (default: as for runbooks).")
+  var runbooks: String?
+
   func run() async throws {
     let masker = Masker()
     masker.register(key)
-    guard let action = StandardActions.registry().action(named: "key.identify") else {
+    let folder = RunbookCatalog(explicit: runbooks).searchPath.first { FileManager.default.fileExists(atPath: $0) }
+    let (registry, problems) = StandardActions.registry(runbooksFolder: folder)
+    // A bad provider file is left out and said so; the formats of the others still count.
+    for problem in problems.sorted() { FileHandle.standardError.write(Data((problem.description + "\n").utf8)) }
+    guard let action = registry.action(named: "key.identify") else {
       Frontend.error("key.identify is not available in this build")
       throw ExitCode(1)
     }

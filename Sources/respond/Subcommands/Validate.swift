@@ -15,6 +15,8 @@ struct Validate: AsyncParsableCommand {
 
   func run() async throws {
     var files: [String] = []
+    var all: [Diagnostic] = []
+    var checkedFolders = Set<String>()
     for p in paths.isEmpty ? ["Runbooks"] : paths {
       var isDir: ObjCBool = false
       guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else {
@@ -22,13 +24,15 @@ struct Validate: AsyncParsableCommand {
         throw ExitCode(2)
       }
       if isDir.boolValue {
-        files += RunbookCatalog(explicit: p).all()
+        let folderFiles = RunbookCatalog(explicit: p).all()
+        files += folderFiles
+        // The folder's action definitions and provider folders are checked even with no runbook in it.
+        let folder = folderFiles.first.map { ($0 as NSString).deletingLastPathComponent } ?? p
+        if checkedFolders.insert(folder).inserted { all += StandardActions.registry(runbooksFolder: folder).1 }
       } else {
         files.append(p)
       }
     }
-    var all: [Diagnostic] = []
-    var checkedFolders = Set<String>()
     for f in files {
       let (registry, definitionProblems) = StandardActions.registry(forRunbook: f)
       // Report each folder's action-definition problems once.
