@@ -79,6 +79,7 @@ import Testing
       facts:
         Leaked key: ${{ steps.identify.key-id }}
         Replacement: ${{ steps.create.new-id }}
+        Audit events: ${{ steps.trail.count }}
     """
 
   static let leaked = "AKIAIOSFODNN7EXAMPLE"
@@ -127,7 +128,8 @@ import Testing
     #expect(!journal.contains(Self.newSecret))
     #expect(journal.contains(Self.leaked))  // an access key id is an identifier, kept
     #expect(r.state.steps["create"]?.secretOutputs == ["new-secret"])
-    #expect(r.state.facts == [["Leaked key", Self.leaked], ["Replacement", "AKIANEWKEY0000000001"]])
+    #expect(
+      r.state.facts == [["Leaked key", Self.leaked], ["Replacement", "AKIANEWKEY0000000001"], ["Audit events", "3"]])
     #expect(!h.sink.text.contains(Self.newSecret))
   }
 
@@ -149,6 +151,9 @@ import Testing
     let report = IncidentReport(state: r.state)
     #expect(report.notDone.contains { $0.step == "store" && $0.reason.hasPrefix("not reached") })
     #expect(report.statusLine.contains("run FAILED at step `create`"))
+    // A fact read from the failed lookup says it is not known, not "n/a" (which reads as none).
+    #expect(r.state.facts.contains(["Audit events", "not known: step trail failed"]))
+    #expect(r.state.facts.contains(["Replacement", "not known: step create failed"]))
     // Resume gives the failed step another go, but a non-idempotent one only after its action
     // (here: a human) has said running it again is safe.
     let state = try IncidentState.load(journal: r.incidentDirectory + "/journal.jsonl")

@@ -186,10 +186,19 @@ package final class IncidentRunner: @unchecked Sendable {
     let ctx = evaluationContext()
     return runbook.report.facts.compactMap { label, template in
       guard let v = try? template.evaluate(ctx), !v.isNull, !(v.stringValue?.isEmpty ?? false) else {
-        return [label, ""]
+        return [label, IncidentRunner.unknownFact(template, state: state)]
       }
       return [label, masker.mask(v.description)]
     }
+  }
+
+  /// What a fact without a value says. Empty (shown as n/a) when nothing produced it, but a
+  /// fact read from a step that failed says so: "n/a" beside "Audit events (CloudTrail)" would
+  /// read as "nothing found" when the lookup never answered.
+  static func unknownFact(_ value: TemplateValue, state: IncidentState) -> String {
+    let failed = StepPolicy.dependencies(in: value.templates.map(\.0)).filter { state.steps[$0]?.outcome == .failed }
+    guard !failed.isEmpty else { return "" }
+    return "not known: step " + failed.joined(separator: ", ") + " failed"
   }
 
   package var incidentDirectory: String {
