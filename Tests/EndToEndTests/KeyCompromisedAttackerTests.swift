@@ -58,15 +58,29 @@ import Testing
     return all.compactMap { $0["body"]?.stringValue.flatMap(Value.parseJSON) }
   }
 
-  /// A leaked key whose owner may do nothing is P4: the first page is informational.
-  @Test func theSeverityDecidesHowLoudlyTheFirstPageIs() throws {
+  /// Containment first: the first page goes out before triage, at the highest urgency; triage
+  /// (after the key is verified Inactive) re-pages the same incident with the severity. A leaked
+  /// key whose owner may do nothing is P4: that second page is informational.
+  @Test func theFirstPageIsCriticalAndTriageUpdatesItWithTheSeverity() throws {
     let user = "quiet-\(UUID().uuidString.prefix(8).lowercased())"
     let leaked = try moto.createUser(user)
     let o = try runRespond(["key-compromised", "--key", leaked.id, "--yes", "--out", out], environment: environment())
     #expect(o.status == 0, "stderr: \(o.stderr)")
-    let first = try #require(try pages().first)
-    #expect(first.pointer("/payload/severity") == "info")
-    #expect(first.pointer("/payload/custom_details/severity") == "P4")
+    let pages = try pages()
+    let first = try #require(pages.first)
+    #expect(first.pointer("/payload/severity") == "critical")
+    #expect(first.pointer("/payload/custom_details/severity") == "not triaged yet")
+    let triaged = try #require(pages.dropFirst().first)
+    #expect(triaged["event_action"] == "trigger" && triaged["dedup_key"] == first["dedup_key"], "\(pages)")
+    #expect(triaged.pointer("/payload/severity") == "info")
+    #expect(triaged.pointer("/payload/custom_details/severity") == "P4")
+    #expect(triaged.pointer("/payload/summary")?.stringValue?.hasPrefix("P4 leaked aws access-key") == true)
+    // The page after triage comes after containment was verified, not before.
+    let state = try IncidentState.load(journal: dirname(o.lastLine) + "/journal.jsonl")
+    let order = state.records.compactMap { $0.type == .stepFinished ? $0.step : nil }
+    let at = { (step: String) in order.firstIndex(of: step) ?? Int.max }
+    #expect(at("check-inactive") < at("triage") && at("check-user-sessions-denied") < at("triage"), "\(order)")
+    #expect(at("triage") < at("page-severity"), "\(order)")
     let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
     #expect(report.contains("| Severity | P4: no permissions found for the key's owner |"))
     #expect(!report.contains("## What the key did"), "no audit source, nothing classified: no empty section")
@@ -89,10 +103,12 @@ import Testing
       ["key-compromised", "--key", leaked.id, "--log-group", group, "--yes", "--out", out],
       environment: try environment())
     #expect(o.status == 0, "stderr: \(o.stderr)")
-    // P1 pages loudest, before the first change.
-    let first = try #require(try pages().first)
-    #expect(first.pointer("/payload/severity") == "critical")
-    #expect(first.pointer("/payload/custom_details/severity") == "P1")
+    // Paged at the highest urgency before the first change; triage then says P1, still critical.
+    let pages = try pages()
+    #expect(pages.first?.pointer("/payload/severity") == "critical")
+    let triaged = try #require(pages.first { $0.pointer("/payload/custom_details/severity") == "P1" })
+    #expect(triaged.pointer("/payload/severity") == "critical")
+    #expect(triaged["dedup_key"] == pages.first?["dedup_key"])
 
     // Checked with boto3: the backdoor is disabled, not deleted (evidence kept).
     let state = try fixture(["iam-state", services.motoURL, backdoor])

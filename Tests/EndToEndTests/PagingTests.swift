@@ -93,8 +93,10 @@ import Testing
     #expect(texts.filter { $0.contains("containment starting") }.count == 1, "\(texts)")
     #expect(texts.filter { $0.contains("STOPPED") }.count == 1, "\(texts)")
     #expect(texts.count == 3 && texts.last?.hasPrefix("CONTAINED: ") == true, "\(texts)")
+    // Triage (after containment) updated the incident with the severity, then the end resolved it.
     events = try pagerDuty()
-    #expect(events.count == 3, "\(events)")
+    #expect(events.count == 4, "\(events)")
+    #expect(events[2].pointer("/payload/custom_details/severity")?.stringValue?.hasPrefix("P") == true, "\(events)")
     #expect(events.last?["event_action"] == "resolve")
     #expect(events.allSatisfy { $0["dedup_key"]?.stringValue == id })
   }
@@ -108,6 +110,8 @@ import Testing
     #expect(o.status == 4, "stderr: \(o.stderr.suffix(1500))")
     let id = (incidentDirectory(o) as NSString).lastPathComponent
     let events = try pagerDuty()
+    // Opened and re-triggered with the verdict; no triage (not an AWS key this account could
+    // look up), so no severity update between them.
     #expect(events.map { $0["event_action"]?.stringValue ?? "" } == ["trigger", "trigger"], "\(events)")
     #expect(events.allSatisfy { $0["dedup_key"]?.stringValue == id })
     #expect(events.last?.pointer("/payload/summary")?.stringValue?.hasPrefix("NOT CONTAINED: ") == true, "\(events)")

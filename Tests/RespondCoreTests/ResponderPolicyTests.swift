@@ -43,7 +43,18 @@ import Testing
     // sts:GetCallerIdentity needs no permission; nothing the runbook does not call is allowed.
     #expect(byAction["sts:GetCallerIdentity"] == nil)
     #expect(byAction["ssm:PutParameter"] == nil, "no step of key-compromised writes SSM parameters")
-    #expect(Set(byAction.keys).count == 16)
+    // Exactly what the runbook's steps declare (a call made only with a parameter counts when the
+    // step passes it), plus the preflight's simulation: derived, so a step added or moved keeps
+    // the check true, and an action dropping a declaration fails it.
+    #expect(Set(byAction.keys) == Self.declaredCalls(rb, registry).union(["iam:SimulatePrincipalPolicy"]))
+    // Triage, quarantine, the console password and eradication (issue 16) are covered.
+    for change in ["iam:DeleteLoginProfile", "iam:DeleteUserPolicy", "iam:DetachUserPolicy", "iam:TagUser"] {
+      #expect(byAction[change]?.mutates == true, "\(change) missing or not a change")
+    }
+    for read in ["sts:GetAccessKeyInfo", "iam:GetLoginProfile", "iam:ListMFADevices", "iam:GetPolicyVersion"] {
+      #expect(byAction[read]?.mutates == false, "\(read) missing or not read-only")
+    }
+    #expect(Self.statement(policy, "ReadTriageIAM")?.resources.contains("arn:aws:iam::*:policy/*") == true)
     #expect(
       Self.statement(policy, "ChangeAccessKeys")?.actions == [
         "iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:UpdateAccessKey",
@@ -58,6 +69,24 @@ import Testing
     let firstChange = policy.statements.firstIndex { $0.mutates } ?? policy.statements.count
     #expect(policy.statements[..<firstChange].allSatisfy { !$0.mutates })
     #expect(policy.statements[firstChange...].allSatisfy { $0.mutates })
+  }
+
+  /// The IAM actions the runbook's steps (undos and on-stop steps included) declare, a call made
+  /// only with a parameter counted when the step passes that parameter.
+  static func declaredCalls(_ rb: Runbook, _ registry: ActionRegistry) -> Set<String> {
+    var calls: [(action: String, with: [(String, TemplateValue)])] = []
+    for step in rb.steps + rb.onStop {
+      calls.append((step.action, step.with))
+      if let undo = step.undo { calls.append((undo.action, undo.with)) }
+    }
+    var out: Set<String> = []
+    for call in calls {
+      for case .aws(let p) in registry.action(named: call.action)?.descriptor.permissions ?? [] {
+        if let only = p.onlyWith, !call.with.contains(where: { $0.0 == only }) { continue }
+        out.insert(p.iamAction)
+      }
+    }
+    return out
   }
 
   /// The document is the JSON IAM takes: version 2012-10-17, sorted actions, one Sid each.

@@ -97,6 +97,9 @@ package enum AWSActions {
 enum IAMResources {
   static let user = "arn:aws:iam::*:user/*"
   static let role = "arn:aws:iam::*:role/*"
+  static let group = "arn:aws:iam::*:group/*"
+  /// Managed policies, AWS's own included (`arn:aws:iam::aws:policy/...`: `*` matches `aws`).
+  static let policy = "arn:aws:iam::*:policy/*"
   static let secret = "arn:aws:secretsmanager:*:*:secret:*"
   static let parameter = "arn:aws:ssm:*:*:parameter/*"
   static let logGroup = "arn:aws:logs:*:*:log-group:*"

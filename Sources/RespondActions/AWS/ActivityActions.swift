@@ -26,7 +26,8 @@ struct ClassifyActivityAction: Action {
         OutputSpec("created-users", "IAM users the key created"),
         OutputSpec("created-access-keys", "access key ids the key created"),
       ],
-      mutates: false, idempotent: true)
+      // Offline: it only reads other steps' outputs, so it needs no permission at all.
+      mutates: false, idempotent: true, permissions: [])
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {

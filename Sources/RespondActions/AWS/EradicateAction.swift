@@ -23,8 +23,26 @@ struct EradicatePersistenceAction: Action {
         OutputSpec("verified-count", "changes read back as holding"),
         OutputSpec("left", "what a person must still do, one line per artefact, naming it"),
       ],
-      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: false))
+      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: false),
+      permissions: Self.permissions)
   }
+
+  /// Every call an undo or its read-back makes; which ones a run makes depends on the events.
+  static let permissions: [ProviderPermission] = {
+    let (user, role, group) = (IAMResources.user, IAMResources.role, IAMResources.group)
+    let changes: [(String, String)] = [
+      ("UpdateAccessKey", user), ("DeleteLoginProfile", user), ("DetachUserPolicy", user),
+      ("DetachRolePolicy", role), ("DetachGroupPolicy", group), ("RemoveUserFromGroup", group),
+      ("PutUserPolicy", user), ("PutRolePolicy", role), ("TagUser", user), ("TagRole", role),
+    ]
+    let reads: [(String, String)] = [
+      ("ListAccessKeys", user), ("GetLoginProfile", user), ("ListAttachedUserPolicies", user),
+      ("ListAttachedRolePolicies", role), ("ListAttachedGroupPolicies", group), ("ListGroupsForUser", user),
+      ("GetUserPolicy", user), ("GetRolePolicy", role),
+    ]
+    return changes.map { .aws(AWSPermission("iam", $0.0, resource: $0.1, mutates: true, purpose: "Eradication")) }
+      + reads.map { .aws(AWSPermission("iam", $0.0, resource: $0.1, mutates: false, purpose: "Eradication")) }
+  }()
 
   func run(_ context: ActionContext) async throws -> ActionResult {
     guard let items = context.parameters["persistence"]?.arrayValue else {

@@ -30,16 +30,7 @@ struct DenySessionsBeforeAction: Action {
         OutputSpec("before", "the cut-off time, ISO-8601 UTC"),
       ],
       mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: false),
-      permissions: [
-        .aws(
-          AWSPermission(
-            "iam", "PutRolePolicy", resource: IAMResources.role, mutates: true, purpose: "Sessions",
-            onlyWith: "role-name")),
-        .aws(
-          AWSPermission(
-            "iam", "PutUserPolicy", resource: IAMResources.user, mutates: true, purpose: "Sessions",
-            onlyWith: "user-name")),
-      ])
+      permissions: IAMPrincipal.permissions("Put", mutates: true))
   }
 
   /// The policy document: Deny * on * when aws:TokenIssueTime is before the cut-off.
@@ -85,6 +76,22 @@ struct IAMPrincipal: Equatable {
   var name: String
 
   var label: String { (isRole ? "role/" : "user/") + name }
+
+  /// The calls on an inline policy (`Get`, `Delete`): on roles when `role-name` or `role-names`
+  /// is given, on the user when `user-name` is.
+  static func permissions(_ verb: String, mutates: Bool) -> [ProviderPermission] {
+    [
+      AWSPermission(
+        "iam", "\(verb)RolePolicy", resource: IAMResources.role, mutates: mutates, purpose: "Sessions",
+        onlyWith: "role-name"),
+      AWSPermission(
+        "iam", "\(verb)RolePolicy", resource: IAMResources.role, mutates: mutates, purpose: "Sessions",
+        onlyWith: "role-names"),
+      AWSPermission(
+        "iam", "\(verb)UserPolicy", resource: IAMResources.user, mutates: mutates, purpose: "Sessions",
+        onlyWith: "user-name"),
+    ].map { .aws($0) }
+  }
   var nameField: String { isRole ? "RoleName" : "UserName" }
 
   /// The principals named, in order, without repeats; roles given by ARN in an account other
@@ -166,16 +173,7 @@ struct GetInlinePolicyAction: Action {
         OutputSpec("missing", "principals without the policy, or whose policy lacks `expect`"),
       ],
       mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: false),
-      permissions: [
-        .aws(
-          AWSPermission(
-            "iam", "GetRolePolicy", resource: IAMResources.role, mutates: false, purpose: "Sessions",
-            onlyWith: "role-name")),
-        .aws(
-          AWSPermission(
-            "iam", "GetUserPolicy", resource: IAMResources.user, mutates: false, purpose: "Sessions",
-            onlyWith: "user-name")),
-      ])
+      permissions: IAMPrincipal.permissions("Get", mutates: false))
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {
@@ -240,7 +238,8 @@ struct DeleteInlinePolicyAction: Action {
         ParameterSpec("policy-name", .string, required: true, "the inline policy's name"),
       ],
       outputs: [OutputSpec("deleted", "principals the policy was deleted from (not those where it was gone)")],
-      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: false))
+      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: false),
+      permissions: IAMPrincipal.permissions("Delete", mutates: true))
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {

@@ -38,8 +38,29 @@ struct IAMTriageAction: Action {
         OutputSpec("pagerduty-severity", "critical, error, warning or info, from the severity"),
         OutputSpec("gaps", "what could not be read (call: error), so the severity may be too low"),
       ],
-      mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: false))
+      mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: false),
+      permissions: Self.permissions)
   }
+
+  /// Every read triage makes (STS GetCallerIdentity needs no permission). The owner's reads are
+  /// made only when the owner is known; a group's and a managed policy's reads touch those
+  /// resources, not the user.
+  static let permissions: [ProviderPermission] = {
+    let owner: [(String, String)] = [
+      ("GetUser", IAMResources.user), ("ListAttachedUserPolicies", IAMResources.user),
+      ("ListUserPolicies", IAMResources.user), ("GetUserPolicy", IAMResources.user),
+      ("ListGroupsForUser", IAMResources.user), ("GetLoginProfile", IAMResources.user),
+      ("ListMFADevices", IAMResources.user), ("ListAccessKeys", IAMResources.user),
+      ("ListAttachedGroupPolicies", IAMResources.group), ("ListGroupPolicies", IAMResources.group),
+      ("GetGroupPolicy", IAMResources.group), ("GetPolicy", IAMResources.policy),
+      ("GetPolicyVersion", IAMResources.policy),
+    ]
+    return [.aws(AWSPermission("sts", "GetAccessKeyInfo", mutates: false, purpose: "Triage"))]
+      + owner.map { operation, resource in
+        .aws(
+          AWSPermission("iam", operation, resource: resource, mutates: false, purpose: "Triage", onlyWith: "user-name"))
+      }
+  }()
 
   /// How many managed policy documents are read; more are judged by name only.
   static let policyLimit = 25

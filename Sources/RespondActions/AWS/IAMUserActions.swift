@@ -17,7 +17,10 @@ struct QuarantineUserAction: Action {
         OutputSpec("policy-name", "RespondQuarantineDenyAll"),
         OutputSpec("user-name", "the user quarantined"),
       ],
-      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: false))
+      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: false),
+      permissions: [
+        .aws(AWSPermission("iam", "PutUserPolicy", resource: IAMResources.user, mutates: true, purpose: "Quarantine"))
+      ])
   }
 
   /// Deny * on *: explicit denies win over every allow, AWS's own quarantine policies included.
@@ -51,7 +54,10 @@ struct GetLoginProfileAction: Action {
         OutputSpec("exists", "true when the user has a console password"),
         OutputSpec("create-date", "when it was created, ISO-8601 UTC"),
       ],
-      mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: false))
+      mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: false),
+      permissions: [
+        .aws(AWSPermission("iam", "GetLoginProfile", resource: IAMResources.user, mutates: false, purpose: "Console"))
+      ])
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {
@@ -79,7 +85,10 @@ struct DeleteLoginProfileAction: Action {
       summary: "Delete an IAM user's console password (IAM DeleteLoginProfile)",
       parameters: [ParameterSpec("user-name", required: true, "the user")],
       outputs: [OutputSpec("already-deleted", "true when the user had no console password")],
-      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: false))
+      mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: false),
+      permissions: [
+        .aws(AWSPermission("iam", "DeleteLoginProfile", resource: IAMResources.user, mutates: true, purpose: "Console"))
+      ])
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {

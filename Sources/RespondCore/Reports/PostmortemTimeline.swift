@@ -5,7 +5,9 @@ extension PostmortemDraft {
 
   /// The attacker's events (actor, source IP, user agent, event id) interleaved with respond's
   /// actions and people's approvals and confirmations, oldest first. At the same instant the
-  /// attacker's event comes first: it is what respond answered.
+  /// attacker's event comes first: it is what respond answered. respond's and people's entries
+  /// of the same millisecond keep the journal's order (a check finishing and the next step's
+  /// approval often share one), so the draft does not depend on the clock's resolution.
   static func timeline(_ state: IncidentState, events: [EvidenceEvent]) -> [TimelineEntry] {
     var out = events.map { e in
       var detail: [String] = []
@@ -18,10 +20,10 @@ extension PostmortemDraft {
     }
     let person = state.operatorName ?? "the operator"
     for r in state.records { if let entry = entry(r, person: person) { out.append(entry) } }
-    let rank: [TimelineEntry.Kind: Int] = [.attacker: 0, .person: 1, .respond: 2]
     return out.enumerated().sorted { a, b in
       if a.element.at != b.element.at { return a.element.at < b.element.at }
-      if a.element.kind != b.element.kind { return rank[a.element.kind]! < rank[b.element.kind]! }
+      let (aAttacker, bAttacker) = (a.element.kind == .attacker, b.element.kind == .attacker)
+      if aAttacker != bAttacker { return aAttacker }
       return a.offset < b.offset
     }.map(\.element)
   }
