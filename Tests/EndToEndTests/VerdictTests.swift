@@ -124,6 +124,10 @@ import Testing
     #expect(help.status == 0)
     #expect(help.stdout.hasPrefix("usage: respond key-compromised"))
     #expect(help.stdout.contains("--key - | --key-file FILE"))
+    // Issue 13: every variable the runbook's actions read is listed, not only its own `env:`.
+    for variable in ["SENDGRID_API_KEY", "GITLAB_URL", "SMTP_TO", "SMTP_FROM", "AWS_ACCESS_KEY_ID", "VAULT_TOKEN"] {
+      #expect(help.stdout.contains(variable), "\(variable) missing from the help")
+    }
     let dry = try respond(["key-compromised", "--key", stripeKey(), "--dry-run", "--out", out])
     #expect(dry.status == 0, "stderr: \(dry.stderr)")
     #expect(dry.stderr.contains("· DRILL (--dry-run) ·") && !dry.stderr.contains("DRY RUN"))

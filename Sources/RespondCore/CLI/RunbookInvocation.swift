@@ -169,7 +169,28 @@ package struct RunbookInvocation: Equatable, Sendable {
   }
 
   /// Usage text for one runbook: its inputs as flags.
-  package static func usage(for rb: Runbook, command: String) -> String {
+  /// Every environment variable the runbook's actions read (credentials, and the endpoint
+  /// variables that send a credential elsewhere than its provider's default), from the actions'
+  /// own requirements: what `--help` lists besides the runbook's `env:`, so a responder sees
+  /// SENDGRID_API_KEY or SMTP_TO before the preflight has to ask for it.
+  package static func actionVariables(of rb: Runbook, registry: ActionRegistry) -> [String] {
+    let steps = rb.steps + rb.onStop
+    let names = steps.map(\.action) + steps.compactMap { $0.undo?.action }
+    var out: [String] = []
+    func add(_ v: String) { if !out.contains(v) && !rb.env.contains(where: { $0.name == v }) { out.append(v) } }
+    for name in names {
+      for requirement in registry.action(named: name)?.descriptor.requirements ?? [] {
+        for variable in requirement.alternatives.flatMap({ $0 }) {
+          add(variable)
+          CredentialEndpoints.provider(of: variable)?.endpointVariables.forEach(add)
+        }
+        requirement.defaults.keys.sorted().forEach(add)
+      }
+    }
+    return out.sorted()
+  }
+
+  package static func usage(for rb: Runbook, command: String, actionVariables: [String] = []) -> String {
     var lines = ["usage: respond \(command) [--<input> VALUE]... [--dry-run] [--yes] [--out DIR]", ""]
     if !rb.description.isEmpty { lines += [rb.description, ""] }
     lines.append("inputs:")
@@ -190,11 +211,15 @@ package struct RunbookInvocation: Equatable, Sendable {
     }
     if !rb.env.isEmpty {
       lines += [
-        "", "environment this runbook reads (besides AWS_*, VAULT_ADDR/VAULT_TOKEN and each action's own; see README):",
+        "", "environment this runbook reads:",
       ]
       for e in rb.env {
         lines.append("  \(e.name)".padding(30) + e.description + (e.secret ? " (secret: masked everywhere)" : ""))
       }
+    }
+    if !actionVariables.isEmpty {
+      lines += ["", "environment its actions read (credentials and endpoints; the preflight checks them):"]
+      lines += wrapped(actionVariables.joined(separator: " "), indent: "  ", width: 100)
     }
     lines += [
       "",
@@ -225,5 +250,22 @@ package struct RunbookInvocation: Equatable, Sendable {
       ]
     }
     return lines.joined(separator: "\n")
+  }
+}
+
+extension RunbookInvocation {
+  /// Words laid out in lines of at most `width` characters, each starting with `indent`.
+  static func wrapped(_ text: String, indent: String, width: Int) -> [String] {
+    var lines: [String] = []
+    var line = indent
+    for word in text.split(separator: " ") {
+      if line.count > indent.count && line.count + 1 + word.count > width {
+        lines.append(line)
+        line = indent
+      }
+      line += (line.count > indent.count ? " " : "") + word
+    }
+    if line.count > indent.count { lines.append(line) }
+    return lines
   }
 }

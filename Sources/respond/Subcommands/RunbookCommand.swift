@@ -35,7 +35,8 @@ enum RunbookCommand {
       }
       var parsed = try RunbookInvocation.parse(arguments, inputs: runbook.inputs)
       if parsed.help {
-        print(RunbookInvocation.usage(for: runbook, command: command))
+        let variables = RunbookInvocation.actionVariables(of: runbook, registry: registry)
+        print(RunbookInvocation.usage(for: runbook, command: command, actionVariables: variables))
         return 0
       }
       try SecretInput.resolve(&parsed, declared: runbook.inputs)
