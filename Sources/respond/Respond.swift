@@ -35,7 +35,7 @@ struct Respond: AsyncParsableCommand {
     version: "0.1.0",
     subcommands: [
       Validate.self, Plan.self, List.self, Actions.self, Identify.self, Drill.self, Resume.self, Report.self,
-      Confirm.self, Verify.self, Bundle.self, Policy.self,
+      Confirm.self, Approve.self, Verify.self, Bundle.self, Policy.self,
     ])
 
   static func main() async {

@@ -132,15 +132,90 @@ import Testing
     #expect(
       yes.admission(state: done, credentialProblem: nil, condition: .holds, parameterError: nil)
         == .run(approval: .init(question: question, approvers: 1, grantedWithoutAsking: "granted (--yes)")))
+  }
 
-    #expect(StepPolicy.approval(answers: [true], needed: 1) == (true, "granted at the terminal"))
-    #expect(StepPolicy.approval(answers: [false], needed: 1) == (false, "declined at the terminal"))
-    #expect(StepPolicy.approval(answers: [nil], needed: 1) == (false, "no terminal to ask: rerun with --yes"))
-    #expect(StepPolicy.approval(answers: [], needed: 1) == (false, "no terminal to ask: rerun with --yes"))
-    // Two people: one yes is not enough, the second person's no declines.
-    #expect(StepPolicy.approval(answers: [true], needed: 2).granted == false)
-    #expect(StepPolicy.approval(answers: [true, false], needed: 2) == (false, "declined at the terminal"))
-    #expect(StepPolicy.approval(answers: [true, true], needed: 2) == (true, "granted at the terminal by 2 people"))
+  func given(_ name: String, account: String, via: ApprovalVia = .command, seq: Int = 5) throws -> GivenApproval {
+    let person = ApprovalPerson(name: name, account: account)
+    var r = JournalRecord.approval(step: "deactivate", by: person, host: "h", via: via, granted: true)
+    r.seq = seq
+    return try #require(GivenApproval(r))
+  }
+
+  @Test func twoPersonGatesNeedTwoDifferentPeopleAndNotTheStarterSecond() throws {
+    let alice = ApprovalPerson(name: "alice", account: "alice@h")
+    let bob = ApprovalPerson(name: "bob", account: "bob@h2")
+    func gate(_ standing: [GivenApproval], here: ApprovalPerson, yes: Bool = false, canAsk: Bool = false)
+      -> StepPolicy.Gate
+    {
+      StepPolicy.gate(
+        step: "deactivate", needed: 2, standing: standing, here: here, starter: alice, assumeYes: yes,
+        canAsk: canAsk, directory: "D")
+    }
+    // Nobody yet: the person here approves (--yes or the terminal); without either the step waits.
+    #expect(gate([], here: alice, yes: true) == .approveHere(.yes))
+    #expect(gate([], here: alice, canAsk: true) == .approveHere(.terminal))
+    let first = try given("alice", account: "alice@h", via: .yes)
+    // --yes is one person: the step waits and says exactly what the second person runs.
+    #expect(
+      gate([first], here: alice, yes: true)
+        == .wait(
+          why: "waiting for approval: 1 of 2 (alice, --yes)",
+          next: "step 'deactivate' needs 1 more approval (two-person): a second person runs "
+            + "`respond approve D --step deactivate --approver NAME`, then `respond resume D`"))
+    // The same person never counts twice, by name from another account or by account under another name.
+    let renamed = ApprovalPerson(name: "ALICE", account: "carol@h3")
+    #expect(
+      StepPolicy.refusal(of: renamed, step: "deactivate", needed: 2, standing: [first], starter: alice)
+        == "ALICE already approved step 'deactivate' (--yes, as alice from alice@h): a second, different person must approve it"
+    )
+    let other = ApprovalPerson(name: "mallory", account: "alice@h")
+    #expect(
+      StepPolicy.refusal(of: other, step: "deactivate", needed: 2, standing: [first], starter: alice) != nil)
+    // The starter may give the first approval, never the second.
+    let bobs = try given("bob", account: "bob@h2")
+    #expect(StepPolicy.refusal(of: alice, step: "deactivate", needed: 2, standing: [], starter: alice) == nil)
+    #expect(
+      StepPolicy.refusal(of: alice, step: "deactivate", needed: 2, standing: [bobs], starter: alice)
+        == "alice started this run (as alice@h) and cannot be the second approver of two-person step "
+        + "'deactivate': another person must approve it")
+    #expect(StepPolicy.refusal(of: bob, step: "deactivate", needed: 2, standing: [first], starter: alice) == nil)
+    // Two different people: the step runs; a third is not needed.
+    #expect(gate([first, bobs], here: alice) == .proceed)
+    #expect(
+      StepPolicy.refusal(of: bob, step: "deactivate", needed: 2, standing: [first, bobs], starter: alice)
+        == "step 'deactivate' already has its 2 approvals")
+  }
+
+  @Test func aOnePersonGateRunsOnOneApprovalAndWaitsWithoutATerminal() throws {
+    let alice = ApprovalPerson(name: "alice", account: "alice@h")
+    func gate(_ standing: [GivenApproval], yes: Bool = false, canAsk: Bool = false) -> StepPolicy.Gate {
+      StepPolicy.gate(
+        step: "deactivate", needed: 1, standing: standing, here: alice, starter: alice, assumeYes: yes,
+        canAsk: canAsk, directory: "D")
+    }
+    #expect(gate([], yes: true) == .approveHere(.yes))
+    #expect(
+      gate([])
+        == .wait(
+          why: "no terminal to ask: rerun with --yes",
+          next: "step 'deactivate' needs approval: run `respond resume D` from a terminal, or with --yes, "
+            + "or a person runs `respond approve D --step deactivate --approver NAME` first"))
+    #expect(gate([try given("bob", account: "bob@h2")]) == .proceed)
+  }
+
+  @Test func anApprovalIsUsedUpWhenItsStepStarts() throws {
+    var s = IncidentState()
+    var yes = JournalRecord.approval(
+      step: "deactivate", by: ApprovalPerson(name: "alice", account: "alice@h"), host: "h", via: .yes, granted: true)
+    yes.seq = 1
+    s.apply(yes)
+    #expect(s.standingApprovals(for: "deactivate").map(\.person.name) == ["alice"])
+    var started = JournalRecord(type: .stepStarted)
+    started.seq = 2
+    started.step = "deactivate"
+    s.apply(started)
+    #expect(s.standingApprovals(for: "deactivate").isEmpty, "a step run again is approved again")
+    #expect(s.approvals.count == 1, "the report still lists it")
   }
 
   @Test func aDryRunAttemptShowsWhatItWouldHaveSent() throws {

@@ -118,7 +118,7 @@ import Testing
         "rb.yaml:13:33: error: step 'two': parameter 'attempts' of aws.iam.update-access-key must be an integer, found a list",
         "rb.yaml:14:26: error: 'attempts' must be a whole number from 1 to 20",
         "rb.yaml:15:16: error: 'timeout' must be a positive duration like 30s, 500ms, 2m or 1h, found 'soon'",
-        "rb.yaml:16:17: error: 'approval' must be 'required' or 'none', found 'maybe'",
+        "rb.yaml:16:17: error: 'approval' must be 'required', 'two-person' or 'none', found 'maybe'",
         "rb.yaml:17:3: error: unknown phase 'cleanup'; phases are detect, contain, investigate, recover, notify, document",
       ])
   }

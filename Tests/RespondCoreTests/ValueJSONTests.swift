@@ -78,6 +78,8 @@ import Testing
     r.continueOnError = false
     r.notProcessed = true
     r.stop = "stopped-at-approval:deactivate"
+    r.via = "respond approve"
+    r.account = "bob@host"
     r.decision = "granted (--yes)"
     r.note = "a note"
     r.status = .needsOperator

@@ -7,6 +7,8 @@ package struct RunbookInvocation: Equatable, Sendable {
   package var yes = false
   package var out: String?
   package var runbooks: String?
+  /// `--approver NAME`: who gives this run's approvals (journaled with each; else user@host).
+  package var approver: String?
   package var help = false
   package var rerunInterrupted = false
   /// `--all`: progress shows the steps of branches that do not apply too.
@@ -25,7 +27,7 @@ package struct RunbookInvocation: Equatable, Sendable {
 
   /// respond's own flags that take no value, and those that take one.
   static let switches = ["dry-run", "yes", "help", "rerun-interrupted", "all"]
-  static let options = ["out", "runbooks"]
+  static let options = ["out", "runbooks", "approver"]
 
   /// Parses `--name value`, `--name=value` and the switches. `inputs` are the names the runbook
   /// declares (nil: accept any, for resume before the runbook is known).
@@ -68,7 +70,11 @@ package struct RunbookInvocation: Equatable, Sendable {
         i += 1
       }
       if options.contains(name) {
-        if name == "out" { inv.out = value } else { inv.runbooks = value }
+        switch name {
+        case "out": inv.out = value
+        case "approver": inv.approver = value
+        default: inv.runbooks = value
+        }
         continue
       }
       if let (input, source) = secretSource(name: name, value: value ?? "", declared: declared) {
@@ -226,6 +232,7 @@ package struct RunbookInvocation: Equatable, Sendable {
       "options:",
       "  --dry-run".padding(30) + "run read-only steps; show every change as it would be sent, send none",
       "  --yes".padding(30) + "answer yes at every approval gate (needed without a terminal)",
+      "  --approver NAME".padding(30) + "the name your approvals are recorded under (default: user@host)",
       "  --all".padding(30) + "also show the steps of branches that do not apply (condition false)",
       "  --out DIR".padding(30) + "where incident folders go (default ./incidents)",
       "  --runbooks DIR".padding(30) + "where runbooks are found (default ./Runbooks)",

@@ -23,6 +23,8 @@ package final class IncidentRunner: @unchecked Sendable {
   var liveOutputs: [String: [String: Value]] = [:]
   /// While the `on-stop` steps run: the stop they report (read by expressions, journaled on them).
   private var stopNotice: StopNotice?
+  /// When the run stops at an approval gate: what the people must run next (`StepPolicy.gate`).
+  var approvalStop: String?
 
   package init(
     runbook: Runbook, registry: ActionRegistry, environment: [String: String],
@@ -96,7 +98,7 @@ package final class IncidentRunner: @unchecked Sendable {
         id: step.id, phase: step.phase, action: step.action, title: step.title,
         condition: step.whenSource, mutates: registry.action(named: step.action)?.descriptor.mutates ?? true,
         approval: step.approvalRequired, continueOnError: step.continueOnError,
-        verifies: step.verifies.isEmpty ? nil : step.verifies)
+        verifies: step.verifies.isEmpty ? nil : step.verifies, approvers: step.approvers > 1 ? step.approvers : nil)
     }
     try record(r)
     if let preflight = options.preflightNote { try note(step: nil, preflight) }
@@ -138,8 +140,7 @@ package final class IncidentRunner: @unchecked Sendable {
           if outcome == .stoppedAtApproval {
             status = .stoppedAtApproval
             stoppedAt = step.id
-            message =
-              "step '\(step.id)' needs approval: run `respond resume \(incidentDirectory)` from a terminal, or with --yes"
+            message = approvalStop
             break loop
           }
         } catch {
@@ -342,31 +343,6 @@ package final class IncidentRunner: @unchecked Sendable {
     } catch {
       return .cannotBeEvaluated(error.message)
     }
-  }
-
-  /// Asks as many people as the request needs (none with `--yes`) and journals the decision;
-  /// the stopped outcome when approval was not granted, nil when the step may run.
-  private func seekApproval(
-    _ request: StepPolicy.ApprovalRequest, for step: Step, began: ContinuousClock.Instant, policy: StepPolicy
-  ) async throws -> StepOutcome? {
-    var granted = true
-    var decision = request.grantedWithoutAsking ?? ""
-    if request.grantedWithoutAsking == nil {
-      var answers: [Bool?] = []
-      while answers.count < request.approvers, let approver {
-        let answer = await approver.ask(request.question)
-        answers.append(answer)
-        if answer != true { break }
-      }
-      (granted, decision) = StepPolicy.approval(answers: answers, needed: request.approvers)
-    }
-    var r = JournalRecord(type: .approval)
-    r.step = step.id
-    r.decision = decision
-    try record(r)
-    if granted { return nil }
-    return try finish(
-      step, StepPolicy.Ending(.stoppedAtApproval, summary: decision, mutates: policy.descriptor.mutates), began: began)
   }
 
   /// A failed attempt, carried out of the retry loop (journal errors pass through as they are).

@@ -15,6 +15,8 @@ package struct RunOptions: Sendable {
   package var rerunInterrupted = false
   package var operatorName = RunOptions.currentUser()
   package var host = ProcessInfo.processInfo.hostName
+  /// `--approver NAME`: the name this person's approvals are journaled under (else user@host).
+  package var approverName: String?
   package var version = respondVersion
   /// Default per-step time limit when the step sets none.
   package var defaultTimeout: Duration = .seconds(300)
@@ -31,6 +33,11 @@ package struct RunOptions: Sendable {
   package var preflightMissing: [String: [String]] = [:]
 
   package init() {}
+
+  /// The person whose approvals this run gives (at the terminal or with `--yes`).
+  package var approvalPerson: ApprovalPerson {
+    ApprovalPerson(approver: approverName, user: operatorName, host: host)
+  }
 
   /// Who runs respond: $USER, $LOGNAME, or the account name of the process's user.
   package static func currentUser() -> String {
@@ -81,6 +88,7 @@ extension RunOptions {
     self.init()
     self.mode = mode
     assumeYes = invocation.yes
+    approverName = invocation.approver
     rerunInterrupted = invocation.rerunInterrupted
     self.limiters = limiters
   }

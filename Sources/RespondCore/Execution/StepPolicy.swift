@@ -11,8 +11,9 @@
 ///   between calls, so a group of steps the conductor starts together can each be decided from
 ///   the same snapshot, in any order, on any task.
 /// - Two-person approvals: `ApprovalRequest.approvers` says how many different people must say
-///   yes; the runner asks that many times and `approval(answers:)` decides, so an
-///   `approval: two-person` only sets the count.
+///   yes; `gate` decides, from the approvals journaled for the step, whether it runs, whether
+///   the person here may give the next one, or whom it waits for (`refusal` is shared with
+///   `respond approve`).
 package struct StepPolicy: Sendable {
   package var step: Step
   package var descriptor: ActionDescriptor
@@ -126,24 +127,89 @@ package struct StepPolicy: Sendable {
   func approvalRequest() -> ApprovalRequest? {
     guard step.approvalRequired, !mode.isDry else { return nil }
     let changes = descriptor.mutates ? ", which changes state at the provider" : ""
+    let people = step.approvers > 1 ? " (two-person approval: one of two people)" : ""
     return ApprovalRequest(
-      question: "Run \(step.phase.rawValue)/\(step.id) (\(step.action))\(changes)?", approvers: 1,
-      grantedWithoutAsking: assumeYes ? "granted (--yes)" : nil)
+      question: "Run \(step.phase.rawValue)/\(step.id) (\(step.action))\(changes)?\(people)", approvers: step.approvers,
+      grantedWithoutAsking: assumeYes ? ApprovalVia.yes.grantedDecision : nil)
   }
 
-  /// The approval decision from the answers collected so far, one per person asked (nil: nobody
-  /// could be asked). Granted only when `needed` people said yes; the first no or unanswered
-  /// question decides.
-  package static func approval(answers: [Bool?], needed: Int) -> (granted: Bool, decision: String) {
-    for answer in answers {
-      switch answer {
-      case true?: continue
-      case false?: return (false, "declined at the terminal")
-      case nil: return (false, "no terminal to ask: rerun with --yes")
-      }
+  // MARK: - Approval gates
+
+  /// What happens at a step's approval gate.
+  package enum Gate: Sendable, Equatable {
+    /// Enough different people approved since the step last started: it runs.
+    case proceed
+    /// The person at this end may give the next approval: `--yes` gives it, else it is asked at
+    /// the terminal. Either way one person's approval: four eyes need a second person.
+    case approveHere(ApprovalVia)
+    /// The step waits for people (the run stops, exit 3). `why` is journaled on the step; `next`
+    /// tells them exactly what to run.
+    case wait(why: String, next: String)
+  }
+
+  /// The gate's decision. `standing`: the yeses given since the step last started; `here`: the
+  /// person running respond now; `starter`: who started the run; `canAsk`: a terminal is there.
+  package static func gate(
+    step: String, needed: Int, standing: [GivenApproval], here: ApprovalPerson, starter: ApprovalPerson?,
+    assumeYes: Bool, canAsk: Bool, directory: String
+  ) -> Gate {
+    if distinctPeople(standing) >= needed { return .proceed }
+    let next = nextSteps(step: step, needed: needed, standing: standing, directory: directory)
+    if let refused = refusal(of: here, step: step, needed: needed, standing: standing, starter: starter) {
+      // Who just approved here needs no telling why they cannot approve again.
+      let approvedHere = standing.contains { $0.person.isSame(as: here) }
+      return .wait(why: progress(needed: needed, standing: standing), next: approvedHere ? next : refused + ". " + next)
     }
-    guard answers.count >= needed else { return (false, "no terminal to ask: rerun with --yes") }
-    return (true, needed > 1 ? "granted at the terminal by \(needed) people" : "granted at the terminal")
+    if assumeYes { return .approveHere(.yes) }
+    if canAsk { return .approveHere(.terminal) }
+    let why = standing.isEmpty ? "no terminal to ask: rerun with --yes" : progress(needed: needed, standing: standing)
+    return .wait(why: why, next: next)
+  }
+
+  /// Why `person` cannot give the next approval of `step`, or nil when they can. Shared by the
+  /// gate and `respond approve`: the same person never counts twice (by name or account), and
+  /// the person who started the run cannot be the second of two.
+  package static func refusal(
+    of person: ApprovalPerson, step: String, needed: Int, standing: [GivenApproval], starter: ApprovalPerson?
+  ) -> String? {
+    if distinctPeople(standing) >= needed {
+      return "step '\(step)' already has its \(needed == 1 ? "approval" : "\(needed) approvals")"
+    }
+    if let earlier = standing.first(where: { $0.person.isSame(as: person) }) {
+      return "\(person.name) already approved step '\(step)' (\(earlier.via.rawValue), as \(earlier.person.name) "
+        + "from \(earlier.person.account)): a second, different person must approve it"
+    }
+    if needed > 1, distinctPeople(standing) == needed - 1, let starter, person.isSame(as: starter) {
+      return "\(person.name) started this run (as \(starter.account)) and cannot be the second approver of "
+        + "two-person step '\(step)': another person must approve it"
+    }
+    return nil
+  }
+
+  /// "1 of 2 approvals (alice, --yes)": where a gate stands, for the journal and the report.
+  package static func progress(needed: Int, standing: [GivenApproval]) -> String {
+    let given = standing.map { "\($0.person.name), \($0.via.rawValue)" }.joined(separator: "; ")
+    return "waiting for approval: \(distinctPeople(standing)) of \(needed)" + (given.isEmpty ? "" : " (\(given))")
+  }
+
+  /// Exactly what people run next to get the step past its gate.
+  package static func nextSteps(step: String, needed: Int, standing: [GivenApproval], directory: String) -> String {
+    let approve = "respond approve \(directory) --step \(step)"
+    let missing = needed - distinctPeople(standing)
+    if needed > 1 {
+      let who = missing > 1 ? "two people (other than each other) each run" : "a second person runs"
+      return "step '\(step)' needs \(missing) more approval\(missing > 1 ? "s" : "") (two-person): "
+        + "\(who) `\(approve) --approver NAME`, then `respond resume \(directory)`"
+    }
+    return "step '\(step)' needs approval: run `respond resume \(directory)` from a terminal, or with --yes, "
+      + "or a person runs `\(approve) --approver NAME` first"
+  }
+
+  /// How many different people the approvals come from.
+  package static func distinctPeople(_ approvals: [GivenApproval]) -> Int {
+    var people: [ApprovalPerson] = []
+    for a in approvals where !people.contains(where: { $0.isSame(as: a.person) }) { people.append(a.person) }
+    return people.count
   }
 
   /// In a dry run, what an attempt that returned shows: a mutating action, or any request the

@@ -107,8 +107,16 @@ package struct JournalRecord: Codable, Sendable, Equatable {
   /// On an `on-stop` step's records: the stop it was sent for (`StopNotice.key`), so a resume
   /// that stops again in the same place does not page twice.
   package var stop: String?
-  /// Approval decisions: "granted (--yes)", "granted (terminal)", "declined", "no terminal".
+  /// Approval decisions: "granted (--yes)", "granted at the terminal", "granted (respond
+  /// approve)", "declined at the terminal", "no terminal to ask: ...".
   package var decision: String?
+  /// On an approval a person gave: how they gave it ("terminal", "--yes", "respond approve"), so
+  /// the report says how each approval was given. `operator` is who, `at` when.
+  package var via: String?
+  /// On an approval a person gave: the operating-system account that recorded it (user@host).
+  /// Names are what people call themselves (`--approver`); the account is what four eyes compares
+  /// too, so one account cannot approve twice under two names.
+  package var account: String?
   package var note: String?
 
   // run-finished
@@ -166,7 +174,7 @@ package struct JournalRecord: Codable, Sendable, Equatable {
     case wouldSend = "would-send"
     case missing, mutates
     case continueOnError = "continue-on-error"
-    case decision, note, status, facts, plan
+    case decision, via, account, note, status, facts, plan
     case notProcessed = "not-processed"
     case stop
   }
@@ -225,6 +233,8 @@ extension JournalRecord {
     put(.notProcessed, flag(notProcessed))
     put(.stop, text(stop))
     put(.decision, text(decision))
+    put(.via, text(via))
+    put(.account, text(account))
     put(.note, text(note))
     put(.status, text(status?.rawValue))
     put(.facts, facts.map { .array($0.map { .array($0.map(Value.string)) }) })
@@ -255,6 +265,9 @@ package struct PlanEntry: Codable, Sendable, Equatable {
   package var condition: String?
   package var mutates: Bool
   package var approval: Bool
+  /// How many different people must approve: nil for none or one, 2 for `approval: two-person`,
+  /// so `respond approve` decides from the journal alone.
+  package var approvers: Int?
   package var continueOnError: Bool
   /// The contain-phase changes this step verifies (nil when none), so the verdict can be decided
   /// from the journal alone.
@@ -262,8 +275,9 @@ package struct PlanEntry: Codable, Sendable, Equatable {
 
   package init(
     id: String, phase: Phase, action: String, title: String, condition: String?, mutates: Bool,
-    approval: Bool, continueOnError: Bool, verifies: [String]? = nil
+    approval: Bool, continueOnError: Bool, verifies: [String]? = nil, approvers: Int? = nil
   ) {
+    self.approvers = approvers
     self.id = id
     self.phase = phase
     self.action = action
@@ -276,7 +290,7 @@ package struct PlanEntry: Codable, Sendable, Equatable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case id, phase, action, title, condition, mutates, approval
+    case id, phase, action, title, condition, mutates, approval, approvers
     case continueOnError = "continue-on-error"
     case verifies
   }

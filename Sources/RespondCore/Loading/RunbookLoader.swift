@@ -229,7 +229,7 @@ struct NodeReader {
     var out: [InputSpec] = []
     for (name, keyNode, value) in pairs {
       if !isIdentifier(name) { error(keyNode, "input name '\(name)' must be lower-case letters, digits and '-'") }
-      if ["dry-run", "yes", "out", "runbooks", "help", "from", "parallel"].contains(name) {
+      if ["dry-run", "yes", "out", "runbooks", "help", "from", "parallel", "approver"].contains(name) {
         error(keyNode, "input name '\(name)' is reserved for respond's own flag --\(name)")
       }
       var spec = InputSpec(
@@ -370,8 +370,12 @@ struct NodeReader {
       case "approval":
         switch string(value, what: "'approval'") {
         case "required": step.approvalRequired = true
+        case "two-person":
+          step.approvalRequired = true
+          step.twoPersonApproval = true
         case "none": step.approvalRequired = false
-        case let other?: error(value, "'approval' must be 'required' or 'none', found '\(other)'")
+        case let other?:
+          error(value, "'approval' must be 'required', 'two-person' or 'none', found '\(other)'")
         case nil: break
         }
       case "undo": step.undo = undo(value)

@@ -141,6 +141,8 @@ package struct Step: Sendable {
   package var timeout: Duration?
   package var continueOnError: Bool
   package var approvalRequired: Bool
+  /// `approval: two-person`: two different people must approve (four eyes), not one.
+  package var twoPersonApproval = false
   package var undo: UndoSpec?
   /// The contain-phase changes this step proves took hold (`verifies: deactivate`): a read or a
   /// `check` whose success is the evidence that the credential is dead. The verdict CONTAINED
@@ -154,6 +156,9 @@ package struct Step: Sendable {
   package var parameterLocations: [String: SourceLocation]
 
   package var title: String { name ?? id }
+
+  /// How many different people must approve before the step runs: 0, 1 or 2.
+  package var approvers: Int { approvalRequired ? (twoPersonApproval ? 2 : 1) : 0 }
 
   /// Every expression the step evaluates when it runs: its parameters' templates and its condition.
   package var templates: [Template] {

@@ -89,6 +89,8 @@ package struct IncidentReport: Codable, Sendable {
   package var verifiedBy: String?
   /// The person who confirmed a manual containment, and how.
   package var confirmedBy: String?
+  /// Every approval people gave or refused, oldest first: who, when and how.
+  package var approvals: [ApprovalLine]
   package var containedAt: Date?
   package var timeToContainmentMs: Int?
   package var operatorName: String
@@ -122,6 +124,7 @@ package struct IncidentReport: Codable, Sendable {
     case verdictReason = "verdict-reason"
     case verifiedBy = "verified-by"
     case confirmedBy = "confirmed-by"
+    case approvals
     case containedAt = "contained-at"
     case timeToContainmentMs = "time-to-containment-ms"
     case operatorName = "operator"
@@ -182,6 +185,7 @@ extension IncidentReport {
     verdict = decided?.verdict
     verdictReason = decided?.reason
     verifiedBy = decided?.verifiedBy
+    approvals = state.approvals.map(ApprovalLine.init)
     confirmedBy = decided?.confirmation.map { "\($0.by) (\($0.how), \(ISO8601.string($0.at)))" }
     contained = decided?.verdict == .contained
     containedAt = contained ? decided?.at : nil
@@ -405,6 +409,7 @@ extension IncidentReport {
     put(.verdictReason, text(verdictReason))
     put(.verifiedBy, text(verifiedBy))
     put(.confirmedBy, text(confirmedBy))
+    put(.approvals, .array(approvals.map { $0.jsonValue() }))
     put(.containedAt, time(containedAt))
     put(.timeToContainmentMs, number(timeToContainmentMs))
     put(.operatorName, .string(operatorName))
@@ -482,5 +487,31 @@ extension IncidentReport.StepLine {
     put(.approval, approval.map(Value.string))
     put(.mutates, mutates.map(Value.bool))
     return .object(o)
+  }
+}
+
+/// One approval in the report: who gave it, from which account, when, how, and what they said.
+package struct ApprovalLine: Codable, Sendable, Equatable {
+  package var step: String
+  package var by: String
+  package var account: String
+  package var at: Date
+  package var how: String
+  package var decision: String
+
+  init(_ a: GivenApproval) {
+    step = a.step
+    by = a.person.name
+    account = a.person.account
+    at = a.at
+    how = a.via.rawValue
+    decision = a.decision
+  }
+
+  func jsonValue() -> Value {
+    .object([
+      "step": .string(step), "by": .string(by), "account": .string(account), "at": .string(ISO8601.precise(at)),
+      "how": .string(how), "decision": .string(decision),
+    ])
   }
 }

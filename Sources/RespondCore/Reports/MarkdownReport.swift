@@ -18,6 +18,7 @@ package enum MarkdownReport {
     md += header(r, w)
     md += gantt(r)
     md += timeline(r, w)
+    md += approvals(r, w)
     md += byPhase(r, w)
     md += evidence(r, w)
     md += ActivitySection.render(r, escape: w.escape)
@@ -249,6 +250,23 @@ package enum MarkdownReport {
 
   /// What was deliberately not done. Steps of branches that did not apply (another provider's,
   /// an unset option) are folded away: an auditor reads first what was left undone.
+  /// Every approval people gave or refused: who, from which account, when (UTC) and how. None
+  /// given: no section (a runbook without gates, or a run that stopped before anyone answered).
+  static func approvals(_ r: IncidentReport, _ w: Writer) -> [String] {
+    guard !r.approvals.isEmpty else { return [] }
+    var md = [
+      "## Approvals", "", "| step | who | account | when (UTC) | how | decision |",
+      "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for a in r.approvals {
+      md.append(
+        "| \(w.code(a.step)) | \(w.escape(a.by)) | \(w.escape(a.account)) | \(ISO8601.string(a.at)) | \(w.escape(a.how)) | \(w.escape(a.decision)) |"
+      )
+    }
+    md.append("")
+    return md
+  }
+
   static func notDone(_ r: IncidentReport, _ w: Writer) -> [String] {
     var md = ["## Not done", ""]
     func item(_ n: IncidentReport.NotDone) -> String {

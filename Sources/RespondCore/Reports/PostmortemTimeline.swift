@@ -47,7 +47,9 @@ extension PostmortemDraft {
         at: r.at, kind: .respond, what: "\(step) attempt \(r.attempt ?? 0) failed", detail: r.error ?? "")
     case .approval:
       return TimelineEntry(
-        at: r.at, kind: .person, what: "approval of \(step): \(r.decision ?? "?")", detail: "by \(r.operator ?? person)"
+        at: r.at, kind: .person, what: "approval of \(step): \(r.decision ?? "?")",
+        // Who, from which account and how: four eyes are read from here in the postmortem.
+        detail: "by \(r.operator ?? person)" + (r.account.map { " (\($0))" } ?? "") + (r.via.map { " via \($0)" } ?? "")
       )
     case .confirmation:
       return TimelineEntry(
