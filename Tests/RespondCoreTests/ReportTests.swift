@@ -87,10 +87,10 @@ import Testing
           $0.mutates = false
         })
     } else {
-      var approval = JournalRecord(at: at(3), type: .approval)
-      approval.step = "deactivate"
-      approval.decision = "granted (--yes)"
-      records.append(approval)
+      records.append(
+        .approval(
+          step: "deactivate", by: ApprovalPerson(name: "alice", account: "alice@laptop"), host: "laptop", via: .yes,
+          granted: true, at: at(3)))
       records.append(
         step(
           .stepFinished, "deactivate", .contain, "aws.iam.update-access-key", at: 180, outcome: .succeeded,

@@ -175,13 +175,14 @@ package struct StepPolicy: Sendable {
     if distinctPeople(standing) >= needed {
       return "step '\(step)' already has its \(needed == 1 ? "approval" : "\(needed) approvals")"
     }
-    if let earlier = standing.first(where: { $0.person.isSame(as: person) }) {
-      return "\(person.name) already approved step '\(step)' (\(earlier.via.rawValue), as \(earlier.person.name) "
-        + "from \(earlier.person.account)): a second, different person must approve it"
-    }
+    // The starter first: the rule they break is that one, whatever else matches.
     if needed > 1, distinctPeople(standing) == needed - 1, let starter, person.isSame(as: starter) {
       return "\(person.name) started this run (as \(starter.account)) and cannot be the second approver of "
         + "two-person step '\(step)': another person must approve it"
+    }
+    if let earlier = standing.first(where: { $0.person.isSame(as: person) }) {
+      return "\(person.name) already approved step '\(step)' (\(earlier.via.rawValue), as \(earlier.person.name) "
+        + "from \(earlier.person.account)): a second, different person must approve it"
     }
     return nil
   }
