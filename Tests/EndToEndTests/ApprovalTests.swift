@@ -63,6 +63,21 @@ import Testing
     #expect(notGated.status == 2)
     #expect(notGated.stderr.contains("step 'identify' does not need approval"))
 
+    // A respond process holding the incident's lock (running or resuming it): refused, nothing written.
+    let locks = out + "/.locks"
+    let lockFile = try #require(
+      try FileManager.default.contentsOfDirectory(atPath: locks).first { $0.hasSuffix(".lock") })
+    let fd = open(locks + "/" + lockFile, O_RDONLY)
+    #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
+    let whileLocked = try cli(["approve", dir, "--step", "quarantine"], user: "bob")
+    flock(fd, LOCK_UN)
+    close(fd)
+    #expect(whileLocked.status == 2)
+    #expect(whileLocked.stderr.contains("the incident is locked by a running respond process"), "\(whileLocked.stderr)")
+
+    let help = try cli(["approve", "--help"], user: "bob")
+    #expect(help.stdout.contains("respond approve incidents/20261202T101500Z-key-compromised --step quarantine"))
+
     let second = try cli(["approve", dir, "--step", "quarantine"], user: "bob")
     #expect(second.status == 0, "stderr: \(second.stderr)")
     #expect(second.stderr.contains("run `respond resume \(dir)` to continue"))

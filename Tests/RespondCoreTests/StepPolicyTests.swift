@@ -204,6 +204,16 @@ import Testing
     #expect(gate([try given("bob", account: "bob@h2")]) == .proceed)
   }
 
+  @Test func twoPersonLoadsAsTwoApproversAndAsksForTwo() throws {
+    let yaml = Self.yaml.replacingOccurrences(of: "approval: required", with: "approval: two-person")
+    let step = try #require(try runbook(yaml, registry: registry).step("deactivate"))
+    #expect(step.approvers == 2)
+    let descriptor = try #require(registry.action(named: step.action)?.descriptor)
+    let p = StepPolicy(step: step, descriptor: descriptor, mode: .live, assumeYes: true, environment: [:])
+    #expect(p.approvalRequest()?.approvers == 2)
+    #expect(try #require(try runbook(Self.yaml, registry: registry).step("deactivate")).approvers == 1)
+  }
+
   @Test func anApprovalIsUsedUpWhenItsStepStarts() throws {
     var s = IncidentState()
     var yes = JournalRecord.approval(
