@@ -118,88 +118,116 @@ package enum LeakFindings {
   /// the scanner (nothing in it could be contained).
   package static func read(_ text: String, masker: Masker) throws -> LeakReport {
     let format = detect(text)
+    var harvest = Harvest()
+    switch format {
+    case .gitleaks: try readGitleaks(text, masker: masker, into: &harvest)
+    case .trufflehog: try readTrufflehog(text, masker: masker, into: &harvest)
+    case .plain: readPlain(text, masker: masker, into: &harvest)
+    }
+    let (secrets, unusable) = group(pairAWSSecrets(harvest.found))
+    return LeakReport(
+      format: format, secrets: secrets, unhandled: harvest.unhandled + unusable, logLines: harvest.logLines)
+  }
+
+  /// What one report's reader gathered: each secret with where it was found (a secret may come
+  /// several times), the findings it could not use, and scanner log lines it passed over.
+  private struct Harvest {
     var found: [(String, LeakSource?)] = []
     var unhandled: [UnhandledFinding] = []
     var logLines = 0
-    switch format {
-    case .gitleaks:
-      guard let findings = Value.parseJSON(text)?.arrayValue else {
-        throw UsageError("the gitleaks report is not a JSON array of findings")
-      }
-      try refuseRedactedGitleaks(findings)
-      for (n, f) in findings.enumerated() {
-        let source = LeakSource(
-          tool: "gitleaks", file: nonEmpty(f["File"]?.stringValue), commit: nonEmpty(f["Commit"]?.stringValue),
-          line: f["StartLine"]?.intValue, rule: nonEmpty(f["RuleID"]?.stringValue))
-        guard let found0 = nonEmpty(f["Secret"]?.stringValue) ?? nonEmpty(f["Match"]?.stringValue) else {
-          unhandled.append(
-            UnhandledFinding(
-              display: "gitleaks finding \(n + 1)", fingerprint: "-",
-              reason: "the finding has no Secret or Match: nothing to respond to; check it by hand", sources: [source]))
-          continue
-        }
-        masker.register(found0)
-        // A key file in JSON (a Google Cloud service-account key) is run in its one-line form.
-        let secret = RunbookInvocation.oneLine(found0)
-        masker.register(secret)
-        found.append((secret, source))
-      }
-    case .trufflehog:
-      var rows: [(line: Int, finding: Value)] = []
-      for (n, line) in text.split(whereSeparator: \.isNewline).enumerated() {
-        let row = line.trimmingCharacters(in: .whitespaces)
-        if row.isEmpty { continue }
-        guard let f = Value.parseJSON(row), f.objectValue != nil else {
-          throw UsageError("trufflehog report line \(n + 1) is not a JSON object")
-        }
-        // With --json, trufflehog's own log goes out as JSON lines too (`level`, `msg`); a report
-        // captured with 2>&1 holds them. They are not findings.
-        if f["SourceMetadata"] == nil && f["DetectorName"] == nil && f["Raw"] == nil && f["msg"] != nil {
-          logLines += 1
-          continue
-        }
-        rows.append((n + 1, f))
-      }
-      try refuseRedactedTrufflehog(rows.map(\.finding))
-      for (n, f) in rows {
-        // SourceMetadata.Data holds one object named after the source (Git, Filesystem, Github...).
-        let data = f["SourceMetadata"]?["Data"]?.objectValue?.values.first
-        let source = LeakSource(
-          tool: "trufflehog", file: nonEmpty(data?["file"]?.stringValue),
-          commit: nonEmpty(data?["commit"]?.stringValue), line: data?["line"]?.intValue,
-          rule: nonEmpty(f["DetectorName"]?.stringValue), verified: f["Verified"]?.boolValue)
-        guard let raw = nonEmpty(f["Raw"]?.stringValue) else {
-          unhandled.append(
-            UnhandledFinding(
-              display: "trufflehog finding on line \(n)", fingerprint: "-",
-              reason: "the finding has no Raw (the secret): nothing to respond to; check it by hand",
-              sources: [source]))
-          continue
-        }
-        masker.register(raw)
-        let secret = RunbookInvocation.oneLine(raw)
-        masker.register(secret)
-        // RawV2 may carry the secret half too (AWS: "AKIA...:secret access key").
-        var paired = false
-        if let raw2 = nonEmpty(f["RawV2"]?.stringValue) {
-          masker.register(raw2)
-          for part in raw2.split(separator: ":") where part.count >= 8 && part != secret {
-            masker.register(String(part))
-            paired = true
-          }
-        }
-        found.append((secret, source))
-        if paired { found.append((pairedMarker + secret, nil)) }
-      }
-    case .plain:
-      for line in text.split(whereSeparator: \.isNewline) {
-        let secret = line.trimmingCharacters(in: .whitespaces)
-        if secret.isEmpty || secret.hasPrefix("#") { continue }
-        masker.register(secret)
-        found.append((secret, nil))
-      }
+  }
+
+  /// gitleaks' JSON report: an array of findings with `Secret` (or `Match`), `File`, `Commit`.
+  private static func readGitleaks(_ text: String, masker: Masker, into harvest: inout Harvest) throws {
+    guard let findings = Value.parseJSON(text)?.arrayValue else {
+      throw UsageError("the gitleaks report is not a JSON array of findings")
     }
-    found = pairAWSSecrets(found)
+    try refuseRedactedGitleaks(findings)
+    for (n, f) in findings.enumerated() {
+      let source = LeakSource(
+        tool: "gitleaks", file: nonEmpty(f["File"]?.stringValue), commit: nonEmpty(f["Commit"]?.stringValue),
+        line: f["StartLine"]?.intValue, rule: nonEmpty(f["RuleID"]?.stringValue))
+      guard let found0 = nonEmpty(f["Secret"]?.stringValue) ?? nonEmpty(f["Match"]?.stringValue) else {
+        harvest.unhandled.append(
+          UnhandledFinding(
+            display: "gitleaks finding \(n + 1)", fingerprint: "-",
+            reason: "the finding has no Secret or Match: nothing to respond to; check it by hand", sources: [source]))
+        continue
+      }
+      masker.register(found0)
+      // A key file in JSON (a Google Cloud service-account key) is run in its one-line form.
+      let secret = RunbookInvocation.oneLine(found0)
+      masker.register(secret)
+      harvest.found.append((secret, source))
+    }
+  }
+
+  /// trufflehog's `--json` output: one JSON object per line, `Raw` the secret, `RawV2` sometimes
+  /// the pair, `SourceMetadata.Data.<source>` where it was found.
+  private static func readTrufflehog(_ text: String, masker: Masker, into harvest: inout Harvest) throws {
+    var rows: [(line: Int, finding: Value)] = []
+    for (n, line) in text.split(whereSeparator: \.isNewline).enumerated() {
+      let row = line.trimmingCharacters(in: .whitespaces)
+      if row.isEmpty { continue }
+      guard let f = Value.parseJSON(row), f.objectValue != nil else {
+        throw UsageError("trufflehog report line \(n + 1) is not a JSON object")
+      }
+      // With --json, trufflehog's own log goes out as JSON lines too (`level`, `msg`); a report
+      // captured with 2>&1 holds them. They are not findings.
+      if f["SourceMetadata"] == nil && f["DetectorName"] == nil && f["Raw"] == nil && f["msg"] != nil {
+        harvest.logLines += 1
+        continue
+      }
+      rows.append((n + 1, f))
+    }
+    try refuseRedactedTrufflehog(rows.map(\.finding))
+    for (n, f) in rows {
+      // SourceMetadata.Data holds one object named after the source (Git, Filesystem, Github...).
+      let data = f["SourceMetadata"]?["Data"]?.objectValue?.values.first
+      let source = LeakSource(
+        tool: "trufflehog", file: nonEmpty(data?["file"]?.stringValue),
+        commit: nonEmpty(data?["commit"]?.stringValue), line: data?["line"]?.intValue,
+        rule: nonEmpty(f["DetectorName"]?.stringValue), verified: f["Verified"]?.boolValue)
+      guard let raw = nonEmpty(f["Raw"]?.stringValue) else {
+        harvest.unhandled.append(
+          UnhandledFinding(
+            display: "trufflehog finding on line \(n)", fingerprint: "-",
+            reason: "the finding has no Raw (the secret): nothing to respond to; check it by hand",
+            sources: [source]))
+        continue
+      }
+      masker.register(raw)
+      let secret = RunbookInvocation.oneLine(raw)
+      masker.register(secret)
+      // RawV2 may carry the secret half too (AWS: "AKIA...:secret access key").
+      var paired = false
+      if let raw2 = nonEmpty(f["RawV2"]?.stringValue) {
+        masker.register(raw2)
+        for part in raw2.split(separator: ":") where part.count >= 8 && part != secret {
+          masker.register(String(part))
+          paired = true
+        }
+      }
+      harvest.found.append((secret, source))
+      if paired { harvest.found.append((pairedMarker + secret, nil)) }
+    }
+  }
+
+  /// A plain list: one secret per line; blank lines and `#` comments skipped.
+  private static func readPlain(_ text: String, masker: Masker, into harvest: inout Harvest) {
+    for line in text.split(whereSeparator: \.isNewline) {
+      let secret = line.trimmingCharacters(in: .whitespaces)
+      if secret.isEmpty || secret.hasPrefix("#") { continue }
+      masker.register(secret)
+      harvest.found.append((secret, nil))
+    }
+  }
+
+  /// One entry per distinct secret, in first-seen order, with every place it was found; the
+  /// secrets respond cannot run become unhandled findings instead. Pure.
+  private static func group(_ found: [(String, LeakSource?)]) -> (
+    secrets: [LeakedSecret], unhandled: [UnhandledFinding]
+  ) {
     var order: [String] = []
     var sources: [String: [LeakSource]] = [:]
     var paired: Set<String> = []
@@ -215,6 +243,7 @@ package enum LeakFindings {
       if let source, !sources[secret]!.contains(source) { sources[secret]!.append(source) }
     }
     var secrets: [LeakedSecret] = []
+    var unhandled: [UnhandledFinding] = []
     for secret in order {
       if let reason = unrunnable(secret) {
         unhandled.append(
@@ -225,7 +254,7 @@ package enum LeakFindings {
         secrets.append(LeakedSecret(secret: secret, sources: sources[secret]!, pairedSecret: paired.contains(secret)))
       }
     }
-    return LeakReport(format: format, secrets: secrets, unhandled: unhandled, logLines: logLines)
+    return (secrets, unhandled)
   }
 
   /// Marks, inside the parse, that the secret after it came with its secret half (never a key).
