@@ -295,6 +295,29 @@ import Testing
     #expect(state.status == .failed)
     #expect(state.stoppedAt == "owner")
   }
+
+  /// A drill against moto with credentials: the containment path's reads are measured, the
+  /// changes estimated, and with everything ready and well within two minutes the drill passes.
+  @Test func aReadyDrillIsScoredAndPasses() throws {
+    let user = unique("drill-owner")
+    let leaked = try moto.createUser(user)
+    let o = try runRespond(
+      ["drill", "key-compromised", "--key", leaked.id, "--out", out], environment: environment)
+    #expect(o.status == 0, "\(o.stderr)")
+    let dir = incidentDirectory(o)
+    let json = try #require(Value.parseJSON(String(contentsOfFile: dir + "/report.json", encoding: .utf8)))
+    let drill = try #require(json["drill"])
+    #expect(drill["passed"]?.boolValue == true, "\(drill)")
+    #expect(drill["score"]?.intValue == 100)
+    #expect(drill["ready-steps"]?.intValue == drill["total-steps"]?.intValue)
+    // The deactivation was not sent but is estimated from the AWS reads the drill measured.
+    #expect((drill["measured-ms"]?.intValue ?? 0) > 0)
+    #expect((drill["estimated-ms"]?.intValue ?? 0) > 0)
+    let md = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
+    #expect(md.contains("| Drill score | **100/100**, passed"))
+    // The key was not touched: a drill changes nothing.
+    #expect(try moto.keys(of: user).map(\.status) == ["Active"])
+  }
 }
 
 /// The shipped runbooks and the CLI contract, without servers.
@@ -359,6 +382,13 @@ import Testing
     #expect(report.contains("(DRILL)"))
     #expect(report.contains("## Drill readiness"))
     #expect(report.contains("AWS_ACCESS_KEY_ID"))
+    // Not ready here (no AWS credentials): the drill is scored and does not pass.
+    let dir0 = (o.lastLine as NSString).deletingLastPathComponent
+    let drill = try #require(Value.parseJSON(String(contentsOfFile: dir0 + "/report.json", encoding: .utf8))?["drill"])
+    #expect(drill["passed"]?.boolValue == false)
+    #expect(drill["target-ms"]?.intValue == 120_000)
+    #expect((drill["ready-steps"]?.intValue ?? 0) < (drill["total-steps"]?.intValue ?? 0))
+    #expect(report.contains("## Drill score"))
 
     // `respond report` re-renders the same report from the journal alone.
     let dir = (o.lastLine as NSString).deletingLastPathComponent

@@ -41,6 +41,7 @@ import Testing
     start.host = "laptop"
     start.version = "0.1.0"
     start.inputs = ["key": "AKIAIOSFODNN7EXAMPLE"]
+    start.drillTargetMs = mode == .drill ? 60_000 : nil
     start.plan = [
       PlanEntry(
         id: "identify", phase: .detect, action: "key.identify", title: "Recognise the credential",

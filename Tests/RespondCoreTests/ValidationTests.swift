@@ -109,7 +109,7 @@ import Testing
     #expect(
       diagnostics(yaml, registry: registry) == [
         "rb.yaml:2:1: error: unknown key 'colour' in runbook; expected one of: runbook, description, inputs, env, "
-          + "phases, on-stop, report",
+          + "phases, on-stop, report, drill",
         "rb.yaml:6:15: error: unknown action 'key.identfy'; did you mean 'key.identify'? (`respond actions` lists them)",
         "rb.yaml:8:11: error: duplicate step id 'identify' (first defined at line 5)",
         "rb.yaml:10:23: error: step 'identify': action key.identify has no parameter 'extra'",
@@ -121,6 +121,26 @@ import Testing
         "rb.yaml:16:17: error: 'approval' must be 'required', 'two-person' or 'none', found 'maybe'",
         "rb.yaml:17:3: error: unknown phase 'cleanup'; phases are detect, contain, investigate, recover, notify, document",
       ])
+  }
+
+  /// A drill's target is a duration; anything else under `drill:` is a located mistake.
+  @Test func drillTargetIsADurationAndNothingElse() throws {
+    let bad = """
+      runbook: drill
+      drill: { target: soon, goal: 1m }
+      phases:
+        detect:
+          - id: identify
+            action: key.identify
+            with: { key: x }
+      """
+    #expect(
+      diagnostics(bad, registry: registry) == [
+        "rb.yaml:2:18: error: 'drill: target' must be a positive duration like 30s, 500ms, 2m or 1h, found 'soon'",
+        "rb.yaml:2:24: error: unknown key 'goal' in 'drill'; expected one of: target",
+      ])
+    let good = bad.replacingOccurrences(of: "{ target: soon, goal: 1m }", with: "{ target: 90s }")
+    #expect(diagnostics(good, registry: registry) == [])
   }
 
   @Test func referenceMistakesAreLocatedInsideTheExpression() {

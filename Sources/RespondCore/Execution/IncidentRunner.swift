@@ -88,6 +88,7 @@ package final class IncidentRunner: @unchecked Sendable {
     r.runbookFile = runbook.file
     r.runbookDigest = runbook.digest
     r.runbookDescription = runbook.description
+    r.drillTargetMs = runbook.drillTarget.map { Int(($0.seconds * 1000).rounded()) }
     r.operator = options.operatorName
     r.host = options.host
     r.version = options.version

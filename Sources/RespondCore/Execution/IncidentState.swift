@@ -40,6 +40,7 @@ package struct IncidentState: Sendable {
   package var runbookFile: String?
   package var runbookDigest: String?
   package var runbookDescription: String?
+  package var drillTargetMs: Int?
   package var operatorName: String?
   package var host: String?
   package var version: String?
@@ -82,6 +83,7 @@ package struct IncidentState: Sendable {
       runbookFile = r.runbookFile
       runbookDigest = r.runbookDigest
       runbookDescription = r.runbookDescription
+      drillTargetMs = r.drillTargetMs
       operatorName = r.operator
       host = r.host
       version = r.version

@@ -67,6 +67,8 @@ package struct JournalRecord: Codable, Sendable, Equatable {
   package var runbookFile: String?
   package var runbookDigest: String?
   package var runbookDescription: String?
+  /// The runbook's `drill: target:` in milliseconds, so a drill's report can score against it.
+  package var drillTargetMs: Int?
   package var `operator`: String?
   package var host: String?
   package var version: String?
@@ -164,6 +166,7 @@ package struct JournalRecord: Codable, Sendable, Equatable {
     case runbookFile = "runbook-file"
     case runbookDigest = "runbook-digest"
     case runbookDescription = "runbook-description"
+    case drillTargetMs = "drill-target-ms"
     case `operator`, host, version, inputs
     case withheldInputs = "withheld-inputs"
     case step, phase, action, attempt, outcome, outputs
@@ -201,6 +204,7 @@ extension JournalRecord {
     put(.runbookFile, text(runbookFile))
     put(.runbookDigest, text(runbookDigest))
     put(.runbookDescription, text(runbookDescription))
+    put(.drillTargetMs, number(drillTargetMs))
     put(.operator, text(`operator`))
     put(.host, text(host))
     put(.version, text(version))

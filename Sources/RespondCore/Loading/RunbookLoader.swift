@@ -193,7 +193,7 @@ struct NodeReader {
   // MARK: - Runbook
 
   mutating func runbook(_ node: YAMLNode, digest: String) -> Runbook? {
-    let topKeys = ["runbook", "description", "inputs", "env", "phases", "on-stop", "report"]
+    let topKeys = ["runbook", "description", "inputs", "env", "phases", "on-stop", "report", "drill"]
     guard let pairs = mapping(node, what: "runbook", allowed: topKeys) else { return nil }
     var rb = Runbook(
       name: "", description: "", file: file, digest: digest, inputs: [], env: [], phases: [],
@@ -216,12 +216,22 @@ struct NodeReader {
         rb.phases = phases(value)
       case "report": rb.report = report(value)
       case "on-stop": rb.onStop = onStop(value)
+      case "drill": rb.drillTarget = drill(value)
       default: break
       }
     }
     if !sawName { error(node, "missing required key 'runbook' (the runbook's name)") }
     if !sawPhases { error(node, "missing required key 'phases'") }
     return rb
+  }
+
+  /// `drill: {target: 2m}`: the time a drill's containment path is scored against.
+  mutating func drill(_ node: YAMLNode) -> Duration? {
+    var target: Duration?
+    for (key, _, value) in mapping(node, what: "'drill'", allowed: ["target"]) ?? [] where key == "target" {
+      target = duration(value, what: "'drill: target'")
+    }
+    return target
   }
 
   mutating func inputs(_ node: YAMLNode) -> [InputSpec] {

@@ -190,6 +190,8 @@ package struct Runbook: Sendable {
   /// response pages someone with the exact resume command. Never part of `steps`: the conductor
   /// does not schedule them and they never change how the run ends.
   package var onStop: [Step] = []
+  /// `drill: target:`: how long the containment path may take, for scoring drills (DrillScore).
+  package var drillTarget: Duration? = nil
 
   /// All steps in run order.
   package var steps: [Step] { phases.sorted { $0.0 < $1.0 }.flatMap(\.1) }

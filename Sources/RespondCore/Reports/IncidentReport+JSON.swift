@@ -72,6 +72,7 @@ extension IncidentReport {
             ])
           })
       })
+    put(.drill, try drill.map { try ValueEncoder().encode($0) })
     put(.journalRecords, .number(Double(journalRecords)))
     put(.journalTornTail, .bool(journalTornTail))
     put(.version, .string(version))

@@ -109,6 +109,8 @@ package struct IncidentReport: Codable, Sendable {
   package var notDone: [NotDone]
   package var followUps: [FollowUp]
   package var readiness: [Readiness]?
+  /// A drill's score (nil on live runs and plain dry runs): see `DrillScore`.
+  package var drill: DrillScore?
   package var journalRecords: Int
   package var journalTornTail: Bool
   package var version: String
@@ -139,7 +141,7 @@ package struct IncidentReport: Codable, Sendable {
     case evidenceFiles = "evidence-files"
     case notDone = "not-done"
     case followUps = "follow-ups"
-    case readiness
+    case readiness, drill
     case journalRecords = "journal-records"
     case journalTornTail = "journal-torn-tail"
     case version
@@ -196,6 +198,7 @@ extension IncidentReport {
     readiness =
       mode == .drill
       ? steps.map { Readiness(step: $0.id, action: $0.action, ready: $0.missing.isEmpty, missing: $0.missing) } : nil
+    drill = mode == .drill ? DrillScore.score(steps: steps, targetMs: state.drillTargetMs) : nil
     status = state.status?.rawValue ?? "unfinished"
     statusLine = ""  // every other field is set: the line is worded from them
     statusLine = statusLineText(state, decided: decided)

@@ -24,6 +24,7 @@ package enum MarkdownReport {
     md += ActivitySection.render(r, escape: w.escape)
     md += notDone(r, w)
     md += followUps(r, w)
+    md += drillScore(r, w)
     md += readiness(r, w)
     md += postmortem(r)
     return md.joined(separator: "\n")
@@ -69,6 +70,11 @@ package enum MarkdownReport {
     let unproved = r.verdict.map { $0 == .unverified ? "not proved" : "not contained" } ?? "n/a"
     md.append(
       "| Time to containment | \(r.timeToContainmentMs.map(formatMs) ?? (r.dryRun ? "n/a (drill)" : unproved)) |")
+    if let d = r.drill {
+      md.append(
+        "| Drill score | **\(d.score)/100**, \(d.passed ? "passed" : "**not passed**"); containment estimated at "
+          + "\(formatMs(d.containmentMs))\(d.targetMs.map { " (target \(formatMs($0)))" } ?? "") |")
+    }
     md.append("| Started (UTC) | \(r.startedAt.map(ISO8601.string) ?? "?") |")
     md.append("| Ended (UTC) | \(r.endedAt.map(ISO8601.string) ?? "not recorded") |")
     md.append("| Duration | \(r.durationMs.map(formatMs) ?? "?") |")
@@ -296,6 +302,30 @@ package enum MarkdownReport {
     var md = ["## Follow-ups", ""]
     if r.followUps.isEmpty { md.append("- [x] Nothing left to do by hand.") }
     for f in r.followUps { md.append("- [\(f.done ? "x" : " ")] \(w.escape(f.text))") }
+    md.append("")
+    return md
+  }
+
+  /// The drill's score with the rule and numbers that produced it, so the next drill compares.
+  static func drillScore(_ r: IncidentReport, _ w: Writer) -> [String] {
+    guard let d = r.drill else { return [] }
+    var md = ["## Drill score", ""]
+    md.append("**\(d.score)/100, \(d.passed ? "passed" : "not passed")**: \(w.escape(d.rule)).")
+    md.append("")
+    md.append("| Containment path (detect, contain) | Time |")
+    md.append("|---|---|")
+    md.append("| Measured in this drill (read-only calls) | \(formatMs(d.measuredMs)) |")
+    md.append("| Estimated for the changes not sent (the provider's measured latency) | \(formatMs(d.estimatedMs)) |")
+    md.append("| **Would take** | **\(formatMs(d.containmentMs))** |")
+    md.append("| Target (`drill: target:`) | \(d.targetMs.map(formatMs) ?? "none set") |")
+    md.append("")
+    if !d.manualSteps.isEmpty {
+      md.append(
+        "Not in the estimate: the time a person takes for \(d.manualSteps.map(w.code).joined(separator: ", ")), "
+          + "and the time approvals wait.")
+    } else {
+      md.append("Not in the estimate: the time approvals wait for a person.")
+    }
     md.append("")
     return md
   }
