@@ -179,6 +179,36 @@ import Testing
     #expect(error.map { "\($0)" } == "webhook signing secret: environment variable NOPE is not set")
   }
 
+  /// A SIEM collector URL often holds its token: `url-env` reads it from a secret variable and
+  /// masks it; a provider's credential variable is refused; url and url-env together are refused.
+  @Test func webhookURLFromAVariableIsUsedAndMasked() async throws {
+    let transport = RecordedTransport()
+    transport.on(urlContaining: "siem.example.test", status: 202, reply: "")
+    let url = "https://siem.example.test/collector/tok_5f0e2c9a81"
+    let masker = Masker()
+    let result = try await Self.action("notify.webhook").run(
+      Self.context(
+        ["url-env": "RESPOND_WEBHOOK_URL", "payload": ["a": 1]], env: ["RESPOND_WEBHOOK_URL": url],
+        transport: transport, masker: masker))
+    #expect(transport.requests.first?.url == url)
+    #expect(result.outputs["status"] == 202)
+    #expect(masker.containsSecret(url))
+    let refused = await #expect(throws: ActionError.self) {
+      try await Self.action("notify.webhook").run(
+        Self.context(
+          ["url-env": "AWS_SECRET_ACCESS_KEY", "payload": ["a": 1]], env: ["AWS_SECRET_ACCESS_KEY": "x"],
+          transport: RecordedTransport()))
+    }
+    #expect(refused.map { "\($0)" }?.contains("not a webhook URL") == true)
+    let both = await #expect(throws: ActionError.self) {
+      try await Self.action("notify.webhook").run(
+        Self.context(
+          ["url": .string(url), "url-env": "RESPOND_WEBHOOK_URL", "payload": ["a": 1]],
+          env: ["RESPOND_WEBHOOK_URL": url], transport: RecordedTransport()))
+    }
+    #expect(both.map { "\($0)" }?.contains("not both") == true)
+  }
+
   // MARK: - E-mail (recorded)
 
   @Test func emailMessageIsRFC5322WithCRLFAndDotSafeLines() async throws {

@@ -16,6 +16,7 @@ package struct IncidentReportAction: Action {
         OutputSpec("path", "path of report.md"),
         OutputSpec("status-line", "the report's opening status line"),
         OutputSpec("markdown", journaled: false, "the report itself (masked), e.g. as an e-mail body"),
+        OutputSpec("json", journaled: false, "report.json as an object (masked), e.g. as a SIEM webhook's payload"),
       ],
       mutates: false, idempotent: true)
   }
@@ -29,7 +30,7 @@ package struct IncidentReportAction: Action {
     return ActionResult(
       outputs: [
         "path": .string(written.path), "status-line": .string(written.statusLine),
-        "markdown": .string(written.markdown),
+        "markdown": .string(written.markdown), "json": Value.parseJSON(written.json) ?? .object([:]),
       ], summary: written.path)
   }
 }

@@ -15,7 +15,11 @@ package struct WebhookNotifyAction: Action {
     ActionDescriptor(
       name: "notify.webhook", summary: "POST a signed JSON payload to a webhook",
       parameters: [
-        ParameterSpec("url", required: true, secret: true, "the webhook URL"),
+        ParameterSpec("url", secret: true, "the webhook URL (or url-env)"),
+        ParameterSpec(
+          "url-env", .string,
+          "name of the environment variable holding the webhook URL (a declared secret variable, e.g. "
+            + "RESPOND_WEBHOOK_URL), for a URL that is itself a credential"),
         ParameterSpec("payload", .map, required: true, "the JSON object to send"),
         ParameterSpec(
           "secret-env", .string,
@@ -30,7 +34,7 @@ package struct WebhookNotifyAction: Action {
   }
 
   package func run(_ context: ActionContext) async throws -> ActionResult {
-    let url = try context.string("url")
+    let url = try Self.url(context)
     context.masker.register(url)
     try NotifySender.checkURL(url, name: "url")
     guard var payload = context.parameters["payload"]?.objectValue else {
@@ -68,6 +72,25 @@ package struct WebhookNotifyAction: Action {
     return ActionResult(
       outputs: ["status": .number(Double(response.status)), "id": .string(id), "signed": .bool(secret != nil)],
       summary: "webhook accepted the payload (HTTP \(response.status)\(secret == nil ? ", unsigned" : ", signed"))")
+  }
+
+  /// The URL from `url`, or from the variable `url-env` names: a SIEM's collector URL often
+  /// carries its token, so a runbook keeps it in a secret variable it may not read as `env.X`.
+  static func url(_ context: ActionContext) throws -> String {
+    switch (context.optionalString("url"), context.optionalString("url-env")) {
+    case (let url?, nil): return url
+    case (nil, let name?):
+      if let owner = CredentialEndpoints.provider(of: name) {
+        throw ActionError.badParameter(
+          name: "url-env", reason: "cannot be \(name): it is \(owner.name)'s credential, not a webhook URL")
+      }
+      guard let value = context.environment[name], !value.isEmpty else {
+        throw ActionError.notConfigured("webhook URL: environment variable \(name) is not set")
+      }
+      return value
+    case (nil, nil): throw ActionError.badParameter(name: "url", reason: "give url or url-env")
+    case (_?, _?): throw ActionError.badParameter(name: "url", reason: "give url or url-env, not both")
+    }
   }
 
   /// `t=<unix seconds>,v1=<lower-case hex HMAC-SHA256(secret, "<t>." + body)>`.

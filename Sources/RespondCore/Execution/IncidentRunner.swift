@@ -290,7 +290,13 @@ package final class IncidentRunner: @unchecked Sendable {
       incident: state.incident
         ?? IncidentInfo(id: "", runbook: runbook.name, startedAt: Date(), mode: options.mode, directory: ""),
       log: { progress.line("      \($0)") }, ask: ask, limiters: limiters)
-    context.incidentState = { [unowned self] in self.state }
+    // With the report's facts as they stand: a report written mid-run (the document phase's
+    // report, e-mailed or sent to a SIEM) must carry its header facts, not wait for the run's end.
+    context.incidentState = { [unowned self] in
+      var now = self.state
+      now.facts = self.evaluateFacts()
+      return now
+    }
     return context
   }
 

@@ -406,6 +406,8 @@ package enum ReportWriter {
     package var path: String
     package var markdown: String
     package var statusLine: String
+    /// report.json's text, masked.
+    package var json: String
   }
 
   /// Renders and writes both files, and hands back the Markdown (for a notification that
@@ -426,6 +428,6 @@ package enum ReportWriter {
     try IncidentFolder.writePrivate(postmortem, to: directory + "/postmortem.md")
     return Written(
       path: URL(fileURLWithPath: mdPath).standardizedFileURL.path, markdown: md,
-      statusLine: masker?.mask(report.statusLine) ?? report.statusLine)
+      statusLine: masker?.mask(report.statusLine) ?? report.statusLine, json: json)
   }
 }
