@@ -319,6 +319,9 @@ struct NodeReader {
       }
       if step.undo != nil { error(step.location, "on-stop step '\(step.id)' cannot have 'undo'") }
       if let at = step.verifiesLocation { error(at, "on-stop step '\(step.id)' cannot verify containment") }
+      if step.concurrent, let at = step.concurrentLocation {
+        error(at, "on-stop step '\(step.id)' cannot be concurrent: on-stop steps are sent one after another")
+      }
     }
     return steps
   }
@@ -326,6 +329,7 @@ struct NodeReader {
   mutating func step(_ node: YAMLNode, phase: Phase) -> Step? {
     let allowed = [
       "id", "name", "action", "with", "when", "retry", "timeout", "continue-on-error", "approval", "undo", "verifies",
+      "concurrent",
     ]
     guard let pairs = mapping(node, what: "a step", allowed: allowed) else { return nil }
     var step = Step(
@@ -367,6 +371,9 @@ struct NodeReader {
       case "retry": step.retry = retry(value)
       case "timeout": step.timeout = duration(value, what: "'timeout'")
       case "continue-on-error": step.continueOnError = bool(value, what: "'continue-on-error'") ?? false
+      case "concurrent":
+        step.concurrent = bool(value, what: "'concurrent'") ?? false
+        step.concurrentLocation = loc(value)
       case "approval":
         switch string(value, what: "'approval'") {
         case "required": step.approvalRequired = true
