@@ -57,7 +57,8 @@ import Testing
 
     init(quickFails: Bool = false, delay: Duration = .milliseconds(400)) {
       slow = ScriptedAction(
-        "slow", parameters: [ParameterSpec("id")], outputs: [OutputSpec("value")], script: [.success(["value": "s"])])
+        "slow", parameters: [ParameterSpec("id")], outputs: [OutputSpec("value")],
+        script: [.success(["value": "s"]), .success(["value": "s"])])
       quick = ScriptedAction(
         "quick", parameters: [ParameterSpec("id")], outputs: [OutputSpec("value")],
         script: [quickFails ? .failure(.failed("quick said no")) : .success(["value": "q"])])

@@ -52,9 +52,9 @@ import Testing
       """
     #expect(
       check(steps) == [
-        "rb.yaml:12:13: error: step 'b' reads the outputs of 'a', which runs in the same concurrent group and may "
+        "rb.yaml:11:13: error: step 'b' reads the outputs of 'a', which runs in the same concurrent group and may "
           + "not have finished: drop 'concurrent' from one of them, or move 'b' after the group",
-        "rb.yaml:13:27: error: step 'b' reads the outputs of 'a', which runs in the same concurrent group and may "
+        "rb.yaml:12:26: error: step 'b' reads the outputs of 'a', which runs in the same concurrent group and may "
           + "not have finished: drop 'concurrent' from one of them, or move 'b' after the group",
       ])
   }
@@ -110,7 +110,7 @@ import Testing
       """
     #expect(
       check(steps, extra: onStop) == [
-        "rb.yaml:11:17: error: on-stop step 's1' cannot be concurrent: on-stop steps are sent one after another"
+        "rb.yaml:10:17: error: on-stop step 's1' cannot be concurrent: on-stop steps are sent one after another"
       ])
   }
 
@@ -135,9 +135,9 @@ import Testing
       """
     #expect(
       diagnostics(yaml, registry: registry) == [
-        "rb.yaml:10:17: error: step 'proof' verifies 'off', which runs in the same concurrent group: a "
+        "rb.yaml:11:17: error: step 'proof' verifies 'off', which runs in the same concurrent group: a "
           + "verification must run after the change",
-        "rb.yaml:15:20: error: step 'tell' reads the verdict while 'off', 'proof' in its concurrent group can "
+        "rb.yaml:16:24: error: step 'tell' reads the verdict while 'off', 'proof' in its concurrent group can "
           + "change it: move one of them out of the group",
       ])
   }
