@@ -319,9 +319,6 @@ struct NodeReader {
       }
       if step.undo != nil { error(step.location, "on-stop step '\(step.id)' cannot have 'undo'") }
       if let at = step.verifiesLocation { error(at, "on-stop step '\(step.id)' cannot verify containment") }
-      if step.concurrent, let at = step.concurrentLocation {
-        error(at, "on-stop step '\(step.id)' cannot be concurrent: on-stop steps are sent one after another")
-      }
     }
     return steps
   }

@@ -1,11 +1,17 @@
 /// What makes no sense in a concurrent group, refused before anything runs (each located):
 /// a lone concurrent step, a member that reads another member's outputs, a member behind an
-/// approval, a verification of a change in its own group, and a member reading the verdict
-/// while another member can change it.
+/// approval, a verification of a change in its own group, a member reading the verdict while
+/// another member can change it, and a concurrent `on-stop` step.
 extension RunbookValidator {
   package func checkConcurrentGroups(_ runbook: Runbook) -> [Diagnostic] {
     let groups = ConcurrentGroups(runbook)
     var out: [Diagnostic] = []
+    for step in runbook.onStop where step.concurrent {
+      out.append(
+        Diagnostic(
+          step.concurrentLocation ?? step.location,
+          "on-stop step '\(step.id)' cannot be concurrent: on-stop steps are sent one after another"))
+    }
     for group in groups.groups where group.count == 1 {
       guard let step = group.first, step.concurrent else { continue }
       out.append(
