@@ -53,6 +53,8 @@ package enum PlanRenderer {
     var out = ["plan for \(rb.name)\(rb.description.isEmpty ? "" : ": " + rb.description)"]
     var n = 0
     var hidden = 0
+    let groups = ConcurrentGroups(rb)
+    var announced: Set<String> = []
     for (phase, steps) in rb.phases where !steps.isEmpty {
       var lines: [String] = []
       for s in steps {
@@ -61,6 +63,12 @@ package enum PlanRenderer {
         if decided == false && !all {
           hidden += 1
           continue
+        }
+        // A group is announced above its first member shown, so a reader sees what runs together.
+        let group = groups.group(of: s.id)
+        if group.count > 1, !announced.contains(group[0].id) {
+          announced.insert(group[0].id)
+          lines.append("      together (at the same time): \(group.map(\.id).joined(separator: ", "))")
         }
         lines.append(line(s, number: n, decided: decided, registry: registry))
       }
@@ -91,6 +99,7 @@ package enum PlanRenderer {
     if d?.mutates ?? true { flags.append("mutates") } else { flags.append("read-only") }
     if s.approvalRequired { flags.append("approval") }
     if s.continueOnError { flags.append("continue-on-error") }
+    if s.concurrent { flags.append("concurrent") }
     var line =
       "  \(String(n).leftPadding(2)). \(s.id.padding(24))\(s.action.padding(36))[\(flags.joined(separator: ", "))]"
     if let src = s.whenSource {

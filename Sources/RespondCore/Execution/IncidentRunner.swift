@@ -16,13 +16,18 @@ package final class IncidentRunner: @unchecked Sendable {
   private let ownLimiters = RateLimiters()
 
   var journal: Journal!
-  package internal(set) var state = IncidentState()
+  /// Held for every journal append and every read or write of `state` and `liveOutputs`, so
+  /// steps of a concurrent group (IncidentRunner+Groups.swift) share them safely.
+  let shared = NSRecursiveLock()
+  /// `state`'s storage; read and write it through `state` (or under `shared`).
+  var stateStorage = IncidentState()
   /// Unmasked input values, in memory only.
   var inputValues: [String: Value] = [:]
-  /// Unmasked outputs of steps that finished in this process (secrets included), in memory only.
-  var liveOutputs: [String: [String: Value]] = [:]
+  /// `liveOutputs`'s storage: unmasked outputs of steps that finished in this process (secrets
+  /// included), in memory only.
+  var liveOutputStorage: [String: [String: Value]] = [:]
   /// While the `on-stop` steps run: the stop they report (read by expressions, journaled on them).
-  private var stopNotice: StopNotice?
+  var stopNotice: StopNotice?
   /// When the run stops at an approval gate: what the people must run next (`StepPolicy.gate`).
   var approvalStop: String?
 
@@ -128,6 +133,11 @@ package final class IncidentRunner: @unchecked Sendable {
         stoppedAt = at
         if s == .failed, let at { message = "step '\(at)' failed: \(state.steps[at]?.error ?? "")" }
         break loop
+      case .runTogether(let steps):
+        if let stop = await runTogether(steps) {  // IncidentRunner+Groups.swift
+          (status, stoppedAt, message) = (stop.status, stop.at, stop.message)
+          break loop
+        }
       case .run(let step):
         do {
           if let stop = try await prepareResume(step) {
@@ -164,25 +174,6 @@ package final class IncidentRunner: @unchecked Sendable {
       incidentDirectory: incidentDirectory, state: state)
   }
 
-  /// Runs the runbook's `on-stop` steps when the run stopped where a person must pick it up (an
-  /// approval gate, a failure, an interrupted step to check), so nobody learns of a stuck response
-  /// from silence. Journaled like any step; a failure here is recorded and changes nothing about
-  /// how the run ends. A stop already announced (same step, same way) is not announced again.
-  private func sendStopNotice(status: RunStatus, at step: String?, message: String?) async {
-    guard !runbook.onStop.isEmpty,
-      let notice = StopNotice.decide(
-        status: status, at: step, reason: message, directory: incidentDirectory,
-        withheldInputs: state.withheldInputs)
-    else { return }
-    let pending = notice.pending(runbook.onStop, state: state)
-    if pending.count < runbook.onStop.count {
-      progress.line("  on-stop: already sent for this stop (\(notice.key)); not sending again")
-    }
-    stopNotice = notice
-    defer { stopNotice = nil }
-    for step in pending { _ = try? await run(step) }
-  }
-
   /// The runbook's report facts, evaluated now and masked ([label, value] pairs).
   private func evaluateFacts() -> [[String]] {
     let ctx = evaluationContext()
@@ -208,6 +199,8 @@ package final class IncidentRunner: @unchecked Sendable {
   }
 
   func record(_ r: JournalRecord) throws {
+    shared.lock()
+    defer { shared.unlock() }
     var written = try journal.append(r, durability: r.durability)
     // Keep the in-memory fold identical to what a reader of the journal gets: times as written
     // (to the millisecond), so the final report equals `respond report`'s re-rendering.
@@ -216,7 +209,7 @@ package final class IncidentRunner: @unchecked Sendable {
       written.incident?.startedAt = ISO8601.parse(ISO8601.precise(started)) ?? started
     }
     TestCrashHook.afterJournalRecord(written.seq)
-    state.apply(written)
+    stateStorage.apply(written)
   }
 
   func note(step: String?, _ text: String) throws {
@@ -229,6 +222,7 @@ package final class IncidentRunner: @unchecked Sendable {
   // MARK: - One step
 
   private func evaluationContext() -> EvaluationContext {
+    let (state, liveOutputs) = shared.withLock { (stateStorage, liveOutputStorage) }
     var steps: [String: [String: Value]] = [:]
     for (id, s) in state.steps { steps[id] = s.outputs }
     for (id, o) in liveOutputs { steps[id] = o }
@@ -441,7 +435,7 @@ package final class IncidentRunner: @unchecked Sendable {
       secretNames.formUnion(extra.compactMap(\.stringValue))
     }
     for name in secretNames { if let v = result.outputs[name] { masker.register(v) } }
-    liveOutputs[step.id] = result.outputs
+    shared.withLock { liveOutputStorage[step.id] = result.outputs }
     let derived = Set(descriptor.outputs.filter { !$0.journaled }.map(\.name))
     var journaled: [String: Value] = [:]
     for (k, v) in result.outputs where !secretNames.contains(k) && !derived.contains(k) {
@@ -482,8 +476,11 @@ package final class IncidentRunner: @unchecked Sendable {
     r.continueOnError = step.continueOnError ? true : nil
     r.notProcessed = outcome == .failed && notProcessed ? true : nil
     r.stop = stopNotice?.key
-    r.evidenceFile = try keepEvidence(step, r)  // IncidentRunner+Evidence.swift
-    try record(r)
+    // Under the lock: members of a concurrent group may finish at once (one evidence folder).
+    try shared.withLock {
+      r.evidenceFile = try keepEvidence(step, r)  // IncidentRunner+Evidence.swift
+      try record(r)
+    }
     let detail = ending.error ?? ending.summary
     progress.step(outcome, phase: step.phase, id: step.id, action: step.action, duration: duration, detail: detail)
     return outcome

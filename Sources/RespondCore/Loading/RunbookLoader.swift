@@ -336,6 +336,7 @@ struct NodeReader {
   mutating func step(_ node: YAMLNode, phase: Phase) -> Step? {
     let allowed = [
       "id", "name", "action", "with", "when", "retry", "timeout", "continue-on-error", "approval", "undo", "verifies",
+      "concurrent",
     ]
     guard let pairs = mapping(node, what: "a step", allowed: allowed) else { return nil }
     var step = Step(
@@ -377,6 +378,9 @@ struct NodeReader {
       case "retry": step.retry = retry(value)
       case "timeout": step.timeout = duration(value, what: "'timeout'")
       case "continue-on-error": step.continueOnError = bool(value, what: "'continue-on-error'") ?? false
+      case "concurrent":
+        step.concurrent = bool(value, what: "'concurrent'") ?? false
+        step.concurrentLocation = loc(value)
       case "approval":
         switch string(value, what: "'approval'") {
         case "required": step.approvalRequired = true

@@ -149,6 +149,10 @@ package struct Step: Sendable {
   /// rests on such a step having succeeded, never on a change merely being accepted.
   package var verifies: [String] = []
   package var verifiesLocation: SourceLocation?
+  /// `concurrent: true`: the step may run at the same time as the adjacent concurrent steps of
+  /// its phase (one group, `ConcurrentGroups`); where the key sits, for diagnostics.
+  package var concurrent = false
+  package var concurrentLocation: SourceLocation?
   package var location: SourceLocation
   package var actionLocation: SourceLocation
   package var whenLocation: SourceLocation?

@@ -69,6 +69,7 @@ package struct RunbookValidator {
       }
     }
     out += checkContainmentVerification(steps, byID: byID, order: order)
+    out += checkConcurrentGroups(runbook)  // ConcurrentGroupChecks.swift
     // On-stop steps run after the run stopped: any step may be read (one that did not run reads
     // as null).
     for step in runbook.onStop {
@@ -135,7 +136,7 @@ package struct RunbookValidator {
   }
 
   /// A change respond makes itself: mutating and not an instruction left for a human.
-  private func isContainmentChange(_ step: Step) -> Bool {
+  func isContainmentChange(_ step: Step) -> Bool {
     step.action != "manual" && (registry.action(named: step.action)?.descriptor.mutates ?? false)
   }
 
