@@ -20,6 +20,10 @@ so tests verify respond with a second implementation of the AWS protocols).
                                                     GROUP. Prints JSON naming every artefact and event id.
   moto_fixture.py iam-state URL USER [ROLE]      -> prints JSON: USER's keys, attached and inline policies,
                                                     login profile; ROLE's inline policies
+  moto_fixture.py bucket URL NAME [lock]         -> creates an S3 bucket (with Object Lock enabled when "lock")
+  moto_fixture.py s3-keys URL BUCKET PREFIX      -> prints JSON: every object key under PREFIX, sorted
+  moto_fixture.py s3-get URL BUCKET PREFIX DIR   -> downloads every object under PREFIX into DIR/<key minus PREFIX>
+  moto_fixture.py s3-retention URL BUCKET KEY    -> prints JSON {"mode", "until"} of the object's Object Lock retention
 Admin credentials for everything but bootstrap come from RESPOND_TEST_AWS_ACCESS_KEY_ID/SECRET.
 """
 import json, os, sys
@@ -180,6 +184,24 @@ def main():
         attack(url, *sys.argv[3:7])
     elif cmd == "iam-state":
         iam_state(url, *sys.argv[3:5])
+    elif cmd == "bucket":
+        extra = {"ObjectLockEnabledForBucket": True} if sys.argv[4:5] == ["lock"] else {}
+        client("s3", url).create_bucket(Bucket=sys.argv[3], **extra)
+    elif cmd in ("s3-keys", "s3-get"):
+        s3, bucket, prefix = client("s3", url), sys.argv[3], sys.argv[4]
+        keys = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys += [o["Key"] for o in page.get("Contents", [])]
+        if cmd == "s3-get":
+            for k in keys:
+                dest = os.path.join(sys.argv[5], k[len(prefix):])
+                os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
+                with open(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+                    f.write(s3.get_object(Bucket=bucket, Key=k)["Body"].read())
+        print(json.dumps(sorted(keys)))
+    elif cmd == "s3-retention":
+        r = client("s3", url).get_object_retention(Bucket=sys.argv[3], Key=sys.argv[4])["Retention"]
+        print(json.dumps({"mode": r["Mode"], "until": r["RetainUntilDate"].isoformat()}))
     else:
         print(__doc__, file=sys.stderr)
         sys.exit(2)

@@ -25,6 +25,9 @@ package final class IncidentRunner: @unchecked Sendable {
   private var stopNotice: StopNotice?
   /// When the run stops at an approval gate: what the people must run next (`StepPolicy.gate`).
   var approvalStop: String?
+  /// Told the path of every file of the incident written (journal, evidence): the shared state
+  /// mirrors them as the run goes (`SharedIncident.written`).
+  package var fileWritten: (@Sendable (String) -> Void)?
 
   package init(
     runbook: Runbook, registry: ActionRegistry, environment: [String: String],
@@ -214,6 +217,7 @@ package final class IncidentRunner: @unchecked Sendable {
     if let started = written.incident?.startedAt {
       written.incident?.startedAt = ISO8601.parse(ISO8601.precise(started)) ?? started
     }
+    fileWritten?(journal.path)
     TestCrashHook.afterJournalRecord(written.seq)
     state.apply(written)
   }
