@@ -39,10 +39,6 @@ final class MemoryStateStore: SharedStateStore, @unchecked Sendable {
   }
 
   func delete(_ key: String) async throws { _ = lock.withLock { objects.removeValue(forKey: key) } }
-
-  func list(prefix: String) async throws -> [String] {
-    lock.withLock { objects.keys.filter { $0.hasPrefix(prefix) }.sorted() }
-  }
 }
 
 @Suite struct SharedStateLocationTests {

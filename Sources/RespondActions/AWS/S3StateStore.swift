@@ -86,23 +86,6 @@ package struct S3StateStore: SharedStateStore {
     _ = try await client.s3("DELETE", operation: "DeleteObject", path: objectPath(key))
   }
 
-  package func list(prefix: String) async throws -> [String] {
-    var keys: [String] = []
-    var token: String?
-    repeat {
-      var query = [("list-type", "2"), ("prefix", prefix)]
-      if let token { query.append(("continuation-token", token)) }
-      let page = try await client.s3("GET", operation: "ListObjectsV2", path: bucketPath, query: query)
-      guard let xml = AWSXMLNode.parse(page.body) else {
-        throw ActionError.failed("S3 ListObjectsV2 answered with a body that is not XML")
-      }
-      keys += xml.children("Contents").compactMap { $0.child("Key")?.text }
-      let next = xml.child("NextContinuationToken")?.text
-      token = xml.child("IsTruncated")?.text == "true" && !(next ?? "").isEmpty && next != token ? next : nil
-    } while token != nil
-    return keys.sorted()
-  }
-
   /// The Object Lock headers of a retained write (none when the bucket has no Object Lock).
   func lockHeaders(_ retainUntil: String?) -> [(String, String)] {
     guard let retainUntil else { return [] }

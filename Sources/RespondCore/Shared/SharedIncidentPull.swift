@@ -7,8 +7,9 @@ import Foundation
 #endif
 
 /// `respond resume s3://bucket/prefix/incidents/<id>`: brings a shared incident to this machine
-/// so another responder can continue it. Every object under the incident's folder is written to
-/// a new private folder `<out>/<id>/` (0700, files 0600, nothing followed through a link), and
+/// so another responder can continue it. Its journal, the evidence files the journal names and its
+/// reports are written to a new private folder `<out>/<id>/` (0700, files 0600, nothing followed
+/// through a link), and
 /// the copy is then checked like `respond verify` does: a journal whose chain is broken or an
 /// evidence file that does not match is refused before anything runs.
 package enum SharedIncidentPull {
@@ -26,8 +27,7 @@ package enum SharedIncidentPull {
     let url = location.incidentURL(id)
     guard SharedIncident.isIncidentID(id) else { throw Refused("\(url): '\(id)' is not an incident id") }
     let prefix = location.incidentPrefix(id)
-    let keys = try await store.list(prefix: prefix)
-    guard keys.contains(prefix + "journal.jsonl") else {
+    guard let journal = try await store.get(prefix + "journal.jsonl") else {
       throw Refused("\(url) holds no incident (no journal.jsonl under it): check the URL with `aws s3 ls \(url)/`")
     }
     try PrivateFolder.prepare(outDir, what: "the output folder", privacy: .notWritableByOthers)
@@ -41,10 +41,14 @@ package enum SharedIncidentPull {
       throw Refused("cannot create \(directory): \(String(cString: strerror(errno)))")
     }
     chmod(directory, 0o700)
-    for key in keys {
-      let relative = String(key.dropFirst(prefix.count))
-      guard SharedIncident.isMirrored(relative) else { continue }
-      guard let object = try await store.get(key) else { continue }
+    try write(journal.body, to: directory, relative: "journal.jsonl")
+    // The files to fetch are the ones the journal vouches for (no listing: fewer permissions, and
+    // a file nothing vouches for is not evidence), and the reports when there are any.
+    let named = (try? Journal.read(path: directory + "/journal.jsonl"))?.records.compactMap(\.evidenceFile?.path) ?? []
+    for relative in Self.reportFiles + named where SharedIncident.isMirrored(relative) {
+      guard !FileManager.default.fileExists(atPath: directory + "/" + relative),
+        let object = try await store.get(prefix + relative)
+      else { continue }
       try write(object.body, to: directory, relative: relative)
     }
     let audit: (findings: [IncidentAudit.Finding], notes: [String])
@@ -60,6 +64,9 @@ package enum SharedIncidentPull {
     }
     return (directory, audit.notes)
   }
+
+  /// The files besides the journal and its evidence that a shared incident holds.
+  static let reportFiles = ["report.md", "report.json", "postmortem.md"]
 
   /// Creates one file of the copy (never through a link, never over an existing file).
   static func write(_ body: Data, to directory: String, relative: String) throws {

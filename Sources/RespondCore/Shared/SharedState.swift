@@ -141,6 +141,4 @@ package protocol SharedStateStore: Sendable {
   /// Writes the object, with Object Lock retention until `retainUntil` when given.
   func put(_ key: String, body: Data, retainUntil: String?) async throws
   func delete(_ key: String) async throws
-  /// Every object key under `prefix`, sorted.
-  func list(prefix: String) async throws -> [String]
 }
