@@ -155,6 +155,44 @@ import Testing
     #expect(journal)
   }
 
+  /// The seq of the record finishing step `step` in a journal.
+  func seq(finishing step: String, in journal: String) -> Int? {
+    let text = (try? String(contentsOfFile: journal, encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").compactMap { Value.parseJSON(Data($0.utf8)) }
+      .first { $0["type"]?.stringValue == "step-finished" && $0["step"]?.stringValue == step }?["seq"]?.intValue
+  }
+
+  /// A machine killed right after the replacement key was made: the shared journal already held
+  /// the change's write-ahead record (mirrored before the change), so the machine that resumes
+  /// the shared copy reconciles it instead of minting a second replacement.
+  @Test func aResumeElsewhereAfterACrashNeverRepeatsAChange() throws {
+    let state = try bucket()
+    let reference = try moto.createUser(unique("ref"))
+    let r = machine("ref", state: state.url)
+    let full = try runRespond(["key-compromised", "--key", reference.id, "--yes", "--out", r.out], environment: r.env)
+    let refJournal = (full.lastLine as NSString).deletingLastPathComponent + "/journal.jsonl"
+    let n = try #require(seq(finishing: "create", in: refJournal), "stderr: \(full.stderr)")
+    let user = unique("crash")
+    let leaked = try moto.createUser(user)
+    var a = machine("crashed", state: state.url)
+    a.env["RESPOND_TEST_CRASH_AT"] = "\(n)"
+    _ = try runRespond(["key-compromised", "--key", leaked.id, "--yes", "--out", a.out], environment: a.env)
+    let id = try #require((try? FileManager.default.contentsOfDirectory(atPath: a.out))?.first { !$0.hasPrefix(".") })
+    let local = try String(contentsOfFile: a.out + "/\(id)/journal.jsonl", encoding: .utf8)
+    let copy = root + "/crash-copy-" + id
+    _ = try fixture(["s3-get", services.motoURL, state.name, "team/incidents/\(id)/", copy])
+    let shared = try String(contentsOfFile: copy + "/journal.jsonl", encoding: .utf8)
+    #expect(local.hasPrefix(shared), "the shared journal is a prefix of the local one")
+    let started = shared.split(separator: "\n").compactMap { Value.parseJSON(Data($0.utf8)) }
+      .contains { $0["type"]?.stringValue == "step-started" && $0["step"]?.stringValue == "create" }
+    #expect(started, "the change's write-ahead record reached the shared state before the change")
+    let b = machine("rescuer", state: state.url)
+    let resumed = try runRespond(
+      ["resume", "\(state.url)/incidents/\(id)", "--out", b.out, "--yes", "--key", leaked.id], environment: b.env)
+    let minted = try moto.keys(of: user).filter { $0.id != leaked.id }
+    #expect(minted.count == 1, "one replacement, never a second: \(minted); exit \(resumed.status): \(resumed.stderr)")
+  }
+
   @Test func anUnusableStateStopsBeforeAnything() throws {
     let user = unique("nostate")
     let leaked = try moto.createUser(user)

@@ -28,6 +28,10 @@ package final class IncidentRunner: @unchecked Sendable {
   /// Told the path of every file of the incident written (journal, evidence): the shared state
   /// mirrors them as the run goes (`SharedIncident.written`).
   package var fileWritten: (@Sendable (String) -> Void)?
+  /// Awaited with the journal's path after a change's write-ahead record, before the change: the
+  /// shared copy of the
+  /// journal then knows of every change, so a resume elsewhere never repeats one blindly.
+  package var beforeChange: (@Sendable (String) async -> Void)?
 
   package init(
     runbook: Runbook, registry: ActionRegistry, environment: [String: String],
@@ -378,6 +382,7 @@ package final class IncidentRunner: @unchecked Sendable {
           started.attempt = attempt
           started.mutates = descriptor.mutates
           try record(started)
+          if descriptor.mutates, !options.mode.isDry { await beforeChange?(journal.path) }
           let result: Result<ActionResult, any Error>
           do {
             result = .success(try await StepTimeout.limiting(limit) { try await action.run(context) })

@@ -180,6 +180,14 @@ package final class SharedIncident: Sendable {
     }
   }
 
+  /// For the runner, before a change at a provider: waits until the shared journal holds the
+  /// change's write-ahead record (as the local one is fsync'd then), so another machine resuming
+  /// the shared copy reconciles the change instead of making it again. A failed upload is said
+  /// and the change goes on: containment does not wait for S3.
+  package func beforeChange(journal path: String) async {
+    await mirror.syncJournal(path)
+  }
+
   /// Uploads every file not yet mirrored as it is now, then releases the lock when the run is
   /// finished. Returns the problems (empty when the team sees the whole incident).
   package func finish(directory: String, finished: Bool) async -> [String] {
@@ -299,6 +307,12 @@ package actor IncidentMirror {
     } catch {
       warn("could not upload \(relative) to \(location.incidentURL(id)): \(error) (will try again)")
     }
+  }
+
+  /// Uploads the journal as it is now (and whatever waits before it) and returns when done.
+  package func syncJournal(_ path: String) async {
+    changed(path)
+    while let task = draining { await task.value }
   }
 
   /// Uploads every mirrored file of `directory` that differs from what was uploaded and waits

@@ -94,7 +94,10 @@ struct Resume: AsyncParsableCommand {
     case .stop(let code): throw ExitCode(code)
     case .go(let found): shared = found
     }
-    if let shared { prepared.runner.fileWritten = { shared.written($0) } }
+    if let shared {
+      prepared.runner.fileWritten = { shared.written($0) }
+      prepared.runner.beforeChange = { await shared.beforeChange(journal: $0) }
+    }
     let result: RunResult
     do {
       result = try await Interrupts.run { try await prepared.run() }

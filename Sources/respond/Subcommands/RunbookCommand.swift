@@ -93,7 +93,10 @@ enum RunbookCommand {
     case .stop(let code): return code
     case .go(let found): shared = found
     }
-    if let shared { runner.fileWritten = { shared.written($0) } }
+    if let shared {
+      runner.fileWritten = { shared.written($0) }
+      runner.beforeChange = { await shared.beforeChange(journal: $0) }
+    }
     do {
       let result = try await Interrupts.run {
         try await runner.start(inputs: invocation.inputs, outDir: outDir, lock: lock)
