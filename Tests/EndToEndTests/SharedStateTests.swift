@@ -176,6 +176,9 @@ import Testing
     let leaked = try moto.createUser(user)
     var a = machine("crashed", state: state.url)
     a.env["RESPOND_TEST_CRASH_AT"] = "\(n)"
+    // Each background upload sends what it read 400 ms earlier: only the sync before a change
+    // can have put the change's write-ahead record in the shared journal by the crash.
+    a.env["RESPOND_TEST_MIRROR_DELAY_MS"] = "400"
     _ = try runRespond(["key-compromised", "--key", leaked.id, "--yes", "--out", a.out], environment: a.env)
     let id = try #require((try? FileManager.default.contentsOfDirectory(atPath: a.out))?.first { !$0.hasPrefix(".") })
     let local = try String(contentsOfFile: a.out + "/\(id)/journal.jsonl", encoding: .utf8)

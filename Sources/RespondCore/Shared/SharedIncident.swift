@@ -291,6 +291,11 @@ package actor IncidentMirror {
     let digest = sha256Hex(bytes)
     guard uploaded[relative] != digest else { return }
     let key = location.incidentPrefix(id) + relative
+    #if DEBUG  // test-only: a slow S3, so a test can tell a synced write-ahead record from a lucky one
+      if let ms = ProcessInfo.processInfo.environment["RESPOND_TEST_MIRROR_DELAY_MS"].flatMap({ Int($0) }) {
+        try? await Task.sleep(for: .milliseconds(ms))
+      }
+    #endif
     let until = retentionDays.map { SharedRetention.retainUntil(Date(), days: $0) }
     do {
       if mustClaim {
