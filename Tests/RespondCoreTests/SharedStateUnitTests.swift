@@ -196,10 +196,14 @@ final class MemoryStateStore: SharedStateStore, @unchecked Sendable {
     store.objects[key] = .init(body: Data("theirs".utf8), etag: "\"x\"", retainUntil: nil)
     let mirror = IncidentMirror(store: store, location: location, retentionDays: nil, directory: nil, log: { _ in })
     try Data("ours\n".utf8).write(to: URL(fileURLWithPath: dir + "/journal.jsonl"))
+    try Data("{}".utf8).write(to: URL(fileURLWithPath: dir + "/evidence/identify.json"))
+    // Even when an evidence file comes first, the id is claimed with the journal.
+    await mirror.changed(dir + "/evidence/identify.json")
     await mirror.changed(dir + "/journal.jsonl")
     let problems = await mirror.flush(directory: dir)
     #expect(problems.first?.contains("already holds another incident with this id") == true, "\(problems)")
     #expect(store.objects[key]?.body == Data("theirs".utf8))
+    #expect(store.objects.count == 1, "nothing of ours mixed into theirs: \(store.objects.keys.sorted())")
   }
 
   @Test func aPulledIncidentThatDoesNotVerifyIsRefused() async throws {

@@ -287,6 +287,11 @@ package actor IncidentMirror {
 
   private func upload(_ relative: String) async {
     guard stopped == nil, let directory, let id else { return }
+    // The incident's id is claimed with its journal, whatever file comes first.
+    if mustClaim, relative != "journal.jsonl" {
+      await upload("journal.jsonl")
+      guard !mustClaim, stopped == nil else { return }
+    }
     guard let bytes = EvidenceStore.readNoFollow(directory + "/" + relative) else { return }
     let digest = sha256Hex(bytes)
     guard uploaded[relative] != digest else { return }
@@ -310,7 +315,9 @@ package actor IncidentMirror {
       }
       uploaded[relative] = digest
     } catch {
-      warn("could not upload \(relative) to \(location.incidentURL(id)): \(error) (will try again)")
+      warn(
+        "could not upload \(relative) to \(location.incidentURL(id)): \(error) (tried again at its next change and at the end)"
+      )
     }
   }
 
