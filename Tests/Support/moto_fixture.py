@@ -20,6 +20,10 @@ so tests verify respond with a second implementation of the AWS protocols).
                                                     GROUP. Prints JSON naming every artefact and event id.
   moto_fixture.py iam-state URL USER [ROLE]      -> prints JSON: USER's keys, attached and inline policies,
                                                     login profile; ROLE's inline policies
+  moto_fixture.py bucket URL NAME [lock]         -> creates an S3 bucket (with Object Lock enabled when "lock")
+  moto_fixture.py s3-keys URL BUCKET PREFIX      -> prints JSON: every object key under PREFIX, sorted
+  moto_fixture.py s3-get URL BUCKET PREFIX DIR   -> downloads every object under PREFIX into DIR/<key minus PREFIX>
+  moto_fixture.py s3-retention URL BUCKET KEY    -> prints JSON {"mode", "until"} of the object's Object Lock retention
 Admin credentials for everything but bootstrap come from RESPOND_TEST_AWS_ACCESS_KEY_ID/SECRET.
 """
 import json, os, sys
@@ -180,6 +184,28 @@ def main():
         attack(url, *sys.argv[3:7])
     elif cmd == "iam-state":
         iam_state(url, *sys.argv[3:5])
+    elif cmd == "bucket":
+        extra = {"ObjectLockEnabledForBucket": True} if sys.argv[4:5] == ["lock"] else {}
+        client("s3", url).create_bucket(Bucket=sys.argv[3], **extra)
+    elif cmd in ("s3-keys", "s3-get"):
+        s3, bucket, prefix = client("s3", url), sys.argv[3], sys.argv[4]
+        keys = []
+        # No Prefix parameter: moto checks the signature of a query holding '/' against its
+        # decoded form, which no client signs (the bucket is a test's own and small).
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].startswith(prefix)]
+        if cmd == "s3-get":
+            for k in keys:
+                dest = os.path.join(sys.argv[5], k[len(prefix):])
+                os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
+                with open(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+                    f.write(s3.get_object(Bucket=bucket, Key=k)["Body"].read())
+        print(json.dumps(sorted(keys)))
+    elif cmd == "s3-retention":
+        # HeadObject's Object Lock headers (moto answers GetObjectRetention with a 500).
+        h = client("s3", url).head_object(Bucket=sys.argv[3], Key=sys.argv[4])
+        until = h.get("ObjectLockRetainUntilDate")
+        print(json.dumps({"mode": h.get("ObjectLockMode"), "until": until.strftime("%Y-%m-%dT%H:%M:%SZ") if until else None}))
     else:
         print(__doc__, file=sys.stderr)
         sys.exit(2)

@@ -18,6 +18,8 @@ extension IncidentRunner {
     let text = try EvidenceStore.document(
       incident: state.incident?.id ?? "", step: step.id, phase: step.phase, action: step.action, at: r.at,
       outputs: r.outputs ?? [:], evidence: r.evidence, masker: masker)
-    return try EvidenceStore.write(text, step: step.id, in: incidentDirectory)
+    let file = try EvidenceStore.write(text, step: step.id, in: incidentDirectory)
+    fileWritten?(incidentDirectory + "/" + file.path)
+    return file
   }
 }

@@ -31,6 +31,9 @@ extension IncidentRunner {
       path: dir + "/journal.jsonl", masker: masker,
       nextSeq: (journalState.records.last?.seq ?? 0) + 1, lastHash: journalState.lastHash)
     state = ResumePlan(runbook: runbook, registry: registry).reopened(journalState)
+    // The folder as it is here: a copy pulled from the shared state (or a moved folder) keeps
+    // its evidence beside its journal, not where the first machine had it.
+    state.incident?.directory = URL(fileURLWithPath: dir).standardizedFileURL.path
     var r = JournalRecord(type: .runResumed)
     r.operator = options.operatorName
     r.host = options.host

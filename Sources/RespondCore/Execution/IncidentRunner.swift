@@ -30,6 +30,13 @@ package final class IncidentRunner: @unchecked Sendable {
   var stopNotice: StopNotice?
   /// When the run stops at an approval gate: what the people must run next (`StepPolicy.gate`).
   var approvalStop: String?
+  /// Told the path of every file of the incident written (journal, evidence): the shared state
+  /// mirrors them as the run goes (`SharedIncident.written`).
+  package var fileWritten: (@Sendable (String) -> Void)?
+  /// Awaited with the journal's path after a change's write-ahead record, before the change: the
+  /// shared copy of the
+  /// journal then knows of every change, so a resume elsewhere never repeats one blindly.
+  package var beforeChange: (@Sendable (String) async -> Void)?
 
   package init(
     runbook: Runbook, registry: ActionRegistry, environment: [String: String],
@@ -208,6 +215,7 @@ package final class IncidentRunner: @unchecked Sendable {
     if let started = written.incident?.startedAt {
       written.incident?.startedAt = ISO8601.parse(ISO8601.precise(started)) ?? started
     }
+    fileWritten?(journal.path)
     TestCrashHook.afterJournalRecord(written.seq)
     stateStorage.apply(written)
   }
@@ -375,6 +383,7 @@ package final class IncidentRunner: @unchecked Sendable {
           started.attempt = attempt
           started.mutates = descriptor.mutates
           try record(started)
+          if descriptor.mutates, !options.mode.isDry { await beforeChange?(journal.path) }
           let result: Result<ActionResult, any Error>
           do {
             result = .success(try await StepTimeout.limiting(limit) { try await action.run(context) })

@@ -21,9 +21,17 @@ struct Resume: AsyncParsableCommand {
       fingerprint, and a file whose keys differ is refused). Completed keys are left alone, \
       interrupted, failed or stopped incidents are resumed, keys that never started are started, \
       and a new summary covering every key is written.
+
+      A shared incident (RESPOND_STATE_URL) is resumed from any machine by its URL:
+        respond resume s3://bucket/prefix/incidents/<id> [--out DIR] [--yes]
+      It is pulled into DIR/<id> (default ./incidents), verified like `respond verify`, and \
+      continued there; the shared copy is kept up to date and the key's shared lock taken over.
       """)
 
-  @Argument(help: "The incident folder, or a batch summary (batch-<time>.json or .md).")
+  @Argument(
+    help:
+      "The incident folder, a batch summary (batch-<time>.json or .md), or a shared incident s3://bucket/prefix/incidents/<id>."
+  )
   var directory: String
 
   @Argument(
@@ -35,6 +43,10 @@ struct Resume: AsyncParsableCommand {
 
   func run() async throws {
     if BatchCommand.isBatchSummary(directory) {
+      if let refusal = SharedStateSession.batchRefusal() {
+        Frontend.error(refusal)
+        throw ExitCode(2)
+      }
       let code = await BatchCommand.resume(summary: directory, arguments: arguments)
       if code != 0 { throw ExitCode(code) }
       return
@@ -49,6 +61,19 @@ struct Resume: AsyncParsableCommand {
       throw ExitCode(2)
     }
     let masker = Masker()
+    // `respond resume s3://bucket/prefix/incidents/<id>`: the shared incident, pulled and verified.
+    var directory = self.directory
+    var pulledFrom: SharedStateLocation?
+    if directory.hasPrefix("s3://") {
+      switch await SharedStateSession.pull(directory, out: invocation.out, masker: masker) {
+      case .failure(let stop):
+        Frontend.error(stop.message)
+        throw ExitCode(stop.code)
+      case .success(let pulled):
+        directory = pulled.directory
+        pulledFrom = pulled.location
+      }
+    }
     let prepared: Prepared
     do {
       prepared = try Self.prepare(
@@ -61,6 +86,18 @@ struct Resume: AsyncParsableCommand {
       throw ExitCode(refusal.code)
     }
     defer { prepared.lock?.release() }
+    let shared: SharedIncident?
+    switch await SharedStateSession.begin(
+      runbook: prepared.runner.runbook, inputs: prepared.lockInputs, mode: prepared.state.incident?.mode ?? .live,
+      masker: masker, resuming: directory, location: pulledFrom)
+    {
+    case .stop(let code): throw ExitCode(code)
+    case .go(let found): shared = found
+    }
+    if let shared {
+      prepared.runner.fileWritten = { shared.written($0) }
+      prepared.runner.beforeChange = { await shared.beforeChange(journal: $0) }
+    }
     let result: RunResult
     do {
       result = try await Interrupts.run { try await prepared.run() }
@@ -69,6 +106,7 @@ struct Resume: AsyncParsableCommand {
       throw ExitCode(2)
     }
     let code = RunbookCommand.finish(result, masker: masker)
+    await SharedStateSession.end(shared, result: result, masker: masker)
     if code != 0 { throw ExitCode(code) }
   }
 
@@ -87,6 +125,8 @@ struct Resume: AsyncParsableCommand {
     var state: IncidentState
     var inputs: [String: String]
     var lock: IncidentLock?
+    /// The inputs the key's lock is taken on: given again, else as the journal holds them.
+    var lockInputs: [String: String] = [:]
 
     func run() async throws -> RunResult {
       try await runner.resume(directory: directory, journalState: state, inputs: inputs)
@@ -128,6 +168,7 @@ struct Resume: AsyncParsableCommand {
       masker: masker, progress: progress, approver: approver, options: options)
     // The same per-key lock as the run that started the incident: in the incident's parent folder.
     let lock: IncidentLock?
+    var lockInputs: [String: String] = [:]
     do {
       let outDir = (URL(fileURLWithPath: directory).standardizedFileURL.path as NSString).deletingLastPathComponent
       // The key: given again when it was withheld as secret, else as the journal holds it.
@@ -135,6 +176,7 @@ struct Resume: AsyncParsableCommand {
       for (name, value) in state.inputs where !state.withheldInputs.contains(name) && inputs[name] == nil {
         if let text = value.stringValue { inputs[name] = text }
       }
+      lockInputs = inputs
       lock = try RunbookCommand.acquireLock(runbook: runbook, inputs: inputs, outDir: outDir, mode: info.mode)
       lock?.record(incident: URL(fileURLWithPath: directory).standardizedFileURL.path)
     } catch let held as IncidentLock.Held {
@@ -142,6 +184,7 @@ struct Resume: AsyncParsableCommand {
     } catch {
       throw Refusal(message: masker.mask("\(error)"), code: 2)
     }
-    return Prepared(runner: runner, directory: directory, state: state, inputs: invocation.inputs, lock: lock)
+    return Prepared(
+      runner: runner, directory: directory, state: state, inputs: invocation.inputs, lock: lock, lockInputs: lockInputs)
   }
 }

@@ -31,6 +31,10 @@ enum RunbookCommand {
     do {
       batch = try BatchResponse.extractFlags(arguments)
       if batch.from != nil {
+        if let refusal = SharedStateSession.batchRefusal() {
+          Frontend.error(refusal)
+          return 2
+        }
         return await BatchCommand.start(runbook: runbook, registry: registry, mode: requested, batch: batch)
       }
       var parsed = try RunbookInvocation.parse(arguments, inputs: runbook.inputs)
@@ -81,15 +85,31 @@ enum RunbookCommand {
       return 2
     }
     defer { lock?.release() }
+    // RESPOND_STATE_URL: the team's lock on the key and the mirror of the incident.
+    let shared: SharedIncident?
+    switch await SharedStateSession.begin(
+      runbook: runbook, inputs: invocation.inputs, mode: options.mode, masker: masker)
+    {
+    case .stop(let code): return code
+    case .go(let found): shared = found
+    }
+    if let shared {
+      runner.fileWritten = { shared.written($0) }
+      runner.beforeChange = { await shared.beforeChange(journal: $0) }
+    }
     do {
       let result = try await Interrupts.run {
         try await runner.start(inputs: invocation.inputs, outDir: outDir, lock: lock)
       }
-      return finish(result, masker: masker)
+      let code = finish(result, masker: masker)
+      await SharedStateSession.end(shared, result: result, masker: masker)
+      return code
     } catch let e as UsageError {
+      await SharedStateSession.abandon(shared)
       Frontend.error(masker.mask(e.description))
       return 2
     } catch {
+      await SharedStateSession.abandon(shared)
       Frontend.error(masker.mask("\(error)"))
       return 1
     }
