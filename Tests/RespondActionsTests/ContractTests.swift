@@ -87,7 +87,7 @@ import Testing
     let sendgrid = try Receiver(provider: "sendgrid", spec: "sendgrid.json")
     try sendgrid.script(
       "/v3/api_keys/leakedKeyId1234567890a",
-      #"[{"status": 204, "body": ""}, {"status": 404, "headers": {"Content-Type": "application/json"}, "body": {"errors": [{"field": null, "message": "unable to find API Key"}]}}]"#
+      #"[{"status": 204, "body": ""}, {"status": 404, "headers": {"Content-Type": "application/json"}, "body": {"errors": [{"message": "unable to find API Key"}]}}]"#
     )
     let env = ["SENDGRID_API_URL": sendgrid.url, "SENDGRID_API_KEY": Self.sendgridAdmin]
     let deleted = try await Self.run(

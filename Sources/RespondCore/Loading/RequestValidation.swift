@@ -112,7 +112,10 @@ extension NodeReader {
     let start = valueStart(node)
     for range in urlStarts(in: text) {
       let rest = text[range.upperBound...]
-      let host = String(rest.prefix { !"/:?#'\" }".contains($0) })
+      // A bracketed IPv6 literal keeps its colons; any other host ends at a port, path or quote.
+      let host =
+        rest.hasPrefix("[")
+        ? String(rest.prefix { $0 != "]" }) + "]" : String(rest.prefix { !"/:?#'\" }".contains($0) })
       let scheme = text[range].lowercased()
       if scheme.hasPrefix("http:"), !RequestSchema.isLoopback(host) {
         error(
