@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what respond needs on a fresh Debian machine, only what is missing:
-# libcurl headers (build), moto server, OpenBao's bao CLI, aiosmtpd (tests and demo).
+# libcurl headers (build), moto server, OpenBao's bao CLI, aiosmtpd (tests and demo), openapi-core
+# (the test receiver's contract checks).
 set -euo pipefail
 need_apt=()
 dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || need_apt+=(libcurl4-openssl-dev)
