@@ -66,4 +66,28 @@ import Testing
       #expect(!text.contains(authToken), "the auth token is in \(file)")
     }
   }
+
+  /// Without the account's credentials nothing is sent to Twilio: the key SID gets Twilio's
+  /// manual steps, and the run waits for a person (exit 4).
+  @Test func withoutTwilioCredentialsTheKeyGetsTheManualSteps() throws {
+    let out = NSTemporaryDirectory() + "respond-contract-" + UUID().uuidString
+    let home = out + "-home"
+    try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+    defer {
+      removeTestOutput(out)
+      removeTestOutput(home)
+    }
+    let o = try runRespond(
+      [
+        "key-compromised", "--key", "SK" + Self.hex(32), "--yes", "--runbooks",
+        TestServices.repositoryRoot() + "/Runbooks", "--out", out,
+      ],
+      environment: ["HOME": home, "TWILIO_API_URL": "http://127.0.0.1:9/unused"])
+    #expect(o.status == 4, "stderr: \(o.stderr)")
+    let state = try IncidentState.load(
+      journal: (o.lastLine as NSString).deletingLastPathComponent + "/journal.jsonl")
+    #expect(state.steps["twilio-delete"]?.outcome == .skippedCondition)
+    #expect(state.steps["not-automated"] != nil)
+    #expect(try String(contentsOfFile: o.lastLine, encoding: .utf8).contains("console.twilio.com"))
+  }
 }
