@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what respond needs on a fresh Debian machine, only what is missing:
-# libcurl headers (build), moto server, OpenBao's bao CLI, aiosmtpd (tests and demo).
+# libcurl headers (build), moto server, OpenBao's bao CLI, aiosmtpd (tests and demo), openapi-core
+# (the test receiver's contract checks).
 set -euo pipefail
 need_apt=()
 dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || need_apt+=(libcurl4-openssl-dev)
@@ -20,6 +21,10 @@ python3 -c 'import aiosmtpd' 2>/dev/null || need_pip+=(aiosmtpd)
 python3 -c 'import boto3' 2>/dev/null || need_pip+=(boto3)
 # The report.json schema check (scripts/check-report-schema.py).
 python3 -c 'import jsonschema' 2>/dev/null || need_pip+=(jsonschema)
+# The test receiver's contract checks (Tests/Support/openapi/check_request.py), pinned: the checker
+# and its quirk workarounds were written against this version.
+python3 -c 'import openapi_core, sys; sys.exit(openapi_core.__version__ != "0.23.1")' 2>/dev/null ||
+  need_pip+=("openapi-core==0.23.1")
 if [ ${#need_pip[@]} -gt 0 ]; then
   echo "setup: pip install ${need_pip[*]}" >&2
   python3 -m pip install -q "${need_pip[@]}"

@@ -15,10 +15,16 @@ package enum StandardActions {
   package static func registry(runbooksFolder: String?) -> (ActionRegistry, [Diagnostic]) {
     var registry = ActionRegistry(swiftActions())
     guard let folder = runbooksFolder else { return (registry, []) }
-    let (definitions, diagnostics) = RunbookLoader().loadActions(folder: folder + "/actions")
-    // Each provider folder's credential formats and playbook reach `key.identify` here.
+    var (definitions, diagnostics) = RunbookLoader().loadActions(folder: folder + "/actions")
+    // Each provider folder's credential formats and playbook reach `key.identify` here, and its
+    // `actions.yaml` joins the shared action files.
     let (providers, providerProblems) = RunbookLoader().loadProviders(folder: folder + "/providers")
     registry.register(KeyIdentifyAction(providers: ProviderFormats(providers)))
+    for path in providerActionFiles(folder + "/providers") {
+      let (more, problems) = RunbookLoader().loadActions(path: path)
+      definitions += more
+      diagnostics += problems
+    }
     var extra: [Diagnostic] = providerProblems
     for d in definitions {
       if registry.action(named: d.name) != nil {
@@ -28,6 +34,14 @@ package enum StandardActions {
       registry.register(DefinedAction(d))
     }
     return (registry, diagnostics + extra)
+  }
+
+  /// `<providers>/<name>/actions.yaml` of every provider folder that has one, sorted by name.
+  static func providerActionFiles(_ providers: String) -> [String] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: providers)) ?? []
+    return names.sorted().filter { !$0.hasPrefix(".") }.map { providers + "/" + $0 + "/actions.yaml" }.filter {
+      FileManager.default.fileExists(atPath: $0)
+    }
   }
 
   /// The registry for a runbook file: its folder's `actions/` definitions included.

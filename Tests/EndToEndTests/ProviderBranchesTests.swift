@@ -9,8 +9,21 @@ import Testing
 private struct Receiver {
   let url: String
 
-  /// A fresh prefix such as `/github-1a2b3c4d`, so a test's paths are its own.
-  func prefix(_ name: String) -> String { "/\(name)-\(UUID().uuidString.prefix(8).lowercased())" }
+  /// A fresh prefix such as `/github-1a2b3c4d`, so a test's paths are its own. Under a GitHub
+  /// or SendGrid prefix the receiver checks every request, and every answer scripted, against
+  /// that provider's own OpenAPI description (Tests/Support/openapi).
+  func prefix(_ name: String) throws -> String {
+    let prefix = "/\(name)-\(UUID().uuidString.prefix(8).lowercased())"
+    if let spec = ["github": "github.json", "sendgrid": "sendgrid.json"][name] {
+      _ = try runProgram(
+        "/usr/bin/curl",
+        [
+          "-sS", "--fail", "-X", "POST", "--data-binary",
+          Value.object(["prefix": .string(prefix), "spec": .string(spec)]).jsonString(), url + "/_control/contract",
+        ])
+    }
+    return prefix
+  }
 
   /// Answers for `path` in order (any method), then `fallback` (or 200 "ok") once they run out.
   func script(_ path: String, _ responses: [Value], fallback: Value? = nil) throws {
@@ -117,7 +130,25 @@ private func digits(_ count: Int) -> String {
     try receiver.script(base + "/credentials/revoke", revoke)
   }
 
-  static let octocat: Value = ["login": "octocat", "id": 1]
+  /// GitHub's own example user (a public-user, every field its description requires).
+  static let octocat: Value = [
+    "login": "octocat", "id": 1, "node_id": "MDQ6VXNlcjE=", "user_view_type": "public",
+    "avatar_url": "https://github.com/images/error/octocat_happy.gif", "gravatar_id": "",
+    "url": "https://api.github.com/users/octocat", "html_url": "https://github.com/octocat",
+    "followers_url": "https://api.github.com/users/octocat/followers",
+    "following_url": "https://api.github.com/users/octocat/following{/other_user}",
+    "gists_url": "https://api.github.com/users/octocat/gists{/gist_id}",
+    "starred_url": "https://api.github.com/users/octocat/starred{/owner}{/repo}",
+    "subscriptions_url": "https://api.github.com/users/octocat/subscriptions",
+    "organizations_url": "https://api.github.com/users/octocat/orgs",
+    "repos_url": "https://api.github.com/users/octocat/repos",
+    "events_url": "https://api.github.com/users/octocat/events{/privacy}",
+    "received_events_url": "https://api.github.com/users/octocat/received_events", "type": "User",
+    "site_admin": false, "name": "monalisa octocat", "company": "GitHub", "blog": "https://github.com/blog",
+    "location": "San Francisco", "email": "octocat@github.com", "hireable": false, "bio": "There once was...",
+    "public_repos": 2, "public_gists": 1, "followers": 20, "following": 0, "created_at": "2008-01-14T04:33:35Z",
+    "updated_at": "2008-01-14T04:33:35Z",
+  ]
   static let badCredentials: Value = [
     "message": "Bad credentials", "documentation_url": "https://docs.github.com/rest",
   ]
@@ -125,7 +156,7 @@ private func digits(_ count: Int) -> String {
   // MARK: - GitHub
 
   @Test func githubTokenIsRevokedAndCheckedDead() throws {
-    let base = receiver.prefix("github")
+    let base = try receiver.prefix("github")
     let token = githubToken()
     try scriptGitHub(
       base, user: [answer(200, Self.octocat)], userAfter: answer(401, Self.badCredentials),
@@ -157,7 +188,7 @@ private func digits(_ count: Int) -> String {
   }
 
   @Test func githubTokenThatStillWorksAfterRevocationLeavesAFollowUp() throws {
-    let base = receiver.prefix("github")
+    let base = try receiver.prefix("github")
     let token = githubToken()
     try scriptGitHub(
       base, user: [], userAfter: answer(200, Self.octocat), revoke: [answer(202, ["message": "Accepted"])])
@@ -176,7 +207,7 @@ private func digits(_ count: Int) -> String {
 
   @Test func aFailingGitHubPreCheckDoesNotHoldBackTheRevocation() throws {
     // GET /user is only informational (the owner's login); the revocation needs nothing from it.
-    let base = receiver.prefix("github")
+    let base = try receiver.prefix("github")
     let token = githubToken()
     let down = answer(500, ["message": "Server Error"])
     try scriptGitHub(
@@ -194,7 +225,7 @@ private func digits(_ count: Int) -> String {
   }
 
   @Test func githubRevocationAnswering429IsRetriedAfterRetryAfter() throws {
-    let base = receiver.prefix("github")
+    let base = try receiver.prefix("github")
     let token = githubToken()
     try scriptGitHub(
       base, user: [answer(200, Self.octocat)], userAfter: answer(401, Self.badCredentials),
@@ -219,7 +250,7 @@ private func digits(_ count: Int) -> String {
 
   @Test func githubPrimaryRateLimitAs403WaitsForTheReset() throws {
     // GitHub's exhausted primary limit: 403 with x-ratelimit-remaining 0 and the reset as epoch seconds.
-    let base = receiver.prefix("github")
+    let base = try receiver.prefix("github")
     let token = githubToken()
     let reset = Int(Date().timeIntervalSince1970) + 2
     let limited = answer(
@@ -251,7 +282,7 @@ private func digits(_ count: Int) -> String {
   func gitlabToken() -> String { "glpat-" + alphanumerics(20) }
 
   @Test func gitlabTokenIsRevokedWithItselfWithoutGitLabToken() throws {
-    let base = receiver.prefix("gitlab")
+    let base = try receiver.prefix("gitlab")
     let token = gitlabToken()
     let selfPath = base + "/api/v4/personal_access_tokens/self"
     try receiver.script(
@@ -274,7 +305,7 @@ private func digits(_ count: Int) -> String {
   }
 
   @Test func gitlabTokenIsRotatedByIDWithGitLabToken() throws {
-    let base = receiver.prefix("gitlab")
+    let base = try receiver.prefix("gitlab")
     let token = gitlabToken()
     let admin = "glpat-" + alphanumerics(20)
     let minted = "glpat-" + alphanumerics(20)
@@ -316,7 +347,7 @@ private func digits(_ count: Int) -> String {
 
   @Test func aGitLabRotationThatFailsIsNotRetried() throws {
     // Rotating twice revokes the new token too (GitLab's reuse detection): never retry blindly.
-    let base = receiver.prefix("gitlab")
+    let base = try receiver.prefix("gitlab")
     let token = gitlabToken()
     let admin = "glpat-" + alphanumerics(20)
     let rotatePath = base + "/api/v4/personal_access_tokens/42/rotate"
@@ -344,7 +375,7 @@ private func digits(_ count: Int) -> String {
     ["ok": false, "error": "token_revoked"] as Value,  // dead already: still revoked
   ])
   func slackTokenIsRevokedWithItself(_ answerBody: Value) throws {
-    let base = receiver.prefix("slack")
+    let base = try receiver.prefix("slack")
     let token = slackToken()
     try receiver.script(base + "/auth.revoke", [answer(200, answerBody, headers: ["Content-Type": "application/json"])])
     let o = try respond(["key-compromised", "--key", token, "--yes"], ["SLACK_API_URL": services.receiverURL + base])
@@ -362,7 +393,7 @@ private func digits(_ count: Int) -> String {
   }
 
   @Test func slackRevocationThatIsRefusedFailsTheRun() throws {
-    let base = receiver.prefix("slack")
+    let base = try receiver.prefix("slack")
     let token = slackToken()
     try receiver.script(base + "/auth.revoke", [answer(200, ["ok": false, "error": "not_allowed_token_type"])])
     let o = try respond(["key-compromised", "--key", token, "--yes"], ["SLACK_API_URL": services.receiverURL + base])
@@ -381,11 +412,12 @@ private func digits(_ count: Int) -> String {
 
   @Test(arguments: [204, 404])  // 404: deleted already
   func sendgridKeyIsDeletedByID(_ status: Int) throws {
-    let base = receiver.prefix("sendgrid")
+    let base = try receiver.prefix("sendgrid")
     let (key, id) = sendgridKey()
     let admin = sendgridKey().key
     let path = base + "/v3/api_keys/" + id
-    let gone = answer(404, ["errors": [["field": nil, "message": "unable to find API Key"]]])
+    // SendGrid's description types `field` as a string: an answer with `"field": null` is refused.
+    let gone = answer(404, ["errors": [["message": "unable to find API Key"]]])
     try receiver.script(path, [status == 204 ? answer(204) : gone, gone])
     let o = try respond(
       ["key-compromised", "--key", key, "--yes"],
@@ -567,7 +599,7 @@ private func digits(_ count: Int) -> String {
       ("vault", ["VAULT_ADDR"]), ("stripe", []),
     ] as [(String, [String])])
   func drillWithoutCredentialsNamesWhatTheBranchNeeds(_ provider: String, _ mustName: [String]) throws {
-    let base = receiver.prefix("drill-\(provider)")
+    let base = try receiver.prefix("drill-\(provider)")
     let key: String
     var env: [String: String] = [:]
     switch provider {
@@ -623,7 +655,7 @@ private func digits(_ count: Int) -> String {
   }
 
   @Test func drillWithoutCredentialsOfAGitLabTokenNamesGitLabTokenForRotation() throws {
-    let base = receiver.prefix("drill-gitlab")
+    let base = try receiver.prefix("drill-gitlab")
     try receiver.script(base + "/api/v4/personal_access_tokens/self", [], fallback: answer(200, Self.gitlabSelf))
     let o = try respond(
       ["drill", "key-compromised", "--key", gitlabToken()], ["GITLAB_URL": services.receiverURL + base])

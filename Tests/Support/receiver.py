@@ -11,7 +11,14 @@ Every request is recorded. Responses are scripted per path through a control API
                            (to provoke client timeouts); "close": true drops the connection without an answer.
   GET  /_control/requests[?path=/hook]   recorded requests as JSON: method, path, query, headers, body (text),
                            body_b64, time
-  POST /_control/reset    forget scripts and recordings
+  POST /_control/reset    forget scripts, recordings and contracts
+  POST /_control/contract {"prefix": "/github", "spec": "github.json"}   every request whose path starts with
+                           prefix is checked (prefix cut off) against that provider's own OpenAPI description
+                           in Tests/Support/openapi/ (check_request.py, openapi-core): a request the provider
+                           would reject is answered 400 with the checker's reason (and recorded with
+                           "contract": reason); the scripted answer, when its status is one the description
+                           lists, is checked against the response schema and replaced by a 500 saying why.
+                           Optional "security": false skips the auth check.
 
 --record FILE also appends every recorded request to FILE as one JSON line (kept after a reset):
 what respond sent (notifications among it) is one of its outputs, which the end-of-run secrets
@@ -20,7 +27,7 @@ scan (scripts/secrets-scan.py) reads.
 Listens on 127.0.0.1 only. --port 0 picks a free port; --port-file writes the chosen port.
 --tls-cert/--tls-key serve HTTPS (tests use a self-signed certificate to prove respond refuses it).
 """
-import argparse, base64, json, ssl, threading, time
+import argparse, base64, json, os, ssl, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs
 
@@ -29,6 +36,43 @@ SCRIPTS = {}    # path -> list of responses
 DEFAULTS = {}   # path -> response
 RECORDS = []
 RECORD_FILE = None  # --record: every request, one JSON line each, never forgotten
+CONTRACTS = {}  # path prefix -> {"spec": file in Tests/Support/openapi, "security": bool}
+OPENAPI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "openapi")
+
+
+def contract_for(path):
+    """The contract covering path (longest prefix first), with the provider path under it."""
+    with LOCK:
+        for prefix in sorted(CONTRACTS, key=len, reverse=True):
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return CONTRACTS[prefix], path[len(prefix.rstrip("/")):] or "/"
+    return None, None
+
+
+def check_contract(contract, method, provider_path, query, headers, body, answer=None):
+    """The checker's reason when the request (or the canned answer) breaks the description, else None.
+    Imported lazily: only contract tests need openapi-core."""
+    if OPENAPI not in sys.path:
+        sys.path.insert(0, OPENAPI)
+    try:
+        import check_request
+    except ImportError as e:  # openapi-core missing: every checked request fails, saying why
+        return f"CHECKER ERROR: {e} (scripts/setup.sh installs openapi-core)"
+    url = "http://127.0.0.1" + provider_path + ("?" + query if query else "")
+    kwargs = {}
+    if answer is not None:
+        out = answer.get("body", "")
+        out = json.dumps(out) if isinstance(out, (dict, list)) else out
+        kwargs = dict(response_status=int(answer.get("status", 200)),
+                      response_body=out.encode() if isinstance(out, str) else out,
+                      response_content_type=(answer.get("headers") or {}).get("Content-Type", "application/json"),
+                      skip_undescribed_response=True)
+    try:
+        return check_request.check(os.path.join(OPENAPI, contract["spec"]), method, url,
+                                   {k: v for k, v in headers.items()}, body or None,
+                                   headers.get("Content-Type"), not contract.get("security", True), **kwargs)
+    except Exception as e:  # noqa: BLE001 - a checker crash must fail the test, not pass it
+        return f"CHECKER ERROR: {type(e).__name__}: {e}"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -72,6 +116,19 @@ class Handler(BaseHTTPRequestHandler):
                     f.write(json.dumps(record) + "\n")
             queue = SCRIPTS.get(parts.path) or []
             resp = queue.pop(0) if queue else DEFAULTS.get(parts.path, {"status": 200, "body": "ok"})
+        contract, provider_path = contract_for(parts.path)
+        if contract is not None:
+            problem = check_contract(contract, self.command, provider_path, parts.query, self.headers, body)
+            if problem is None and not resp.get("close"):
+                answer_problem = check_contract(contract, self.command, provider_path, parts.query, self.headers,
+                                                body, resp)
+                if answer_problem:
+                    resp = {"status": 500, "body": {"message": "canned answer breaks the description: "
+                                                    + answer_problem}}
+            if problem:
+                record["contract"] = problem
+                resp = {"status": 400, "headers": {"Content-Type": "application/json"},
+                        "body": {"message": problem}}
         if resp.get("delay"):
             time.sleep(float(resp["delay"]))
         if resp.get("close"):
@@ -95,6 +152,14 @@ class Handler(BaseHTTPRequestHandler):
                 if "default" in spec:
                     DEFAULTS[spec["path"]] = spec["default"]
             return self._send(200, {"Content-Type": "application/json"}, "{}")
+        if parts.path == "/_control/contract":
+            spec = json.loads(body or b"{}")
+            if not os.path.isfile(os.path.join(OPENAPI, os.path.basename(spec.get("spec", "")))):
+                return self._send(400, {}, "unknown spec: " + str(spec.get("spec")))
+            with LOCK:
+                CONTRACTS[spec["prefix"]] = {"spec": os.path.basename(spec["spec"]),
+                                             "security": spec.get("security", True)}
+            return self._send(200, {"Content-Type": "application/json"}, "{}")
         if parts.path == "/_control/requests":
             want = parse_qs(parts.query).get("path", [None])[0]
             with LOCK:
@@ -102,7 +167,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, {"Content-Type": "application/json"}, json.dumps(out))
         if parts.path == "/_control/reset":
             with LOCK:
-                SCRIPTS.clear(); DEFAULTS.clear(); RECORDS = []
+                SCRIPTS.clear(); DEFAULTS.clear(); CONTRACTS.clear(); RECORDS = []
             return self._send(200, {"Content-Type": "application/json"}, "{}")
         return self._send(404, {}, "unknown control path")
 

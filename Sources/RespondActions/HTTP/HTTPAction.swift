@@ -129,87 +129,17 @@ package struct HTTPAction: Action {
     guard !method.isEmpty, method.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) }) else {
       throw ActionError.badParameter(name: "method", reason: "must be an HTTP method such as GET or POST")
     }
-
-    // URL: http(s) only, no control characters; the fragment is never sent.
-    var url = try context.string("url")
-    guard !url.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) else {
-      throw ActionError.badParameter(name: "url", reason: "must not contain spaces or control characters")
-    }
-    if let hash = url.firstIndex(of: "#") { url = String(url[..<hash]) }
-    guard let scheme = url.range(of: "://").map({ url[..<$0.lowerBound].lowercased() }),
-      ["http", "https"].contains(scheme),
-      let components = URLComponents(string: url), let host = components.host, !host.isEmpty
-    else {
-      throw ActionError.badParameter(name: "url", reason: "must be an http:// or https:// URL with a host")
-    }
-    let shownURL = Self.withoutQuery(url)
-    let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
-
-    if let query = p["query"], !query.isNull {
-      guard let map = query.objectValue else {
-        throw ActionError.badParameter(name: "query", reason: "must be a map of names to values")
-      }
-      let encoded = try formEncode(map, parameter: "query")
-      if !encoded.isEmpty {
-        if url.hasSuffix("?") || url.hasSuffix("&") {
-          url += encoded
-        } else {
-          url += (url.contains("?") ? "&" : "?") + encoded
-        }
-      }
-    }
-
-    var headers: [(String, String)] = []
-    if let given = p["headers"], !given.isNull {
-      guard let map = given.objectValue else {
-        throw ActionError.badParameter(name: "headers", reason: "must be a map of header names to values")
-      }
-      for name in map.keys.sorted() {
-        let value = map[name] ?? .null
-        if value.isNull { continue }
-        guard let text = scalarText(value) else {
-          throw ActionError.badParameter(
-            name: "headers", reason: "header '\(name)' must be a string, not a \(value.typeName)")
-        }
-        try checkHeader(name, text, parameter: "headers")
-        headers.append((name, text))
-      }
-    }
-    func hasHeader(_ name: String) -> Bool { headers.contains { $0.0.caseInsensitiveCompare(name) == .orderedSame } }
-
+    let target = try target(context)
+    var headers = try headerList(p["headers"])
     if let auth = p["auth"], !auth.isNull {
       let (name, value) = try authHeader(auth, masker: context.masker)
-      guard !hasHeader(name) else {
+      guard !headers.contains(where: { $0.0.caseInsensitiveCompare(name) == .orderedSame }) else {
         throw ActionError.badParameter(
           name: "auth", reason: "conflicts with the '\(name)' header also given in headers")
       }
       headers.append((name, value))
     }
-
-    // Body: at most one of json, form, body.
-    let bodies = ["json", "form", "body"].filter { p[$0].map { !$0.isNull } ?? false }
-    guard bodies.count <= 1 else {
-      throw ActionError.badParameter(name: bodies[1], reason: "cannot be combined with '\(bodies[0])': give one body")
-    }
-    var body = Data()
-    switch bodies.first {
-    case "json":
-      body = Data(p["json"]!.jsonString().utf8)
-      if !hasHeader("Content-Type") { headers.append(("Content-Type", "application/json")) }
-    case "form":
-      guard let map = p["form"]?.objectValue else {
-        throw ActionError.badParameter(name: "form", reason: "must be a map of field names to values")
-      }
-      body = Data(try formEncode(map, parameter: "form").utf8)
-      if !hasHeader("Content-Type") { headers.append(("Content-Type", "application/x-www-form-urlencoded")) }
-    case "body":
-      guard let text = p["body"].flatMap(scalarText) else {
-        throw ActionError.badParameter(name: "body", reason: "must be a string (use json for structured bodies)")
-      }
-      body = Data(text.utf8)
-    default:
-      break
-    }
+    let body = try requestBody(p, headers: &headers)
 
     var timeout: Duration?
     if let t = p["timeout"], !t.isNull {
@@ -229,9 +159,90 @@ package struct HTTPAction: Action {
     }
 
     let request = HTTPRequest(
-      method: method, url: url, headers: headers, body: body, mutates: mutatesOverride, timeout: timeout,
-      operation: "http \(method) \(host)\(path)")
-    return Built(request: request, shownURL: shownURL, path: path)
+      method: method, url: target.url, headers: headers, body: body, mutates: mutatesOverride, timeout: timeout,
+      operation: "http \(method) \(target.host)\(target.path)")
+    return Built(request: request, shownURL: target.shownURL, path: target.path)
+  }
+
+  /// The URL to send (the query encoded onto it), how to show it, its host and path.
+  static func target(_ context: ActionContext) throws -> (url: String, shownURL: String, host: String, path: String) {
+    // URL: http(s) only, no control characters; the fragment is never sent.
+    var url = try context.string("url")
+    guard !url.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) else {
+      throw ActionError.badParameter(name: "url", reason: "must not contain spaces or control characters")
+    }
+    if let hash = url.firstIndex(of: "#") { url = String(url[..<hash]) }
+    guard let scheme = url.range(of: "://").map({ url[..<$0.lowerBound].lowercased() }),
+      ["http", "https"].contains(scheme),
+      let components = URLComponents(string: url), let host = components.host, !host.isEmpty
+    else {
+      throw ActionError.badParameter(name: "url", reason: "must be an http:// or https:// URL with a host")
+    }
+    let shownURL = Self.withoutQuery(url)
+    let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+
+    if let query = context.parameters["query"], !query.isNull {
+      guard let map = query.objectValue else {
+        throw ActionError.badParameter(name: "query", reason: "must be a map of names to values")
+      }
+      let encoded = try formEncode(map, parameter: "query")
+      if !encoded.isEmpty {
+        if url.hasSuffix("?") || url.hasSuffix("&") {
+          url += encoded
+        } else {
+          url += (url.contains("?") ? "&" : "?") + encoded
+        }
+      }
+    }
+    return (url, shownURL, host, path)
+  }
+
+  /// The `headers` parameter as checked (name, value) pairs, sorted by name; null values left out.
+  static func headerList(_ given: Value?) throws -> [(String, String)] {
+    guard let given, !given.isNull else { return [] }
+    guard let map = given.objectValue else {
+      throw ActionError.badParameter(name: "headers", reason: "must be a map of header names to values")
+    }
+    var headers: [(String, String)] = []
+    for name in map.keys.sorted() {
+      let value = map[name] ?? .null
+      if value.isNull { continue }
+      guard let text = scalarText(value) else {
+        throw ActionError.badParameter(
+          name: "headers", reason: "header '\(name)' must be a string, not a \(value.typeName)")
+      }
+      try checkHeader(name, text, parameter: "headers")
+      headers.append((name, text))
+    }
+    return headers
+  }
+
+  /// The body from at most one of json, form, body; its Content-Type added unless given.
+  static func requestBody(_ p: [String: Value], headers: inout [(String, String)]) throws -> Data {
+    func hasHeader(_ name: String) -> Bool { headers.contains { $0.0.caseInsensitiveCompare(name) == .orderedSame } }
+    let bodies = ["json", "form", "body"].filter { p[$0].map { !$0.isNull } ?? false }
+    guard bodies.count <= 1 else {
+      throw ActionError.badParameter(name: bodies[1], reason: "cannot be combined with '\(bodies[0])': give one body")
+    }
+    switch bodies.first {
+    case "json":
+      if !hasHeader("Content-Type") { headers.append(("Content-Type", "application/json")) }
+      return Data(p["json"]!.jsonString().utf8)
+    case "form":
+      guard let map = p["form"]?.objectValue else {
+        throw ActionError.badParameter(name: "form", reason: "must be a map of field names to values")
+      }
+      let body = Data(try formEncode(map, parameter: "form").utf8)
+      if !hasHeader("Content-Type") { headers.append(("Content-Type", "application/x-www-form-urlencoded")) }
+      return body
+    case "body":
+      guard let text = p["body"].flatMap(scalarText) else {
+        throw ActionError.badParameter(name: "body", reason: "must be a string (use json for structured bodies)")
+      }
+      return Data(text.utf8)
+    default:
+      return Data()
+    }
   }
 
   /// The `Authorization` (or custom) header for `auth`; its secret parts are registered first.

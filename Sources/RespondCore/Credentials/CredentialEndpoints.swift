@@ -57,6 +57,8 @@ package enum CredentialEndpoints {
       "sendgrid", variables: ["SENDGRID_API_KEY"], endpoints: ["SENDGRID_API_URL"],
       defaultURL: "https://api.sendgrid.com"),
     CredentialProvider(
+      "twilio", variables: ["TWILIO_AUTH_TOKEN"], endpoints: ["TWILIO_API_URL"], defaultURL: "https://api.twilio.com"),
+    CredentialProvider(
       "pagerduty", variables: ["PAGERDUTY_ROUTING_KEY"], endpoints: ["PAGERDUTY_EVENTS_URL"],
       defaultURL: "https://events.pagerduty.com"),
     CredentialProvider(

@@ -124,59 +124,13 @@ extension NodeReader {
         }
         def.env = envNodes.map(\.0)
       case "requires":
-        // A list of alternatives, each a list of variables that must all be set.
-        let alternatives = (sequence(v, what: "'requires'") ?? []).map { alt -> [String] in
-          if case .scalar = alt { return [string(alt, what: "a variable name") ?? ""] }
-          return (sequence(alt, what: "a 'requires' alternative") ?? []).compactMap {
-            string($0, what: "a variable name")
-          }
-        }
-        if !alternatives.isEmpty { def.requirements = [Requirement(name, anyOf: alternatives)] }
-      case "parameters":
-        for (pname, _, pv) in mapping(v, what: "'parameters'", allowed: nil) ?? [] {
-          var spec = ParameterSpec(pname)
-          for (pk, _, pvv) in mapping(
-            pv, what: "parameter '\(pname)'", allowed: ["type", "required", "secret", "description"]) ?? []
-          {
-            switch pk {
-            case "type":
-              let t = string(pvv, what: "'type'") ?? "string"
-              if let pt = ParameterType(rawValue: t) {
-                spec.type = pt
-              } else {
-                error(
-                  pvv,
-                  "unknown parameter type '\(t)'; types are \(ParameterType.allCases.map(\.rawValue).joined(separator: ", "))"
-                )
-              }
-            case "required": spec.required = bool(pvv, what: "'required'") ?? false
-            case "secret": spec.secret = bool(pvv, what: "'secret'") ?? false
-            case "description": spec.description = string(pvv, what: "'description'") ?? ""
-            default: break
-            }
-          }
-          def.parameters.append(spec)
-        }
-      case "outputs":
-        if case .sequence = v {
-          def.outputs = (sequence(v, what: "'outputs'") ?? []).compactMap {
-            string($0, what: "an output name").map { OutputSpec($0) }
-          }
-        } else {
-          def.outputs = (mapping(v, what: "'outputs'", allowed: nil) ?? []).map { oname, _, ov in
-            var secret = false
-            if case .mapping = ov {
-              for (ok, _, ovv) in mapping(ov, what: "output '\(oname)'", allowed: ["secret", "description"]) ?? []
-              where ok == "secret" {
-                secret = bool(ovv, what: "'secret'") ?? false
-              }
-            }
-            return OutputSpec(oname, secret: secret)
-          }
-        }
+        if let requirement = requirement(name, v) { def.requirements = [requirement] }
+      case "parameters": def.parameters = parameterSpecs(v)
+      case "outputs": def.outputs = outputSpecs(v)
       case "request":
         requestNode = v
         def.request = parameters(v, what: "'request'").0
+        validateRequest(v, action: name)
       default: break
       }
     }
@@ -190,22 +144,90 @@ extension NodeReader {
       return nil
     }
     if !def.request.contains(where: { $0.0 == "url" }) { error(requestNode, "the request of '\(name)' needs a 'url'") }
-    // Every reference in the request must be a declared parameter or env variable.
+    checkReferences(of: def)
+    def.outputs = requestOutputs(of: def, requestNode)
+    return def
+  }
+
+  /// `requires`: a list of alternatives, each a list of variables that must all be set.
+  mutating func requirement(_ name: String, _ v: YAMLNode) -> Requirement? {
+    let alternatives = (sequence(v, what: "'requires'") ?? []).map { alt -> [String] in
+      if case .scalar = alt { return [string(alt, what: "a variable name") ?? ""] }
+      return (sequence(alt, what: "a 'requires' alternative") ?? []).compactMap {
+        string($0, what: "a variable name")
+      }
+    }
+    return alternatives.isEmpty ? nil : Requirement(name, anyOf: alternatives)
+  }
+
+  mutating func parameterSpecs(_ v: YAMLNode) -> [ParameterSpec] {
+    var specs: [ParameterSpec] = []
+    for (pname, _, pv) in mapping(v, what: "'parameters'", allowed: nil) ?? [] {
+      var spec = ParameterSpec(pname)
+      for (pk, _, pvv) in mapping(
+        pv, what: "parameter '\(pname)'", allowed: ["type", "required", "secret", "description"]) ?? []
+      {
+        switch pk {
+        case "type":
+          let t = string(pvv, what: "'type'") ?? "string"
+          if let pt = ParameterType(rawValue: t) {
+            spec.type = pt
+          } else {
+            error(
+              pvv,
+              "unknown parameter type '\(t)'; types are \(ParameterType.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+          }
+        case "required": spec.required = bool(pvv, what: "'required'") ?? false
+        case "secret": spec.secret = bool(pvv, what: "'secret'") ?? false
+        case "description": spec.description = string(pvv, what: "'description'") ?? ""
+        default: break
+        }
+      }
+      specs.append(spec)
+    }
+    return specs
+  }
+
+  mutating func outputSpecs(_ v: YAMLNode) -> [OutputSpec] {
+    if case .sequence = v {
+      return (sequence(v, what: "'outputs'") ?? []).compactMap {
+        string($0, what: "an output name").map { OutputSpec($0) }
+      }
+    }
+    return (mapping(v, what: "'outputs'", allowed: nil) ?? []).map { oname, _, ov in
+      var secret = false
+      if case .mapping = ov {
+        for (ok, _, ovv) in mapping(ov, what: "output '\(oname)'", allowed: ["secret", "description"]) ?? []
+        where ok == "secret" {
+          secret = bool(ovv, what: "'secret'") ?? false
+        }
+      }
+      return OutputSpec(oname, secret: secret)
+    }
+  }
+
+  /// Every reference in the request must be a declared parameter or env variable.
+  mutating func checkReferences(of def: ActionDefinition) {
     for (template, location) in def.request.flatMap(\.1.templates) {
       for ref in template.references where ref.path.count >= 2 {
         let at = location.advanced(by: ref.offset)
         switch ref.path[0] {
         case "inputs" where !def.parameters.contains { $0.name == ref.path[1] }:
-          error(at, "'\(ref.path[1])' is not a parameter of action '\(name)'")
+          error(at, "'\(ref.path[1])' is not a parameter of action '\(def.name)'")
         case "env" where !def.env.contains(ref.path[1]):
-          error(at, "env '\(ref.path[1])' is not declared in action '\(name)' (add it to 'env')")
+          error(at, "env '\(ref.path[1])' is not declared in action '\(def.name)' (add it to 'env')")
         case "steps", "incident", "configured":
           error(at, "an action's request can read only inputs (its parameters) and env")
         default: break
         }
       }
     }
-    // The http action's own outputs, plus the names the request extracts.
+  }
+
+  /// The declared outputs, each checked to be extracted, plus the http action's own outputs and
+  /// the names the request extracts.
+  mutating func requestOutputs(of def: ActionDefinition, _ requestNode: YAMLNode) -> [OutputSpec] {
     var outputs = Set(["status", "body", "json", "headers"])
     if let extracted = def.request.first(where: { $0.0 == "outputs" })?.1, case .map(let pairs) = extracted {
       outputs.formUnion(pairs.map(\.0))
@@ -213,10 +235,11 @@ extension NodeReader {
     for o in def.outputs where !outputs.contains(o.name) {
       error(
         requestNode,
-        "output '\(o.name)' of action '\(name)' is not extracted by its request (add it under request.outputs)")
+        "output '\(o.name)' of action '\(def.name)' is not extracted by its request (add it under request.outputs)")
     }
+    var result = def.outputs
     let declared = Set(def.outputs.map(\.name))
-    for o in outputs.sorted() where !declared.contains(o) { def.outputs.append(OutputSpec(o)) }
-    return def
+    for o in outputs.sorted() where !declared.contains(o) { result.append(OutputSpec(o)) }
+    return result
   }
 }
