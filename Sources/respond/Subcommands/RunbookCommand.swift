@@ -9,27 +9,11 @@ enum RunbookCommand {
   static func run(runbook name: String, arguments: [String], mode requested: RunMode) async -> Int32 {
     // --runbooks may come before the runbook is known: parse it leniently first.
     let early = try? RunbookInvocation.parse(arguments, inputs: nil)
-    let catalog = RunbookCatalog(explicit: early?.runbooks)
-    guard let path = catalog.locate(name) else {
-      Frontend.error("no runbook '\(name)' (looked in \(catalog.searched)); `respond list` shows the runbooks")
-      return 2
-    }
-    // A run loads its HTTP library while the runbook is read; `--help` needs no network.
-    let (registry, loaded) = StandardActions.loadRunbook(
-      path: path, alongside: early?.help == true ? nil : Frontend.loadNetworkLibrary)
-    let runbook: Runbook
-    switch loaded {
-    case .success(let rb): runbook = rb
-    case .failure(let invalid):
-      FileHandle.standardError.write(Data((invalid.description + "\n").utf8))
-      Frontend.error("runbook \(path) is invalid; nothing was run")
-      return 2
-    }
+    guard let (runbook, registry) = load(name, help: early?.help == true, runbooks: early?.runbooks) else { return 2 }
     let command = requested == .drill ? "drill \(runbook.name)" : runbook.name
     let invocation: RunbookInvocation
-    let batch: (from: String?, parallel: Int, rest: [String])
     do {
-      batch = try BatchResponse.extractFlags(arguments)
+      let batch = try BatchResponse.extractFlags(arguments)
       if batch.from != nil {
         if let refusal = SharedStateSession.batchRefusal() {
           Frontend.error(refusal)
@@ -51,6 +35,35 @@ enum RunbookCommand {
       FileHandle.standardError.write(Data((RunbookInvocation.usage(for: runbook, command: command) + "\n").utf8))
       return 2
     }
+    return await respond(runbook: runbook, registry: registry, invocation: invocation, mode: requested)
+  }
+
+  /// Finds and loads the runbook (a run loads its HTTP library meanwhile; `--help` needs no
+  /// network). Nil, with the reason on stderr, when it is missing or invalid.
+  static func load(_ name: String, help: Bool, runbooks: String?) -> (Runbook, ActionRegistry)? {
+    let catalog = RunbookCatalog(explicit: runbooks)
+    guard let path = catalog.locate(name) else {
+      Frontend.error("no runbook '\(name)' (looked in \(catalog.searched)); `respond list` shows the runbooks")
+      return nil
+    }
+    let (registry, loaded) = StandardActions.loadRunbook(
+      path: path, alongside: help ? nil : Frontend.loadNetworkLibrary)
+    switch loaded {
+    case .success(let runbook): return (runbook, registry)
+    case .failure(let invalid):
+      FileHandle.standardError.write(Data((invalid.description + "\n").utf8))
+      Frontend.error("runbook \(path) is invalid; nothing was run")
+      return nil
+    }
+  }
+
+  /// The response itself: preflight, the per-key lock (local and, with RESPOND_STATE_URL,
+  /// shared), the run, the report.
+  static func respond(
+    runbook: Runbook, registry: ActionRegistry, invocation: RunbookInvocation, mode requested: RunMode
+  )
+    async -> Int32
+  {
     var options = RunOptions(
       mode: RunOptions.startMode(requested, dryRun: invocation.dryRun), invocation: invocation)
     let masker = Masker()
@@ -85,10 +98,18 @@ enum RunbookCommand {
       return 2
     }
     defer { lock?.release() }
-    // RESPOND_STATE_URL: the team's lock on the key and the mirror of the incident.
+    return await runShared(runner, runbook: runbook, invocation: invocation, outDir: outDir, lock: lock, masker: masker)
+  }
+
+  /// Runs the incident, with RESPOND_STATE_URL the team's lock on the key and the mirror of the
+  /// incident around it.
+  static func runShared(
+    _ runner: IncidentRunner, runbook: Runbook, invocation: RunbookInvocation, outDir: String, lock: IncidentLock?,
+    masker: Masker
+  ) async -> Int32 {
     let shared: SharedIncident?
     switch await SharedStateSession.begin(
-      runbook: runbook, inputs: invocation.inputs, mode: options.mode, masker: masker)
+      runbook: runbook, inputs: invocation.inputs, mode: runner.options.mode, masker: masker)
     {
     case .stop(let code): return code
     case .go(let found): shared = found
