@@ -84,6 +84,9 @@ package final class CloudTrailEmulator: @unchecked Sendable {
     try load(region: region, records: Value.parseJSON(text)?.arrayValue ?? [])
   }
 
+  /// Forgets every event, request and throttle.
+  package func reset() throws { try post("/_ct/reset", [:]) }
+
   /// The next `count` requests in `region` are throttled whatever the rate.
   package func throttle(region: String, count: Int) throws {
     try post("/_ct/throttle", ["region": .string(region), "count": .number(Double(count))])
