@@ -46,7 +46,7 @@ import botocore_model  # noqa: E402
 
 TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
 LOCK = threading.Lock()
-EVENTS = {}       # region -> [record]
+EVENTS = {}       # region -> [Event] (records converted once, when loaded)
 REQUESTS = []
 THROTTLE = {}     # region -> forced throttles left
 ACCEPTED = {}     # region -> arrival times of requests that were not throttled
@@ -121,7 +121,7 @@ def lookup(region, params):
         except Exception:
             return 400, {"__type": "InvalidNextTokenException", "message": "Invalid NextToken."}
     with LOCK:
-        events = [as_event(r) for r in EVENTS.get(region, [])]
+        events = list(EVENTS.get(region, []))
     events = sorted((e for e in events if matches(e, attributes, start, end)), key=lambda e: -e["EventTime"])
     size = params.get("MaxResults", 50)
     body = {"Events": events[offset:offset + size]}
@@ -165,10 +165,14 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         if self.path.startswith("/_ct/"):
             return self.control(body)
+        # Arrival is when the request was read, before the added latency and before the work of
+        # answering (the model checks): under many concurrent requests that work queues, and
+        # stamping after it would bunch up arrivals the client had spaced out.
+        arrival = time.time()
         if LATENCY:
             time.sleep(LATENCY)
         if self.headers.get("X-Amz-Target") == TARGET:
-            return self.lookup_events(body)
+            return self.lookup_events(body, arrival)
         self.forward(body)
 
     def control(self, body):
@@ -176,7 +180,7 @@ class Handler(BaseHTTPRequestHandler):
         spec = json.loads(body or b"{}")
         with LOCK:
             if self.path == "/_ct/events":
-                EVENTS.setdefault(spec["region"], []).extend(spec["records"])
+                EVENTS.setdefault(spec["region"], []).extend(as_event(r) for r in spec["records"])
             elif self.path == "/_ct/throttle":
                 THROTTLE[spec["region"]] = THROTTLE.get(spec["region"], 0) + int(spec.get("count", 1))
             elif self.path == "/_ct/reset":
@@ -188,8 +192,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(404, "text/plain", "no such control path")
         self.reply(200, "application/json", "{}")
 
-    def lookup_events(self, body):
-        arrival = time.time()
+    def lookup_events(self, body, arrival):
         found = CREDENTIAL.search(self.headers.get("Authorization") or "")
         entry = {"region": found.group(1) if found else None, "start": arrival, "problems": [], "error": None}
         status, answer = self.answer(entry, body, arrival)
@@ -248,6 +251,13 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
 
 
+class Server(ThreadingHTTPServer):
+    # Every region's first request comes at once: with the default backlog of 5 connections the
+    # kernel drops the rest, their clients resend a second later, and that second bunches each
+    # region's later pages together (then throttled). AWS accepts them all.
+    request_queue_size = 128
+
+
 def main():
     global UPSTREAM, LATENCY, RATE
     ap = argparse.ArgumentParser()
@@ -262,7 +272,7 @@ def main():
         raise SystemExit("cloudtrail_emulator: the upstream must be on 127.0.0.1")
     LATENCY, RATE = a.latency_ms / 1000, a.rate
     botocore_model.model("cloudtrail")  # fail at start, not on the first request, without botocore
-    server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    server = Server(("127.0.0.1", a.port), Handler)
     server.daemon_threads = True
     if a.port_file:
         with open(a.port_file + ".tmp", "w") as f:
