@@ -142,6 +142,31 @@ import Testing
     #expect(Set(try emulator.requests().map(\.region)) == Set(regions))
   }
 
+  /// The key's AssumeRole answer names a temporary key (ASIA…): its events, in another region,
+  /// are looked up too and reported as the session's; a narrow containment search (event names
+  /// given) does not follow.
+  @Test func theSessionsTheKeyCreatedAreFollowed() async throws {
+    let session = "ASIAREGIONSSESSION01"
+    var assume = Self.records("us-east-1", count: 1, name: "AssumeRole")[0].objectValue!
+    assume["responseElements"] = ["credentials": ["accessKeyId": .string(session), "expiration": "x"]]
+    try emulator.load(region: "us-east-1", records: [.object(assume)])
+    try emulator.load(
+      region: "eu-west-1", records: Self.records("eu-west-1", key: session, count: 3, name: "GetObject"))
+    let regions: Value = "us-east-1,eu-west-1"
+    let result = try await run(["access-key-id": .string(Self.key), "regions": regions])
+    #expect(result.outputs["event-count"] == 1)
+    #expect(result.outputs["session-keys"] == [.string(session)])
+    #expect(result.outputs["session-event-count"] == 3)
+    #expect(result.outputs["session-event-names"] == ["GetObject"])
+    #expect(result.evidence?.caveats.contains { $0.contains("created 1 session(s) (\(session))") } == true)
+    #expect(
+      Set(try emulator.requests().compactMap { $0.params.pointer("/LookupAttributes/0/AttributeValue")?.stringValue })
+        .count == 2)
+
+    let narrow = try await run(["access-key-id": .string(Self.key), "regions": regions, "event-names": ["AssumeRole"]])
+    #expect(narrow.outputs["session-keys"] == [])
+  }
+
   /// DescribeRegions refused: the configured region alone, with a caveat naming what was not
   /// searched.
   @Test func aRefusedDescribeRegionsFallsBackToTheConfiguredRegion() async throws {

@@ -25,6 +25,12 @@ struct LookupEventsAction: Action {
       outputs: auditOutputs + [
         OutputSpec("regions", "the regions queried"),
         OutputSpec("failed-regions", "regions whose event history could not be read (each a caveat), sorted"),
+        OutputSpec(
+          "session-keys",
+          "temporary key ids (ASIA…) of the sessions the key created (its AssumeRole/GetSessionToken answers), followed"
+        ),
+        OutputSpec("session-event-count", "events made with those session keys, in the same regions and window"),
+        OutputSpec("session-event-names", "distinct event names of those sessions, sorted"),
       ],
       mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: true),
       permissions: [
@@ -61,6 +67,14 @@ struct LookupEventsAction: Action {
     }
     // Every region failing is a failed step (nothing was learnt), with the first region's error.
     if failed.count == results.count, case .failure(let error)? = results.first?.outcome { throw error }
+    // The sessions the key minted act under their own temporary key ids: follow them too (the
+    // full investigation only; containment's narrow searches ask for event names).
+    let sessions = findings.onlyEvents == nil ? Self.sessionKeys(results, of: key) : []
+    var followed: CloudTrailFindings?
+    if !sessions.isEmpty {
+      followed = await Self.follow(
+        sessions, window: window, regions: regions, client: client, caveats: &caveats)
+    }
     caveats.append("CloudTrail event history holds management events only (no data events), per region")
     let endpoints = results.map(\.endpoint).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
     let evidence = findings.evidence(
@@ -69,10 +83,68 @@ struct LookupEventsAction: Action {
         "LookupAttributes AttributeKey=AccessKeyId, AttributeValue=\(key); regions \(regions.joined(separator: ", "))",
       window: window, caveats: caveats)
     var outputs = findings.outputs
+    outputs["session-keys"] = .array(sessions.map { .string($0) })
+    outputs["session-event-count"] = .number(Double(followed?.count ?? 0))
+    outputs["session-event-names"] = followed?.outputs["event-names"] ?? []
     outputs["regions"] = .array(regions.map { .string($0) })
     outputs["failed-regions"] = .array(failed.sorted().map { .string($0) })
     let named = regions.count <= 3 ? regions.joined(separator: ", ") : "\(regions.count) regions"
     return ActionResult(outputs: outputs, evidence: evidence, summary: findings.summary("CloudTrail (\(named))"))
+  }
+
+  // MARK: - Sessions the key created
+
+  /// How many of the key's sessions are followed (each is one more search of every region).
+  static let maxSessions = 10
+  /// The calls whose answers hand out temporary keys.
+  static let mintingEvents: Set<String> = ["AssumeRole", "GetSessionToken", "GetFederationToken"]
+
+  /// The temporary key ids (ASIA…) in the answers of the key's own AssumeRole, GetSessionToken
+  /// and GetFederationToken calls (CloudTrail logs the credentials' key id), distinct, in order.
+  static func sessionKeys(_ results: [RegionResult], of key: String) -> [String] {
+    var found: [String] = []
+    for case .success(let events) in results.map(\.outcome) {
+      for event in events {
+        guard let text = event["CloudTrailEvent"]?.stringValue, let record = Value.parseJSON(text),
+          mintingEvents.contains(record["eventName"]?.stringValue ?? ""),
+          (record["userIdentity"]?["accessKeyId"]?.stringValue ?? event["AccessKeyId"]?.stringValue) == key,
+          let id = record["responseElements"]?["credentials"]?["accessKeyId"]?.stringValue,
+          id.hasPrefix("ASIA"), !found.contains(id)
+        else { continue }
+        found.append(id)
+      }
+    }
+    return found
+  }
+
+  /// The sessions' own events, each session searched in every region at once; at most
+  /// `maxSessions`, the rest named in a caveat. A region that fails for a session is a caveat.
+  static func follow(
+    _ sessions: [String], window: (start: Date, end: Date), regions: [String], client: AWSClient,
+    caveats: inout [String]
+  ) async -> CloudTrailFindings {
+    let followed = Array(sessions.prefix(maxSessions))
+    var findings = CloudTrailFindings(accessKeyIDs: followed)
+    for session in followed {
+      for result in await lookUp(key: session, window: window, regions: regions, client: client) {
+        switch result.outcome {
+        case .success(let events): for event in events { add(event, to: &findings) }
+        case .failure(let error): caveats.append("\(result.region): session \(session) not read: \(error)")
+        }
+      }
+    }
+    caveats.append(
+      "the key created \(sessions.count) session(s) (\(sessions.joined(separator: ", "))); "
+        + "\(findings.count) event(s) made with them"
+        + (findings.count > 0
+          ? " (\(findings.outputs["event-names"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? ""))"
+          : ""))
+    if sessions.count > maxSessions {
+      caveats.append(
+        "only the first \(maxSessions) sessions were followed; not: \(sessions.dropFirst(maxSessions).joined(separator: ", "))"
+      )
+    }
+    return findings
   }
 
   // MARK: - Regions
