@@ -9,16 +9,21 @@ import Testing
   let services: TestServices
   let moto: MotoFixture
   let bao: BaoFixture
+  /// CloudTrail LookupEvents, which moto lacks, served in front of moto with the demo's events.
+  let cloudtrail: CloudTrailEmulator
   let out = NSTemporaryDirectory() + "respond-e2e-" + UUID().uuidString
 
   init() throws {
     services = try TestServices.load()
     moto = MotoFixture(services)
     bao = BaoFixture(services)
+    cloudtrail = try CloudTrailEmulator(services)
   }
 
   var environment: [String: String] {
-    services.awsEnvironment.merging(services.vaultEnvironment) { a, _ in a }
+    var env = services.awsEnvironment.merging(services.vaultEnvironment) { a, _ in a }
+    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = cloudtrail.url
+    return env
   }
 
   func unique(_ base: String) -> String { "\(base)-\(UUID().uuidString.prefix(8).lowercased())" }
@@ -38,6 +43,23 @@ import Testing
     (o.lastLine as NSString).deletingLastPathComponent
   }
 
+  /// CloudTrail was read in every region enabled for the account (moto's DescribeRegions), all
+  /// at once, no region over 2 requests per second, every request conforming to botocore's
+  /// model; the key's events (in us-east-1) were found.
+  func expectCloudTrailSearchedEveryRegion(incident: String, events: Int) throws {
+    let state = try IncidentState.load(journal: incident + "/journal.jsonl")
+    let step = try #require(state.steps["cloudtrail"])
+    #expect(step.outcome == .succeeded)
+    #expect(step.outputs["event-count"] == .number(Double(events)))
+    let regions = step.outputs["regions"]?.arrayValue ?? []
+    #expect(regions.count > 17 && regions.contains("us-east-1"), "\(regions)")
+    let requests = try cloudtrail.requests()
+    #expect(requests.allSatisfy { $0.problems.isEmpty }, "\(requests.flatMap(\.problems))")
+    for (region, times) in Dictionary(grouping: requests, by: \.region).mapValues({ $0.map(\.start) }) {
+      #expect(CloudTrailEmulator.busiestSecond(times) <= 2, "\(region) above 2 requests per second")
+    }
+  }
+
   @Test func liveResponseRotatesTheKeyEverywhereAndReportsIt() throws {
     let user = unique("ci-deployer")
     let leaked = try moto.createUser(user)
@@ -46,6 +68,7 @@ import Testing
     // The attacker put the secret itself into a user agent: it must be masked from the first
     // line written (the secret store is read in detect, before any event is journaled).
     try moto.trail(group: group, key: leaked.id, decoys: [decoy.id], agent: "Boto3/1.34.0 k=" + leaked.secret)
+    try cloudtrail.load(region: "us-east-1", logGroup: group)
     let vaultPath = "e2e/\(user)"
     try bao.put(vaultPath, ["access_key_id": leaked.id, "secret_access_key": leaked.secret, "region": "eu-west-1"])
     let secretID = unique("ci/aws")
@@ -93,6 +116,7 @@ import Testing
     #expect(!report.contains("192.0.2.1"), "a decoy key's events leaked into the evidence")
     #expect(report.contains("```mermaid"))
     #expect(report.contains("| Last used | none recorded by IAM |"), "the key was never used: the report says so")
+    try expectCloudTrailSearchedEveryRegion(incident: incidentDirectory(o), events: 3)
 
     // Files and folder are private; no secret anywhere.
     let dir = incidentDirectory(o)
@@ -112,6 +136,10 @@ import Testing
         (group, "<log-group>"), (vaultPath, "<vault-path>"), (secretID, "<secret-id>"), (out, "<out>"),
       ])
 
+    // The second run is given no secret store, so respond never learns the secret the attacker
+    // wrote into a user agent: the demo's events are taken out of CloudTrail first (an unknown
+    // secret cannot be masked; the logs, also holding them, are not searched without --log-group).
+    try cloudtrail.reset()
     // A second run on the now-deleted key mints nothing. IAM not knowing the key proves nothing
     // (it may be another account's): NOT CONTAINED, exit 4, until a person confirms it.
     let again = try runRespond(
@@ -130,6 +158,7 @@ import Testing
     let leaked = try moto.createUser(user)
     let group = unique("trail")
     try moto.trail(group: group, key: leaked.id, decoys: [], agent: "Boto3/1.34.0 k=" + leaked.secret)
+    try cloudtrail.load(region: "us-east-1", logGroup: group)
     let secretID = unique("ci/aws")
     try moto.createSecret(
       secretID, json: "{\"access_key_id\":\"\(leaked.id)\",\"secret_access_key\":\"\(leaked.secret)\"}")

@@ -13,9 +13,12 @@ import Testing
   let moto: MotoFixture
   let out = NSTemporaryDirectory() + "respond-e2e-attacker-" + UUID().uuidString
 
+  let cloudtrail: CloudTrailEmulator
+
   init() throws {
     services = try TestServices.load()
     moto = MotoFixture(services)
+    cloudtrail = try CloudTrailEmulator(services)
   }
 
   func fixture(_ args: [String]) throws -> Value {
@@ -34,18 +37,11 @@ import Testing
     try runProgram("/usr/bin/curl", ["-sS", "--fail", "--max-time", "10"] + args)
   }
 
-  /// moto plus PagerDuty at the recording receiver, and CloudTrail there answering "no events"
-  /// (moto has no LookupEvents: its 500s would only cost retries).
+  /// moto plus PagerDuty at the recording receiver, and CloudTrail LookupEvents (which moto
+  /// lacks) at the emulator, holding what was loaded into it (the attack's records, when loaded).
   func environment() throws -> [String: String] {
-    let spec: Value = [
-      "path": .string(prefix + "/cloudtrail"), "responses": [],
-      "default": [
-        "status": 200, "headers": ["Content-Type": "application/x-amz-json-1.1"], "body": #"{"Events":[]}"#,
-      ],
-    ]
-    _ = try curl(["-X", "POST", "--data-binary", spec.jsonString(), services.receiverURL + "/_control/script"])
     var env = services.awsEnvironment
-    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = services.receiverURL + prefix + "/cloudtrail"
+    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = cloudtrail.url
     env["PAGERDUTY_ROUTING_KEY"] = "R0UT1NGKEY" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
     env["PAGERDUTY_EVENTS_URL"] = services.receiverURL + prefix + "/pagerduty"
     return env
@@ -98,6 +94,8 @@ import Testing
     for secret in secrets { recordTestSecret(secret) }
     let backdoor = try s("backdoor_user")
     let role = try s("role")
+    // The same records in CloudTrail event history: both audit sources hold the attack.
+    try cloudtrail.load(region: "us-east-1", logGroup: group)
 
     let o = try runRespond(
       ["key-compromised", "--key", leaked.id, "--log-group", group, "--yes", "--out", out],
@@ -143,6 +141,10 @@ import Testing
     let json = try #require(
       Value.parseJSON(try Data(contentsOf: URL(fileURLWithPath: dirname(o.lastLine) + "/report.json"))))
     let steps = json["steps"]?.arrayValue ?? []
+    // CloudTrail found the attack too, and followed the session the key minted (AssumeRole).
+    let trail = try #require(steps.first { $0["id"] == "cloudtrail" })
+    #expect(trail["outputs"]?["event-count"] == 6)
+    #expect(trail["outputs"]?["session-keys"] == [.string(try s("session_key"))])
     let activity = try #require(steps.first { $0["id"] == "activity" })
     #expect(activity["outputs"]?["persistence-count"] == 4)
     #expect(activity["outputs"]?["created-users"] == [.string(backdoor)])

@@ -104,7 +104,18 @@ import Testing
     }
     try script(logsPath, logs + logs)
 
+    // The account has one region enabled (EC2 DescribeRegions), so every scripted page is read
+    // by one region's lookup, paced by that region's limiter.
+    let regionsPath = "/ratelimit-\(id)/ec2"
+    let regions =
+      "<DescribeRegionsResponse><requestId>r</requestId><regionInfo><item><regionName>us-east-1</regionName>"
+      + "<regionEndpoint>ec2.us-east-1.amazonaws.com</regionEndpoint><optInStatus>opt-in-not-required</optInStatus>"
+      + "</item></regionInfo></DescribeRegionsResponse>"
+    let spec: Value = ["path": .string(regionsPath), "default": ["status": 200, "body": .string(regions)]]
+    _ = try curl(["-X", "POST", "--data-binary", spec.jsonString(), services.receiverURL + "/_control/script"])
+
     var env = services.awsEnvironment
+    env["AWS_ENDPOINT_URL_EC2"] = services.receiverURL + regionsPath
     env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = services.receiverURL + trailPath
     env["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = services.receiverURL + logsPath
     let out = NSTemporaryDirectory() + "respond-ratelimit-" + UUID().uuidString

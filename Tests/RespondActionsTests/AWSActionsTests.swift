@@ -796,9 +796,12 @@ import Testing
         "access-key-id": .string(Self.key), "regions": ["us-east-1", "eu-west-1"], "start": "2026-11-01T00:00:00Z",
         "end": "2026-11-23T00:00:00Z",
       ])
+    // The regions are read at once: us-east-1's two pages are in order among the three requests.
     #expect(t.requests.count == 3)
-    var a = Self.json(t.requests[0]).objectValue!
-    var b = Self.json(t.requests[1]).objectValue!
+    let east = t.requests.filter { $0.header("Authorization")?.contains("/us-east-1/") == true }
+    try #require(east.count == 2)
+    var a = Self.json(east[0]).objectValue!
+    var b = Self.json(east[1]).objectValue!
     #expect(b["NextToken"] == "n1")
     b["NextToken"] = nil
     #expect(a == b)
@@ -825,20 +828,22 @@ import Testing
     let t = RecordedTransport()
     t.on(urlContaining: "/", status: 500, reply: "<!doctype html><title>500 Internal Server Error</title>")
     await #expect {
-      _ = try await Self.run("aws.cloudtrail.lookup-events", t, ["access-key-id": .string(Self.key)])
+      _ = try await Self.run(
+        "aws.cloudtrail.lookup-events", t, ["access-key-id": .string(Self.key), "regions": "us-east-1,eu-west-1"])
     } throws: { error in
+      // Every region failed: the step fails with the first region's error.
       guard case .provider(let e) = error as? ActionError else { return false }
       return e.status == 500 && e.retryable && e.operation == "LookupEvents" && e.provider == "AWS CloudTrail"
         && e.message.hasSuffix("(after 4 attempts)")
     }
-    #expect(t.requests.count == 4)
+    #expect(t.requests.count == 8)
   }
 
   @Test func limiterKeysArePerServiceAndRegion() async throws {
     let t = RecordedTransport()
     t.on(urlContaining: "/", reply: #"{"Events":[]}"#)
     let limiters = RateLimiters()
-    var ctx = Self.context(t, ["access-key-id": .string(Self.key)])
+    var ctx = Self.context(t, ["access-key-id": .string(Self.key), "regions": "us-east-1"])
     ctx.limiters = limiters
     let action = try Self.action("aws.cloudtrail.lookup-events")
     let clock = ContinuousClock()

@@ -300,7 +300,8 @@ import Testing
   /// client's bounded retries, which the runbook's continue-on-error step records.
   @Test func lookupEventsUnimplementedByMotoFailsClearly() async throws {
     await #expect {
-      _ = try await run("aws.cloudtrail.lookup-events", ["access-key-id": "AKIATARGETTARGETTARG"])
+      _ = try await run(
+        "aws.cloudtrail.lookup-events", ["access-key-id": "AKIATARGETTARGETTARG", "regions": "us-east-1,eu-west-1"])
     } throws: { error in
       guard case .provider(let e) = error as? ActionError else { return false }
       return e.status == 500 && e.retryable && e.provider == "AWS CloudTrail" && e.operation == "LookupEvents"

@@ -11,6 +11,11 @@ tests check AWS names and shapes against AWS's own description, never against sh
     botocore_model.py check-response SERVICE OPERATION XML_FILE
         the XML answer must be <OperationResponse> holding <OperationResult> whose elements are
         members of the output shape (recursively: structures, lists of <member>, enums, booleans)
+    botocore_model.py check-json-request SERVICE OPERATION BODY_JSON
+    botocore_model.py check-json-response SERVICE OPERATION BODY_JSON
+        a JSON-protocol body (CloudTrail, Logs, ...) against the operation's input or output shape,
+        recursively: no member the shape lacks, every required member, enums, string lengths,
+        integer ranges, lists, maps, timestamps (epoch seconds or ISO-8601 text), booleans
 
 Exit 0 and "ok" when it conforms; exit 1 with every problem on stderr otherwise.
 """
@@ -19,9 +24,12 @@ import os
 import sys
 import xml.etree.ElementTree as ET
 
+import functools
+
 import botocore.loaders
 
 
+@functools.lru_cache(maxsize=None)
 def model(service):
     return botocore.loaders.create_loader().load_service_model(service, "service-2")
 
@@ -132,12 +140,88 @@ def check_response(service, operation, text):
     return problems
 
 
+def check_json(m, shape_name, value, where, problems):
+    """A JSON-protocol value against its shape (botocore's own rules for the json protocol)."""
+    shape = m["shapes"][shape_name]
+    kind = shape["type"]
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return problems.append(f"{where}: a {shape_name} is an object, not {type(value).__name__}")
+        for name, member in value.items():
+            if name not in shape["members"]:
+                problems.append(f"{where}.{name}: not a member of {shape_name} ({sorted(shape['members'])})")
+                continue
+            check_json(m, shape["members"][name]["shape"], member, f"{where}.{name}", problems)
+        for required in shape.get("required", []):
+            if required not in value:
+                problems.append(f"{where}: required member {required} of {shape_name} is missing")
+    elif kind == "list":
+        if not isinstance(value, list):
+            return problems.append(f"{where}: {shape_name} is a list, not {type(value).__name__}")
+        if "min" in shape and len(value) < shape["min"] or "max" in shape and len(value) > shape["max"]:
+            problems.append(f"{where}: {len(value)} items, outside {shape.get('min')}..{shape.get('max')}")
+        for i, item in enumerate(value):
+            check_json(m, shape["member"]["shape"], item, f"{where}[{i}]", problems)
+    elif kind == "map":
+        if not isinstance(value, dict):
+            return problems.append(f"{where}: {shape_name} is a map, not {type(value).__name__}")
+        for k, v in value.items():
+            check_json(m, shape["key"]["shape"], k, f"{where} key", problems)
+            check_json(m, shape["value"]["shape"], v, f"{where}[{k!r}]", problems)
+    elif kind == "string":
+        if not isinstance(value, str):
+            return problems.append(f"{where}: {shape_name} is a string, not {type(value).__name__}")
+        if "enum" in shape and value not in shape["enum"]:
+            problems.append(f"{where}: {value!r} is not one of {shape['enum']}")
+        if "min" in shape and len(value) < shape["min"]:
+            problems.append(f"{where}: shorter than {shape['min']}")
+        if "max" in shape and len(value) > shape["max"]:
+            problems.append(f"{where}: longer than {shape['max']}")
+    elif kind in ("integer", "long"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            return problems.append(f"{where}: {shape_name} is an integer, not {value!r}")
+        if "min" in shape and value < shape["min"] or "max" in shape and value > shape["max"]:
+            problems.append(f"{where}: {value} outside {shape.get('min')}..{shape.get('max')}")
+    elif kind in ("double", "float"):
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            problems.append(f"{where}: {shape_name} is a number, not {value!r}")
+    elif kind == "boolean":
+        if not isinstance(value, bool):
+            problems.append(f"{where}: {shape_name} is a boolean, not {value!r}")
+    elif kind == "timestamp":
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            problems.append(f"{where}: {shape_name} is a timestamp, not {value!r}")
+    elif kind == "blob":
+        if not isinstance(value, str):
+            problems.append(f"{where}: {shape_name} is base64 text, not {value!r}")
+    else:
+        problems.append(f"{where}: shape type {kind} is not checked here")
+
+
+def check_json_body(service, operation, body, direction):
+    """A JSON-protocol request (direction "input") or answer ("output") body."""
+    m = model(service)
+    op = m["operations"].get(operation)
+    if op is None:
+        return [f"{service} has no operation {operation}"]
+    if m["metadata"]["protocol"] != "json":
+        return [f"{service} does not speak the json protocol"]
+    if direction not in op:
+        return [] if body in ({}, None) else [f"{operation} has no {direction}"]
+    problems = []
+    check_json(m, op[direction]["shape"], body, op[direction]["shape"], problems)
+    return problems
+
+
 def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "operations":
         print(json.dumps(sorted(model(sys.argv[2])["operations"])))
         return 0
     if len(sys.argv) == 5 and sys.argv[1] == "check-request":
         problems = check_request(sys.argv[2], sys.argv[3], json.loads(sys.argv[4]))
+    elif len(sys.argv) == 5 and sys.argv[1] in ("check-json-request", "check-json-response"):
+        direction = "input" if sys.argv[1] == "check-json-request" else "output"
+        problems = check_json_body(sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), direction)
     elif len(sys.argv) == 5 and sys.argv[1] == "check-response":
         with open(sys.argv[4]) as f:
             problems = check_response(sys.argv[2], sys.argv[3], f.read())

@@ -18,6 +18,9 @@ so tests verify respond with a second implementation of the AWS protocols).
                                                     key, an attached policy and a console password, and assumes
                                                     a role; the CloudTrail records of it all go to log group
                                                     GROUP. Prints JSON naming every artefact and event id.
+  moto_fixture.py trail-records URL GROUP        -> prints the CloudTrail records in log group GROUP as one JSON
+                                                    list (what `trail` and `attack` wrote), for the CloudTrail
+                                                    emulator to serve the same events
   moto_fixture.py iam-state URL USER [ROLE]      -> prints JSON: USER's keys, attached and inline policies,
                                                     login profile; ROLE's inline policies
   moto_fixture.py bucket URL NAME [lock]         -> creates an S3 bucket (with Object Lock enabled when "lock")
@@ -182,6 +185,15 @@ def main():
         print(json.dumps(doc) if not isinstance(doc, str) else doc)
     elif cmd == "attack":
         attack(url, *sys.argv[3:7])
+    elif cmd == "trail-records":
+        logs, records, token = client("logs", url), [], None
+        while True:
+            page = logs.filter_log_events(logGroupName=sys.argv[3], **({"nextToken": token} if token else {}))
+            records += [json.loads(e["message"]) for e in page["events"]]
+            token = page.get("nextToken")
+            if not token:
+                break
+        print(json.dumps(records))
     elif cmd == "iam-state":
         iam_state(url, *sys.argv[3:5])
     elif cmd == "bucket":

@@ -133,11 +133,12 @@ package struct AWSClient: Sendable {
   /// Signs with these instead of the configured credentials (checking a new key).
   package var credentials: SigV4.Credentials
 
-  /// The Query protocol versions.
+  /// The Query protocol versions (EC2's query dialect too: DescribeRegions).
   package static func queryVersion(_ service: AWSService) -> String {
     switch service {
     case .iam: return "2010-05-08"
     case .sts: return "2011-06-15"
+    case .ec2: return "2016-11-15"
     default: return ""
     }
   }

@@ -3,7 +3,7 @@ import RespondCore
 
 /// The AWS services respond talks to, with what each needs for endpoints, signing and errors.
 package enum AWSService: String, Sendable, CaseIterable {
-  case iam, sts, cloudtrail, logs, secretsManager, ssm, s3
+  case iam, sts, cloudtrail, logs, secretsManager, ssm, s3, ec2
 
   /// The SigV4 signing name (and default endpoint host prefix).
   package var signingName: String {
@@ -15,6 +15,7 @@ package enum AWSService: String, Sendable, CaseIterable {
     case .secretsManager: return "secretsmanager"
     case .ssm: return "ssm"
     case .s3: return "s3"
+    case .ec2: return "ec2"
     }
   }
 
@@ -28,6 +29,7 @@ package enum AWSService: String, Sendable, CaseIterable {
     case .secretsManager: return "SECRETS_MANAGER"
     case .ssm: return "SSM"
     case .s3: return "S3"
+    case .ec2: return "EC2"
     }
   }
 
@@ -44,6 +46,7 @@ package enum AWSService: String, Sendable, CaseIterable {
     case .secretsManager: return "AWS Secrets Manager"
     case .ssm: return "AWS SSM"
     case .s3: return "AWS S3"
+    case .ec2: return "AWS EC2"
     }
   }
 

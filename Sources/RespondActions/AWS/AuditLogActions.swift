@@ -195,7 +195,7 @@ func onlyEvents(_ context: ActionContext) throws -> Set<String>? {
 }
 
 /// How many pages an audit query reads before stopping with a caveat.
-private let maxPages = 1000
+let auditMaxPages = 1000
 
 // MARK: - CloudWatch Logs
 
@@ -270,105 +270,12 @@ struct FilterLogEventsAction: Action {
       pages += 1
       let next = page["nextToken"]?.stringValue
       token = (next?.isEmpty ?? true) || next == token ? nil : next
-    } while token != nil && pages < maxPages
-    if token != nil { caveats.append("stopped after \(maxPages) pages: more events may exist") }
+    } while token != nil && pages < auditMaxPages
+    if token != nil { caveats.append("stopped after \(auditMaxPages) pages: more events may exist") }
     let evidence = findings.evidence(
       source: "CloudWatch Logs FilterLogEvents", endpoint: AWSClient.requestURL(endpoint),
       query: "log group \(group), filter pattern \(pattern)", window: window, caveats: caveats)
     return ActionResult(
       outputs: findings.outputs, evidence: evidence, summary: findings.summary("log group \(group)"))
-  }
-}
-
-// MARK: - CloudTrail
-
-/// `aws.cloudtrail.lookup-events`: everything a key did in the last 90 days of CloudTrail event
-/// history, per region (management events only). Pages with identical parameters until
-/// NextToken is gone, paced at CloudTrail's 2 requests per second per region.
-struct LookupEventsAction: Action {
-  var descriptor: ActionDescriptor {
-    ActionDescriptor(
-      name: "aws.cloudtrail.lookup-events",
-      summary: "Find a key's events in CloudTrail event history, per region (LookupEvents, all pages)",
-      parameters: [
-        ParameterSpec("access-key-id", required: true, "the key to look for"),
-        ParameterSpec("start", .string, "ISO-8601 UTC start of the window (default: 90 days before end)"),
-        ParameterSpec("end", .string, "ISO-8601 UTC end of the window (default: now)"),
-        ParameterSpec("regions", .list, "regions to query (list or comma-separated; default: the configured region)"),
-        eventNamesParameter,
-      ],
-      outputs: auditOutputs + [OutputSpec("regions", "the regions queried")], mutates: false, idempotent: true,
-      requirements: AWSActions.requirements(regional: true),
-      permissions: [.aws(AWSPermission("cloudtrail", "LookupEvents", mutates: false, purpose: "AuditLogs"))])
-  }
-
-  /// CloudTrail LookupEvents' quota: 2 requests per second per account and region.
-  static let perSecond: Double = 2
-  static let target = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
-
-  func run(_ context: ActionContext) async throws -> ActionResult {
-    let key = try context.string("access-key-id")
-    let window = try AWSActions.window(context)
-    let client = try AWSClient(context)
-    let regions =
-      try AWSActions.stringList(context, "regions")
-      ?? [try client.configuration.region(for: .cloudtrail)]
-    var findings = CloudTrailFindings(accessKeyID: key)
-    findings.onlyEvents = try onlyEvents(context)
-    var caveats: [String] = []
-    var endpoints: [String] = []
-    for region in regions {
-      endpoints.append(AWSClient.requestURL(try client.configuration.endpoint(for: .cloudtrail, region: region)))
-      var token: String?
-      var pages = 0
-      repeat {
-        var body: [String: Value] = [
-          "LookupAttributes": [["AttributeKey": "AccessKeyId", "AttributeValue": .string(key)]],
-          "StartTime": .number(window.start.timeIntervalSince1970.rounded(.down)),
-          "EndTime": .number(window.end.timeIntervalSince1970.rounded(.up)),
-          "MaxResults": 50,
-        ]
-        if let token { body["NextToken"] = .string(token) }
-        let page = try await client.json(
-          .cloudtrail, target: Self.target, .object(body), mutates: false, region: region, perSecond: Self.perSecond)
-        for event in page["Events"]?.arrayValue ?? [] {
-          let time =
-            event["EventTime"]?.numberValue.map { Date(timeIntervalSince1970: $0) }
-            ?? event["EventTime"]?.stringValue.flatMap(ISO8601.parse)
-          var record: Value = [:]
-          if let text = event["CloudTrailEvent"]?.stringValue {
-            if let parsed = Value.parseJSON(text), parsed.objectValue != nil {
-              record = parsed
-            } else {
-              findings.addUnreadable()
-            }
-          }
-          if record["eventID"] == nil, let id = event["EventId"] {
-            if case .object(var o) = record {
-              o["eventID"] = id
-              record = .object(o)
-            }
-          }
-          findings.add(
-            record: record, fallbackTime: time, fallbackName: event["EventName"]?.stringValue,
-            keyField: event["AccessKeyId"]?.stringValue)
-        }
-        pages += 1
-        let next = page["NextToken"]?.stringValue
-        token = (next?.isEmpty ?? true) || next == token ? nil : next
-      } while token != nil && pages < maxPages
-      if token != nil { caveats.append("\(region): stopped after \(maxPages) pages: more events may exist") }
-    }
-    caveats.append("CloudTrail event history holds management events only (no data events), per region")
-    let evidence = findings.evidence(
-      source: "CloudTrail LookupEvents", endpoint: endpoints.joined(separator: ", "),
-      query:
-        "LookupAttributes AttributeKey=AccessKeyId, AttributeValue=\(key); regions \(regions.joined(separator: ", "))",
-      window: window, caveats: caveats)
-    var outputs = findings.outputs
-    outputs["regions"] = .array(regions.map { .string($0) })
-    return ActionResult(
-      outputs: outputs, evidence: evidence, summary: findings.summary("CloudTrail (\(regions.joined(separator: ", ")))")
-    )
   }
 }
