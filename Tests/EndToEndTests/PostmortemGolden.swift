@@ -30,13 +30,58 @@ enum PostmortemGolden {
     return s
   }
 
+  /// The runbook's concurrent groups (adjacent `concurrent: true` steps of one phase), by step id.
+  static func concurrentGroups(runbook path: String?) -> [Set<String>] {
+    guard let path, let runbook = RunbookLoader().load(path: path).0 else { return [] }
+    var groups: [Set<String>] = []
+    for (_, steps) in runbook.phases {
+      var current: Set<String> = []
+      for step in steps + [nil] as [Step?] {
+        if let step, step.concurrent {
+          current.insert(step.id)
+        } else {
+          if current.count > 1 { groups.append(current) }
+          current = []
+        }
+      }
+    }
+    return groups
+  }
+
+  /// Members of a concurrent group finish in whichever order the providers answer: within a run
+  /// of consecutive timeline rows of one group's members, the rows are put in step-id order.
+  /// Rows of sequential steps keep the order the run gave them.
+  static func orderConcurrentRows(_ text: String, groups: [Set<String>]) -> String {
+    func member(_ line: String) -> (id: String, group: Int)? {
+      guard line.hasPrefix("| "), let tick = line.range(of: " | respond | `") else { return nil }
+      let id = String(line[tick.upperBound...].prefix { $0 != "`" })
+      return groups.firstIndex { $0.contains(id) }.map { (id, $0) }
+    }
+    var lines = text.components(separatedBy: "\n")
+    var i = 0
+    while i < lines.count {
+      guard let first = member(lines[i]) else {
+        i += 1
+        continue
+      }
+      var j = i + 1
+      while j < lines.count, let next = member(lines[j]), next.group == first.group { j += 1 }
+      lines[i..<j].sort { member($0)!.id < member($1)!.id }
+      i = j
+    }
+    return lines.joined(separator: "\n")
+  }
+
   /// Compares the incident's postmortem.md, normalised, with the golden file `name`.
   static func check(incident dir: String, golden name: String, replacing names: [(String, String)]) throws {
     let state = try IncidentState.load(journal: dir + "/journal.jsonl")
     var all = names
     // The operator's name only where the draft names a person: it may be a common word ("root").
     if let op = state.operatorName { all.append(("by \(op)", "by <operator>")) }
-    let text = normalise(try String(contentsOfFile: dir + "/postmortem.md", encoding: .utf8), replacing: all)
+    let text = orderConcurrentRows(
+      normalise(try String(contentsOfFile: dir + "/postmortem.md", encoding: .utf8), replacing: all),
+      groups: concurrentGroups(
+        runbook: TestServices.repositoryRoot() + "/Runbooks/" + (state.incident?.runbook ?? "") + ".yaml"))
     let path = TestServices.repositoryRoot() + "/Tests/RespondCoreTests/Golden/" + name
     if ProcessInfo.processInfo.environment["RESPOND_RECORD_GOLDEN"] != nil {
       try text.write(toFile: path, atomically: true, encoding: .utf8)

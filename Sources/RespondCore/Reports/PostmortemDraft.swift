@@ -56,7 +56,7 @@ package struct PostmortemDraft: Sendable {
     exposedAt = Self.exposure(state, events: events)
     times = Self.responseTimes(state, report: self.report, exposedAt: exposedAt)
     timeline = Self.timeline(state, events: events)
-    (wentWell, wentBadly) = Self.review(state, report: self.report)
+    (wentWell, wentBadly) = Self.review(state, report: self.report, distinctEvents: events.count)
   }
 
   // MARK: - What the key did

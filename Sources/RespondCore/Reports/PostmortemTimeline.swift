@@ -68,7 +68,11 @@ extension PostmortemDraft {
   /// The review: what went well (proved containment, evidence kept, quick notification, no
   /// retries) and what did not (retries, failures, manual steps and approval gates and how long
   /// each waited for a person, resumes).
-  static func review(_ state: IncidentState, report: IncidentReport) -> (well: [String], badly: [String]) {
+  /// `distinctEvents`: the key's events once each (CloudTrail and CloudWatch Logs hold the same
+  /// events: summed per search, the draft would count every event twice).
+  static func review(_ state: IncidentState, report: IncidentReport, distinctEvents: Int) -> (
+    well: [String], badly: [String]
+  ) {
     var well: [String] = []
     var badly: [String] = []
     let finished = report.steps.filter { $0.outcome != StepOutcome.skippedCondition.rawValue }
@@ -77,11 +81,12 @@ extension PostmortemDraft {
     } else if let verdict = report.verdict {
       badly.append("Containment was not proved: \(verdict.rawValue), \(report.verdictReason ?? "").")
     }
-    let events = report.evidence.reduce(0) { $0 + $1.evidence.eventCount }
     if !report.evidence.isEmpty {
+      // Samples are capped: a search that counted more than its sample holds sets the floor.
+      let distinctEvents = max(distinctEvents, report.evidence.map(\.evidence.eventCount).max() ?? 0)
       well.append(
         "The audit logs were searched (\(report.evidence.map { "`\($0.step)`" }.joined(separator: ", "))): "
-          + "\(events) event(s) made with the key.")
+          + "\(distinctEvents) distinct event(s) made with the key.")
     }
     if !report.evidenceFiles.isEmpty {
       well.append(
