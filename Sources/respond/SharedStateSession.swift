@@ -116,6 +116,22 @@ enum SharedStateSession {
     }
   }
 
+  /// `respond approve s3://.../incidents/<id>`: the approval recorded in the shared incident; the
+  /// copy it was recorded in (a new private folder under the temporary directory) holds the
+  /// re-rendered report, whose path is returned for stdout.
+  static func approve(_ url: String, step: String, by person: ApprovalPerson, host: String) async throws -> (
+    IncidentApproval.Recorded, String
+  ) {
+    let masker = Masker()
+    let (location, id) = try SharedStateLocation.parseIncident(url)
+    let (store, days) = try await open(location, masker: masker)
+    let scratch = NSTemporaryDirectory() + "respond-approve-" + UUID().uuidString
+    let recorded = try await SharedApproval.approve(
+      store: store, location: location, id: id, step: step, by: person, host: host, scratch: scratch,
+      retentionDays: days)
+    return (recorded, scratch + "/" + id + "/report.md")
+  }
+
   /// Batches are not shared yet: refused while the variable is set rather than run unshared.
   static func batchRefusal() -> String? {
     guard let raw = environment[SharedStateLocation.variable], !raw.isEmpty else { return nil }

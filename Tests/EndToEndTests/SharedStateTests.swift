@@ -155,6 +155,70 @@ import Testing
     #expect(journal)
   }
 
+  /// Four eyes across machines: the responder's --yes is one approval of a two-person step; the
+  /// second person approves the shared incident from their own machine (never the starter), and
+  /// the responder finishes by resuming the shared copy, which now holds both approvals.
+  @Test func aSecondPersonApprovesTheSharedIncidentFromAnotherMachine() throws {
+    let state = try bucket()
+    let runbooks = root + "/runbooks"
+    try FileManager.default.createDirectory(atPath: runbooks, withIntermediateDirectories: true)
+    try """
+    runbook: four-eyes
+    inputs:
+      key: { description: the leaked key, required: true, secret: true }
+    phases:
+      detect:
+        - id: identify
+          action: key.identify
+          with: { key: "${{ inputs.key }}" }
+      investigate:
+        - id: quarantine
+          action: key.identify
+          approval: two-person
+          with: { key: "${{ inputs.key }}" }
+    """.write(toFile: runbooks + "/four-eyes.yaml", atomically: true, encoding: .utf8)
+    let key = "sk_live_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24)
+    recordTestSecret(String(key))
+    let a = machine("alice", state: state.url)
+    var aliceEnv = a.env
+    aliceEnv["USER"] = "alice"
+    let started = try runRespond(
+      ["four-eyes", "--runbooks", runbooks, "--key", String(key), "--yes", "--approver", "alice", "--out", a.out],
+      environment: aliceEnv)
+    #expect(started.status == 3, "one person so far: \(started.stderr)")
+    let id = ((started.lastLine as NSString).deletingLastPathComponent as NSString).lastPathComponent
+    let url = "\(state.url)/incidents/\(id)"
+
+    // On another machine, with only the URL: the starter is refused, a second person accepted.
+    var bobEnv = services.awsEnvironment
+    bobEnv["USER"] = "bob"
+    bobEnv["HOME"] = root + "/bob-home"
+    let refused = try runRespond(
+      ["approve", url, "--step", "quarantine", "--approver", "alice"], environment: bobEnv)
+    #expect(refused.status == 2 && refused.stderr.contains("alice started this run"), "\(refused.stderr)")
+    let approved = try runRespond(["approve", url, "--step", "quarantine", "--approver", "bob"], environment: bobEnv)
+    #expect(approved.status == 0, "\(approved.stderr)")
+    #expect(approved.stderr.contains("respond resume \(url) --out DIR"), "\(approved.stderr)")
+    // Approving again changes nothing: the step is no longer short of an approval.
+    let again = try runRespond(["approve", url, "--step", "quarantine", "--approver", "bob"], environment: bobEnv)
+    #expect(again.status == 2, "\(again.stderr)")
+
+    // The responder resumes the shared copy: the gated step runs, both approvals are listed.
+    let b = machine("alice-again", state: state.url)
+    var resumeEnv = b.env
+    resumeEnv["RESPOND_STATE_URL"] = nil
+    resumeEnv["USER"] = "alice"
+    let resumed = try runRespond(
+      ["resume", url, "--out", b.out, "--key", String(key)], environment: resumeEnv)
+    #expect(resumed.status == 4 || resumed.status == 0, "stderr: \(resumed.stderr)")
+    let dir = b.out + "/\(id)"
+    let json = try #require(Value.parseJSON(String(contentsOfFile: dir + "/report.json", encoding: .utf8)))
+    let quarantine = json["steps"]?.arrayValue?.first { $0["id"]?.stringValue == "quarantine" }
+    #expect(quarantine?["outcome"]?.stringValue == "succeeded", "\(String(describing: quarantine))")
+    let approvers = (json["approvals"]?.arrayValue ?? []).compactMap { $0["by"]?.stringValue }
+    #expect(Set(approvers) == ["alice", "bob"], "\(approvers)")
+  }
+
   /// The seq of the record finishing step `step` in a journal.
   func seq(finishing step: String, in journal: String) -> Int? {
     let text = (try? String(contentsOfFile: journal, encoding: .utf8)) ?? ""

@@ -26,8 +26,8 @@ final class MemoryStateStore: SharedStateStore, @unchecked Sendable {
     lock.withLock { objects[key] == nil ? store(key, body, retainUntil) : nil }
   }
 
-  func replace(_ key: String, body: Data, ifMatch etag: String) async throws -> String? {
-    lock.withLock { objects[key]?.etag == etag ? store(key, body, nil) : nil }
+  func replace(_ key: String, body: Data, ifMatch etag: String, retainUntil: String?) async throws -> String? {
+    lock.withLock { objects[key]?.etag == etag ? store(key, body, retainUntil) : nil }
   }
 
   func get(_ key: String) async throws -> (body: Data, etag: String)? {

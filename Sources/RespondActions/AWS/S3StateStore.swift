@@ -58,10 +58,13 @@ package struct S3StateStore: SharedStateStore {
     }
   }
 
-  package func replace(_ key: String, body: Data, ifMatch etag: String) async throws -> String? {
+  package func replace(_ key: String, body: Data, ifMatch etag: String, retainUntil: String?) async throws
+    -> String?
+  {
     do {
       let answer = try await client.s3(
-        "PUT", operation: "PutObject", path: objectPath(key), headers: [("If-Match", etag)], body: body)
+        "PUT", operation: "PutObject", path: objectPath(key), headers: [("If-Match", etag)] + lockHeaders(retainUntil),
+        body: body)
       return answer.header("ETag") ?? ""
     } catch let error as ActionError where Self.lostCondition(error) || error.awsCode == "NoSuchKey" {
       return nil

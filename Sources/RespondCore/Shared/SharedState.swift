@@ -135,10 +135,17 @@ package protocol SharedStateStore: Sendable {
   func createIfAbsent(_ key: String, body: Data, retainUntil: String?) async throws -> String?
   /// Replaces the object only when its ETag is still `etag` (`If-Match`): the new ETag, nil when
   /// it changed meanwhile.
-  func replace(_ key: String, body: Data, ifMatch etag: String) async throws -> String?
+  func replace(_ key: String, body: Data, ifMatch etag: String, retainUntil: String?) async throws -> String?
   /// The object and its ETag, nil when there is none.
   func get(_ key: String) async throws -> (body: Data, etag: String)?
   /// Writes the object, with Object Lock retention until `retainUntil` when given.
   func put(_ key: String, body: Data, retainUntil: String?) async throws
   func delete(_ key: String) async throws
+}
+
+extension SharedStateStore {
+  /// `replace` without Object Lock retention (the lock object: it is deleted when the run ends).
+  package func replace(_ key: String, body: Data, ifMatch etag: String) async throws -> String? {
+    try await replace(key, body: body, ifMatch: etag, retainUntil: nil)
+  }
 }

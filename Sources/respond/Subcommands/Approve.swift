@@ -18,10 +18,14 @@ struct Approve: AsyncParsableCommand {
       This command only records: when the approvals are complete, the responder runs
         respond resume incidents/20261202T101500Z-key-compromised
       because the run needs the credentials and secret inputs (--key), which the approver need not have.
+      From another machine, against the incident the team shares (RESPOND_STATE_URL):
+        respond approve s3://bucket/team/incidents/20261202T101500Z-key-compromised --step quarantine
+      pulls and verifies the incident, records the approval and writes the journal back only if nobody
+      changed it meanwhile; the responder then runs `respond resume s3://... --out DIR`.
       Exit 0 when the step's approvals are complete, 3 when it still waits for another person, 2 refused.
       """)
 
-  @Argument(help: "The incident folder.")
+  @Argument(help: "The incident folder, or a shared incident s3://bucket/prefix/incidents/<id>.")
   var directory: String
 
   @Option(help: "The step waiting for approval (the stop message and the report name it).")
@@ -34,15 +38,21 @@ struct Approve: AsyncParsableCommand {
     let host = ProcessInfo.processInfo.hostName
     let person = ApprovalPerson(approver: approver, user: RunOptions.currentUser(), host: host)
     let recorded: IncidentApproval.Recorded
+    let report: String
     do {
-      recorded = try IncidentApproval.approve(directory: directory, step: step, by: person, host: host)
+      if directory.hasPrefix("s3://") {
+        (recorded, report) = try await SharedStateSession.approve(directory, step: step, by: person, host: host)
+      } else {
+        recorded = try IncidentApproval.approve(directory: directory, step: step, by: person, host: host)
+        report = directory + "/report.md"
+      }
     } catch {
       Frontend.error("\(error)")
       throw ExitCode(2)
     }
     Frontend.note("approval of \(step) recorded: \(person.name) (\(person.account)), respond approve")
     Frontend.note(recorded.next)
-    print(directory + "/report.md")
+    print(report)
     if !recorded.complete { throw ExitCode(3) }
   }
 }
