@@ -12,6 +12,8 @@ struct CloudTrailFindings {
   /// Events per key (useful when several keys are searched at once).
   private(set) var perKey: [String: Int] = [:]
   private(set) var count = 0
+  /// Registers secret-shaped text found in records (`SecretShapes`); nil only in unit tests.
+  var masker: Masker?
   private(set) var firstSeen: Date?
   private(set) var lastSeen: Date?
   private(set) var eventNames: [String: Int] = [:]
@@ -51,6 +53,8 @@ struct CloudTrailFindings {
   /// LookupEvents' own time, used when the record has no readable eventTime. `keyField` is the
   /// key id the API reported next to the record (LookupEvents' AccessKeyId), if any.
   mutating func add(record: Value, fallbackTime: Date?, fallbackName: String? = nil, keyField: String? = nil) {
+    // Before anything of the record is kept: a secret key the attacker wrote into it is masked.
+    if let masker { for secret in SecretShapes.awsSecretAccessKeys(in: record) { masker.register(secret) } }
     let identity = record["userIdentity"]
     let recordKey = identity?["accessKeyId"]?.stringValue
     if let key = recordKey ?? keyField, !keys.contains(key) {
@@ -243,6 +247,7 @@ struct FilterLogEventsAction: Action {
     let only = try onlyEvents(context)
     let pattern = Self.filterPattern(key, only: only)
     var findings = CloudTrailFindings(accessKeyID: key)
+    findings.masker = context.masker
     findings.onlyEvents = only
     var caveats: [String] = []
     var token: String?

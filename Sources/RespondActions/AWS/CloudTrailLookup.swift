@@ -48,6 +48,7 @@ struct LookupEventsAction: Action {
     let window = try AWSActions.window(context)
     let client = try AWSClient(context)
     var findings = CloudTrailFindings(accessKeyID: key)
+    findings.masker = context.masker
     findings.onlyEvents = try onlyEvents(context)
     let (regions, regionCaveats) = try await Self.regions(context, client)
     var caveats = regionCaveats
@@ -73,7 +74,7 @@ struct LookupEventsAction: Action {
     var followed: CloudTrailFindings?
     if !sessions.isEmpty {
       followed = await Self.follow(
-        sessions, window: window, regions: regions, client: client, caveats: &caveats)
+        sessions, window: window, regions: regions, client: client, masker: context.masker, caveats: &caveats)
     }
     caveats.append("CloudTrail event history holds management events only (no data events), per region")
     let endpoints = results.map(\.endpoint).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
@@ -120,11 +121,12 @@ struct LookupEventsAction: Action {
   /// The sessions' own events, each session searched in every region at once; at most
   /// `maxSessions`, the rest named in a caveat. A region that fails for a session is a caveat.
   static func follow(
-    _ sessions: [String], window: (start: Date, end: Date), regions: [String], client: AWSClient,
+    _ sessions: [String], window: (start: Date, end: Date), regions: [String], client: AWSClient, masker: Masker,
     caveats: inout [String]
   ) async -> CloudTrailFindings {
     let followed = Array(sessions.prefix(maxSessions))
     var findings = CloudTrailFindings(accessKeyIDs: followed)
+    findings.masker = masker
     for session in followed {
       for result in await lookUp(key: session, window: window, regions: regions, client: client) {
         switch result.outcome {

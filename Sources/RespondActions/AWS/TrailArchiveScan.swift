@@ -84,7 +84,8 @@ struct TrailArchiveScanAction: Action {
     let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
     let parallel = min(max(1, try context.int("parallel", default: 2) ?? 2), cores, max(1, files.count))
 
-    let collector = TrailScanCollector(keys: keys, start: start, end: end, only: try onlyEvents(context))
+    let collector = TrailScanCollector(
+      keys: keys, start: start, end: end, only: try onlyEvents(context), masker: context.masker)
     let matcher = TrailKeyMatcher(keys)
     let began = Date()
     await TrailArchiveScanner.scan(files: files, parallel: parallel, matcher: matcher, collector: collector)
@@ -123,7 +124,8 @@ struct TrailArchiveScanAction: Action {
     guard !objects.isEmpty else {
       throw ActionError.badParameter(name: "path", reason: "no CloudTrail log files (*.json.gz) under \(url)")
     }
-    let collector = TrailScanCollector(keys: keys, start: start, end: end, only: try onlyEvents(context))
+    let collector = TrailScanCollector(
+      keys: keys, start: start, end: end, only: try onlyEvents(context), masker: context.masker)
     let matcher = TrailKeyMatcher(keys)
     let began = Date()
     let parallel = max(1, min(try context.int("parallel", default: 2) ?? 2, 4))

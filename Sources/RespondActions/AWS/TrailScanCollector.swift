@@ -27,8 +27,9 @@ final class TrailScanCollector: @unchecked Sendable {
   private var withoutRecords = 0
   private(set) var cancelled = false
 
-  init(keys: [String], start: Date?, end: Date?, only: Set<String>? = nil) {
+  init(keys: [String], start: Date?, end: Date?, only: Set<String>? = nil, masker: Masker? = nil) {
     findings = CloudTrailFindings(accessKeyIDs: keys)
+    findings.masker = masker
     findings.onlyEvents = only
     self.keys = Set(keys)
     self.start = start
