@@ -334,6 +334,7 @@ import Testing
             with:
               access-key-id: ${{ inputs.key }}
               start: "2026-11-01T00:00:00Z"
+              regions: [us-east-1]
       """
     }.joined(separator: "\n")
     let yaml = """

@@ -85,6 +85,7 @@ import Testing
     r.status = .needsOperator
     r.facts = [["Leaked key", "AKIA…"], ["Owner", ""]]
     r.prev = String(repeating: "ab", count: 32)
+    r.drillTargetMs = 120_000
     for child in Mirror(reflecting: r).children {
       #expect(String(describing: child.value) != "nil", "set \(child.label ?? "?") in this test's record")
     }
