@@ -40,11 +40,19 @@ import Testing
     #expect(s.rule == "readiness 6/6 steps (50/50) + containment 701 ms against the target 1 min 00 s (50/50)")
   }
 
-  @Test func aProviderWithNoReadsIsEstimatedFromAllReads() {
+  /// A local step's milliseconds say nothing of an API: a change to a provider the drill read
+  /// nothing from is named, not estimated, and the drill cannot pass.
+  @Test func aChangeToAProviderNotReadIsNamedAndTheDrillDoesNotPass() {
     var steps = Self.awsDrill
     steps[3] = Self.step("revoke", .contain, "slack.auth.revoke", .skippedDryRun, ms: 0, mutates: true)
-    // No Slack read ran: the median of every read (1, 100, 300, 500) is (100 + 300) / 2.
-    #expect(DrillScore.score(steps: steps, targetMs: nil).estimatedMs == 200)
+    let s = DrillScore.score(steps: steps, targetMs: 60_000)
+    #expect(s.estimatedMs == 0 && s.unestimatedSteps == ["revoke"])
+    #expect(!s.passed)
+    #expect(s.score == 50)  // readiness 50; no time points without an estimate
+    #expect(
+      s.rule
+        == "readiness 6/6 steps (50/50) + containment not estimated (1 call(s) to providers not read here) "
+        + "against the target 1 min 00 s (0/50)")
   }
 
   @Test func aStepNotReadyFailsTheDrillAndCostsReadinessPoints() {

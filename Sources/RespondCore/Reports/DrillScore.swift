@@ -9,12 +9,14 @@ import Foundation
 ///   whose condition was false is another branch).
 /// - A step that ran is counted at its measured time. A change the drill did not send is
 ///   estimated at the median measured time of the read-only calls to the same provider (the
-///   action's first name: `aws.iam.update-access-key` → `aws`), or of all provider calls when
-///   that provider had none; a `check` costs nothing. A manual step cannot be timed and is named.
+///   action's first name: `aws.iam.update-access-key` → `aws`); a `check` costs nothing. A change
+///   to a provider the drill read nothing from (not configured here) cannot be estimated: it is
+///   named, like a manual step, and the drill does not pass.
 /// - Score out of 100: readiness (steps of the taken branch with nothing missing) is worth 50,
 ///   time against the target 50 (full when the estimate is within the target, else in
 ///   proportion). Without a target the readiness part alone is scaled to 100, and the report
-///   says how to set one. It passes when every step is ready and the estimate meets the target.
+///   says how to set one. It passes when every step is ready, every change was estimated and the
+///   estimate meets the target.
 package struct DrillScore: Codable, Sendable, Equatable {
   /// Estimated time of the containment path: measured plus estimated.
   package var containmentMs: Int
@@ -28,6 +30,8 @@ package struct DrillScore: Codable, Sendable, Equatable {
   package var totalSteps: Int
   /// Steps of the containment path a person must do: their time is not in the estimate.
   package var manualSteps: [String]
+  /// Changes to a provider no read-only call was measured for: not in the estimate.
+  package var unestimatedSteps: [String]
   package var score: Int
   package var passed: Bool
   /// The rule that produced the score, in words, with its numbers.
@@ -41,6 +45,7 @@ package struct DrillScore: Codable, Sendable, Equatable {
     case readySteps = "ready-steps"
     case totalSteps = "total-steps"
     case manualSteps = "manual-steps"
+    case unestimatedSteps = "unestimated-steps"
     case score, passed, rule
   }
 
@@ -55,12 +60,13 @@ package struct DrillScore: Codable, Sendable, Equatable {
     var measured = 0
     var estimated = 0
     var manual: [String] = []
+    var unestimated: [String] = []
     for step in path {
       if step.action == "manual" {
         manual.append(step.id)
-      } else if step.outcome == StepOutcome.skippedDryRun.rawValue {
-        estimated += step.action == "check" ? 0 : estimates.estimate(for: step.action)
-      } else {
+      } else if step.outcome == StepOutcome.skippedDryRun.rawValue && step.action != "check" {
+        if let ms = estimates.estimate(for: step.action) { estimated += ms } else { unestimated.append(step.id) }
+      } else if step.outcome != StepOutcome.skippedDryRun.rawValue {
         measured += step.durationMs ?? 0
       }
     }
@@ -71,28 +77,38 @@ package struct DrillScore: Codable, Sendable, Equatable {
     var score: Double
     var rule = "readiness \(ready)/\(total) steps"
     if let targetMs {
-      let timePart = containment <= targetMs ? 1.0 : Double(targetMs) / Double(max(containment, 1))
+      // A path with changes that could not be estimated has no time to compare: no time points.
+      let timePart =
+        !unestimated.isEmpty ? 0 : containment <= targetMs ? 1.0 : Double(targetMs) / Double(max(containment, 1))
       score = 50 * readiness + 50 * timePart
+      let time =
+        unestimated.isEmpty
+        ? "containment \(formatMs(containment))"
+        : "containment not estimated (\(unestimated.count) call(s) to providers not read here)"
       rule +=
-        " (\(Int((50 * readiness).rounded()))/50) + containment \(formatMs(containment)) against the target "
+        " (\(Int((50 * readiness).rounded()))/50) + \(time) against the target "
         + "\(formatMs(targetMs)) (\(Int((50 * timePart).rounded()))/50)"
     } else {
       score = 100 * readiness
       rule += " (\(Int(score.rounded()))/100); no time target: set `drill: target:` in the runbook to score time"
     }
-    let passed = ready == total && targetMs.map { containment <= $0 } ?? true
+    if !unestimated.isEmpty && targetMs == nil {
+      rule += "; \(unestimated.count) call(s) not estimated (providers not read here)"
+    }
+    let passed = ready == total && unestimated.isEmpty && targetMs.map { containment <= $0 } ?? true
     return DrillScore(
       containmentMs: containment, measuredMs: measured, estimatedMs: estimated, targetMs: targetMs,
-      readySteps: ready, totalSteps: total, manualSteps: manual, score: Int(score.rounded()), passed: passed,
+      readySteps: ready, totalSteps: total, manualSteps: manual, unestimatedSteps: unestimated,
+      score: Int(score.rounded()), passed: passed,
       rule: rule)
   }
 }
 
 /// The measured time of the read-only provider calls a drill made, per provider, to estimate
 /// the calls it did not send. Medians: one slow first connection must not set the estimate.
+/// Only the same provider's reads count: a local step's milliseconds say nothing of an API.
 struct LatencyEstimates {
   private var byProvider: [String: [Int]] = [:]
-  private var all: [Int] = []
 
   init(_ steps: [IncidentReport.StepLine]) {
     for step in steps
@@ -101,7 +117,6 @@ struct LatencyEstimates {
     {
       guard let ms = step.durationMs else { continue }
       byProvider[Self.provider(of: step.action), default: []].append(ms)
-      all.append(ms)
     }
   }
 
@@ -110,8 +125,8 @@ struct LatencyEstimates {
     String(action.split(separator: ".").first ?? Substring(action))
   }
 
-  func estimate(for action: String) -> Int {
-    Self.median(byProvider[Self.provider(of: action)] ?? []) ?? Self.median(all) ?? 0
+  func estimate(for action: String) -> Int? {
+    Self.median(byProvider[Self.provider(of: action)] ?? [])
   }
 
   static func median(_ values: [Int]) -> Int? {

@@ -72,8 +72,9 @@ package enum MarkdownReport {
       "| Time to containment | \(r.timeToContainmentMs.map(formatMs) ?? (r.dryRun ? "n/a (drill)" : unproved)) |")
     if let d = r.drill {
       md.append(
-        "| Drill score | **\(d.score)/100**, \(d.passed ? "passed" : "**not passed**"); containment estimated at "
-          + "\(formatMs(d.containmentMs))\(d.targetMs.map { " (target \(formatMs($0)))" } ?? "") |")
+        "| Drill score | **\(d.score)/100**, \(d.passed ? "passed" : "**not passed**"); containment "
+          + (d.unestimatedSteps.isEmpty ? "estimated at \(formatMs(d.containmentMs))" : "not estimated")
+          + "\(d.targetMs.map { " (target \(formatMs($0)))" } ?? "") |")
     }
     md.append("| Started (UTC) | \(r.startedAt.map(ISO8601.string) ?? "?") |")
     md.append("| Ended (UTC) | \(r.endedAt.map(ISO8601.string) ?? "not recorded") |")
@@ -316,9 +317,18 @@ package enum MarkdownReport {
     md.append("|---|---|")
     md.append("| Measured in this drill (read-only calls) | \(formatMs(d.measuredMs)) |")
     md.append("| Estimated for the changes not sent (the provider's measured latency) | \(formatMs(d.estimatedMs)) |")
-    md.append("| **Would take** | **\(formatMs(d.containmentMs))** |")
+    md.append(
+      d.unestimatedSteps.isEmpty
+        ? "| **Would take** | **\(formatMs(d.containmentMs))** |"
+        : "| **Would take** | not known: \(d.unestimatedSteps.count) call(s) not estimated (below) |")
     md.append("| Target (`drill: target:`) | \(d.targetMs.map(formatMs) ?? "none set") |")
     md.append("")
+    if !d.unestimatedSteps.isEmpty {
+      md.append(
+        "Not estimated (no read-only call to their provider was measured here, so the drill cannot pass): "
+          + d.unestimatedSteps.map(w.code).joined(separator: ", ") + ".")
+      md.append("")
+    }
     if !d.manualSteps.isEmpty {
       md.append(
         "Not in the estimate: the time a person takes for \(d.manualSteps.map(w.code).joined(separator: ", ")), "
