@@ -30,7 +30,6 @@ import argparse
 import base64
 import datetime
 import hashlib
-import http.client
 import json
 import os
 import re
@@ -43,6 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import botocore_model  # noqa: E402
+import loopback  # noqa: E402
 
 TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
 LOCK = threading.Lock()
@@ -231,22 +231,7 @@ class Handler(BaseHTTPRequestHandler):
         return lookup(entry["region"], params)
 
     def forward(self, body):
-        conn = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=30)
-        conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-        for k, v in self.headers.items():
-            if k.lower() not in ("connection",):
-                conn.putheader(k, v)
-        conn.endheaders(body if body else None)
-        resp = conn.getresponse()
-        data = resp.read()
-        conn.close()
-        self.send_response(resp.status)
-        for k, v in resp.getheaders():
-            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        loopback.relay(self, UPSTREAM, self.path, body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
 

@@ -16,7 +16,6 @@ the request's parameters and the answer against that model with botocore_model.p
 Listens on 127.0.0.1 only.
 """
 import argparse
-import http.client
 import json
 import os
 import threading
@@ -24,6 +23,8 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
+
+import loopback
 
 LOCK = threading.Lock()
 SIMULATIONS = []
@@ -101,22 +102,7 @@ class Handler(BaseHTTPRequestHandler):
         self.forward(body)
 
     def forward(self, body):
-        conn = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=30)
-        conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-        for k, v in self.headers.items():
-            if k.lower() not in ("connection",):
-                conn.putheader(k, v)
-        conn.endheaders(body if body else None)
-        resp = conn.getresponse()
-        data = resp.read()
-        conn.close()
-        self.send_response(resp.status)
-        for k, v in resp.getheaders():
-            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        loopback.relay(self, UPSTREAM, self.path, body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
 

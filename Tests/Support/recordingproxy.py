@@ -16,7 +16,6 @@ forwarded the same way. Whatever name the client asked for, nothing leaves 127.0
     POST /_proxy/reset  forgets the log
 """
 import argparse
-import http.client
 import json
 import os
 import ssl
@@ -24,6 +23,8 @@ import sys
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import loopback
 
 LOCK = threading.Lock()
 LOG = []
@@ -40,22 +41,7 @@ def forward(handler, path):
     """Sends the handler's request to the upstream and copies the answer back."""
     length = int(handler.headers.get("Content-Length") or 0)
     body = handler.rfile.read(length) if length else b""
-    conn = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=30)
-    conn.putrequest(handler.command, path, skip_host=True, skip_accept_encoding=True)
-    for k, v in handler.headers.items():
-        if k.lower() not in ("connection", "proxy-connection", "proxy-authorization"):
-            conn.putheader(k, v)
-    conn.endheaders(body if body else None)
-    resp = conn.getresponse()
-    data = resp.read()
-    conn.close()
-    handler.send_response(resp.status)
-    for k, v in resp.getheaders():
-        if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-            handler.send_header(k, v)
-    handler.send_header("Content-Length", str(len(data)))
-    handler.end_headers()
-    handler.wfile.write(data)
+    loopback.relay(handler, UPSTREAM, path, body, drop=("connection", "proxy-connection", "proxy-authorization"))
     handler.wfile.flush()
 
 
