@@ -11,25 +11,27 @@ import Testing
   let out = NSTemporaryDirectory() + "respond-approvals-" + UUID().uuidString
   var runbooks: String { out + "/runbooks" }
 
+  /// A runbook whose one gated step two people must approve (also used by SharedStateTests).
+  static let fourEyes = """
+    runbook: four-eyes
+    description: A step two people must approve
+    inputs:
+      key: { description: the leaked key, required: true, secret: true }
+    phases:
+      detect:
+        - id: identify
+          action: key.identify
+          with: { key: "${{ inputs.key }}" }
+      investigate:
+        - id: quarantine
+          action: key.identify
+          approval: two-person
+          with: { key: "${{ inputs.key }}" }
+    """
+
   init() throws {
     try FileManager.default.createDirectory(atPath: out + "/runbooks", withIntermediateDirectories: true)
-    let yaml = """
-      runbook: four-eyes
-      description: A step two people must approve
-      inputs:
-        key: { description: the leaked key, required: true, secret: true }
-      phases:
-        detect:
-          - id: identify
-            action: key.identify
-            with: { key: "${{ inputs.key }}" }
-        investigate:
-          - id: quarantine
-            action: key.identify
-            approval: two-person
-            with: { key: "${{ inputs.key }}" }
-      """
-    try yaml.write(toFile: runbooks + "/four-eyes.yaml", atomically: true, encoding: .utf8)
+    try Self.fourEyes.write(toFile: runbooks + "/four-eyes.yaml", atomically: true, encoding: .utf8)
   }
 
   /// `user` is the operating-system account the process runs as (what $USER says).

@@ -162,21 +162,7 @@ import Testing
     let state = try bucket()
     let runbooks = root + "/runbooks"
     try FileManager.default.createDirectory(atPath: runbooks, withIntermediateDirectories: true)
-    try """
-    runbook: four-eyes
-    inputs:
-      key: { description: the leaked key, required: true, secret: true }
-    phases:
-      detect:
-        - id: identify
-          action: key.identify
-          with: { key: "${{ inputs.key }}" }
-      investigate:
-        - id: quarantine
-          action: key.identify
-          approval: two-person
-          with: { key: "${{ inputs.key }}" }
-    """.write(toFile: runbooks + "/four-eyes.yaml", atomically: true, encoding: .utf8)
+    try ApprovalTests.fourEyes.write(toFile: runbooks + "/four-eyes.yaml", atomically: true, encoding: .utf8)
     let key = "sk_live_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24)
     recordTestSecret(String(key))
     let a = machine("alice", state: state.url)

@@ -21,21 +21,15 @@ package enum SharedApproval {
   ) async throws -> IncidentApproval.Recorded {
     let url = location.incidentURL(id)
     let key = location.incidentPrefix(id) + "journal.jsonl"
-    guard let before = try await store.get(key) else {
-      throw Refused("\(url) holds no incident (no journal.jsonl under it)")
-    }
     let pulled = try await SharedIncidentPull.pull(store: store, location: location, id: id, outDir: scratch)
     let journal = pulled.directory + "/journal.jsonl"
-    // The copy must be the journal whose ETag the write is conditional on.
-    guard FileManager.default.contents(atPath: journal) == before.body else {
-      throw Refused("\(url) changed while it was read (a responder is running it?): nothing was approved; try again")
-    }
     let recorded = try IncidentApproval.approve(directory: pulled.directory, step: step, by: person, host: host)
     guard let after = FileManager.default.contents(atPath: journal) else {
       throw Refused("cannot read back \(journal)")
     }
     let until = retentionDays.map { SharedRetention.retainUntil(Date(), days: $0) }
-    guard try await store.replace(key, body: after, ifMatch: before.etag, retainUntil: until) != nil else {
+    // Conditional on the journal the copy was made from: a newer one is never overwritten.
+    guard try await store.replace(key, body: after, ifMatch: pulled.journalETag, retainUntil: until) != nil else {
       throw Refused(
         "\(url) changed while the approval was recorded (a responder resumed it?): nothing was approved; try again")
     }

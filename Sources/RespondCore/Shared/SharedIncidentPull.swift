@@ -19,11 +19,12 @@ package enum SharedIncidentPull {
     package init(_ description: String) { self.description = description }
   }
 
-  /// Downloads the incident into `<outDir>/<id>` and audits it. Returns the folder and the
-  /// audit's notes (what was tolerated, as `respond verify` says it).
+  /// Downloads the incident into `<outDir>/<id>` and audits it. Returns the folder, the
+  /// audit's notes (what was tolerated, as `respond verify` says it) and the ETag of the journal
+  /// copied, for a write back that must not overwrite a newer one.
   package static func pull(
     store: any SharedStateStore, location: SharedStateLocation, id: String, outDir: String
-  ) async throws -> (directory: String, notes: [String]) {
+  ) async throws -> (directory: String, notes: [String], journalETag: String) {
     let url = location.incidentURL(id)
     guard SharedIncident.isIncidentID(id) else { throw Refused("\(url): '\(id)' is not an incident id") }
     let prefix = location.incidentPrefix(id)
@@ -62,7 +63,7 @@ package enum SharedIncidentPull {
             ? " (and \(audit.findings.count - 1) more; `respond verify \(directory)` lists them)" : "")
           + "; nothing was resumed")
     }
-    return (directory, audit.notes)
+    return (directory, audit.notes, journal.etag)
   }
 
   /// The files besides the journal and its evidence that a shared incident holds.
