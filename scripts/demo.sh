@@ -41,8 +41,23 @@ VAULT_ADDR="$RESPOND_TEST_BAO_ADDR" VAULT_TOKEN="$RESPOND_TEST_BAO_TOKEN" bao kv
   access_key_id="$LEAKED_ID" secret_access_key="$LEAKED_SECRET" region=us-east-1 >/dev/null
 echo "demo: planted leaked key $LEAKED_ID (user ci-deployer) in Vault secret/ci/aws and Secrets Manager ci/aws" >&2
 
+# moto has no CloudTrail LookupEvents: the test suite's emulator answers it in front of moto (its
+# requests and answers checked against botocore's CloudTrail model), holding the same records as
+# the log group, so the demo's every-region CloudTrail search finds the attacker's calls.
+CT_PORT_FILE="$RESPOND_SERVICES_DIR/cloudtrail.port"
+rm -f "$CT_PORT_FILE"
+python3 "$ROOT/Tests/Support/cloudtrail_emulator.py" --upstream "$RESPOND_TEST_MOTO_URL" --port-file "$CT_PORT_FILE" \
+  >"$RESPOND_SERVICES_DIR/cloudtrail.log" 2>&1 &
+CT_PID=$!
+trap 'kill $CT_PID 2>/dev/null || true; "$ROOT/scripts/services.sh" down >/dev/null 2>&1 || true' EXIT
+for _ in $(seq 50); do [ -s "$CT_PORT_FILE" ] && break; sleep 0.1; done
+CLOUDTRAIL_URL="http://127.0.0.1:$(cat "$CT_PORT_FILE")"
+$FIX trail-records "$RESPOND_TEST_MOTO_URL" demo-cloudtrail \
+  | python3 -c 'import json,sys; print(json.dumps({"region": "us-east-1", "records": json.load(sys.stdin)}))' \
+  | curl -fsS -X POST -H 'Content-Type: application/json' --data-binary @- "$CLOUDTRAIL_URL/_ct/events" >/dev/null
+
 AWS_ACCESS_KEY_ID="$RESPOND_TEST_AWS_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$RESPOND_TEST_AWS_SECRET_ACCESS_KEY" \
-AWS_REGION=us-east-1 AWS_ENDPOINT_URL="$RESPOND_TEST_MOTO_URL" \
+AWS_REGION=us-east-1 AWS_ENDPOINT_URL="$RESPOND_TEST_MOTO_URL" AWS_ENDPOINT_URL_CLOUDTRAIL="$CLOUDTRAIL_URL" \
 VAULT_ADDR="$RESPOND_TEST_BAO_ADDR" VAULT_TOKEN="$RESPOND_TEST_BAO_TOKEN" \
   "$ROOT/.build/release/respond" key-compromised --key "$LEAKED_ID" --vault-path secret/ci/aws --secret-id ci/aws \
     --log-group demo-cloudtrail --yes --out "$OUT"
