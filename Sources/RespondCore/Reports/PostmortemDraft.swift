@@ -82,15 +82,14 @@ package struct PostmortemDraft: Sendable {
     return out.sorted { $0.time != $1.time ? $0.time < $1.time : $0.name < $1.name }
   }
 
-  /// The owner's permissions as triage summarised them: the first step before containment with
-  /// a `permissions` summary (`aws.iam.triage` writes "no permissions found" when it read the
-  /// policies and found none, which is a finding, not a gap). Output names are not guessed: a
-  /// step that did not summarise permissions says nothing here.
+  /// The owner's permissions as triage summarised them: the first step with a `permissions`
+  /// summary (`aws.iam.triage` writes "no permissions found" when it read the policies and found
+  /// none, which is a finding, not a gap). Output names are not guessed: a step that did not
+  /// summarise permissions says nothing here. Triage runs in the contain phase, right after the
+  /// key is made inactive (issue 16), so the phase is not a reason to look away.
   static func permissions(_ state: IncidentState) -> PermissionsRead? {
     for id in state.stepOrder {
-      guard let step = state.steps[id], step.phase != .contain,
-        let summary = step.outputs["permissions"]?.stringValue, !summary.isEmpty
-      else { continue }
+      guard let summary = state.steps[id]?.outputs["permissions"]?.stringValue, !summary.isEmpty else { continue }
       return PermissionsRead(step: id, summary: summary)
     }
     return nil
