@@ -1,4 +1,5 @@
 import Foundation
+import RespondActions
 import RespondCore
 
 #if canImport(Glibc)
@@ -13,8 +14,10 @@ enum SecretInput {
   static let maxBytes = 64 * 1024
 
   /// Reads the invocation's secret sources and warns about secrets given inline.
-  static func resolve(_ invocation: inout RunbookInvocation, declared: [InputSpec]?) throws {
-    for name in invocation.secretsGivenInline(declared ?? []) {
+  static func resolve(
+    _ invocation: inout RunbookInvocation, declared: [InputSpec]?, formats: any CredentialCatalogue = KeyCatalogue()
+  ) throws {
+    for name in invocation.secretsGivenInline(declared ?? [], formats: formats) {
       Frontend.note(
         "warning: --\(name) on the command line is visible to other users of this machine (ps) and stays in "
           + "your shell history; next time use --\(name) - (standard input) or --\(name)-file FILE")

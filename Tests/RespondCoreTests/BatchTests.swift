@@ -223,7 +223,7 @@ import Testing
     let exploded = try #require(outcomes.first { $0.outcome == "error" })
     #expect(exploded.detail.contains("exploded") && !exploded.detail.contains(Self.github))
     #expect(outcomes.contains { $0.outcome == "failed" && $0.incidentDirectory == "/tmp/i5" })
-    #expect(outcomes.last?.display == "ghp_…1234")
+    #expect(outcomes.last?.display == "ghp_…" + Masker.fingerprint(secrets.last!.secret))
     #expect(BatchResponse.exitCode(outcomes) == 1)
 
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("batch-\(UUID().uuidString)").path
@@ -297,7 +297,8 @@ import Testing
     let loaded = try BatchSummary.load(first)
     #expect(loaded.batch == context)
     #expect(loaded.keys == outcomes)
-    #expect(loaded.keys[1].outcome == "not-started" && loaded.keys[1].display == "ghp_…1234")
+    #expect(
+      loaded.keys[1].outcome == "not-started" && loaded.keys[1].display == "ghp_…" + Masker.fingerprint(Self.github))
     let json = try String(contentsOfFile: String(first.dropLast(3)) + ".json", encoding: .utf8)
     let md = try String(contentsOfFile: first, encoding: .utf8)
     #expect(!json.contains(Self.github) && !md.contains(Self.github))
@@ -414,11 +415,17 @@ extension [Double] {
     #expect(text.contains("\\<img src=x onerror=alert(1)> \\[click\\](javascript:alert(1))"), "\(text)")
   }
 
-  /// A short secret in a batch was displayed whole (`abbreviate` keeps values of 12 characters
-  /// or fewer): it is shown as its fingerprint; identifiers stay whole.
-  @Test func aShortSecretIsNeverDisplayedWhole() {
-    #expect(BatchResponse.displayForm("p4ssw0rd-xyz") == Masker.fingerprint("p4ssw0rd-xyz"))
-    #expect(BatchResponse.displayForm("AKIAIOSFODNN7EXAMPLE") == "AKIAIOSFODNN7EXAMPLE")
-    #expect(BatchResponse.displayForm("ghp_abcdefghijklmnopqrstuvwxyz1234") == "ghp_…1234")
+  /// A key is shown as its format declares (`key.identify`'s display, one answer): an access key
+  /// id whole, a known secret format by its prefix and fingerprint, anything else (a short secret
+  /// too) by its fingerprint alone: never a character of a secret beyond its format's prefix.
+  @Test func aKeyIsShownAsItsFormatDeclares() {
+    let masker = Masker()
+    for key in ["p4ssw0rd-xyz", "AKIAIOSFODNN7EXAMPLE", BatchTests.github, "an-opaque-secret-of-some-length"] {
+      let shown = BatchResponse.notStarted(LeakedSecret(secret: key, sources: []), masker: masker).display
+      #expect(shown == KeyIdentifyAction.identity(of: key, providers: ProviderFormats()).display, "\(key)")
+    }
+    #expect(masker.display("p4ssw0rd-xyz") == "…" + Masker.fingerprint("p4ssw0rd-xyz"))
+    #expect(masker.display("AKIAIOSFODNN7EXAMPLE") == "AKIAIOSFODNN7EXAMPLE")
+    #expect(masker.display(BatchTests.github) == "ghp_…" + Masker.fingerprint(BatchTests.github))
   }
 }

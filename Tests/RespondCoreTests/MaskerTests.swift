@@ -1,4 +1,5 @@
 import Foundation
+import RespondActions
 import Testing
 
 @testable import RespondCore
@@ -29,9 +30,20 @@ import Testing
     let m = Masker()
     m.register("AKIAIOSFODNN7EXAMPLE")
     #expect(m.mask("key AKIAIOSFODNN7EXAMPLE") == "key AKIAIOSFODNN7EXAMPLE")
-    #expect(Masker.isPublicIdentifier("ASIAIOSFODNN7EXAMPLE"))
-    #expect(!Masker.isPublicIdentifier("ghp_abcdefghijklmnopqrstuvwxyz0123456789"))
-    #expect(Masker.abbreviate("AKIAIOSFODNN7EXAMPLE") == "AKIA…MPLE")
+    #expect(m.formats.isReadable("ASIAIOSFODNN7EXAMPLE"))
+    #expect(!m.formats.isReadable("ghp_abcdefghijklmnopqrstuvwxyz0123456789"))
+  }
+
+  /// The masker names no provider: what stays readable is the catalogue's answer. With no
+  /// formats, an access key id and a region name are masked like any other registered value.
+  @Test func theMaskerAsksItsCatalogueWhatStaysReadable() {
+    let m = Masker(formats: NoCredentialFormats())
+    m.register("AKIAIOSFODNN7EXAMPLE")
+    m.register("us-east-1")
+    #expect(
+      m.mask("key AKIAIOSFODNN7EXAMPLE in us-east-1")
+        == "key \(Masker.fingerprint("AKIAIOSFODNN7EXAMPLE")) in \(Masker.fingerprint("us-east-1"))")
+    #expect(m.display("AKIAIOSFODNN7EXAMPLE") == "…" + Masker.fingerprint("AKIAIOSFODNN7EXAMPLE"))
   }
 
   /// A Vault secret's every value is registered; the region stored beside the keys must not
@@ -46,13 +58,13 @@ import Testing
       "us-east-1", "eu-west-2", "ap-southeast-7", "us-gov-west-1", "cn-northwest-1", "us-isob-east-1",
       "eusc-de-east-1", "il-central-1",
     ] {
-      #expect(Masker.isAWSRegionName(region), "\(region)")
+      #expect(KeyFormats.isAWSRegionName(region), "\(region)")
     }
     for lookalike in [
       "prod-east-1", "us-east-one", "us-east-1x", "us-east-123", "us-east--1", "us-east-1-", "US-EAST-1",
       "us-prod-east-1", "us-gov-west-1-2", "us-up-1", "east-1",
     ] {
-      #expect(!Masker.isAWSRegionName(lookalike), "\(lookalike)")
+      #expect(!KeyFormats.isAWSRegionName(lookalike), "\(lookalike)")
       let masker = Masker()
       masker.register(lookalike)
       #expect(!masker.mask("x \(lookalike) y").contains(lookalike), "\(lookalike) is still masked")

@@ -76,6 +76,39 @@ import Testing
     #expect(p.timeline.contains { $0.what == "run resumed" && $0.detail == "by bob" })
   }
 
+  /// The live fixture plus a triage step that wrote `permissions` (as `aws.iam.triage` does).
+  static func withTriage(_ summary: Value, phase: Phase = .contain) -> PostmortemDraft {
+    var records = ReportTests.journal(mode: .live, finished: .completed)
+    records.insert(
+      ReportTests.step(.stepFinished, "triage", phase, "aws.iam.triage", at: 2, outcome: .succeeded, duration: 1) {
+        $0.outputs = ["permissions": summary, "severity": "P4"]
+      }, at: 2)
+    return draft(records)
+  }
+
+  /// Triage read the owner's policies and found none: that is what the draft says, never that
+  /// the policies were not read.
+  @Test func triageFindingNoPoliciesIsReportedAsSuch() {
+    let p = Self.withTriage("no permissions found")
+    #expect(p.permissions == PostmortemDraft.PermissionsRead(step: "triage", summary: "no permissions found"))
+    let md = PostmortemMarkdown.render(p)
+    #expect(!md.contains("not read by this run"), "\(md)")
+    #expect(md.contains("- Permissions: no permissions found (step `triage` read the policies of "), "\(md)")
+  }
+
+  /// The summary is triage's own, in whichever phase it ran (the key-compromised runbook triages
+  /// in the contain phase, after the key is inactive); no output name is guessed.
+  @Test func thePermissionsAreTriagesSummaryAlone() {
+    #expect(
+      Self.withTriage("administrator (every action on every resource)").permissions?.summary
+        == "administrator (every action on every resource)")
+    #expect(Self.withTriage(["arn:aws:iam::aws:policy/ReadOnlyAccess"]).permissions == nil)
+    #expect(Self.withTriage("no permissions found", phase: .investigate).permissions?.step == "triage")
+    let untriaged = Self.draft(ReportTests.journal(mode: .live, finished: .completed))
+    #expect(untriaged.permissions == nil)
+    #expect(PostmortemMarkdown.render(untriaged).contains("(its policies were not read by this run)"))
+  }
+
   @Test func theDraftMatchesGolden() throws {
     let p = Self.draft(ReportTests.journal(mode: .live, finished: .completed))
     let md = PostmortemMarkdown.render(p)

@@ -1,3 +1,4 @@
+import RespondActions
 import Testing
 
 @testable import RespondCore
@@ -49,5 +50,15 @@ import Testing
     #expect(Value.parseJSON(one) == Value.parseJSON(pretty))
     #expect(RunbookInvocation.oneLine("two\nlines") == "two\nlines")
     #expect(RunbookInvocation.oneLine(#"{"a": 1}"#) == #"{"a": 1}"#)
+  }
+
+  /// Whether a secret input given inline deserves the warning is the formats' answer: an access
+  /// key id alone names a key and is no secret; the core knows no format of its own.
+  @Test func anInlineSecretIsWarnedAboutUnlessItsFormatIsPublic() throws {
+    let id = try RunbookInvocation.parse(["--key", "AKIAIOSFODNN7EXAMPLE"], inputs: inputs)
+    #expect(id.secretsGivenInline(inputs, formats: KeyCatalogue()) == [])
+    #expect(id.secretsGivenInline(inputs, formats: NoCredentialFormats()) == ["key"])
+    let token = try RunbookInvocation.parse(["--key", "ghp_R2d2C3poR2d2C3poR2d2C3poR2d2C3po1234"], inputs: inputs)
+    #expect(token.secretsGivenInline(inputs, formats: KeyCatalogue()) == ["key"])
   }
 }

@@ -38,6 +38,39 @@ extension KeyFormats {
       key, provider: "aws", kind: kind, prefix: "", keyID: key, secret: false, revocableVia: revocable, notes: notes)
   }
 
+  /// Public names the providers declare, which the masker leaves readable though they reach it
+  /// as secrets (`KeyCatalogue.isReadable`): AWS region names.
+  static let publicNames: [@Sendable (String) -> Bool] = [isAWSRegionName]
+
+  /// Whether a value is an AWS region name (`us-east-1`, `us-gov-west-1`, `cn-northwest-1`,
+  /// `eusc-de-east-1`): a public name, not a credential. Every value of a Vault secret is
+  /// registered, and a secret holding AWS keys very often holds the region too; masked, it would
+  /// hide the region in every ARN, endpoint and audit event of the report. Only the real naming
+  /// scheme passes (a known partition prefix, a compass direction, a number), so a pass phrase
+  /// merely shaped like one (`prod-east-1`, `us-east-one`) is still masked.
+  package static func isAWSRegionName(_ value: String) -> Bool {
+    // The masker asks for every new credential: a 40-byte secret is turned away here, before
+    // anything is split.
+    guard (9...24).contains(value.utf8.count), let last = value.utf8.last, last >= 48 && last <= 57 else {
+      return false
+    }
+    let parts = value.split(separator: "-", omittingEmptySubsequences: false)
+    guard (3...4).contains(parts.count), let number = parts.last, (1...2).contains(number.count),
+      number.allSatisfy({ $0 >= "0" && $0 <= "9" })
+    else { return false }
+    guard regionPrefixes.contains(parts[0]), regionDirections.contains(parts[parts.count - 2]) else { return false }
+    return parts.count == 3 || regionQualifiers.contains(parts[1])
+  }
+
+  /// The parts of AWS region names: partition prefix, optional qualifier, compass direction.
+  private static let regionPrefixes: Set<Substring> = [
+    "us", "eu", "ap", "ca", "sa", "me", "af", "il", "mx", "cn", "eusc",
+  ]
+  private static let regionQualifiers: Set<Substring> = ["gov", "iso", "isob", "isoe", "isof", "de"]
+  private static let regionDirections: Set<Substring> = [
+    "north", "south", "east", "west", "central", "northeast", "northwest", "southeast", "southwest",
+  ]
+
   // MARK: - GitHub
 
   /// `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` tokens (checksummed) and `github_pat_` fine-grained tokens.

@@ -2,7 +2,8 @@ import Foundation
 
 /// How one key's response ended, for the batch summary.
 package struct BatchOutcome: Codable, Sendable, Equatable {
-  /// The key as it may be shown: access key ids in full, anything else abbreviated.
+  /// The key as its format declares it may be shown (`Masker.display`): a public key id in
+  /// full, anything else as its public prefix (or key id) and fingerprint, or the fingerprint.
   package var display: String
   package var fingerprint: String
   /// completed, failed, stopped-at-approval, needs-operator, interrupted, error, not-started
@@ -268,7 +269,7 @@ package enum BatchResponse {
   /// The outcome of a key whose turn never came (the batch was interrupted first).
   package static func notStarted(_ secret: LeakedSecret, masker: Masker) -> BatchOutcome {
     BatchOutcome(
-      display: displayForm(secret.secret), fingerprint: Masker.fingerprint(secret.secret), outcome: "not-started",
+      display: masker.display(secret.secret), fingerprint: Masker.fingerprint(secret.secret), outcome: "not-started",
       exitCode: 1, incidentDirectory: nil, detail: "not started: the batch was interrupted before its turn",
       sources: secret.sources.map { masked($0, masker) })
   }
@@ -276,17 +277,10 @@ package enum BatchResponse {
   package static func outcome(_ secret: LeakedSecret, _ report: RunReport, masker: Masker) -> BatchOutcome {
     let name = report.status?.rawValue ?? "error"
     return BatchOutcome(
-      display: displayForm(secret.secret), fingerprint: Masker.fingerprint(secret.secret), outcome: name,
+      display: masker.display(secret.secret), fingerprint: Masker.fingerprint(secret.secret), outcome: name,
       exitCode: report.exitCode, incidentDirectory: report.incidentDirectory, detail: masker.mask(report.detail),
       sources: secret.sources.map { masked($0, masker) }, verdict: report.verdict,
       pairedSecret: secret.pairedSecret ? true : nil)
-  }
-
-  /// Access key ids are identifiers and are shown in full; any other secret only abbreviated.
-  package static func displayForm(_ secret: String) -> String {
-    if Masker.isPublicIdentifier(secret) { return secret }
-    // `abbreviate` returns a short value whole: a short secret is shown only as its fingerprint.
-    return secret.count > 12 ? Masker.abbreviate(secret) : Masker.fingerprint(secret)
   }
 
   private static func masked(_ s: LeakSource, _ masker: Masker) -> LeakSource {
@@ -378,7 +372,7 @@ extension LeakReport {
       }
       unhandled.append(
         UnhandledFinding(
-          display: BatchResponse.displayForm(secret.secret), fingerprint: Masker.fingerprint(secret.secret),
+          display: masker.display(secret.secret), fingerprint: Masker.fingerprint(secret.secret),
           reason: masker.mask(why), sources: secret.sources))
     }
     secrets = runnable

@@ -124,7 +124,7 @@ package enum LeakFindings {
     case .trufflehog: try readTrufflehog(text, masker: masker, into: &harvest)
     case .plain: readPlain(text, masker: masker, into: &harvest)
     }
-    let (secrets, unusable) = group(pairAWSSecrets(harvest.found))
+    let (secrets, unusable) = group(pairAWSSecrets(harvest.found, formats: masker.formats))
     return LeakReport(
       format: format, secrets: secrets, unhandled: harvest.unhandled + unusable, logLines: harvest.logLines)
   }
@@ -309,9 +309,12 @@ package enum LeakFindings {
   /// Pairs every AWS secret access key with the access key id found beside it (same file, same
   /// commit; the nearest line when a file holds several): they are one credential, contained
   /// through the id, and the secret must not become a second key of its own that nothing can
-  /// revoke. The paired secret stays registered with the masker.
-  static func pairAWSSecrets(_ found: [(String, LeakSource?)]) -> [(String, LeakSource?)] {
-    let ids = found.enumerated().filter { Masker.isPublicIdentifier($0.element.0) && $0.element.1 != nil }
+  /// revoke. The paired secret stays registered with the masker. A key id is what `formats`
+  /// declares public (an access key id names a key without authenticating).
+  static func pairAWSSecrets(_ found: [(String, LeakSource?)], formats: any CredentialCatalogue)
+    -> [(String, LeakSource?)]
+  {
+    let ids = found.enumerated().filter { formats.shown($0.element.0).isPublic && $0.element.1 != nil }
     guard !ids.isEmpty else { return found }
     var out: [(String, LeakSource?)] = []
     for (secret, source) in found {

@@ -5,29 +5,15 @@ import Foundation
 package enum PlanRenderer {
   /// Runs the steps that need nothing but their inputs (offline actions such as key.identify,
   /// through `transport`, which sends nothing), so the plan can say which branch these inputs
-  /// take. A step whose condition is already decided false will not run: its outputs are null,
-  /// which decides the conditions of the steps that depend on it. Returns the outputs known.
+  /// take: `OfflineSteps`, the pass the preflight makes too. A step whose condition is already
+  /// decided false will not run: its outputs are null, which decides the conditions of the steps
+  /// that depend on it. Returns the outputs known.
   package static func runOffline(
     _ rb: Runbook, inputs: [String: String], registry: ActionRegistry, masker: Masker, transport: any HTTPTransport
   ) async -> [String: [String: Value]] {
-    let values = inputValues(rb, inputs)
-    var known: [String: [String: Value]] = [:]
-    for step in rb.steps {
-      if condition(of: step, values: values, known: known) == false {
-        known[step.id] = [:]
-        continue
-      }
-      guard let action = registry.action(named: step.action), action.descriptor.offline, step.when == nil,
-        step.with.flatMap(\.1.templates).allSatisfy({ $0.0.references.allSatisfy { $0.path.first == "inputs" } })
-      else { continue }
-      var params: [String: Value] = [:]
-      for (k, v) in step.with { params[k] = try? v.evaluate(EvaluationContext(inputs: values)) }
-      let context = ActionContext(
-        stepID: step.id, parameters: params, environment: [:], transport: transport, masker: masker,
-        incident: IncidentInfo(id: "plan", runbook: rb.name, startedAt: Date(), mode: .dryRun, directory: ""))
-      if let result = try? await action.run(context) { known[step.id] = result.outputs }
-    }
-    return known
+    await OfflineSteps.run(
+      rb, registry: registry, inputs: inputValues(rb, inputs), masker: masker, transport: transport, incidentID: "plan"
+    ).known
   }
 
   /// A step's condition as plan can decide it offline: from the inputs and the outputs of steps

@@ -147,11 +147,12 @@ package struct RunbookInvocation: Equatable, Sendable {
 
   /// Secret inputs given as plain values on the command line (call before `readSecretSources`):
   /// visible to every user of the machine (`ps`) and kept in shell history. Accepted, with a
-  /// warning that names the way out.
-  package func secretsGivenInline(_ declared: [InputSpec]) -> [String] {
+  /// warning that names the way out. A value `formats` declares public (an access key id alone)
+  /// is no secret.
+  package func secretsGivenInline(_ declared: [InputSpec], formats: any CredentialCatalogue) -> [String] {
     declared.filter { spec in
       guard spec.secret, let value = inputs[spec.name] else { return false }
-      return !Masker.isPublicIdentifier(value)  // an access key id alone is no secret
+      return !formats.shown(value).isPublic
     }.map(\.name)
   }
 

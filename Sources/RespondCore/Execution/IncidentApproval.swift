@@ -42,7 +42,8 @@ package enum IncidentApproval {
     let state = try IncidentState.load(journal: path)
     if let why = refusal(state, step: step, person: person) { throw Refused(description: why) }
     let journal = try Journal(
-      path: path, masker: Masker(), nextSeq: (state.records.last?.seq ?? 0) + 1, lastHash: state.lastHash)
+      path: path, masker: Masker(formats: NoCredentialFormats()), nextSeq: (state.records.last?.seq ?? 0) + 1,
+      lastHash: state.lastHash)
     var updated = state
     updated.apply(
       try journal.append(.approval(step: step, by: person, host: host, via: .command, granted: true, at: now)))

@@ -19,7 +19,8 @@ package enum IncidentConfirmation {
     let state = try IncidentState.load(journal: path)
     if let why = refusal(state, step: step) { throw Refused(description: why) }
     let journal = try Journal(
-      path: path, masker: Masker(), nextSeq: (state.records.last?.seq ?? 0) + 1, lastHash: state.lastHash)
+      path: path, masker: Masker(formats: NoCredentialFormats()), nextSeq: (state.records.last?.seq ?? 0) + 1,
+      lastHash: state.lastHash)
     var r = JournalRecord(at: now, type: .confirmation)
     r.step = step
     r.operator = person

@@ -22,8 +22,14 @@ package final class Masker: @unchecked Sendable {
   /// The spellings as a search index, rebuilt when one is added; `mask` takes it under the lock
   /// and searches without holding it.
   private var index = Index()
+  /// Values registered that the formats say may stay readable: asked of `formats` once each.
+  private var readable: Set<String> = []
+  /// The credential formats, asked which values are public (the masker names no provider).
+  package let formats: any CredentialCatalogue
 
-  package init() {}
+  /// A masker that leaves readable what `formats` declares public. RespondActions' `Masker()`
+  /// hands in the Swift formats; the command line hands in the provider folders' too.
+  package init(formats: any CredentialCatalogue) { self.formats = formats }
 
   /// The stand-in for a secret: `sha256:` + the first 8 hex digits of its SHA-256. Stable, so
   /// the same secret is recognisable across journal, report and notification without being shown.
@@ -32,59 +38,13 @@ package final class Masker: @unchecked Sendable {
     return "sha256:" + hexString(digest.prefix(4))
   }
 
-  /// The display form of a long identifier: first 4 + `…` + last 4 (`AKIA…WXYZ`).
-  package static func abbreviate(_ identifier: String) -> String {
-    guard identifier.count > 12 else { return identifier }
-    return String(identifier.prefix(4)) + "…" + String(identifier.suffix(4))
-  }
-
-  /// Whether a value is a public identifier that may appear in full even when it arrived through
-  /// a secret input: AWS access key ids name a key but do not authenticate by themselves, and the
-  /// report must name them exactly (DESIGN: "identifiers (access key ids, token accessors) may
-  /// appear").
-  package static func isPublicIdentifier(_ value: String) -> Bool {
-    let bytes = Array(value.utf8)
-    guard bytes.count == 20 else { return false }
-    let prefixes = ["AKIA", "ASIA", "ABIA", "ACCA"]
-    let head = String(decoding: bytes[0..<4], as: UTF8.self)
-    let isA3T = bytes[0] == UInt8(ascii: "A") && bytes[1] == UInt8(ascii: "3") && bytes[2] == UInt8(ascii: "T")
-    guard prefixes.contains(head) || isA3T else { return false }
-    return bytes[4...].allSatisfy { ($0 >= 65 && $0 <= 90) || ($0 >= 50 && $0 <= 55) }
-  }
-
-  /// Whether a value is an AWS region name (`us-east-1`, `us-gov-west-1`, `cn-northwest-1`,
-  /// `eusc-de-east-1`): a public name, not a credential. Every value of a Vault secret is
-  /// registered, and a secret holding AWS keys very often holds the region too; masked, it would
-  /// hide the region in every ARN, endpoint and audit event of the report. Only the real naming
-  /// scheme passes (a known partition prefix, a compass direction, a number), so a pass phrase
-  /// merely shaped like one (`prod-east-1`, `us-east-one`) is still masked.
-  package static func isAWSRegionName(_ value: String) -> Bool {
-    // `register` runs for every credential of every call: a 40-byte secret is turned away here,
-    // before anything is split.
-    guard (9...24).contains(value.utf8.count), let last = value.utf8.last, last >= 48 && last <= 57 else {
-      return false
-    }
-    let parts = value.split(separator: "-", omittingEmptySubsequences: false)
-    guard (3...4).contains(parts.count), let number = parts.last, (1...2).contains(number.count),
-      number.allSatisfy({ $0 >= "0" && $0 <= "9" })
-    else { return false }
-    guard regionPrefixes.contains(parts[0]), regionDirections.contains(parts[parts.count - 2]) else { return false }
-    return parts.count == 3 || regionQualifiers.contains(parts[1])
-  }
-
-  /// The parts of AWS region names: partition prefix, optional qualifier, compass direction.
-  private static let regionPrefixes: Set<Substring> = [
-    "us", "eu", "ap", "ca", "sa", "me", "af", "il", "mx", "cn", "eusc",
-  ]
-  private static let regionQualifiers: Set<Substring> = ["gov", "iso", "isob", "isoe", "isof", "de"]
-  private static let regionDirections: Set<Substring> = [
-    "north", "south", "east", "west", "central", "northeast", "northwest", "southeast", "southwest",
-  ]
+  /// How `value` may be shown, as the credential format that recognises it declares.
+  package func display(_ value: String) -> String { formats.shown(value).display }
 
   /// Registers a secret: every spelling of it (`spellings(of:)`) is replaced by the secret's
   /// fingerprint from now on. Values shorter than 6 characters are ignored (masking "true" or "1"
-  /// everywhere would destroy the text and protect nothing); public identifiers and AWS region
-  /// names are ignored. A secret that is a URL also has each of its secret parts registered on
+  /// everywhere would destroy the text and protect nothing); values the formats declare readable
+  /// (a public key id, a region name: `CredentialCatalogue.isReadable`) are ignored. A secret that is a URL also has each of its secret parts registered on
   /// their own (`urlParts(of:)`): a text that quotes only a webhook's path token, only the
   /// password of `user:password@`, or only a `?token=` value is masked too.
   package func register(_ secret: String) {
@@ -92,9 +52,13 @@ package final class Masker: @unchecked Sendable {
   }
 
   private func register(_ secret: String, depth: Int) {
-    guard secret.count >= 6, !Masker.isPublicIdentifier(secret), !Masker.isAWSRegionName(secret) else { return }
-    // Actions register their credentials on every call: a known secret costs one lookup.
-    if lock.withLock({ registered.contains(secret) }) { return }
+    guard secret.count >= 6 else { return }
+    // Actions register their credentials on every call: a known value costs one lookup.
+    if lock.withLock({ registered.contains(secret) || readable.contains(secret) }) { return }
+    if formats.isReadable(secret) {
+      lock.withLock { _ = readable.insert(secret) }
+      return
+    }
     let stand = Masker.fingerprint(secret)
     let variants = Masker.spellings(of: secret)
     let standBytes = Array(stand.utf8)

@@ -5,6 +5,12 @@ import Foundation
 /// response's four times, one interleaved timeline, what went well and what did not, and the
 /// action items. Only root cause and lessons are left to people: they are judgements.
 package struct PostmortemDraft: Sendable {
+  /// The owner's permissions as a step summarised them, and which step read them.
+  package struct PermissionsRead: Sendable, Equatable {
+    package var step: String
+    package var summary: String
+  }
+
   /// One of the four response times, with the two moments it is measured between.
   package struct Interval: Sendable, Equatable {
     package var name: String
@@ -36,8 +42,9 @@ package struct PostmortemDraft: Sendable {
   package var events: [EvidenceEvent]
   /// Event names by what they did: read, created, changed, other.
   package var impact: [EventClass: [String: Int]]
-  /// Permissions the response found for the credential (outputs named like policies), if any.
-  package var permissions: [String]
+  /// What triage found the credential's owner may do: its `permissions` summary and the step
+  /// that read the policies. Nil when no step read them.
+  package var permissions: PermissionsRead?
   /// When the secret was first exposed, and what says so.
   package var exposedAt: (label: String, at: Date)?
   package var times: [Interval]
@@ -75,17 +82,17 @@ package struct PostmortemDraft: Sendable {
     return out.sorted { $0.time != $1.time ? $0.time < $1.time : $0.name < $1.name }
   }
 
-  /// Outputs that name permissions (a triage step's policies), whichever step produced them.
-  static func permissions(_ state: IncidentState) -> [String] {
-    let names = ["permissions", "policies", "policy-names", "attached-policies", "inline-policies", "policy-arns"]
-    var out: [String] = []
+  /// The owner's permissions as triage summarised them: the first step with a `permissions`
+  /// summary (`aws.iam.triage` writes "no permissions found" when it read the policies and found
+  /// none, which is a finding, not a gap). Output names are not guessed: a step that did not
+  /// summarise permissions says nothing here. Triage runs in the contain phase, right after the
+  /// key is made inactive (issue 16), so the phase is not a reason to look away.
+  static func permissions(_ state: IncidentState) -> PermissionsRead? {
     for id in state.stepOrder {
-      guard let outputs = state.steps[id]?.outputs, state.steps[id]?.phase != .contain else { continue }
-      for name in names {
-        for v in outputs[name]?.arrayValue ?? [] { if let s = v.stringValue, !out.contains(s) { out.append(s) } }
-      }
+      guard let summary = state.steps[id]?.outputs["permissions"]?.stringValue, !summary.isEmpty else { continue }
+      return PermissionsRead(step: id, summary: summary)
     }
-    return out
+    return nil
   }
 
   /// The start of the exposure window: a scanner finding's commit date when a step reported one

@@ -36,7 +36,7 @@ package enum PostmortemMarkdown {
     s += ". "
     if let owner = fact(p, "Owner") {
       s += "It belongs to \(owner) and could do whatever \(owner)'s permissions allow"
-      s += p.permissions.isEmpty ? ". " : " (\(p.permissions.joined(separator: ", "))). "
+      s += ". "
     }
     if p.events.isEmpty {
       s += "The audit logs searched show no use of it. "
@@ -58,15 +58,22 @@ package enum PostmortemMarkdown {
     return ["## Summary", "", w.escape(s), ""]
   }
 
+  /// The permissions line: triage's summary and the step that read the policies, or, when no
+  /// step read them, that this run did not.
+  static func permissionsLine(_ p: PostmortemDraft, _ w: MarkdownReport.Writer) -> String {
+    let owner = fact(p, "Owner").map(w.escape)
+    guard let read = p.permissions else {
+      return owner.map { "the permissions of \($0) (its policies were not read by this run)" }
+        ?? "not known from the journal"
+    }
+    let whose = owner.map { "the policies of \($0)" } ?? "the owner's policies"
+    return "\(w.escape(read.summary)) (step \(w.code(read.step)) read \(whose))"
+  }
+
   /// Permissions, and what the key read, created and changed, from its events.
   static func impact(_ p: PostmortemDraft, _ w: MarkdownReport.Writer) -> [String] {
     var md = ["## Impact", ""]
-    if p.permissions.isEmpty {
-      let owner = fact(p, "Owner").map { "the permissions of \(w.escape($0)) (its policies were not read by this run)" }
-      md.append("- Permissions: \(owner ?? "not known from the journal")")
-    } else {
-      md.append("- Permissions: \(p.permissions.map(w.code).joined(separator: ", "))")
-    }
+    md.append("- Permissions: " + permissionsLine(p, w))
     for kind in EventClass.allCases {
       let names = (p.impact[kind] ?? [:]).sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
       let listed = names.map { "\(w.escape($0.key)) ×\($0.value)" }.joined(separator: ", ")

@@ -39,7 +39,7 @@ enum BatchCommand {
     runbook: Runbook, registry: ActionRegistry, mode requested: RunMode,
     batch: (from: String?, parallel: Int, rest: [String])
   ) async -> Int32 {
-    let masker = Masker()
+    let masker = Masker(formats: KeyCatalogue(registry))
     let invocation: RunbookInvocation
     var found: LeakReport
     do {
@@ -148,14 +148,14 @@ enum BatchCommand {
           log.line(log.paint(line, "1"))
         }
       ) { secret in
-        try await work(secret, keyProgress(BatchResponse.displayForm(secret.secret), masker: masker))
+        try await work(secret, keyProgress(masker.display(secret.secret), masker: masker))
       }
     }
     return outcomes ?? secrets.map { BatchResponse.notStarted($0, masker: masker) }
   }
 
-  /// A progress log whose every line starts with the key's display form (access key ids in
-  /// full, anything else abbreviated: never the secret), so parallel runs can be told apart;
+  /// A progress log whose every line starts with the key's display form (as its format declares
+  /// it: a public key id in full, anything else its prefix and fingerprint; never the secret), so parallel runs can be told apart;
   /// steps skipped by their condition are left out.
   static func keyProgress(_ display: String, masker: Masker) -> ProgressLog {
     let colour = isatty(STDERR_FILENO) == 1 && Frontend.environment["NO_COLOR"] == nil
@@ -205,25 +205,33 @@ enum BatchCommand {
   /// alone; a key with an incident folder is resumed from its journal; a key without one (it
   /// never started, or could not) is started; then a new summary covering every key is written.
   static func resume(summary path: String, arguments: [String]) async -> Int32 {
-    let masker = Masker()
     let flags: (from: String?, parallel: Int, rest: [String])
     let invocation: RunbookInvocation
-    let batch: BatchResume
-    let found: LeakReport
+    let summary: BatchSummary
     let runbook: Runbook
     let registry: ActionRegistry
+    // The runbook first (nothing secret is read before the findings): its registry's formats
+    // decide what the masker leaves readable and how each key is shown.
     do {
       flags = try BatchResponse.extractFlags(arguments)
-      guard let from = flags.from else {
+      guard flags.from != nil else {
         throw UsageError(
           "resuming a batch needs --from FILE: the same findings file it started with (keys are never stored)")
       }
       invocation = try RunbookInvocation.parse(flags.rest, inputs: nil)
-      let summary = try BatchSummary.load(path)
-      _ = try BatchResume.context(of: summary, summaryPath: path)
-      found = try readFindings(from, masker: masker)
-      batch = try BatchResume(summary: summary, found: found, summaryPath: path, findingsPath: from)
-      (registry, runbook) = try loadRecordedRunbook(batch.context, explicit: invocation.runbooks)
+      summary = try BatchSummary.load(path)
+      let recorded = try BatchResume.context(of: summary, summaryPath: path)
+      (registry, runbook) = try loadRecordedRunbook(recorded, explicit: invocation.runbooks)
+    } catch {
+      Frontend.error("\(error)")
+      return 2
+    }
+    let masker = Masker(formats: KeyCatalogue(registry))
+    let batch: BatchResume
+    let found: LeakReport
+    do {
+      found = try readFindings(flags.from!, masker: masker)
+      batch = try BatchResume(summary: summary, found: found, summaryPath: path, findingsPath: flags.from!)
     } catch {
       Frontend.error(masker.mask("\(error)"))
       return 2

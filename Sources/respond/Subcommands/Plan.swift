@@ -38,7 +38,7 @@ struct Plan: AsyncParsableCommand {
         Frontend.error("unknown option --\(name)")
         throw ExitCode(2)
       }
-      let masker = Masker()
+      let masker = Masker(formats: KeyCatalogue(registry))
       for i in rb.inputs where i.secret { if let v = invocation.inputs[i.name] { masker.register(v) } }
       let known = await PlanRenderer.runOffline(
         rb, inputs: invocation.inputs, registry: registry, masker: masker, transport: OfflineTransport())

@@ -27,7 +27,7 @@ enum RunbookCommand {
         print(RunbookInvocation.usage(for: runbook, command: command, actionVariables: variables))
         return 0
       }
-      try SecretInput.resolve(&parsed, declared: runbook.inputs)
+      try SecretInput.resolve(&parsed, declared: runbook.inputs, formats: KeyCatalogue(registry))
       invocation = parsed
       try invocation.checkInputs(runbook.inputs)
     } catch {
@@ -66,7 +66,7 @@ enum RunbookCommand {
   {
     var options = RunOptions(
       mode: RunOptions.startMode(requested, dryRun: invocation.dryRun), invocation: invocation)
-    let masker = Masker()
+    let masker = Masker(formats: KeyCatalogue(registry))
     // Before the first change: which steps run and whether each can (configuration, credentials,
     // AWS permissions). Shown with --yes too; a problem for containment stops here, exit 2.
     switch await PreflightCheck.run(
