@@ -102,7 +102,7 @@ struct AccountMapTests {
         "f.yaml:2:17: error: give exactly one of profile, role-arn or environment: true (found 2)",
         "f.yaml:3:29: error: the role arn:aws:iam::999999999999:role/r is not in account 222222222222: a key is deactivated from its own account",
         "f.yaml:4:44: error: 'external-id' applies only with role-arn",
-        "f.yaml:5:84: error: an external id is 2 to 1224 characters of letters, digits and +=,.@:/-",
+        "f.yaml:5:78: error: an external id is 2 to 1224 characters of letters, digits and +=,.@:/-",
         "f.yaml:6:32: error: environment takes only `true` (leave the account out instead)",
         "f.yaml:7:31: error: unknown setting 'colour' (known: environment, external-id, profile, role-arn, session-name, source-profile)",
       ])
