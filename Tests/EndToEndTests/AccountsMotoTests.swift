@@ -222,6 +222,11 @@ import Testing
     #expect(refused.status == 2, "stderr: \(refused.stderr)")
     #expect(refused.stderr.contains("\(bad):1:") && refused.stderr.contains("is not in account \(home)"))
     #expect(try keys(roleAccount) == [leaked(roleAccount).id: "Active"])
+    // One key: the mapping is for batches; the responder is told so, and nothing runs.
+    let single = try runRespond(
+      ["key-compromised", "--key", leaked(roleAccount).id, "--accounts", map, "--yes", "--out", out + "/incidents"],
+      environment: env)
+    #expect(single.status == 2 && single.stderr.contains("--accounts applies to a batch (--from FILE)"))
     assertNoSecrets(o)
   }
 }
