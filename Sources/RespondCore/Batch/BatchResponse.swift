@@ -7,8 +7,10 @@ package struct BatchOutcome: Codable, Sendable, Equatable {
   package var display: String
   package var fingerprint: String
   /// completed, failed, stopped-at-approval, needs-operator, interrupted, error, not-started
-  /// (the batch was interrupted before this key's turn), or not-handled (a finding respond cannot
-  /// run, such as a private key: `detail` says why and what to do).
+  /// (the batch was interrupted before this key's turn), not-handled (a finding respond cannot
+  /// run, such as a private key: `detail` says why and what to do), or no-credentials (`--accounts`
+  /// has no working credentials for the key's AWS account: `detail` says what to configure; a
+  /// resume tries it again).
   package var outcome: String
   package var exitCode: Int32
   package var incidentDirectory: String?
@@ -58,12 +60,16 @@ package struct BatchContext: Codable, Sendable, Equatable {
   package var inputs: [String: String]
   /// The summary this batch continued, when it is a resumed one.
   package var resumedFrom: String?
+  /// The `--accounts` file the batch chose each key's AWS credentials from (absolute): a resume
+  /// reads it again, so a key whose account was added since now runs.
+  package var accounts: String?
 
   enum CodingKeys: String, CodingKey {
     case runbook
     case runbookFile = "runbook-file"
     case mode, out, inputs
     case resumedFrom = "resumed-from"
+    case accounts
   }
 
   package init(
@@ -158,16 +164,29 @@ package enum BatchResponse {
     package var detail: String
     /// The run's verdict (`BatchOutcome.verdict`).
     package var verdict: String?
+    /// The outcome's name when no run status tells it (`no-credentials`).
+    package var outcome: String?
 
     package init(
-      status: RunStatus?, exitCode: Int32, incidentDirectory: String?, detail: String, verdict: String? = nil
+      status: RunStatus?, exitCode: Int32, incidentDirectory: String?, detail: String, verdict: String? = nil,
+      outcome: String? = nil
     ) {
       self.status = status
       self.exitCode = exitCode
       self.incidentDirectory = incidentDirectory
       self.detail = detail
       self.verdict = verdict
+      self.outcome = outcome
     }
+  }
+
+  /// A key whose AWS account has no working credentials in `--accounts`: nothing was run or
+  /// changed for it. Live, NOT CONTAINED and exit 4 (a person must configure the account, then
+  /// `respond resume` runs it); in a drill or dry run shown the same way, exit 0. Pure.
+  package static func noCredentials(_ reason: String, mode: RunMode) -> RunReport {
+    RunReport(
+      status: nil, exitCode: mode.isDry ? 0 : 4, incidentDirectory: nil, detail: reason,
+      verdict: mode.isDry ? "DRILL" : Verdict.notContained.rawValue, outcome: "no-credentials")
   }
 
   /// The verdict column of a run: DRILL for a drill or dry run, else the containment verdict
@@ -275,7 +294,7 @@ package enum BatchResponse {
   }
 
   package static func outcome(_ secret: LeakedSecret, _ report: RunReport, masker: Masker) -> BatchOutcome {
-    let name = report.status?.rawValue ?? "error"
+    let name = report.outcome ?? report.status?.rawValue ?? "error"
     return BatchOutcome(
       display: masker.display(secret.secret), fingerprint: Masker.fingerprint(secret.secret), outcome: name,
       exitCode: report.exitCode, incidentDirectory: report.incidentDirectory, detail: masker.mask(report.detail),

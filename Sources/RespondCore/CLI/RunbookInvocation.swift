@@ -255,6 +255,13 @@ package struct RunbookInvocation: Equatable, Sendable {
         "".padding(30) + "Writes <out>/batch-<time>.md and .json; progress and a done/failed/remaining line on stderr.",
         "".padding(30) + "Ctrl-C: no new key starts, running steps finish or are journaled as interrupted, the summary",
         "".padding(30) + "is written; continue with `respond resume <out>/batch-<time>.json --from FILE`.",
+        "  --accounts FILE".padding(30)
+          + "AWS keys of several accounts: which credentials each account's keys use (or RESPOND_ACCOUNTS)",
+        "".padding(30) + "YAML/JSON, account id → { profile: NAME } (shared config; a role_arn profile is assumed),",
+        "".padding(30) + "{ role-arn: ARN, external-id: ID [, session-name, source-profile] } (STS AssumeRole), or",
+        "".padding(30) + "{ environment: true }; `default:` for other accounts (\"arn:aws:iam::{account}:role/NAME\").",
+        "".padding(30) + "The account comes from each key id, offline; a key of an account with no (working)",
+        "".padding(30) + "credentials is its own no-credentials line (NOT CONTAINED, exit 4), the others run.",
       ]
     }
     return lines.joined(separator: "\n")

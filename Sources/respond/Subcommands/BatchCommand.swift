@@ -42,11 +42,14 @@ enum BatchCommand {
     let masker = Masker(formats: KeyCatalogue(registry))
     let invocation: RunbookInvocation
     var found: LeakReport
+    let accountsFlag: String?
     do {
       guard runbook.inputs.contains(where: { $0.name == "key" }) else {
         throw UsageError("--from needs a runbook with a `key` input (\(runbook.name) has none)")
       }
-      invocation = try RunbookInvocation.parse(batch.rest, inputs: runbook.inputs)
+      let rest: [String]
+      (accountsFlag, rest) = try AccountMap.extractFlag(batch.rest)
+      invocation = try RunbookInvocation.parse(rest, inputs: runbook.inputs)
       guard invocation.inputs["key"] == nil else { throw UsageError("give either --key or --from, not both") }
       found = try readFindings(batch.from!, masker: masker)
       try invocation.checkInputs(runbook.inputs.filter { $0.name != "key" })
@@ -73,20 +76,33 @@ enum BatchCommand {
     let options = RunOptions(
       mode: RunOptions.startMode(requested, dryRun: invocation.dryRun), invocation: invocation,
       limiters: RateLimiters())
+    let accounts: BatchAccounts
+    do {
+      accounts = try BatchAccounts.load(
+        flag: accountsFlag, recorded: nil, mode: options.mode, masker: masker, limiters: options.limiters!)
+    } catch {
+      Frontend.error(masker.mask("\(error)"))
+      return 2
+    }
     let outDir = absolute(invocation.out ?? "incidents")
     let secretInputs = Set(runbook.inputs.filter(\.secret).map(\.name))
-    let context = BatchContext(
+    var context = BatchContext(
       runbook: runbook.name, runbookFile: absolute(runbook.file), mode: options.mode, out: outDir,
       inputs: invocation.inputs.filter { !secretInputs.contains($0.key) })
+    context.accounts = accounts.file
     let runOptions = options
     Frontend.note(
       "\(found.secrets.count) distinct key(s) from \(batch.from!) (\(found.format.rawValue)), \(batch.parallel) at once"
         + (found.unhandled.isEmpty ? "" : "; \(found.unhandled.count) finding(s) respond cannot run (listed)"))
     announce(found, masker: masker)
     let outcomes = await runKeys(found.secrets, parallel: batch.parallel, masker: masker) { secret, progress in
-      try await startKey(
-        secret, runbook: runbook, registry: registry, shared: invocation.inputs, outDir: outDir, options: runOptions,
-        masker: masker, progress: progress)
+      switch await accounts.credentials(for: secret, progress: progress) {
+      case .skip(let line): return line
+      case .run(let environment, let note):
+        return try await startKey(
+          secret, runbook: runbook, registry: registry, shared: invocation.inputs, outDir: outDir,
+          options: runOptions.noting(note), environment: environment, masker: masker, progress: progress)
+      }
     }
     let all =
       outcomes
@@ -106,13 +122,13 @@ enum BatchCommand {
   /// Starts one key's incident (its own responder lock, as a single run would take).
   static func startKey(
     _ secret: LeakedSecret, runbook: Runbook, registry: ActionRegistry, shared: [String: String], outDir: String,
-    options: RunOptions, masker: Masker, progress: ProgressLog
+    options: RunOptions, environment: [String: String], masker: Masker, progress: ProgressLog
   ) async throws -> BatchResponse.RunReport {
     var inputs = shared
     inputs["key"] = secret.secret
     // Parallel runs cannot share the terminal: approvals need --yes, or each run stops at its gate.
     let runner = IncidentRunner(
-      runbook: runbook, registry: registry, environment: Frontend.environment, transport: Frontend.transport(),
+      runbook: runbook, registry: registry, environment: environment, transport: Frontend.transport(),
       masker: masker, progress: progress, approver: nil, options: options)
     let lock = try RunbookCommand.acquireLock(runbook: runbook, inputs: inputs, outDir: outDir, mode: options.mode)
     defer { lock?.release() }
@@ -180,7 +196,7 @@ enum BatchCommand {
       for o in outcomes {
         var line = "\(o.display): \(o.verdict ?? "no verdict") (\(o.outcome))"
         if let dir = o.incidentDirectory { line += " \(dir)" }
-        if o.outcome == "not-handled" { line += ": \(o.detail)" }
+        if o.outcome == "not-handled" || o.outcome == "no-credentials" { line += ": \(o.detail)" }
         Frontend.note(line)
       }
       let unfinished = outcomes.filter { $0.outcome != "completed" && $0.outcome != "not-handled" }
@@ -206,6 +222,7 @@ enum BatchCommand {
   /// never started, or could not) is started; then a new summary covering every key is written.
   static func resume(summary path: String, arguments: [String]) async -> Int32 {
     let flags: (from: String?, parallel: Int, rest: [String])
+    let accountsFlag: String?
     let invocation: RunbookInvocation
     let summary: BatchSummary
     let runbook: Runbook
@@ -218,7 +235,9 @@ enum BatchCommand {
         throw UsageError(
           "resuming a batch needs --from FILE: the same findings file it started with (keys are never stored)")
       }
-      invocation = try RunbookInvocation.parse(flags.rest, inputs: nil)
+      let rest: [String]
+      (accountsFlag, rest) = try AccountMap.extractFlag(flags.rest)
+      invocation = try RunbookInvocation.parse(rest, inputs: nil)
       summary = try BatchSummary.load(path)
       let recorded = try BatchResume.context(of: summary, summaryPath: path)
       (registry, runbook) = try loadRecordedRunbook(recorded, explicit: invocation.runbooks)
@@ -240,24 +259,40 @@ enum BatchCommand {
     let shared = context.inputs.merging(invocation.inputs) { _, given in given }
     let limiters = RateLimiters()
     let runOptions = RunOptions(mode: context.mode, invocation: invocation, limiters: limiters)
+    let accounts: BatchAccounts
+    do {
+      accounts = try BatchAccounts.load(
+        flag: accountsFlag, recorded: context.accounts, mode: context.mode, masker: masker, limiters: limiters)
+    } catch {
+      Frontend.error(masker.mask("\(error)"))
+      return 2
+    }
     let outDir = context.out
     Frontend.note(batch.announcement(path: path, parallel: flags.parallel))
     var keyInvocation = invocation
     keyInvocation.inputs = [:]
     let perKey = keyInvocation
     let done = await runKeys(batch.pending, parallel: flags.parallel, masker: masker) { secret, progress in
+      let environment: [String: String]
+      let note: String?
+      switch await accounts.credentials(for: secret, progress: progress) {
+      case .skip(let line): return line
+      case .run(let env, let n): (environment, note) = (env, n)
+      }
       guard let directory = batch.incidentDirectory(of: secret) else {
         return try await startKey(
-          secret, runbook: runbook, registry: registry, shared: shared, outDir: outDir, options: runOptions,
-          masker: masker, progress: progress)
+          secret, runbook: runbook, registry: registry, shared: shared, outDir: outDir,
+          options: runOptions.noting(note), environment: environment, masker: masker, progress: progress)
       }
       var inv = perKey
       inv.inputs = ["key": secret.secret]
       return try await resumeKey(
-        directory: directory, invocation: inv, masker: masker, progress: progress, limiters: limiters)
+        directory: directory, invocation: inv, environment: environment, masker: masker, progress: progress,
+        limiters: limiters)
     }
     var next = context
     next.resumedFrom = URL(fileURLWithPath: path).standardizedFileURL.path
+    next.accounts = accounts.file
     let format = LeakFindings.Format(rawValue: batch.summary.format) ?? found.format
     return finish(
       batch.merged(done), source: flags.from!, format: format, outDir: outDir, context: next, masker: masker)
@@ -281,13 +316,14 @@ enum BatchCommand {
 
   /// Resumes one key's incident from its journal, as `respond resume DIR` would.
   static func resumeKey(
-    directory: String, invocation: RunbookInvocation, masker: Masker, progress: ProgressLog, limiters: RateLimiters
+    directory: String, invocation: RunbookInvocation, environment: [String: String], masker: Masker,
+    progress: ProgressLog, limiters: RateLimiters
   ) async throws -> BatchResponse.RunReport {
     let prepared: Resume.Prepared
     do {
       prepared = try Resume.prepare(
         directory: directory, invocation: invocation, masker: masker, progress: progress, approver: nil,
-        limiters: limiters)
+        limiters: limiters, environment: environment)
     } catch let refusal as Resume.Refusal {
       // The incident stays this key's: the next resume tries it again.
       return BatchResponse.RunReport(

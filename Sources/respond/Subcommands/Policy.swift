@@ -27,6 +27,11 @@ struct Policy: AsyncParsableCommand {
       preflight asks IAM whether the caller may make each call; without that permission the
       preflight says "unknown" and goes on.
 
+      For a batch of keys of many accounts (--from FILE --accounts MAP): create that role in every
+      account, trusting the account respond runs in with an sts:ExternalId condition, map each
+      account to it (role-arn, external-id), and allow respond's own credentials sts:AssumeRole on
+      those roles (arn:aws:iam::*:role/respond-responder). No other permission is needed for it.
+
       And the Vault/OpenBao token:
         respond policy key-compromised --vault --vault-path secret/ci/aws > respond.hcl
         bao policy write respond-responder respond.hcl      (or: vault policy write ...)

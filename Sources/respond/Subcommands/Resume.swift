@@ -20,7 +20,8 @@ struct Resume: AsyncParsableCommand {
       FILE is the same findings file (the keys themselves are never stored; they are matched by \
       fingerprint, and a file whose keys differ is refused). Completed keys are left alone, \
       interrupted, failed or stopped incidents are resumed, keys that never started are started, \
-      and a new summary covering every key is written.
+      and a new summary covering every key is written. The batch's --accounts file is read again \
+      (or give --accounts FILE): a key whose account had no credentials runs once its account is added.
 
       A shared incident (RESPOND_STATE_URL) is resumed from any machine by its URL:
         respond resume s3://bucket/prefix/incidents/<id> [--out DIR] [--yes]
@@ -37,7 +38,7 @@ struct Resume: AsyncParsableCommand {
   @Argument(
     parsing: .captureForPassthrough,
     help:
-      "--yes, --rerun-interrupted, --runbooks DIR, withheld inputs as --name VALUE; for a batch --from FILE and --parallel N."
+      "--yes, --rerun-interrupted, --runbooks DIR, withheld inputs as --name VALUE; for a batch --from FILE, --parallel N and --accounts FILE."
   )
   var arguments: [String] = []
 
@@ -137,7 +138,7 @@ struct Resume: AsyncParsableCommand {
   /// the key's responder lock. Shared by `respond resume DIR` and the batch resume.
   static func prepare(
     directory: String, invocation: RunbookInvocation, masker: Masker, progress: ProgressLog,
-    approver: (any Approver)?, limiters: RateLimiters?
+    approver: (any Approver)?, limiters: RateLimiters?, environment: [String: String] = Frontend.environment
   ) throws -> Prepared {
     let journalPath = directory + "/journal.jsonl"
     let state: IncidentState
@@ -164,7 +165,7 @@ struct Resume: AsyncParsableCommand {
     }
     let options = RunOptions(mode: info.mode, invocation: invocation, limiters: limiters)
     let runner = IncidentRunner(
-      runbook: runbook, registry: registry, environment: Frontend.environment, transport: Frontend.transport(),
+      runbook: runbook, registry: registry, environment: environment, transport: Frontend.transport(),
       masker: masker, progress: progress, approver: approver, options: options)
     // The same per-key lock as the run that started the incident: in the incident's parent folder.
     let lock: IncidentLock?

@@ -21,6 +21,11 @@ enum RunbookCommand {
         }
         return await BatchCommand.start(runbook: runbook, registry: registry, mode: requested, batch: batch)
       }
+      if try AccountMap.extractFlag(arguments).path != nil {
+        throw UsageError(
+          "--accounts applies to a batch (--from FILE); for one key, give its account's credentials "
+            + "(e.g. AWS_PROFILE=NAME)")
+      }
       var parsed = try RunbookInvocation.parse(arguments, inputs: runbook.inputs)
       if parsed.help {
         let variables = RunbookInvocation.actionVariables(of: runbook, registry: registry)
