@@ -64,7 +64,7 @@ extension AccountMap {
   /// The credentials for `secret` (the batch's key): the entry of the account decoded from the
   /// key id, else the `default` entry (its `{account}` filled in), else unmapped. Pure.
   package func choose(_ secret: String) -> Choice {
-    guard Masker.isPublicIdentifier(secret) else { return .notAWS }
+    guard AccessKeyAccount.isAccessKeyID(secret) else { return .notAWS }
     let account = AccessKeyAccount.decode(secret)
     if let account, let source = accounts[account] { return .use(account: account, source) }
     guard let fallback else {

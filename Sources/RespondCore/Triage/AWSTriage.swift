@@ -9,6 +9,14 @@ import Foundation
 package enum AccessKeyAccount {
   static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 
+  /// Whether `value` is shaped like an AWS access key id (a known 4-letter prefix and 16 base32
+  /// characters): the batch routes only those to an account's credentials.
+  package static func isAccessKeyID(_ value: String) -> Bool {
+    let chars = Array(value)
+    guard chars.count == 20, ["AKIA", "ASIA", "ABIA", "ACCA"].contains(String(chars[0..<4])) else { return false }
+    return chars[4...].allSatisfy { alphabet.contains($0) }
+  }
+
   /// The 12-digit account id, or nil when the id encodes none (an older key, or not a key id).
   package static func decode(_ keyID: String) -> String? {
     let chars = Array(keyID)
