@@ -210,11 +210,12 @@ import Testing
       + "decrypted by the leaked key (GetParameter at "
     let followUps = (json["follow-ups"]?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }
     for (line, event) in [(plainLine, plainID), (parameterLine, parameterID)] {
-      #expect(followUps.contains { $0.hasPrefix(line) && $0.hasSuffix("event \(event))") }, "\(followUps)")
+      #expect(followUps.contains { $0.hasPrefix(line) && $0.contains("event \(event))") }, "\(followUps)")
       #expect(report.contains("- [ ] " + line), "report.md lists \(event)")
       #expect(report.contains(event))
     }
     #expect(!followUps.contains { $0.contains("`\(rotating)`") }, "the rotated secret is no follow-up")
+    #expect(followUps.contains { $0.hasPrefix(plainLine) && $0.hasSuffix("so respond did not rotate it") })
     let postmortem = try String(contentsOfFile: dir + "/postmortem.md", encoding: .utf8)
     let items = postmortem.components(separatedBy: "## Action items").last ?? ""
     #expect(items.contains(plainID) && items.contains(parameterID), "postmortem action items")
