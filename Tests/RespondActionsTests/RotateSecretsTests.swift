@@ -14,6 +14,9 @@ import Testing
     kind: .secretsManager, name: "prod/db", region: "eu-west-1", firstRead: ISO8601.parse("2026-11-23T13:09:39Z"),
     eventIDs: ["e1"], call: "GetSecretValue")
 
+  /// The version the leaked key read (a version id is 32-64 characters in botocore's model).
+  static let readVersion = "a1b2c3d4-5678-40ab-8def-111111111111"
+
   /// The version id respond asks for in the suite's incident and step.
   static let token = PutSecretValueAction.clientRequestToken(
     incident: "20261123T130939Z-key-compromised", step: "step1", value: "eu-west-1\nprod/db")
@@ -70,8 +73,8 @@ import Testing
 
   @Test func aRotationStillPendingIsNotVerifiedAndStaysAFollowUp() async throws {
     let t = Self.transport([
-      Self.describe(["v-read": ["AWSCURRENT"]]),
-      Self.describe(["v-read": ["AWSCURRENT"], Self.token: ["AWSPENDING"]]),
+      Self.describe([Self.readVersion: ["AWSCURRENT"]]),
+      Self.describe([Self.readVersion: ["AWSCURRENT"], Self.token: ["AWSPENDING"]]),
     ])
     let result = try await AWSActionsTests.run(
       "aws.secretsmanager.rotate-read-secrets", t, ["reads": [Self.read.value], "checks": 1])
@@ -91,7 +94,7 @@ import Testing
 
   /// Resumed after RotateSecret was sent: the version is there, so it is read back, not asked again.
   @Test func aResumeReadsBackTheRotationItStartedAndStartsNoOther() async throws {
-    let t = Self.transport([Self.describe(["v-read": ["AWSPREVIOUS"], Self.token: ["AWSCURRENT"]])])
+    let t = Self.transport([Self.describe([Self.readVersion: ["AWSPREVIOUS"], Self.token: ["AWSCURRENT"]])])
     let result = try await AWSActionsTests.run(
       "aws.secretsmanager.rotate-read-secrets", t, ["reads": [Self.read.value]])
     #expect(Self.targets(t) == ["DescribeSecret", "DescribeSecret"])
@@ -103,7 +106,7 @@ import Testing
 
   /// Without rotation configured nothing is sent but reads; every other kind of read is left as is.
   @Test func whatCannotBeRotatedIsLeftNamingIt() async throws {
-    let t = Self.transport([Self.describe(rotation: false, ["v-read": ["AWSCURRENT"]])])
+    let t = Self.transport([Self.describe(rotation: false, [Self.readVersion: ["AWSCURRENT"]])])
     var parameter = Self.read
     parameter.kind = .ssmParameter
     parameter.name = "/prod/token"
