@@ -155,5 +155,76 @@ import Testing
     }
   }
 
+  /// Issue 16 item 6: signing with the leaked key, the attacker read a Secrets Manager secret
+  /// whose rotation is configured, one whose rotation is not, and an SSM SecureString with
+  /// decryption. After `--yes` the first is rotated (checked with boto3: respond's new version is
+  /// AWSCURRENT, the version read is not), and the report and postmortem name the other two as
+  /// follow-ups with their event ids.
+  @Test func whatTheKeyReadIsRotatedWhereItCanBeAndNamedWhereNot() throws {
+    let user = "reader-\(UUID().uuidString.prefix(8).lowercased())"
+    let leaked = try moto.createUser(user)
+    let group = "trail-\(user)"
+    let stolen = try fixture(["steal", services.motoURL, group, user, leaked.id, leaked.secret])
+    for value in stolen["values"]?.arrayValue ?? [] { recordTestSecret(try #require(value.stringValue)) }
+    func s(_ key: String) throws -> String { try #require(stolen[key]?.stringValue) }
+    func id(_ key: String) throws -> String { try #require(stolen["event_ids"]?[key]?.stringValue) }
+    let (rotating, plain, parameter) = (try s("rotating"), try s("plain"), try s("parameter"))
+    let (rotatingID, plainID, parameterID) = (try id("rotating"), try id("plain"), try id("parameter"))
+    let (readVersion, plainVersion) = (try s("read_version"), try s("plain_version"))
+    let before = try fixture(["secret-state", services.motoURL, rotating])
+    try cloudtrail.load(region: "us-east-1", logGroup: group)
+
+    let o = try runRespond(
+      ["key-compromised", "--key", leaked.id, "--log-group", group, "--yes", "--out", out],
+      environment: try environment())
+    #expect(o.status == 0, "stderr: \(o.stderr)")
+    let dir = dirname(o.lastLine)
+    let json = try #require(Value.parseJSON(try Data(contentsOf: URL(fileURLWithPath: dir + "/report.json"))))
+    let step = try #require(json["steps"]?.arrayValue?.first { $0["id"] == "rotate-read-secrets" })
+    let change = try #require(step["outputs"]?["changes"]?.arrayValue?.first)
+    #expect(step["outputs"]?["verified-count"] == 1 && step["outputs"]?["rotated-count"] == 1, "\(step)")
+    #expect(change["secret"]?.stringValue == rotating && change["event-ids"] == [.string(rotatingID)])
+    let version = try #require(change["version-id"]?.stringValue)
+
+    // Checked with boto3: respond's version is current, the one the attacker read is not, the
+    // rotation date moved on; the secret without rotation is as it was.
+    let after = try fixture(["secret-state", services.motoURL, rotating])
+    #expect(after["stages"]?[version] == ["AWSCURRENT"], "\(after)")
+    #expect(after["stages"]?[readVersion]?.arrayValue?.contains("AWSCURRENT") == false)
+    #expect((after["last_rotated"]?.numberValue ?? 0) >= (before["last_rotated"]?.numberValue ?? .infinity))
+    let untouched = try fixture(["secret-state", services.motoURL, plain])
+    #expect(untouched["stages"] == [plainVersion: ["AWSCURRENT"]] && untouched["last_rotated"] == .null)
+
+    // The report: the rotation with its event, and a follow-up for each secret not rotated.
+    let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
+    #expect(report.contains("### Rotated by respond (step `rotate-read-secrets`)"))
+    #expect(
+      report.contains(
+        "- rotated Secrets Manager secret \(rotating) (new version \(version)) (event \(rotatingID), verified;")
+    )
+    let plainLine =
+      "What the leaked key read: Rotate Secrets Manager secret `\(plain)` (us-east-1) and update what uses it: read by "
+      + "the leaked key (GetSecretValue at "
+    let parameterLine =
+      "What the leaked key read: Rotate SSM parameter `\(parameter)` (us-east-1) and update what uses it: read "
+      + "decrypted by the leaked key (GetParameter at "
+    let followUps = (json["follow-ups"]?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }
+    for (line, event) in [(plainLine, plainID), (parameterLine, parameterID)] {
+      #expect(followUps.contains { $0.hasPrefix(line) && $0.contains("event \(event))") }, "\(followUps)")
+      #expect(report.contains("- [ ] " + line), "report.md lists \(event)")
+      #expect(report.contains(event))
+    }
+    #expect(!followUps.contains { $0.contains("`\(rotating)`") }, "the rotated secret is no follow-up")
+    #expect(followUps.contains { $0.hasPrefix(plainLine) && $0.hasSuffix("so respond did not rotate it") })
+    let postmortem = try String(contentsOfFile: dir + "/postmortem.md", encoding: .utf8)
+    let items = postmortem.components(separatedBy: "## Action items").last ?? ""
+    #expect(items.contains(plainID) && items.contains(parameterID), "postmortem action items")
+    for value in stolen["values"]?.arrayValue ?? [] {
+      let secret = try #require(value.stringValue)
+      #expect(!o.stdout.contains(secret) && !o.stderr.contains(secret))
+      for (path, text) in allFileContents(under: dir) { #expect(!text.contains(secret), "in \(path)") }
+    }
+  }
+
   func dirname(_ path: String) -> String { (path as NSString).deletingLastPathComponent }
 }

@@ -95,7 +95,7 @@ import Testing
         "aws.iam.get-access-key-last-used", "aws.iam.get-inline-policy", "aws.iam.get-login-profile",
         "aws.iam.list-access-keys", "aws.iam.quarantine-user", "aws.iam.triage",
         "aws.iam.update-access-key", "aws.logs.filter-log-events", "aws.secretsmanager.get-secret-value",
-        "aws.secretsmanager.put-secret-value",
+        "aws.secretsmanager.put-secret-value", "aws.secretsmanager.rotate-read-secrets",
         "aws.ssm.put-parameter", "aws.sts.get-caller-identity",
       ])
     let kebab = try! Regex("^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -110,7 +110,7 @@ import Testing
         "aws.iam.create-access-key", "aws.iam.delete-access-key", "aws.iam.deny-sessions-before",
         "aws.iam.update-access-key", "aws.secretsmanager.put-secret-value", "aws.ssm.put-parameter",
         "aws.iam.delete-inline-policy", "aws.iam.quarantine-user", "aws.iam.delete-login-profile",
-        "aws.iam.eradicate-persistence",
+        "aws.iam.eradicate-persistence", "aws.secretsmanager.rotate-read-secrets",
       ])
     #expect(all.filter { !$0.idempotent }.map(\.name) == ["aws.iam.create-access-key"])
     let create = all.first { $0.name == "aws.iam.create-access-key" }!

@@ -29,14 +29,14 @@ import Testing
     // Containment, rotation and deletion are changes; the lookups are reads.
     for change in [
       "iam:UpdateAccessKey", "iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:PutRolePolicy", "iam:PutUserPolicy",
-      "secretsmanager:PutSecretValue",
+      "secretsmanager:PutSecretValue", "secretsmanager:RotateSecret", "lambda:InvokeFunction",
     ] {
       #expect(byAction[change]?.mutates == true, "\(change) missing or not a change")
     }
     for read in [
       "iam:GetAccessKeyLastUsed", "iam:ListAccessKeys", "iam:GetRolePolicy", "iam:GetUserPolicy",
       "secretsmanager:GetSecretValue", "logs:FilterLogEvents", "cloudtrail:LookupEvents", "s3:ListBucket",
-      "s3:GetObject", "iam:SimulatePrincipalPolicy",
+      "s3:GetObject", "iam:SimulatePrincipalPolicy", "secretsmanager:DescribeSecret",
     ] {
       #expect(byAction[read]?.mutates == false, "\(read) missing or not read-only")
     }
@@ -109,7 +109,8 @@ import Testing
   }
 
   /// Every IAM action names a real operation of its service in botocore's service model (the
-  /// one exception, S3 ListObjectsV2 authorised by s3:ListBucket, is declared as such).
+  /// exceptions, S3 ListObjectsV2 authorised by s3:ListBucket and Lambda Invoke by
+  /// lambda:InvokeFunction, are declared as such).
   @Test func everyDeclaredAWSCallExistsInBotocoresServiceModel() throws {
     let registry = StandardActions.registry()
     var byService: [String: Set<String>] = [:]
@@ -117,7 +118,7 @@ import Testing
     for action in registry.all {
       for case .aws(let p) in action.descriptor.permissions ?? [] {
         byService[p.service, default: []].insert(p.operation)
-        let renamed = ["s3:ListObjectsV2": "s3:ListBucket"]
+        let renamed = ["s3:ListObjectsV2": "s3:ListBucket", "lambda:Invoke": "lambda:InvokeFunction"]
         #expect(p.iamAction == renamed["\(p.service):\(p.operation)"] ?? "\(p.service):\(p.operation)")
         checked += 1
       }

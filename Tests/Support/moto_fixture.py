@@ -18,6 +18,13 @@ so tests verify respond with a second implementation of the AWS protocols).
                                                     key, an attached policy and a console password, and assumes
                                                     a role; the CloudTrail records of it all go to log group
                                                     GROUP. Prints JSON naming every artefact and event id.
+  moto_fixture.py steal URL GROUP USER KEY SECRET -> an attacker signing with USER's leaked key (USER is made
+                                                    administrator first) reads a Secrets Manager secret whose
+                                                    rotation is configured, one whose rotation is not, and an SSM
+                                                    SecureString with decryption; the CloudTrail records go to log
+                                                    group GROUP. Prints JSON naming each, its value and event id.
+  moto_fixture.py secret-state URL NAME          -> prints JSON: the secret's RotationEnabled, LastRotatedDate (epoch
+                                                    seconds) and VersionIdsToStages, from DescribeSecret
   moto_fixture.py trail-records URL GROUP        -> prints the CloudTrail records in log group GROUP as one JSON
                                                     list (what `trail` and `attack` wrote), for the CloudTrail
                                                     emulator to serve the same events
@@ -103,6 +110,60 @@ def attack(url, group, user, key, secret):
                       "session_key": creds["AccessKeyId"], "session_secret": creds["SecretAccessKey"],
                       "session_token": creds["SessionToken"], "event_ids": ids}))
 
+def steal(url, group, user, key, secret):
+    import time, uuid
+    admin = client("iam", url)
+    account = "123456789012"
+    admin.put_user_policy(UserName=user, PolicyName="ci-admin", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    suffix = uuid.uuid4().hex[:8]
+    sm, ssm = client("secretsmanager", url), client("ssm", url)
+    rotating, plain, param = "prod/db-" + suffix, "prod/api-" + suffix, "/prod/deploy-token-" + suffix
+    values = {name: "v-" + uuid.uuid4().hex for name in (rotating, plain, param)}
+    sm.create_secret(Name=rotating, SecretString="initial-" + uuid.uuid4().hex)
+    # Rotation configured: moto takes RotationRules without a function (AWS would want one, or a
+    # managed secret) and rotates once at once; the value the attacker reads is written after.
+    sm.rotate_secret(SecretId=rotating, RotationRules={"AutomaticallyAfterDays": 30})
+    sm.put_secret_value(SecretId=rotating, SecretString=values[rotating])
+    sm.create_secret(Name=plain, SecretString=values[plain])
+    ssm.put_parameter(Name=param, Value=values[param], Type="SecureString")
+    # Everything below is signed with the leaked key.
+    read_rotating = client("secretsmanager", url, key, secret).get_secret_value(SecretId=rotating)
+    read_plain = client("secretsmanager", url, key, secret).get_secret_value(SecretId=plain)
+    read_param = client("ssm", url, key, secret).get_parameter(Name=param, WithDecryption=True)
+    assert read_rotating["SecretString"] == values[rotating] and read_param["Parameter"]["Value"] == values[param]
+    now = int(time.time() * 1000)
+    ids = {}
+    def record(label, name, source, request, ago_min):
+        ids[label] = str(uuid.uuid4())
+        stamp = now - ago_min * 60000
+        return {"timestamp": stamp, "message": json.dumps({
+            "eventVersion": "1.08", "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp / 1000)),
+            "eventSource": source, "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.23",
+            "userAgent": "aws-cli/2.15.0", "eventID": ids[label], "eventType": "AwsApiCall",
+            "requestParameters": request, "responseElements": None,
+            "userIdentity": {"type": "IAMUser", "accessKeyId": key, "userName": user,
+                             "arn": f"arn:aws:iam::{account}:user/{user}", "accountId": account}})}
+    events = [
+        record("rotating", "GetSecretValue", "secretsmanager.amazonaws.com", {"secretId": rotating}, 30),
+        record("plain", "GetSecretValue", "secretsmanager.amazonaws.com", {"secretId": plain}, 29),
+        record("parameter", "GetParameter", "ssm.amazonaws.com", {"name": param, "withDecryption": True}, 28),
+    ]
+    logs = client("logs", url)
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="cloudtrail")
+    logs.put_log_events(logGroupName=group, logStreamName="cloudtrail", logEvents=events)
+    print(json.dumps({"rotating": rotating, "plain": plain, "parameter": param, "values": list(values.values()),
+                      "read_version": read_rotating["VersionId"], "plain_version": read_plain["VersionId"],
+                      "event_ids": ids}))
+
+def secret_state(url, name):
+    d = client("secretsmanager", url).describe_secret(SecretId=name)
+    last = d.get("LastRotatedDate")
+    print(json.dumps({"rotation_enabled": d.get("RotationEnabled", False),
+                      "last_rotated": last.timestamp() if last else None,
+                      "stages": d.get("VersionIdsToStages", {})}))
+
 def iam_state(url, user, role=None):
     iam = client("iam", url)
     state = {"keys": {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]},
@@ -185,6 +246,10 @@ def main():
         print(json.dumps(doc) if not isinstance(doc, str) else doc)
     elif cmd == "attack":
         attack(url, *sys.argv[3:7])
+    elif cmd == "steal":
+        steal(url, *sys.argv[3:7])
+    elif cmd == "secret-state":
+        secret_state(url, sys.argv[3])
     elif cmd == "trail-records":
         logs, records, token = client("logs", url), [], None
         while True:

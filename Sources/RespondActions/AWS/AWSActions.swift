@@ -27,6 +27,7 @@ package enum AWSActions {
       GetLoginProfileAction(),
       DeleteLoginProfileAction(),
       EradicatePersistenceAction(),
+      RotateReadSecretsAction(),
     ]
   }
 

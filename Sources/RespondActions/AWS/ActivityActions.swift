@@ -4,8 +4,9 @@ import RespondCore
 /// `aws.activity.classify`: what the key did, from every audit source at once. Each audit step
 /// (CloudTrail, CloudWatch Logs, the trail archive) already classified its own events; this
 /// merges them (an event found in two sources counts once, by event id) into the groups a
-/// responder acts on, and turns every persistence event into a follow-up naming what to
-/// remove. Offline and read-only: it only reads other steps' outputs.
+/// responder acts on, turns every persistence event into a follow-up naming what to remove,
+/// and lists every secret read (each one a secret to rotate, with the events proving it).
+/// Offline and read-only: it only reads other steps' outputs.
 struct ClassifyActivityAction: Action {
   var descriptor: ActionDescriptor {
     ActionDescriptor(
@@ -25,6 +26,10 @@ struct ClassifyActivityAction: Action {
         OutputSpec("assumed-roles", "roles the key assumed (AssumeRole): their sessions outlive the key"),
         OutputSpec("created-users", "IAM users the key created"),
         OutputSpec("created-access-keys", "access key ids the key created"),
+        OutputSpec(
+          "secrets-read", "each distinct secret the key read: {kind, name, region, first-read, event-ids, call}"),
+        OutputSpec("secret-follow-ups", "one line per secret read: what to rotate, and the events proving it"),
+        OutputSpec("secrets-manager-read-count", "Secrets Manager secrets read (those respond may rotate)"),
       ],
       // Offline: it only reads other steps' outputs, so it needs no permission at all.
       mutates: false, idempotent: true, permissions: [])
@@ -54,6 +59,10 @@ struct ClassifyActivityAction: Action {
     outputs["assumed-roles"] = .array(all.assumedRoles.map { .string($0) })
     outputs["created-users"] = created("CreateUser", "user")
     outputs["created-access-keys"] = created("CreateAccessKey", "access-key")
+    let reads = SecretReadListing.list(all.group(.secretReads))
+    outputs["secrets-read"] = .array(reads.map(\.value))
+    outputs["secret-follow-ups"] = .array(reads.map { .string($0.followUp) })
+    outputs["secrets-manager-read-count"] = .number(Double(reads.filter { $0.kind == .secretsManager }.count))
     return outputs
   }
 }

@@ -75,6 +75,9 @@ package struct VaultAuditSearchAction: Action {
         OutputSpec("last-seen", "UTC time of the last matching record"),
         OutputSpec("malformed-lines", "lines that were not JSON audit records"),
         OutputSpec("lines", "lines read"),
+        OutputSpec(
+          "secrets-read", "each distinct path the token read a secret from: {kind, name, first-read, event-ids}"),
+        OutputSpec("secret-follow-ups", "one line per path read: what to rotate, and the requests proving it"),
       ],
       mutates: false, idempotent: true,
       permissions: [])
@@ -188,6 +191,8 @@ struct AuditScan {
   var addresses: [String: Int] = [:]
   var firstSeen: Date?
   var lastSeen: Date?
+  /// Request id → what it asked for, for the list of secrets the token read.
+  var requests: [String: SecretReadListing.VaultRequest] = [:]
 
   /// The searched values as bytes, for the fast pre-check.
   let needles: [[UInt8]]
@@ -256,6 +261,7 @@ struct AuditScan {
     events[id] = EvidenceEvent(
       time: time ?? Date(timeIntervalSince1970: 0), name: "\(operation) \(path)", sourceIP: address, detail: error,
       id: id)
+    requests[id] = SecretReadListing.VaultRequest(time: time, operation: operation, path: path, id: id, failed: false)
     paths[path, default: 0] += 1
     operations[operation, default: 0] += 1
     if let address { addresses[address, default: 0] += 1 }
@@ -350,7 +356,7 @@ struct AuditScan {
       eventCount: events.count, firstSeen: firstSeen, lastSeen: lastSeen,
       tallies: ["paths": paths, "operations": operations, "remote addresses": addresses],
       events: sample, caveats: caveats)
-    let outputs: [String: Value] = [
+    var outputs: [String: Value] = [
       "event-count": .number(Double(events.count)),
       "record-count": .number(Double(records)),
       "error-count": .number(Double(erroredRequests.count)),
@@ -362,12 +368,29 @@ struct AuditScan {
       "malformed-lines": .number(Double(malformed)),
       "lines": .number(Double(lines)),
     ]
+    outputs.merge(secretsRead()) { _, new in new }
     var summary = "\(events.count) request(s) in \(file)"
     if let firstSeen, let lastSeen {
       summary += " from \(addresses.count) address(es), \(ISO8601.string(firstSeen)) – \(ISO8601.string(lastSeen))"
     }
     if malformed > 0 { summary += "; \(malformed) malformed line(s) skipped" }
     return ActionResult(outputs: outputs, evidence: evidence, summary: summary)
+  }
+}
+
+extension AuditScan {
+  /// The paths the token read secrets from (a request Vault refused read nothing), each a
+  /// follow-up naming the path and the request ids proving the read.
+  func secretsRead() -> [String: Value] {
+    let all = requests.values.map { r in
+      var r = r
+      r.failed = r.id.map(erroredRequests.contains) ?? false
+      return r
+    }.sorted { ($0.id ?? "") < ($1.id ?? "") }
+    let reads = SecretReadListing.vault(all)
+    return [
+      "secrets-read": .array(reads.map(\.value)), "secret-follow-ups": .array(reads.map { .string($0.followUp) }),
+    ]
   }
 }
 

@@ -31,15 +31,21 @@ package enum ActivitySection {
         md.append("")
       }
     }
-    for step in r.steps where step.action == "aws.iam.eradicate-persistence" {
+    let headings = ["aws.iam.eradicate-persistence": "Undone", "aws.secretsmanager.rotate-read-secrets": "Rotated"]
+    for step in r.steps {
+      guard let heading = headings[step.action] else { continue }
       let changes = step.outputs["changes"]?.arrayValue ?? []
       guard !changes.isEmpty else { continue }
-      md.append("### Undone by respond (step `\(step.id)`)")
+      md.append("### \(heading) by respond (step `\(step.id)`)")
       md.append("")
       for c in changes {
         let verified = c["verified"]?.boolValue == true ? "verified" : "NOT verified"
+        // A rotation answers a read that several events may prove.
+        let ids =
+          c["event-id"]?.stringValue
+          ?? (c["event-ids"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ", ")
         let text =
-          "\(c["change"]?.stringValue ?? "") (event \(c["event-id"]?.stringValue ?? "?"), \(verified); "
+          "\(c["change"]?.stringValue ?? "") (event \(ids.isEmpty ? "?" : ids), \(verified); "
           + "undo: \(c["undo"]?.stringValue ?? "none"))"
         md.append("- " + escape(text))
       }
