@@ -84,7 +84,10 @@ import Testing
       removeTestOutput(home)
     }
     let o = try runRespond(
-      ["key-compromised", "--key", key, "--yes", "--runbooks", TestServices.repositoryRoot() + "/Runbooks", "--out", out]
+      [
+        "key-compromised", "--key", key, "--yes", "--runbooks", TestServices.repositoryRoot() + "/Runbooks", "--out",
+        out,
+      ]
         + args, environment: ["HOME": home].merging(env) { _, new in new })
     let directory = (o.lastLine as NSString).deletingLastPathComponent
     return Run(
@@ -116,7 +119,10 @@ import Testing
     try openai.script(
       path,
       [
-        ["status": 200, "body": ["object": "organization.admin_api_key.deleted", "id": .string(keyID), "deleted": true]],
+        [
+          "status": 200,
+          "body": ["object": "organization.admin_api_key.deleted", "id": .string(keyID), "deleted": true],
+        ],
         ["status": 404, "body": ["error": ["message": "not found", "type": "invalid_request_error"]]],
       ])
     let run = try Self.respond(

@@ -15,9 +15,11 @@ import Testing
 /// the check refuse it.
 @Suite struct ProviderContractTests {
   typealias Receiver = ContractTests.Receiver
-  static let slackToken = "xoxb-" + String(repeating: "1", count: 12) + "-" + String(repeating: "2", count: 13) + "-contracttest"
+  static let slackToken =
+    "xoxb-" + String(repeating: "1", count: 12) + "-" + String(repeating: "2", count: 13) + "-contracttest"
   static let gitlabToken = "glpat-" + String(repeating: "Ct", count: 10)
-  static let adminKey = "sk-admin-" + String(repeating: "c0n7", count: 15) + "T3BlbkFJ" + String(repeating: "k3y5", count: 15)
+  static let adminKey =
+    "sk-admin-" + String(repeating: "c0n7", count: 15) + "T3BlbkFJ" + String(repeating: "k3y5", count: 15)
   static let ddAPIKey = String(repeating: "ab", count: 16)
   static let ddAppKey = String(repeating: "cd", count: 20)
 
@@ -53,8 +55,10 @@ import Testing
 
   @Test func gitlabLookupRevokeAndRotateMatchGitLabsReference() async throws {
     let gitlab = try Receiver(provider: "gitlab", spec: "gitlab.json")
-    let token = #"{"id": 42, "name": "ci", "revoked": false, "created_at": "2026-11-01T10:00:00.000Z", "scopes": ["api"], "user_id": 7, "last_used_at": null, "active": true, "expires_at": "2027-01-01"}"#
-    try gitlab.script("/api/v4/personal_access_tokens/self", #"[{"status": 200, "body": \#(token)}, {"status": 204, "body": ""}]"#)
+    let token =
+      #"{"id": 42, "name": "ci", "revoked": false, "created_at": "2026-11-01T10:00:00.000Z", "scopes": ["api"], "user_id": 7, "last_used_at": null, "active": true, "expires_at": "2027-01-01"}"#
+    try gitlab.script(
+      "/api/v4/personal_access_tokens/self", #"[{"status": 200, "body": \#(token)}, {"status": 204, "body": ""}]"#)
     try gitlab.script(
       "/api/v4/personal_access_tokens/42/rotate",
       #"[{"status": 200, "body": {"id": 43, "name": "ci", "revoked": false, "created_at": "2026-12-03T10:00:00.000Z", "scopes": ["api"], "user_id": 7, "last_used_at": null, "active": true, "expires_at": "2026-12-10", "token": "glpat-newtokenvalue000"}}]"#

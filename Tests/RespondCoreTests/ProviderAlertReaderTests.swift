@@ -27,10 +27,12 @@ import Testing
           url: "https://github.com/octo-org/payments/security/secret-scanning/42")
       ])
     // A secret found in an issue comment: the comment's page is where it was found.
-    #expect(report.secrets[1].sources[0].file == "https://github.com/octo-org/payments/issues/12#issuecomment-1081119451")
+    #expect(
+      report.secrets[1].sources[0].file == "https://github.com/octo-org/payments/issues/12#issuecomment-1081119451")
     #expect(report.secrets[1].sources[0].verified == nil)
     // The resolved alert and the one listed without its secret are named with their reasons.
-    #expect(report.unhandled.map(\.display) == ["GitHub secret-scanning alert #40", "GitHub secret-scanning alert #39"])
+    #expect(
+      report.unhandled.map(\.display) == ["GitHub secret-scanning alert #40", "GitHub secret-scanning alert #39"])
     #expect(report.unhandled[0].reason.contains("resolved (resolution: revoked)"))
     #expect(report.unhandled[1].reason.contains("no secret"))
     #expect(!masker.mask("x \(Self.github) y").contains(Self.github))
@@ -38,7 +40,8 @@ import Testing
   }
 
   @Test func oneAlertAsTheSingleAlertEndpointReturnsItIsReadToo() throws {
-    let one = #"{"number": 7, "state": "open", "secret_type": "npm_access_token", "secret": "tok-123456789", "html_url": "https://github.com/o/r/security/secret-scanning/7"}"#
+    let one =
+      #"{"number": 7, "state": "open", "secret_type": "npm_access_token", "secret": "tok-123456789", "html_url": "https://github.com/o/r/security/secret-scanning/7"}"#
     let report = try LeakFindings.read(one, masker: Masker())
     #expect(report.format == .githubAlerts)
     #expect(report.secrets.map(\.secret) == ["tok-123456789"])

@@ -39,7 +39,9 @@ extension LeakFindings {
     }
     if isHealthRecord(record) { return .awsHealth }
     if !array && trufflehogFields.contains(where: { record[$0] != nil }) { return .trufflehog }
-    throw unknownFormat("its first record has none of the fields respond reads (\(record.keys.sorted().prefix(6).joined(separator: ", ")))")
+    throw unknownFormat(
+      "its first record has none of the fields respond reads (\(record.keys.sorted().prefix(6).joined(separator: ", ")))"
+    )
   }
 
   private static func isHealthRecord(_ record: [String: Value]) -> Bool {
@@ -157,7 +159,8 @@ extension LeakFindings {
       var candidates = (detail["affectedEntities"]?.arrayValue ?? []).compactMap { $0["entityValue"]?.stringValue }
       candidates += (event["resources"]?.arrayValue ?? []).compactMap(\.stringValue)
       candidates += (detail["eventDescription"]?.arrayValue ?? []).compactMap { $0["latestDescription"]?.stringValue }
-      return HealthEvent(type: detail["eventTypeCode"]?.stringValue, metadata: detail["eventMetadata"], candidates: candidates)
+      return HealthEvent(
+        type: detail["eventTypeCode"]?.stringValue, metadata: detail["eventMetadata"], candidates: candidates)
     }
   }
 
@@ -178,7 +181,8 @@ extension LeakFindings {
   private static func exposedKeyID(_ event: HealthEvent) -> String? {
     if let key = event.metadata?["publicKey"]?.stringValue, Masker.isPublicIdentifier(key) { return key }
     for text in event.candidates {
-      for word in text.split(whereSeparator: { !$0.isLetter && !$0.isNumber }) where Masker.isPublicIdentifier(String(word)) {
+      for word in text.split(whereSeparator: { !$0.isLetter && !$0.isNumber })
+      where Masker.isPublicIdentifier(String(word)) {
         return String(word)
       }
     }
