@@ -88,7 +88,8 @@ package struct LeakReport: Sendable, Equatable {
   package var isEmpty: Bool { secrets.isEmpty && unhandled.isEmpty }
 }
 
-/// Reads what secret scanners report, in their own formats, into distinct secrets:
+/// Reads what secret scanners report, in their own formats, into distinct secrets (the providers'
+/// own reports, GitHub secret-scanning alerts and AWS Health events, in LeakFindings+Alerts.swift):
 /// gitleaks `detect --report-format json` (a JSON array of findings with `RuleID`, `File`,
 /// `StartLine`, `Commit`, `Secret`, `Match`), trufflehog `--json` (one JSON object per line with
 /// `Raw`, `DetectorName`, `SourceMetadata.Data.<Git|Filesystem|Github...>.{file,commit,line}`), or
