@@ -305,7 +305,7 @@ package enum BatchResponse {
   private static func masked(_ s: LeakSource, _ masker: Masker) -> LeakSource {
     LeakSource(
       tool: s.tool, file: s.file.map(masker.mask), commit: s.commit.map(masker.mask), line: s.line,
-      rule: s.rule.map(masker.mask), verified: s.verified)
+      rule: s.rule.map(masker.mask), verified: s.verified, url: s.url.map(masker.mask))
   }
 
   /// The batch's exit status: the worst of the keys' (1 beats 4 beats 3 beats 0; any other

@@ -11,10 +11,13 @@ package struct LeakSource: Codable, Sendable, Equatable, Hashable {
   /// trufflehog's `Verified`: true when the scanner authenticated with the secret (it is live);
   /// nil for scanners that do not verify.
   package var verified: Bool?
+  /// Where a person sees the finding: a GitHub secret-scanning alert's page, or the public URL
+  /// AWS Health says the key was exposed at. nil for local scanners.
+  package var url: String?
 
   package init(
     tool: String, file: String? = nil, commit: String? = nil, line: Int? = nil, rule: String? = nil,
-    verified: Bool? = nil
+    verified: Bool? = nil, url: String? = nil
   ) {
     self.tool = tool
     self.file = file
@@ -22,6 +25,7 @@ package struct LeakSource: Codable, Sendable, Equatable, Hashable {
     self.line = line
     self.rule = rule
     self.verified = verified
+    self.url = url
   }
 
   /// "gitleaks aws-access-token at config/ci.env:12 in a1b2c3d4", "trufflehog AWS (verified live) at ..."
@@ -31,6 +35,7 @@ package struct LeakSource: Codable, Sendable, Equatable, Hashable {
     if let verified { s += verified ? " (verified live)" : " (not verified)" }
     if let file { s += " at \(file)" + (line.map { ":\($0)" } ?? "") }
     if let commit { s += " in \(commit.prefix(12))" }
+    if let url { s += " (\(url))" }
     return s
   }
 }
@@ -83,7 +88,8 @@ package struct LeakReport: Sendable, Equatable {
   package var isEmpty: Bool { secrets.isEmpty && unhandled.isEmpty }
 }
 
-/// Reads what secret scanners report, in their own formats, into distinct secrets:
+/// Reads what secret scanners report, in their own formats, into distinct secrets (the providers'
+/// own reports, GitHub secret-scanning alerts and AWS Health events, in LeakFindings+Alerts.swift):
 /// gitleaks `detect --report-format json` (a JSON array of findings with `RuleID`, `File`,
 /// `StartLine`, `Commit`, `Secret`, `Match`), trufflehog `--json` (one JSON object per line with
 /// `Raw`, `DetectorName`, `SourceMetadata.Data.<Git|Filesystem|Github...>.{file,commit,line}`), or
@@ -95,14 +101,20 @@ package enum LeakFindings {
   /// `/dev/zero`) that would otherwise be read whole into memory.
   package static let maxFileSize = 64 << 20
 
-  package enum Format: String, Sendable { case gitleaks, trufflehog, plain }
+  package enum Format: String, Sendable {
+    case gitleaks, trufflehog, plain
+    /// GitHub secret-scanning alerts, as `GET /repos/{owner}/{repo}/secret-scanning/alerts` returns them.
+    case githubAlerts = "github-secret-scanning"
+    /// AWS Health `AWS_RISK_CREDENTIALS_EXPOSED` events (EventBridge or DescribeEventDetails).
+    case awsHealth = "aws-health"
+  }
 
-  /// The format of a report, by its shape.
-  package static func detect(_ text: String) -> Format {
+  /// The format of a report, by its shape: JSON is told apart by the fields its records carry
+  /// (see `detectJSON`); anything else is a plain list.
+  package static func detect(_ text: String) throws -> Format {
     let trimmed = text.drop { $0.isWhitespace }
-    if trimmed.hasPrefix("[") { return .gitleaks }
-    if trimmed.hasPrefix("{") { return .trufflehog }
-    return .plain
+    guard trimmed.hasPrefix("[") || trimmed.hasPrefix("{") else { return .plain }
+    return try detectJSON(text, array: trimmed.hasPrefix("["))
   }
 
   /// Parses a report of any of the three formats into its secrets (see `read`).
@@ -117,12 +129,14 @@ package enum LeakFindings {
   /// only for a report that is not what its shape says, or one whose secrets were redacted by
   /// the scanner (nothing in it could be contained).
   package static func read(_ text: String, masker: Masker) throws -> LeakReport {
-    let format = detect(text)
+    let format = try detect(text)
     var harvest = Harvest()
     switch format {
     case .gitleaks: try readGitleaks(text, masker: masker, into: &harvest)
     case .trufflehog: try readTrufflehog(text, masker: masker, into: &harvest)
     case .plain: readPlain(text, masker: masker, into: &harvest)
+    case .githubAlerts: try readGitHubAlerts(text, masker: masker, into: &harvest)
+    case .awsHealth: try readAWSHealth(text, masker: masker, into: &harvest)
     }
     let (secrets, unusable) = group(pairAWSSecrets(harvest.found, formats: masker.formats))
     return LeakReport(
@@ -131,7 +145,7 @@ package enum LeakFindings {
 
   /// What one report's reader gathered: each secret with where it was found (a secret may come
   /// several times), the findings it could not use, and scanner log lines it passed over.
-  private struct Harvest {
+  struct Harvest {
     var found: [(String, LeakSource?)] = []
     var unhandled: [UnhandledFinding] = []
     var logLines = 0
@@ -348,7 +362,7 @@ package enum LeakFindings {
     return base64 && !hex
   }
 
-  private static func nonEmpty(_ s: String?) -> String? {
+  static func nonEmpty(_ s: String?) -> String? {
     guard let s, !s.isEmpty else { return nil }
     return s
   }

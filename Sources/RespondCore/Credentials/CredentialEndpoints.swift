@@ -66,6 +66,11 @@ package enum CredentialEndpoints {
       usableByDefinitions: false),
     CredentialProvider(
       "openai", variables: ["OPENAI_ADMIN_KEY"], endpoints: ["OPENAI_BASE_URL"], defaultURL: "https://api.openai.com"),
+    // Datadog's clients read DD_API_KEY and DD_APP_KEY; DATADOG_HOST (the site's API URL, as its
+    // Terraform provider reads it) is the endpoint, since DD_SITE is a bare domain.
+    CredentialProvider(
+      "datadog", variables: ["DD_API_KEY", "DD_APP_KEY"], endpoints: ["DATADOG_HOST"],
+      defaultURL: "https://api.datadoghq.com"),
   ]
 
   /// Names that look like credentials but identify rather than authenticate.
