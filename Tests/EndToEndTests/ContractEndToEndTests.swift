@@ -87,7 +87,7 @@ import Testing
     let state = try IncidentState.load(
       journal: (o.lastLine as NSString).deletingLastPathComponent + "/journal.jsonl")
     #expect(state.steps["twilio-delete"]?.outcome == .skippedCondition)
-    #expect(state.steps["not-automated"] != nil)
+    #expect(state.steps["not-automated"]?.outcome == .succeeded, "the manual steps ran")
     #expect(try String(contentsOfFile: o.lastLine, encoding: .utf8).contains("console.twilio.com"))
   }
 }
