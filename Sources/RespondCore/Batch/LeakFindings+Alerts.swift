@@ -179,10 +179,10 @@ extension LeakFindings {
   /// The access key id the event names: `publicKey` first, else the first AKIA/ASIA id in an
   /// entity, a resource or the description.
   private static func exposedKeyID(_ event: HealthEvent) -> String? {
-    if let key = event.metadata?["publicKey"]?.stringValue, Masker.isPublicIdentifier(key) { return key }
+    if let key = event.metadata?["publicKey"]?.stringValue, AccessKeyAccount.isAccessKeyID(key) { return key }
     for text in event.candidates {
       for word in text.split(whereSeparator: { !$0.isLetter && !$0.isNumber })
-      where Masker.isPublicIdentifier(String(word)) {
+      where AccessKeyAccount.isAccessKeyID(String(word)) {
         return String(word)
       }
     }
