@@ -114,11 +114,12 @@ print(f"one round trip (80 ms + the server, median over all requests): {rtt:.0f}
 print(f"target: 3 round trips + 20 ms of respond's own time = {3 * rtt + 20:.0f} ms")
 for setup in ("bare", "paged"):
     print(f"\n{setup}:")
-    print(f"  {'':8} {'Inactive':>9} {'+denied':>9} {'trips':>6} {'own':>7} {'trips':>6} {'own':>7} {'start-up':>9}")
-    print(f"  {'':8} {'verified':>9} {'read back':>9} {'to Inact.':>13} {'to denied':>14}")
+    print(f"  {'':8} {'Inactive':>9} {'+denied':>9} {'trips':>6} {'own':>7} {'trips':>6} {'own':>7} {'start-up':>9}"
+          f" {'launch to':>10} {'trips':>6}")
+    print(f"  {'':8} {'verified':>9} {'read back':>9} {'to Inact.':>13} {'to denied':>14} {'':>9} {'denied':>10}")
     for who in ("respond", "boto3"):
         rs = [r for r in runs if r["who"] == who and r["setup"] == setup]
-        row = {"inactive": [], "denied": [], "ti": [], "oi": [], "td": [], "od": [], "up": []}
+        row = {"inactive": [], "denied": [], "ti": [], "oi": [], "td": [], "od": [], "up": [], "wall": [], "tw": []}
         for r in rs:
             for end, t, o in (("inactive", "ti", "oi"), ("denied", "td", "od")):
                 window = r[end] - r["start"]
@@ -127,10 +128,13 @@ for setup in ("bare", "paged"):
                 row[t].append(trips)
                 row[o].append((window - waited) * 1000)
             row["up"].append((r["start"] - r["launched"]) * 1000)
+            row["wall"].append((r["denied"] - r["launched"]) * 1000)
+            row["tw"].append(busy(r["requests"], r["launched"], r["denied"])[1])
         m = {k: med(v) for k, v in row.items()}
         print(f"  {who:8} {m['inactive']:9.0f} {m['denied']:9.0f} {m['ti']:6.0f} {m['oi']:7.1f} {m['td']:6.0f}"
-              f" {m['od']:7.1f} {m['up']:9.0f}")
+              f" {m['od']:7.1f} {m['up']:9.0f} {m['wall']:10.0f} {m['tw']:6.0f}")
 print("\ntrips: separate stretches with a request at a server (requests in flight together count once);")
 print("own: the window minus those stretches; start-up: launch to the first clock (respond: the report's")
-print("started-at; boto3: after its imports and clients), not in the window.")
+print("started-at, after its preflight calls; boto3: after its imports and clients), not in the window;")
+print("launch to denied: the whole wall time from the process launch, start-up and preflight included.")
 PY
