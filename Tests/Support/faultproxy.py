@@ -8,7 +8,8 @@ returns its answer unchanged, so SigV4-signed requests still verify at moto. A s
 faults into the next N requests that match an operation:
 
     POST /_fault/script   [{"match": "ListAccessKeys", "kind": "status", "status": 503, "count": 2}, ...]
-    GET  /_fault/stats    {"injected": {"status": 2, ...}, "forwarded": 17, "log": [[op, kind|null], ...]}
+    GET  /_fault/stats    {"injected": {"status": 2, ...}, "forwarded": 17, "log": [[op, kind|null], ...],
+                           "times": [[op, arrived, answered], ...]}   (epoch seconds, forwarded only)
     POST /_fault/reset    clears the script and the counters
 
 `match` is compared with the request's operation: the Query `Action=` (form body or query
@@ -38,7 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
 SCRIPT = []  # list of dicts with a remaining "count"
-STATS = {"injected": {}, "forwarded": 0, "log": []}
+STATS = {"injected": {}, "forwarded": 0, "log": [], "times": []}
 TARGET = None
 LATENCY = 0.0  # seconds added before every forwarded request
 
@@ -75,6 +76,10 @@ def take_fault(op, path, method, body=b""):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY every keep-alive answer
+    # waits for the client's delayed ACK (about 40 ms), which benchmarks would count as the
+    # client's own time (bench/containment.sh).
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         pass
@@ -100,6 +105,7 @@ class Handler(BaseHTTPRequestHandler):
                 STATS["injected"] = {}
                 STATS["forwarded"] = 0
                 STATS["log"] = []
+                STATS["times"] = []
             return self.reply(200, b"{}")
         if self.path == "/_fault/stats":
             with LOCK:
@@ -110,6 +116,7 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        arrived = time.time()
         if self.path.startswith("/_fault/"):
             return self.control(body)
         op = operation(self, body)
@@ -118,7 +125,12 @@ class Handler(BaseHTTPRequestHandler):
         if fault is None:
             if LATENCY:
                 time.sleep(LATENCY)
-            return self.forward(body)
+            self.forward(body)
+            # When each request was at the server, for benchmarks that tell a client's own time
+            # (the gaps between requests) from the time it waited (bench/containment.sh).
+            with LOCK:
+                STATS["times"].append([op, arrived, time.time()])
+            return
         kind = fault["kind"]
         if kind in ("status", "throttle"):
             status = 429 if kind == "throttle" else int(fault.get("status", 503))
@@ -168,6 +180,10 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
 
 
+class Server(ThreadingHTTPServer):
+    request_queue_size = 128  # simultaneous first connections (a concurrent group), not Python's 5
+
+
 def main():
     global TARGET, LATENCY
     ap = argparse.ArgumentParser()
@@ -180,7 +196,7 @@ def main():
     LATENCY = a.latency_ms / 1000
     if TARGET.hostname != "127.0.0.1":
         sys.exit("faultproxy: the target must be on 127.0.0.1")
-    server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    server = Server(("127.0.0.1", a.port), Handler)
     server.daemon_threads = True
     port = server.server_address[1]
     if a.port_file:

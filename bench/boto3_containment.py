@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""Containment of a leaked AWS key as a careful boto3 script does it, step by step in the order
+respond's runbook does: the owner (GetAccessKeyLastUsed), the key's state (ListAccessKeys, so a
+rerun on an Inactive key mints no replacement), the first pages when PAGERDUTY_EVENTS_URL and
+SLACK_WEBHOOK_URL are set (one after the other), deactivate, verify Inactive, deny the owner's
+sessions issued before now (the inline AWSRevokeOlderSessions policy) and read it back.
+Used by bench/containment.sh.
+Usage: boto3_containment.py KEY_ID   (env: AWS_*, optionally PAGERDUTY_* and SLACK_WEBHOOK_URL)
+Prints JSON: epoch seconds at the first call, at the key verified Inactive and at the deny read
+back; clients are made before the clock starts (boto3's model loading is not counted)."""
+import datetime, json, os, sys, time, urllib.parse
+import boto3, requests
+
+key = sys.argv[1]
+iam = boto3.client("iam")
+http = requests.Session()
+pd_url, pd_key, slack = (os.environ.get(v) for v in ("PAGERDUTY_EVENTS_URL", "PAGERDUTY_ROUTING_KEY", "SLACK_WEBHOOK_URL"))
+
+start = time.time()
+user = iam.get_access_key_last_used(AccessKeyId=key)["UserName"]
+status = next(k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"] if k["AccessKeyId"] == key)
+if slack:
+    http.post(slack, json={"text": f"Leaked key {key[:8]}..., owner {user}: containment starting."}).raise_for_status()
+if pd_url and pd_key:
+    http.post(pd_url, json={"routing_key": pd_key, "event_action": "trigger", "dedup_key": "bench-" + key,
+                            "payload": {"summary": f"Leaked aws access-key {key[:8]}...: containment starting",
+                                        "source": "boto3", "severity": "critical"}}).raise_for_status()
+iam.update_access_key(UserName=user, AccessKeyId=key, Status="Inactive")
+listed = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+assert next(k["Status"] for k in listed if k["AccessKeyId"] == key) == "Inactive"
+inactive = time.time()
+before = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+deny = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Deny", "Action": ["*"], "Resource": ["*"],
+    "Condition": {"DateLessThan": {"aws:TokenIssueTime": before}}}]})
+iam.put_user_policy(UserName=user, PolicyName="AWSRevokeOlderSessions", PolicyDocument=deny)
+document = iam.get_user_policy(UserName=user, PolicyName="AWSRevokeOlderSessions")["PolicyDocument"]
+text = document if isinstance(document, str) else json.dumps(document)
+assert before in urllib.parse.unquote(text)
+denied = time.time()
+print(json.dumps({"start": start, "inactive": inactive, "denied": denied, "was": status}))
