@@ -125,12 +125,14 @@ import Testing
     let token = "zq-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
     recordTestSecret(token)
     try moto.createSecret("\(tag)/bot", json: Value.object(["token": .string(token)]).jsonString())
+    try moto.createSecret("\(tag)/other", json: "nothing to see")
+    try moto.createSecret("\(tag)/more", json: "nothing either")
     try moto.putParameter("/\(tag)/bot", token)
     try bao.put("\(tag)/bot", ["token": token])
     let o = try runRespond(
       [
         "key-compromised", "--key", "-", "--secrets-prefix", "\(tag)/", "--ssm-path", "/\(tag)", "--search-path",
-        "secret/\(tag)", "--yes", "--out", out,
+        "secret/\(tag)", "--search-max-items", "2", "--search-per-second", "4", "--yes", "--out", out,
       ],
       environment: environment, standardInput: token + "\n")
     #expect(o.status == 4, "not contained until a person confirms: stderr: \(o.stderr)")
@@ -142,6 +144,9 @@ import Testing
     ] {
       #expect(report.contains(item), "no follow-up \(item)")
     }
+    // The bound given on the command line stopped the Secrets Manager search, and the report says so.
+    #expect(report.contains("Secrets Manager search stopped at max-items 2 (2 read, at most 4 requests/s)"))
+    #expect(!report.contains("Vault search stopped") && !report.contains("Parameter Store search stopped"))
     #expect(try moto.secretString("\(tag)/bot").contains(token), "nothing rewritten without a replacement")
     #expect(try moto.parameter("/\(tag)/bot").value == token)
     let dir = (o.lastLine as NSString).deletingLastPathComponent
