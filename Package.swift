@@ -25,6 +25,12 @@ let package = Package(
       name: "CZlib",
       providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
     ),
+    /// libsodium as a system library: the sealed box (crypto_box_seal) GitHub requires for an
+    /// Actions secret's value.
+    .systemLibrary(
+      name: "CSodium",
+      providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
+    ),
     /// The real network: HTTP(S) and SMTP through libcurl. The only importer of CCurl.
     .target(
       name: "RespondHTTP",
@@ -39,11 +45,11 @@ let package = Package(
         .product(name: "Crypto", package: "swift-crypto"),
       ]
     ),
-    /// Actions by provider: keys, AWS, Vault, notifications, generic HTTP.
+    /// Actions by provider: keys, AWS, Vault, GitHub, notifications, generic HTTP.
     .target(
       name: "RespondActions",
       dependencies: [
-        "RespondCore", "CZlib",
+        "RespondCore", "CZlib", "CSodium",
         .product(name: "Crypto", package: "swift-crypto"),
       ]
     ),

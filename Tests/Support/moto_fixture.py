@@ -11,6 +11,9 @@ so tests verify respond with a second implementation of the AWS protocols).
                                                     3 for KEY (2 source IPs) and 2 for each decoy key
   moto_fixture.py secret URL NAME JSON           -> creates a Secrets Manager secret
   moto_fixture.py get-secret URL NAME            -> prints the secret's current SecretString
+  moto_fixture.py kms-key URL                    -> creates a KMS key; prints its id
+  moto_fixture.py ssm-put URL NAME VALUE [KEY]   -> puts a SecureString parameter (under KMS key KEY if given)
+  moto_fixture.py ssm-get URL NAME               -> prints JSON {"value", "type", "key-id", "version"} (decrypted)
   moto_fixture.py role URL NAME                  -> creates an IAM role
   moto_fixture.py role-policy URL ROLE POLICY    -> prints the role's inline policy document as JSON
   moto_fixture.py attack URL GROUP USER KEY SECRET -> an attacker signing with USER's leaked key (USER is made
@@ -237,6 +240,17 @@ def main():
         client("secretsmanager", url).create_secret(Name=sys.argv[3], SecretString=sys.argv[4])
     elif cmd == "get-secret":
         print(client("secretsmanager", url).get_secret_value(SecretId=sys.argv[3])["SecretString"])
+    elif cmd == "kms-key":
+        print(client("kms", url).create_key(Description="respond test")["KeyMetadata"]["KeyId"])
+    elif cmd == "ssm-put":
+        extra = {"KeyId": sys.argv[5]} if len(sys.argv) > 5 else {}
+        client("ssm", url).put_parameter(Name=sys.argv[3], Value=sys.argv[4], Type="SecureString", **extra)
+    elif cmd == "ssm-get":
+        ssm = client("ssm", url)
+        p = ssm.get_parameter(Name=sys.argv[3], WithDecryption=True)["Parameter"]
+        meta = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [sys.argv[3]]}])
+        key = (meta["Parameters"] or [{}])[0].get("KeyId")
+        print(json.dumps({"value": p["Value"], "type": p["Type"], "key-id": key, "version": p["Version"]}))
     elif cmd == "role":
         client("iam", url).create_role(RoleName=sys.argv[3], AssumeRolePolicyDocument=json.dumps({
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},

@@ -17,6 +17,11 @@ package enum AWSActions {
       PutSecretValueAction(),
       GetSecretValueAction(),
       PutParameterAction(),
+      GetParameterAction(),
+      FindSecretCopiesAction(),
+      FindParameterCopiesAction(),
+      ReplaceSecretCopiesAction(),
+      ReplaceParameterCopiesAction(),
       FilterLogEventsAction(),
       LookupEventsAction(),
       TrailArchiveScanAction(),
@@ -103,5 +108,6 @@ enum IAMResources {
   static let policy = "arn:aws:iam::*:policy/*"
   static let secret = "arn:aws:secretsmanager:*:*:secret:*"
   static let parameter = "arn:aws:ssm:*:*:parameter/*"
+  static let kmsKey = "arn:aws:kms:*:*:key/*"
   static let logGroup = "arn:aws:logs:*:*:log-group:*"
 }

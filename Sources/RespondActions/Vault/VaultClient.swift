@@ -5,7 +5,7 @@ import RespondCore
 package enum VaultActions {
   package static func all() -> [any Action] {
     [
-      VaultKVReadAction(), VaultKVWriteAction(), VaultKVFindAction(),
+      VaultKVReadAction(), VaultKVWriteAction(), VaultKVFindAction(), VaultKVReplaceCopiesAction(),
       VaultTokenLookupAction(), VaultTokenRevokeAction(), VaultTokenRevokeAccessorAction(),
       VaultAuditHashAction(), VaultAuditSearchAction(),
     ]

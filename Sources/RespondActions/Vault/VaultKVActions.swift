@@ -191,6 +191,7 @@ package struct VaultKVFindAction: Action {
         mountParameter,
         ParameterSpec("concurrency", .integer, "parallel requests (default 8, at most 32)"),
         ParameterSpec("max-secrets", .integer, "stop after reading this many secrets (default 20000)"),
+        ParameterSpec("per-second", .number, "at most this many requests a second (default 20, at most 200)"),
       ],
       outputs: [
         OutputSpec("matches", "list of {path, field} where the value was found"),
@@ -199,6 +200,7 @@ package struct VaultKVFindAction: Action {
         OutputSpec("scanned", "number of secrets read"),
         OutputSpec("unreadable", "paths that could not be listed or read (permission denied)"),
         OutputSpec("complete", "false when max-secrets stopped the walk early or some paths were unreadable"),
+        OutputSpec("stopped", "why the walk stopped early (the bound that was hit), null when it did not"),
       ],
       mutates: false, idempotent: true, requirements: [VaultActions.requirement],
       permissions: [
@@ -225,9 +227,14 @@ package struct VaultKVFindAction: Action {
     let needle = try context.string("value")
     context.masker.register(needle)
     let contains = (context.optionalString("match") ?? "exact") == "contains"
+    let compare = Comparison(needle: needle, contains: contains)
     let limit = max(1, min(try context.int("concurrency", default: 8) ?? 8, 32))
     let maxSecrets = max(1, try context.int("max-secrets", default: 20000) ?? 20000)
+    let perSecond = min(max(context.parameters["per-second"]?.numberValue ?? 20, 0.1), 200)
     let client = try VaultClient(context)
+    // One pace per Vault server for every search of the run: a walk must not flood it.
+    let pace = context.limiters.limiter(
+      "vault:find|\(context.environment["VAULT_ADDR"] ?? context.environment["BAO_ADDR"] ?? "")", perSecond: perSecond)
     let mount = root.mount
 
     var pending: [Item] = [.folder(root.path.isEmpty ? "" : root.path + "/")]
@@ -250,7 +257,8 @@ package struct VaultKVFindAction: Action {
             guard seenSecrets.insert(p).inserted else { continue }
           }
           group.addTask {
-            try await Self.process(item, mount: mount, client: client, needle: needle, contains: contains)
+            try await pace.acquire()
+            return try await Self.process(item, mount: mount, client: client, compare: compare)
           }
           inFlight += 1
         }
@@ -275,13 +283,18 @@ package struct VaultKVFindAction: Action {
       "found the value in \(matches.count) field(s) of \(paths.count) secret(s); "
       + "\(scanned) secret(s) scanned under \(root)"
     if !unreadable.isEmpty { summary += "; \(unreadable.count) path(s) unreadable" }
-    if truncated { summary += "; stopped at max-secrets \(maxSecrets)" }
+    let stopped =
+      truncated
+      ? "Vault search stopped at max-secrets \(maxSecrets) (\(scanned) read, at most \(Int(perSecond)) requests/s): "
+        + "raise max-secrets or narrow the path to look further" : nil
+    if let stopped { summary += "; \(stopped)" }
     return ActionResult(
       outputs: [
         "matches": .array(matches.map { ["path": .string($0.path), "field": .string($0.field)] }),
         "paths": .array(paths.map(Value.string)),
         "count": .number(Double(matches.count)), "scanned": .number(Double(scanned)),
         "unreadable": .array(unreadable.map(Value.string)), "complete": .bool(complete),
+        "stopped": stopped.map(Value.string) ?? .null,
       ],
       summary: summary)
   }
@@ -289,7 +302,7 @@ package struct VaultKVFindAction: Action {
   /// Lists one folder or reads one secret. 404 (vanished, or soft-deleted) is not an error; 403 is
   /// recorded as unreadable so one locked folder does not hide the rest.
   private static func process(
-    _ item: Item, mount: String, client: VaultClient, needle: String, contains: Bool
+    _ item: Item, mount: String, client: VaultClient, compare: Comparison
   ) async throws -> Outcome {
     switch item {
     case .folder(let prefix):
@@ -302,29 +315,41 @@ package struct VaultKVFindAction: Action {
       let reply = try await client.call("GET", "\(mount)/data/\(path)", mutates: false, accept: [403, 404])
       if reply.status == 403 { return .unreadable("\(mount)/\(path)") }
       guard reply.status != 404, let fields = reply.data?["data"]?.objectValue else { return .missing }
-      var hits: [String] = []
-      for (name, value) in fields { collect(value, field: name, needle: needle, contains: contains, into: &hits) }
-      return .read(path: "\(mount)/\(path)", matchedFields: hits)
+      return .read(path: "\(mount)/\(path)", matchedFields: compare.fields(in: .object(fields)))
     }
   }
+}
 
-  /// Compares a field value (recursing into nested JSON) with the needle; records the field's
-  /// dotted name where it matched.
-  private static func collect(_ value: Value, field: String, needle: String, contains: Bool, into hits: inout [String])
-  {
+/// How `vault.kv.find` compares: an exact match by digest in constant time
+/// (`SecretDigestMatcher`), or, when asked, a substring search (which cannot be done by digest).
+private struct Comparison: Sendable {
+  let needle: String
+  let contains: Bool
+  let matcher: SecretDigestMatcher
+
+  init(needle: String, contains: Bool) {
+    self.needle = needle
+    self.contains = contains
+    matcher = SecretDigestMatcher(needle)
+  }
+
+  /// The dotted names of the fields that hold the value.
+  func fields(in value: Value) -> [String] {
+    guard contains else { return matcher.fields(in: value) }
+    var hits: [String] = []
+    collect(value, field: "", into: &hits)
+    return hits.sorted()
+  }
+
+  private func collect(_ value: Value, field: String, into hits: inout [String]) {
     switch value {
-    case .string(let s):
-      if contains ? s.contains(needle) : s == needle { hits.append(field) }
-    case .number, .bool:
-      if value.description == needle { hits.append(field) }
+    case .string(let s): if s.contains(needle) { hits.append(field) }
+    case .number, .bool: if value.description.contains(needle) { hits.append(field) }
     case .array(let items):
-      for (i, v) in items.enumerated() {
-        collect(v, field: "\(field)[\(i)]", needle: needle, contains: contains, into: &hits)
-      }
+      for (i, v) in items.enumerated() { collect(v, field: "\(field)[\(i)]", into: &hits) }
     case .object(let o):
-      for (k, v) in o { collect(v, field: "\(field).\(k)", needle: needle, contains: contains, into: &hits) }
-    case .null:
-      break
+      for (k, v) in o { collect(v, field: field.isEmpty ? k : "\(field).\(k)", into: &hits) }
+    case .null: break
     }
   }
 }

@@ -67,7 +67,7 @@ package struct VaultPermission: Sendable, Equatable {
     /// The KV v2 data path of the secret named by this parameter (`secret/ci/aws` → `secret/data/ci/aws`).
     case kvData(parameter: String)
     /// Every secret under the KV v2 prefix named by this parameter, listed through its metadata
-    /// and read through its data paths.
+    /// (when the capabilities include `list`) and read or written through its data paths.
     case kvTree(parameter: String)
   }
 
@@ -111,7 +111,7 @@ package struct VaultPermission: Sendable, Equatable {
       else { return nil }
       return [("\(mount)/data/\(inside)", capabilities)]
     case .kvTree(let parameter):
-      guard let raw = value(parameter)?.stringValue,
+      guard capabilities.contains("list"), let raw = value(parameter)?.stringValue,
         let (mount, inside) = Self.kvLocation(raw, mount: value("mount")?.stringValue)
       else { return nil }
       return [("\(mount)/metadata/\(inside.isEmpty ? "" : inside + "/")", ["list"])]

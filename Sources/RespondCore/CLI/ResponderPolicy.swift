@@ -186,16 +186,22 @@ package struct ResponderPolicy: Sendable, Equatable {
     case .kvTree(let parameter):
       guard let (mount, path) = known(parameter) else {
         let why = widened(parameter)
-        return [
-          VaultRule(path: "+/metadata/*", capabilities: ["list"], steps: [step], widened: why),
-          VaultRule(path: "+/data/*", capabilities: ["read"], steps: [step], widened: why),
-        ]
+        return
+          (p.capabilities.contains("list")
+          ? [VaultRule(path: "+/metadata/*", capabilities: ["list"], steps: [step], widened: why)] : [])
+          + [
+            VaultRule(
+              path: "+/data/*", capabilities: p.capabilities.filter { $0 != "list" }, steps: [step], widened: why)
+          ]
       }
       let under = path.isEmpty ? "*" : "\(path)/*"
-      return [
-        VaultRule(path: "\(mount)/metadata/\(under)", capabilities: ["list"], steps: [step], widened: nil),
-        VaultRule(path: "\(mount)/data/\(under)", capabilities: ["read"], steps: [step], widened: nil),
-      ]
+      // A walk lists and reads; a tree's copies rewritten (replace-copies) are read and updated
+      // without listing.
+      let data = p.capabilities.filter { $0 != "list" }
+      return
+        (p.capabilities.contains("list")
+        ? [VaultRule(path: "\(mount)/metadata/\(under)", capabilities: ["list"], steps: [step], widened: nil)] : [])
+        + [VaultRule(path: "\(mount)/data/\(under)", capabilities: data, steps: [step], widened: nil)]
     }
   }
 
