@@ -191,6 +191,24 @@ import Testing
     try check(report.json() + "\n", golden: "report-live.json")
   }
 
+  /// Facts with no value in this run are one row naming them all, not one "n/a" row each: the
+  /// facts a responder reads stay at the top of a short table, and none is dropped.
+  @Test func factsWithoutAValueAreNamedInOneRow() {
+    var report = IncidentReport(state: IncidentState(records: Self.journal(mode: .live, finished: .completed)))
+    report.facts = [
+      .init(label: "Owner", value: "alice"), .init(label: "Severity", value: ""),
+      .init(label: "Replacement key", value: "AKIAREPLACEMENT00001"), .init(label: "Audit events (Vault)", value: ""),
+    ]
+    let rows = MarkdownReport.factRows(report).map(\.row)
+    #expect(
+      rows == [
+        "| Owner | alice |", "| Replacement key | AKIAREPLACEMENT00001 |",
+        "| Not applicable to this run | Severity; Audit events (Vault) |",
+      ])
+    let md = MarkdownReport.render(report)
+    #expect(!md.contains("| n/a |") && !md.contains("| Severity |"))
+  }
+
   /// `report.json` is written by hand (`jsonValue()`); it must equal the `Encodable` encoding.
   /// Every field of the report and of a step line is set (checked through reflection), so a field
   /// added to either but not to `jsonValue()` fails here.

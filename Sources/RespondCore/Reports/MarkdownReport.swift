@@ -38,13 +38,23 @@ package enum MarkdownReport {
   }
 
   /// The rows of the facts table that the runbook's report facts fill, as rendered: `respond
-  /// verify` looks for each of them in `report.md`.
+  /// verify` looks for each of them in `report.md`. A fact this run has no value for (a Vault
+  /// row for a GitLab token) is not a row of its own: one row names them all, so the facts a
+  /// responder reads are not lost among twenty "n/a" lines, and nothing is silently dropped.
   package static func factRows(_ r: IncidentReport, masker: Masker? = nil) -> [(label: String, row: String)] {
     let w = Writer(masker: masker)
-    return r.facts.map { f in
-      (f.label, "| \(w.escape(f.label)) | \(f.value.isEmpty ? "n/a" : w.escape(f.value)) |")
+    var rows = r.facts.filter { !$0.value.isEmpty }.map { f in
+      (label: f.label, row: "| \(w.escape(f.label)) | \(w.escape(f.value)) |")
     }
+    let empty = r.facts.filter(\.value.isEmpty).map { w.escape($0.label) }
+    if !empty.isEmpty {
+      rows.append((label: notApplicable, row: "| \(notApplicable) | \(empty.joined(separator: "; ")) |"))
+    }
+    return rows
   }
+
+  /// The label of the row listing the facts that have no value in this run.
+  static let notApplicable = "Not applicable to this run"
 
   // MARK: - Sections
 
