@@ -18,10 +18,17 @@ import Testing
   init() throws {
     services = try TestServices.load()
     moto = MotoFixture(services)
+    cloudtrail = try CloudTrailEmulator(services)
   }
 
+  /// CloudTrail answered by the botocore-checked emulator (moto has none): against moto's HTTP
+  /// 500 every run spent about 7 s retrying its two LookupEvents steps in 20 regions.
+  let cloudtrail: CloudTrailEmulator
+
   var environment: [String: String] {
-    services.awsEnvironment.merging(services.vaultEnvironment) { a, _ in a }
+    var env = services.awsEnvironment.merging(services.vaultEnvironment) { a, _ in a }
+    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = cloudtrail.url
+    return env
   }
 
   /// One kill point: which hook, and its value.

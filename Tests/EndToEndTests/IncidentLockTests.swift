@@ -13,9 +13,18 @@ import Testing
   init() throws {
     services = try TestServices.load()
     moto = MotoFixture(services)
+    cloudtrail = try CloudTrailEmulator(services)
   }
 
-  var environment: [String: String] { services.awsEnvironment }
+  /// CloudTrail answered by the botocore-checked emulator (moto has none): against moto's HTTP
+  /// 500 every run spent about 7 s retrying its two LookupEvents steps in 20 regions.
+  let cloudtrail: CloudTrailEmulator
+
+  var environment: [String: String] {
+    var env = services.awsEnvironment
+    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = cloudtrail.url
+    return env
+  }
 
   func unique(_ base: String) -> String { "\(base)-\(UUID().uuidString.prefix(8).lowercased())" }
 

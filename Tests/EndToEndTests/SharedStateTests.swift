@@ -13,6 +13,17 @@ import Testing
   init() throws {
     services = try TestServices.load()
     moto = MotoFixture(services)
+    cloudtrail = try CloudTrailEmulator(services)
+  }
+
+  /// CloudTrail answered by the botocore-checked emulator (moto has none): against moto's HTTP
+  /// 500 every run spent about 7 s retrying its two LookupEvents steps in 20 regions.
+  let cloudtrail: CloudTrailEmulator
+
+  var awsEnvironment: [String: String] {
+    var env = services.awsEnvironment
+    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = cloudtrail.url
+    return env
   }
 
   func unique(_ base: String) -> String { "\(base)-\(UUID().uuidString.prefix(8).lowercased())" }
@@ -40,7 +51,7 @@ import Testing
 
   /// One machine: its own output folder and per-user lock folder, the team's state URL.
   func machine(_ name: String, state: String) -> (out: String, env: [String: String]) {
-    var env = services.awsEnvironment
+    var env = awsEnvironment
     env["RESPOND_STATE_URL"] = state
     env["RESPOND_LOCK_DIR"] = root + "/\(name)-locks"
     return (root + "/\(name)-incidents", env)
@@ -176,7 +187,7 @@ import Testing
     let url = "\(state.url)/incidents/\(id)"
 
     // On another machine, with only the URL: the starter is refused, a second person accepted.
-    var bobEnv = services.awsEnvironment
+    var bobEnv = awsEnvironment
     bobEnv["USER"] = "bob"
     bobEnv["HOME"] = root + "/bob-home"
     let refused = try runRespond(
