@@ -8,19 +8,21 @@ import Foundation
 /// `GetAccessKeyInfo` confirms it.
 package enum AccessKeyAccount {
   static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+  /// The 4-letter prefixes of access key ids (long-term, session, and their older forms).
+  static let prefixes: Set<String> = ["AKIA", "ASIA", "ABIA", "ACCA"]
 
   /// Whether `value` is shaped like an AWS access key id (a known 4-letter prefix and 16 base32
   /// characters): the batch routes only those to an account's credentials.
   package static func isAccessKeyID(_ value: String) -> Bool {
     let chars = Array(value)
-    guard chars.count == 20, ["AKIA", "ASIA", "ABIA", "ACCA"].contains(String(chars[0..<4])) else { return false }
+    guard chars.count == 20, prefixes.contains(String(chars[0..<4])) else { return false }
     return chars[4...].allSatisfy { alphabet.contains($0) }
   }
 
   /// The 12-digit account id, or nil when the id encodes none (an older key, or not a key id).
   package static func decode(_ keyID: String) -> String? {
     let chars = Array(keyID)
-    guard chars.count >= 20, ["AKIA", "ASIA", "ABIA", "ACCA"].contains(String(chars[0..<4])) else { return nil }
+    guard chars.count >= 20, prefixes.contains(String(chars[0..<4])) else { return nil }
     // 10 base32 characters are 50 bits: enough for the 48 the account sits in.
     var bits: UInt64 = 0
     for c in chars[4..<14] {
