@@ -182,7 +182,10 @@ import Testing
     try gitlab.script("/api/v4/runners/verify", [["status": 403, "body": ["message": "403 Forbidden"]]])
     let path = Self.unique("replace/runner")
     try bao.put(path, ["token": leaked, "url": "https://gitlab.example.com"])
-    let run = try R.respond(leaked, ["--vault-path", "secret/" + path], env: environment(["GITLAB_URL": gitlab.url]))
+    let slack = try R.Provider("slack", spec: nil)
+    let run = try R.respond(
+      leaked, ["--vault-path", "secret/" + path],
+      env: environment(["GITLAB_URL": gitlab.url, "SLACK_WEBHOOK_URL": slack.url + "/hook"]))
     #expect(run.outcome.status == 0, "stderr: \(run.outcome.stderr)")
     #expect(run.report.contains("LIVE: CONTAINED"))
     #expect(run.state.steps["gitlab-self"]?.outcome == .skippedCondition, "no personal-access-token lookup")
@@ -197,6 +200,8 @@ import Testing
       #expect(Self.body(sent.first)?["token"]?.stringValue == leaked, "the leaked token authenticates \(request)")
     }
     #expect(try bao.get(path) == ["token": minted, "url": "https://gitlab.example.com"], "other fields are kept")
+    let outcome = try slack.recorded("/hook").last?["body"]?.stringValue ?? ""
+    #expect(outcome.contains("runner token reset") && outcome.contains("CONTAINED"), "\(outcome)")
     R.expectAbsent([leaked, minted], in: run)
   }
 }
