@@ -47,6 +47,9 @@ enum ArgumentScrubber {
   /// and digits with near-random spread (Shannon entropy within 1 bit of the most its length
   /// allows). Names, paths and incident folders (`20261202T130000Z-key-compromised`) fall short.
   static func looksLikeToken(_ s: String) -> Bool {
+    // An incident id, or a file named after one (its bundle `<id>.tar.gz`, whose suffix lifts
+    // the spread over the bar), is respond's own name: the errors about it must say it.
+    if s.range(of: #"^[0-9]{8}T[0-9]{6}Z-"#, options: .regularExpression) != nil { return false }
     let b = Array(s.utf8)
     guard b.count >= 20, b.count <= KeyFormats.maximumLength else { return false }
     func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }

@@ -89,6 +89,16 @@ import Testing
     let wrong = try cli(["verify", bundle, "--public-key", otherPub])
     #expect(wrong.status == 1)
     #expect(wrong.stdout.contains("MANIFEST.sig: was made with key sha256:"), "\(wrong.stdout)")
+    // Named as README names it, from its folder: the error says the bundle's name, unmasked
+    // (`<id>.tar.gz` is not a credential), and a name that is not there is said to be missing.
+    let here = try runRespond(
+      ["verify", name + ".tar.gz", "--public-key", otherPub], environment: ["HOME": out],
+      cwd: (bundle as NSString).deletingLastPathComponent)
+    #expect(here.status == 1)
+    #expect(here.stderr.contains("error: \(name).tar.gz: NOT intact"), "\(here.stderr)")
+    let missing = try cli(["verify", out + "/no-such.tar.gz", "--public-key", pub])
+    #expect(missing.status == 2)
+    #expect(missing.stderr.contains("no-such.tar.gz: no such incident folder or bundle"), "\(missing.stderr)")
 
     // One changed byte in one evidence file, re-packed by another tar: named.
     let flipped = out + "/flipped.tar.gz"

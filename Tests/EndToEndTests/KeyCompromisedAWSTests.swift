@@ -345,6 +345,10 @@ import Testing
     #expect((drill["estimated-ms"]?.intValue ?? 0) > 0)
     let md = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
     #expect(md.contains("| Drill score | **100/100**, passed"))
+    // The terminal says the score and its rule too, right after the status line.
+    #expect(
+      o.stderr.contains("respond: drill score 100/100, passed: readiness \(drill["ready-steps"]?.intValue ?? -1)/"),
+      "\(o.stderr.suffix(600))")
     // The key was not touched: a drill changes nothing.
     #expect(try moto.keys(of: user).map(\.status) == ["Active"])
   }

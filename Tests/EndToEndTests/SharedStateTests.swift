@@ -196,6 +196,13 @@ import Testing
     let approved = try runRespond(["approve", url, "--step", "quarantine", "--approver", "bob"], environment: bobEnv)
     #expect(approved.status == 0, "\(approved.stderr)")
     #expect(approved.stderr.contains("respond resume \(url) --out DIR"), "\(approved.stderr)")
+    // The shared copy's reports list the approval, so the copy verifies as it stands.
+    let copy = root + "/approved-" + id
+    _ = try fixture(["s3-get", services.motoURL, state.name, "team/incidents/\(id)/", copy])
+    let verified = try runRespond(["verify", copy], environment: [:])
+    #expect(verified.status == 0, "the shared copy verifies after the approval: \(verified.stdout)")
+    let shared = (try? String(contentsOfFile: copy + "/report.md", encoding: .utf8)) ?? ""
+    #expect(shared.contains("| `quarantine` | bob | bob@"), "the shared report lists bob's approval")
     // Approving again changes nothing: the step is no longer short of an approval.
     let again = try runRespond(["approve", url, "--step", "quarantine", "--approver", "bob"], environment: bobEnv)
     #expect(again.status == 2, "\(again.stderr)")

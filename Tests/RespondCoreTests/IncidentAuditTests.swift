@@ -56,6 +56,42 @@ import Testing
         "evidence/logs.json: does not match the SHA-256 in journal record") == true)
   }
 
+  /// Who approved a step is what four eyes are audited by: an approver renamed in either report,
+  /// or an approval row added to report.md, is named.
+  @Test func anAlteredApprovalIsNamed() throws {
+    let dir = try Self.incident()
+    try edit(dir + "/report.json") { $0.replacingOccurrences(of: "\"by\" : \"alice\"", with: "\"by\" : \"carol\"") }
+    #expect(
+      try IncidentAudit.check(directory: dir).findings.map(\.description) == [
+        "report.json: 'approvals' does not match the journal"
+      ])
+    try ReportWriter.write(directory: dir)
+
+    try edit(dir + "/report.md") {
+      $0.replacingOccurrences(
+        of: "| `deactivate` | alice | alice@laptop |", with: "| `deactivate` | carol | carol@hq |")
+    }
+    #expect(
+      try IncidentAudit.check(directory: dir).findings.map(\.description) == [
+        "report.md: its approvals do not match the journal"
+      ])
+    try ReportWriter.write(directory: dir)
+
+    try edit(dir + "/report.md") {
+      $0.replacingOccurrences(
+        of: "| --- | --- | --- | --- | --- | --- |\n",
+        with:
+          "| --- | --- | --- | --- | --- | --- |\n| `deactivate` | carol | carol@hq | 2026-11-18T10:33:20Z | \\--yes | granted (--yes) |\n"
+      )
+    }
+    #expect(
+      try IncidentAudit.check(directory: dir).findings.map(\.description) == [
+        "report.md: its approvals do not match the journal"
+      ])
+    try ReportWriter.write(directory: dir)
+    #expect(try IncidentAudit.check(directory: dir).findings.isEmpty, "re-rendered from the journal, it verifies")
+  }
+
   @Test func aBundleVerifiesWithItsKeyOnlyAndNamesAChangedFile() throws {
     let dir = try Self.incident()
     let key = Curve25519.Signing.PrivateKey()

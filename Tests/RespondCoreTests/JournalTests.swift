@@ -121,7 +121,15 @@ import Testing
     #expect(try read(lines + [forged]) == [4])
     let renumbered = lines[1].replacingOccurrences(of: "\"seq\":2", with: "\"seq\":7")
     #expect(try read([lines[0], renumbered]) == [2])
+    // Two records swapped, and a record deleted from the middle: each breaks the chain where it is.
+    #expect(try read([lines[0], lines[2], lines[1]]) == [2, 3])
+    #expect(try read([lines[0], lines[2]]) == [2])
     #expect(try read(lines) == [])
+    // The break is found at line 3, but line 2 was the one edited: the finding names both.
+    try [lines[0], edited, lines[2]].joined(separator: "\n").appending("\n")
+      .write(toFile: path, atomically: true, encoding: .utf8)
+    let finding = try #require(try Journal.read(path: path).damagedLines.first)
+    #expect(finding.1.contains("line 2 was edited, or a line was removed, inserted or moved here"), "\(finding.1)")
   }
 
   /// Resume refuses an altered journal and a runbook other than the recorded one, before anything.

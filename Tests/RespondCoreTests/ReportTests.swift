@@ -318,6 +318,29 @@ import Testing
     return records
   }
 
+  /// A run stopped at the gate of its containment change: not contained, and the report says the
+  /// change waits for approval, not that nothing could act on the credential.
+  @Test func aContainmentWaitingForApprovalIsSaidSo() throws {
+    var start = JournalRecord(at: Self.t0, type: .runStarted)
+    start.incident = IncidentInfo(id: "i", runbook: "key-compromised", startedAt: Self.t0, mode: .live, directory: "/i")
+    start.plan = [
+      PlanEntry(
+        id: "deactivate", phase: .contain, action: "aws.iam.update-access-key", title: "Deactivate",
+        condition: nil, mutates: true, approval: true, continueOnError: false)
+    ]
+    let gate = Self.step(
+      .stepFinished, "deactivate", .contain, "aws.iam.update-access-key", at: 5, outcome: .stoppedAtApproval,
+      duration: 0
+    ) { $0.mutates = true }
+    var fin = JournalRecord(at: Self.at(10), type: .runFinished)
+    fin.status = .stoppedAtApproval
+    let report = IncidentReport(state: IncidentState(records: [start, gate, fin]))
+    #expect(report.verdict == .notContained)
+    #expect(
+      report.statusLine.hasPrefix("LIVE: NOT CONTAINED: containment has not run yet: `deactivate` waits for approval"),
+      "\(report.statusLine)")
+  }
+
   @Test func aManualContainStepIsNotContainment() throws {
     let state = IncidentState(records: Self.manualOnlyJournal())
     let report = IncidentReport(state: state)

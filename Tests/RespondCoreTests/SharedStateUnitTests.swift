@@ -240,4 +240,28 @@ final class MemoryStateStore: SharedStateStore, @unchecked Sendable {
       _ = try await SharedIncidentPull.pull(store: store, location: location, id: "20260101T000000Z-other", outDir: out)
     }
   }
+
+  /// A run cut off after a stop (the machine died mid-resume) leaves shared reports older than
+  /// the shared journal: the team can still pull it, told so; the journal is what is checked.
+  @Test func aPulledIncidentWithReportsOlderThanItsJournalIsPulledAndSaidSo() async throws {
+    let store = MemoryStateStore()
+    let dir = try incidentFolder()
+    let journal = try Journal(path: dir + "/journal.jsonl", masker: Masker())
+    let records = ReportTests.journal(mode: .live, finished: .completed)
+    for (n, var r) in records.enumerated() {
+      if r.evidenceFile != nil {
+        r.evidenceFile = try EvidenceStore.write("{}\n", step: r.step ?? "", in: dir)
+      }
+      try journal.append(r, durability: .withNext)
+      if n == records.count - 2 { try ReportWriter.write(directory: dir) }  // before the run finished
+    }
+    let mirror = IncidentMirror(store: store, location: location, retentionDays: nil, directory: dir, log: { _ in })
+    #expect(await mirror.flush(directory: dir).isEmpty)
+    let pulled = try await SharedIncidentPull.pull(
+      store: store, location: location, id: "20260101T000000Z-key-compromised",
+      outDir: NSTemporaryDirectory() + "respond-pull-\(UUID().uuidString)")
+    #expect(
+      pulled.notes.contains { $0.hasPrefix("the shared reports do not match the journal (report.json: 'status'") },
+      "\(pulled.notes)")
+  }
 }

@@ -79,6 +79,9 @@ package struct ContainmentVerdict: Sendable, Equatable {
       verdict.reason = "containment step `\(failed.id)` failed"
     } else if !confirmable.isEmpty {
       verdict.reason = "containment is left to a person: confirm it with `respond confirm` once done"
+    } else if let waiting = changes.first(where: { outcome($0.id) == .stoppedAtApproval }) {
+      // Not "nothing could act": the change is there, waiting for a person's yes.
+      verdict.reason = "containment has not run yet: `\(waiting.id)` waits for approval"
     } else {
       verdict.reason = "no containment step could act on this credential"
     }

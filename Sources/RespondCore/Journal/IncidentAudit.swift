@@ -51,6 +51,7 @@ package enum IncidentAudit {
       findings.append(Finding(file: "report.md", line: nil, problem: "its status line does not match the journal"))
     }
     findings += markdownFactFindings(directory: directory, expected: expected)
+    findings += markdownApprovalFindings(directory: directory, expected: expected)
     return (findings, notes)
   }
 
@@ -59,7 +60,7 @@ package enum IncidentAudit {
   /// respond and are left out, so a report re-rendered later still verifies.
   static let checkedReportFields = [
     "incident", "mode", "verdict", "status", "status-line", "contained", "contained-at", "verified-by",
-    "confirmed-by", "time-to-containment-ms", "started-at", "ended-at", "facts", "evidence-files",
+    "confirmed-by", "time-to-containment-ms", "started-at", "ended-at", "facts", "evidence-files", "approvals",
   ]
 
   /// Every fact row of `report.md` (`| label | value |`, as rendered from the journal) must be
@@ -73,5 +74,23 @@ package enum IncidentAudit {
       lines.contains(row)
         ? nil : Finding(file: "report.md", line: nil, problem: "the fact '\(label)' does not match the journal")
     }
+  }
+
+  /// The Approvals section of `report.md` must be the one the journal renders, row for row: who
+  /// approved a step is what four eyes are audited by, so a name edited, a row added or removed
+  /// is named like an edited fact.
+  static func markdownApprovalFindings(directory: String, expected: IncidentReport) -> [Finding] {
+    guard let md = FileManager.default.contents(atPath: directory + "/report.md"),
+      let text = String(data: md, encoding: .utf8)
+    else { return [] }
+    let want = MarkdownReport.approvals(expected, MarkdownReport.Writer()).filter { !$0.isEmpty }
+    var found: [String] = []
+    var inSection = false
+    for line in text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) {
+      if line.hasPrefix("## ") { inSection = line == "## Approvals" }
+      if inSection { found.append(line) }
+    }
+    return found == want
+      ? [] : [Finding(file: "report.md", line: nil, problem: "its approvals do not match the journal")]
   }
 }

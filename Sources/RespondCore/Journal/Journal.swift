@@ -188,6 +188,7 @@ package final class Journal: @unchecked Sendable {
     let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
     let lastIndex = lines.lastIndex { !$0.isEmpty } ?? -1
     var unparsed: [Int] = []  // line numbers since the last intact record
+    var lastRecordLine: Int?  // the line number of the last record read
     for (i, line) in lines.enumerated() where !line.isEmpty {
       guard let record = try? decoder.decode(JournalRecord.self, from: Data(line)) else {
         if i == lastIndex { contents.tornTail = true } else { unparsed.append(i + 1) }
@@ -195,7 +196,14 @@ package final class Journal: @unchecked Sendable {
       }
       let expectedSeq = (contents.records.last?.seq ?? 0) + 1
       if record.prev != contents.lastHash {
-        contents.damagedLines.append((i + 1, "does not follow from the line before (hash chain broken)"))
+        // The chain shows where it breaks, not which side of the break was altered: an edit of
+        // the line before breaks it here too, so both are named.
+        let before = lastRecordLine.map { "line \($0) was edited, or " } ?? ""
+        contents.damagedLines.append(
+          (
+            i + 1,
+            "does not follow from the line before (hash chain broken: \(before)a line was removed, inserted or moved here)"
+          ))
       } else if record.seq != expectedSeq {
         contents.damagedLines.append((i + 1, "is numbered \(record.seq), expected \(expectedSeq)"))
       }
@@ -210,6 +218,7 @@ package final class Journal: @unchecked Sendable {
       }
       contents.records.append(record)
       contents.lastHash = sha256Hex(line)
+      lastRecordLine = i + 1
     }
     contents.damagedLines += unparsed.map { ($0, "is not a journal record") }
     contents.damagedLines.sort { $0.0 < $1.0 }

@@ -428,6 +428,9 @@ package enum ReportWriter {
     package var statusLine: String
     /// report.json's text, masked.
     package var json: String
+    /// A drill's score and how it was made, for the terminal: the number a team compares
+    /// quarter to quarter should not need the report opened. Nil for other runs.
+    package var drillScore: String?
   }
 
   /// Renders and writes both files, and hands back the Markdown (for a notification that
@@ -448,6 +451,8 @@ package enum ReportWriter {
     try IncidentFolder.writePrivate(postmortem, to: directory + "/postmortem.md")
     return Written(
       path: URL(fileURLWithPath: mdPath).standardizedFileURL.path, markdown: md,
-      statusLine: masker?.mask(report.statusLine) ?? report.statusLine, json: json)
+      statusLine: masker?.mask(report.statusLine) ?? report.statusLine, json: json,
+      drillScore: report.drill.map { "drill score \($0.score)/100, \($0.passed ? "passed" : "not passed"): \($0.rule)" }
+    )
   }
 }

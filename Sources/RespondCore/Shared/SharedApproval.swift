@@ -33,6 +33,12 @@ package enum SharedApproval {
       throw Refused(
         "\(url) changed while the approval was recorded (a responder resumed it?): nothing was approved; try again")
     }
+    // The reports list every approval and `respond verify` holds them to the journal: the ones
+    // rendered again with this approval go up too, or the shared copy would not verify.
+    for name in ["report.md", "report.json", "postmortem.md"] {
+      guard let body = FileManager.default.contents(atPath: pulled.directory + "/" + name) else { continue }
+      try await store.put(location.incidentPrefix(id) + name, body: body, retainUntil: until)
+    }
     var shared = recorded
     shared.next =
       recorded.complete

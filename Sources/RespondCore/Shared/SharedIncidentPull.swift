@@ -11,7 +11,8 @@ import Foundation
 /// reports are written to a new private folder `<out>/<id>/` (0700, files 0600, nothing followed
 /// through a link), and
 /// the copy is then checked like `respond verify` does: a journal whose chain is broken or an
-/// evidence file that does not match is refused before anything runs.
+/// evidence file that does not match is refused before anything runs; reports that do not match
+/// the journal are said and rendered again.
 package enum SharedIncidentPull {
   /// Why a shared incident cannot be brought here.
   package struct Refused: Error, CustomStringConvertible {
@@ -56,14 +57,26 @@ package enum SharedIncidentPull {
     do { audit = try IncidentAudit.check(directory: directory) } catch {
       throw Refused("the copy of \(url) in \(directory) is not an incident folder: \(error)")
     }
-    if let first = audit.findings.first {
+    // Reports are rendered from the journal, and a run cut off mid-way (a machine that died
+    // after a stop at a gate) leaves the shared ones older than its journal: that must not lock
+    // the team out of the incident. The journal and the evidence are what is refused; reports
+    // that do not match are said, and the resume renders them again from the journal.
+    let stale = audit.findings.filter { Self.reportFiles.contains($0.file) }
+    let refused = audit.findings.filter { !Self.reportFiles.contains($0.file) }
+    var notes = audit.notes
+    if let first = stale.first {
+      notes.append(
+        "the shared reports do not match the journal (\(first)\(stale.count > 1 ? ", and \(stale.count - 1) more" : "")): "
+          + "older than the journal (a run cut off before it wrote them) or edited; they are rendered again from the journal"
+      )
+    }
+    if let first = refused.first {
       throw Refused(
         "the shared incident \(url) does not verify (copy in \(directory)): \(first)"
-          + (audit.findings.count > 1
-            ? " (and \(audit.findings.count - 1) more; `respond verify \(directory)` lists them)" : "")
+          + (refused.count > 1 ? " (and \(refused.count - 1) more; `respond verify \(directory)` lists them)" : "")
           + "; nothing was resumed")
     }
-    return (directory, audit.notes, journal.etag)
+    return (directory, notes, journal.etag)
   }
 
   /// The files besides the journal and its evidence that a shared incident holds.

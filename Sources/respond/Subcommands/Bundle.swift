@@ -9,11 +9,16 @@ struct Bundle: AsyncParsableCommand {
     commandName: "bundle",
     abstract: "Write one archive of an incident (journal, evidence, reports) with a manifest of SHA-256 hashes.",
     discussion: """
-      The archive is <incident>.tar.gz beside the incident folder (or --output FILE). Its
-      MANIFEST.json lists every file's SHA-256. When RESPOND_SIGNING_KEY names an Ed25519 private
-      key file (PEM from `openssl genpkey -algorithm ed25519`, mode 0600), the manifest is signed
-      and `respond verify BUNDLE --public-key FILE` checks it anywhere. An incident that does not
-      verify is not bundled. The last line on stdout is the archive's path.
+      The archive is <incident>.tar.gz beside the incident folder (or --output
+      FILE). Its MANIFEST.json lists every file's SHA-256. When
+      RESPOND_SIGNING_KEY names an Ed25519 private key file (mode 0600), the
+      manifest is signed, and anyone with the public key checks it anywhere:
+        openssl genpkey -algorithm ed25519 -out ~/.respond/signing.pem
+        openssl pkey -in ~/.respond/signing.pem -pubout -out team-signing.pub
+        RESPOND_SIGNING_KEY=~/.respond/signing.pem respond bundle incidents/<id>
+        respond verify incidents/<id>.tar.gz --public-key team-signing.pub
+      An incident that does not verify is not bundled. The last line on stdout
+      is the archive's path.
       """)
 
   @Argument(help: "The incident folder.")

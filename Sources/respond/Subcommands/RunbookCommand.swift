@@ -160,6 +160,7 @@ enum RunbookCommand {
       let written = try ReportWriter.writeReport(
         state: result.state, directory: result.incidentDirectory, masker: masker)
       Frontend.note(written.statusLine)
+      if let score = written.drillScore { Frontend.note(score) }
       if let m = result.message, result.status != .completed { Frontend.note(masker.mask(m)) }
       Frontend.mark("report")
       Frontend.printTiming()

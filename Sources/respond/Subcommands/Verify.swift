@@ -9,13 +9,18 @@ struct Verify: AsyncParsableCommand {
     commandName: "verify",
     abstract: "Check an incident's journal hash chain, its evidence files, and that its reports match the journal.",
     discussion: """
-      Every journal record carries the SHA-256 of the line before it, and every provider answer
-      kept under evidence/ has its SHA-256 in the journal. verify names the first line that was
-      edited, inserted, removed or renumbered, every evidence file changed, missing or not named
-      by the journal, and any report field or fact (verdict, status, replacement key) that does
-      not match the journal. A last line torn by a crash is tolerated and said.
-      A bundle (respond bundle) is checked file by file against its manifest, its signature
-      against --public-key, and the incident inside as above.
+      Every journal record carries the SHA-256 of the line before it, and every
+      provider answer kept under evidence/ has its SHA-256 in the journal. verify
+      names where the chain breaks (a line edited, inserted, removed, moved or
+      renumbered), every evidence file changed, missing or not named by the
+      journal, and any report field or fact (verdict, status, replacement key,
+      approvals) that does not match the journal. A last line torn by a crash is
+      tolerated and said.
+        respond verify incidents/20261202T101500Z-key-compromised
+      A bundle (respond bundle) is checked file by file against its manifest, its
+      signature against --public-key, and the incident inside as above:
+        respond verify 20261202T101500Z-key-compromised.tar.gz \\
+          --public-key team-signing.pub
       Exit 0 when intact, 1 when not, 2 when the folder cannot be read.
       """)
 
@@ -27,9 +32,11 @@ struct Verify: AsyncParsableCommand {
 
   func run() async throws {
     var isFolder: ObjCBool = false
-    if FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder), !isFolder.boolValue {
-      return try verifyBundle()
+    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder) else {
+      Frontend.error("\(directory): no such incident folder or bundle")
+      throw ExitCode(2)
     }
+    if !isFolder.boolValue { return try verifyBundle() }
     if publicKey != nil {
       Frontend.error("--public-key is for a bundle; \(directory) is an incident folder")
       throw ExitCode(2)
