@@ -24,6 +24,24 @@ import Testing
     #expect(p.exposedAt?.label == "the first event made with the key, GetCallerIdentity")
   }
 
+  /// TTN counts people told (chat, paging, e-mail); the report handed to a SIEM tells nobody.
+  @Test func onlyANotificationToPeopleEndsTTN() throws {
+    func ttn(_ action: String) -> (PostmortemDraft.Interval?, [String]) {
+      var records = ReportTests.journal(mode: .live, finished: .completed)
+      records.insert(
+        ReportTests.step(.stepFinished, "tell", .notify, action, at: 440, outcome: .succeeded),
+        at: records.count - 1)
+      let p = Self.draft(records)
+      return (p.times.first { $0.name.hasPrefix("TTN") }, p.wentBadly)
+    }
+    let (siem, siemBadly) = ttn("notify.webhook")
+    #expect(siem?.to == nil, "a SIEM hand-off is not a person notified")
+    #expect(siemBadly.contains { $0.hasPrefix("No person was notified") })
+    let (slack, slackBadly) = ttn("notify.slack")
+    #expect(slack?.ms == 440)
+    #expect(!slackBadly.contains { $0.hasPrefix("No person was notified") })
+  }
+
   @Test func oneTimelineInterleavesTheAttackerRespondAndPeople() {
     let p = Self.draft(ReportTests.journal(mode: .live, finished: .completed))
     let kinds = p.timeline.map(\.kind)

@@ -117,7 +117,7 @@ package struct PostmortemDraft: Sendable {
     -> [Interval]
   {
     let detected = state.startedAt.map { ("respond started (the leak was detected)", $0) }
-    let notified = firstSuccess(state, phase: nil) { $0.action?.hasPrefix("notify.") == true }
+    let notified = firstSuccess(state, phase: nil) { notifiesPeople($0.action) }
     let recovered = lastSuccess(state, phase: .recover)
     return [
       /// Time to detect: from the exposure (or the key's first use) to the start of the response.
@@ -126,7 +126,7 @@ package struct PostmortemDraft: Sendable {
         from: exposedAt, to: detected),
       /// Time to notify: from the detection to the first notification that reached people.
       Interval(
-        name: "TTN (time to notify)", meaning: "from the detection to the first notification sent",
+        name: "TTN (time to notify)", meaning: "from the detection to the first person notified",
         from: detected, to: notified),
       /// Time to contain: from the detection to containment proved (or confirmed by a person).
       Interval(
@@ -139,6 +139,14 @@ package struct PostmortemDraft: Sendable {
         name: "TTR (time to recover)", meaning: "from the detection to the end of recovery",
         from: detected, to: recovered),
     ]
+  }
+
+  /// Whether a step's action tells people (chat, paging, e-mail). `notify.webhook` hands the
+  /// report to a machine (a SIEM), which tells nobody: counted as a notification, it made TTN
+  /// the time to the last step of a run that paged no one.
+  static func notifiesPeople(_ action: String?) -> Bool {
+    guard let action, action.hasPrefix("notify.") else { return false }
+    return action != "notify.webhook"
   }
 
   static func firstSuccess(_ state: IncidentState, phase: Phase?, where match: (StepState) -> Bool = { _ in true })

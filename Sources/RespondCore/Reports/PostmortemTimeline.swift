@@ -100,6 +100,10 @@ extension PostmortemDraft {
       badly.append("Step `\(s.id)` (\(s.action)) failed: \(s.error ?? "no error recorded").")
     }
     badly += manualWaits(state, report: report) + approvalWaits(state)
+    let told = finished.contains { notifiesPeople($0.action) && $0.outcome == StepOutcome.succeeded.rawValue }
+    if !told {
+      badly.append("No person was notified by respond (no Slack, PagerDuty or e-mail step succeeded).")
+    }
     if !state.resumes.isEmpty { badly.append("The run had to be resumed \(state.resumes.count) time(s).") }
     if finished.allSatisfy({ $0.attempts <= 1 && $0.outcome != StepOutcome.failed.rawValue }) {
       well.append("Every step that applied finished at its first attempt, with no failure.")
