@@ -476,17 +476,24 @@ private func digits(_ count: Int) -> String {
     assertNoSecrets([key], in: o)
   }
 
-  /// A GitLab runner token (glrt-) has no API respond calls: it gets the runner's manual steps
-  /// instead of a lookup as a personal access token that can only answer 401.
-  @Test func gitlabRunnerTokenGetsTheRunnerInstruction() throws {
+  /// A GitLab runner token (glrt-) resets itself; when GitLab refuses the reset (its rotation
+  /// deadline passed) and still accepts the token, the run says so: NOT CONTAINED, exit 4, the
+  /// failed check's instruction in the report, and no personal-access-token lookup.
+  @Test func gitlabRunnerTokenGitLabStillAcceptsIsNotContained() throws {
+    let base = try receiver.prefix("gitlab")
     let key = "glrt-" + alphanumerics(24)
-    let o = try respond(["key-compromised", "--key", key, "--yes"], ["GITLAB_URL": services.receiverURL + "/nowhere"])
+    try receiver.script(
+      base + "/api/v4/runners/reset_authentication_token",
+      [answer(403, ["error": "Token rotation deadline has passed"])])
+    try receiver.script(base + "/api/v4/runners/verify", [answer(200, ["id": 12345, "token_expires_at": .null])])
+    let o = try respond(["key-compromised", "--key", key, "--yes"], ["GITLAB_URL": services.receiverURL + base])
     #expect(o.status == 4, "stderr: \(o.stderr)")
     #expect(try outcome(o, "gitlab-self") == .skippedCondition)
-    #expect(try outcome(o, "not-automated") == .succeeded)
+    #expect(try outcome(o, "gitlab-runner-reset") == .succeeded)
+    #expect(try outcome(o, "gitlab-runner-dead") == .failed)
+    #expect(try outcome(o, "gitlab-runner-config") == .skippedCondition)
     let text = try report(o)
-    #expect(text.contains("- [ ] This is a runner authentication token (glrt-). In GitLab open the runner's project"))
-    #expect(text.contains("(https://gitlab.com/{group-or-project}/-/settings/ci_cd)"))
+    #expect(text.contains("GitLab still accepts the runner token; delete the runner"))
     #expect(text.contains("LIVE: NOT CONTAINED"))
     assertNoSecrets([key], in: o)
   }

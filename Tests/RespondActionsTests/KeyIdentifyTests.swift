@@ -568,13 +568,14 @@ struct KeyIdentifyTests {
     #expect(!Value.object(result.outputs).jsonString().contains(key))
   }
 
-  @Test func gitLabRunnerTokensGetTheRunnerPlaybook() throws {
+  /// A runner token resets itself through GitLab's API (the runbook's gitlab-runner-reset), so
+  /// it is contained automatically and carries no manual playbook.
+  @Test func gitLabRunnerTokensAreContainedThroughTheResetAPI() throws {
     let id = try identify("glrt-" + String(repeating: "aB3_", count: 6))
     #expect(id.provider == "gitlab" && id.kind == "runner-token")
-    #expect(!id.automated)
-    let manual = try #require(id.manual)
-    #expect(manual.steps.contains("Settings > CI/CD > Runners") && manual.steps.contains("config.toml"))
-    #expect(manual.consoleURL == "https://gitlab.com/{group-or-project}/-/settings/ci_cd")
+    #expect(id.automated)
+    #expect(id.manual == nil)
+    #expect(id.revocableVia.contains("/runners/reset_authentication_token"))
   }
 
   @Test func slackWebhooksAreListedWithoutTheirSecretSegment() throws {

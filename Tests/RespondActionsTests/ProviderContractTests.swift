@@ -111,4 +111,83 @@ import Testing
       ["method": "POST", "url": .string(datadog.url + "/api/v2/api_keys/key-1"), "json": ["x": 1], "expect": [200]],
       naming: "OperationNotFound")
   }
+
+  // MARK: - Replacements (issue 15 item 3)
+
+  @Test func datadogAPIKeyCreationMatchesDatadogsDescriptionAndMasksTheKey() async throws {
+    let datadog = try Receiver(provider: "datadog", spec: "datadog.json")
+    let minted = String(repeating: "9f", count: 16)
+    try datadog.script(
+      "/api/v2/api_keys",
+      #"[{"status": 201, "body": {"data": {"type": "api_keys", "id": "new-1", "attributes": {"name": "ci (replaced)", "key": "\#(minted)", "last4": "9f9f"}}}}]"#
+    )
+    let env = ["DATADOG_HOST": datadog.url, "DD_API_KEY": Self.ddAPIKey, "DD_APP_KEY": Self.ddAppKey]
+    let masker = Masker()
+    let created = try await ContractTests.run(
+      try ContractTests.action("datadog.api-key.create"), ["name": "ci (replaced)"], env: env, masker: masker)
+    #expect(created.outputs["new-id"] == "new-1")
+    #expect(created.outputs["key"] == .string(minted))
+    #expect(!masker.mask("new key \(minted)").contains(minted), "masked the moment it arrived")
+    let sent = try datadog.recorded("/api/v2/api_keys")
+    #expect(sent.map(\.method) == ["POST"])
+    #expect(sent.allSatisfy { $0.contract == nil })
+    // Broken on purpose: the create without its `type` (the description requires data.type).
+    await Self.expectRefused(
+      [
+        "method": "POST", "url": .string(datadog.url + "/api/v2/api_keys"),
+        "json": ["data": ["attributes": ["name": "x"]]], "expect": [201],
+      ], naming: "'type' is a required property")
+  }
+
+  @Test func openAIAdminKeyCreationMatchesOpenAIsDescriptionAndMasksTheKey() async throws {
+    let openai = try Receiver(provider: "openai", spec: "openai.json")
+    let minted = "sk-admin-" + String(repeating: "n3w0", count: 15) + "T3BlbkFJ" + String(repeating: "k3y0", count: 15)
+    try openai.script(
+      "/v1/organization/admin_api_keys",
+      #"[{"status": 200, "body": {"object": "organization.admin_api_key", "id": "key_new", "name": "replaces key_abc", "redacted_value": "sk-admin...y0", "created_at": 1764756000, "expires_at": null, "owner": {"type": "user", "object": "organization.user", "id": "user_1", "name": "Ops", "created_at": 1711471533, "role": "owner"}, "value": "\#(minted)"}}]"#
+    )
+    let env = ["OPENAI_BASE_URL": openai.url + "/v1", "OPENAI_ADMIN_KEY": Self.adminKey]
+    let masker = Masker()
+    let created = try await ContractTests.run(
+      try ContractTests.action("openai.admin-key.create"), ["name": "replaces key_abc"], env: env, masker: masker)
+    #expect(created.outputs["new-id"] == "key_new")
+    #expect(!masker.mask("new key \(minted)").contains(minted), "masked the moment it arrived")
+    #expect(try openai.recorded("/v1/organization/admin_api_keys").allSatisfy { $0.contract == nil })
+    // Broken on purpose: the create without the required `name`.
+    await Self.expectRefused(
+      [
+        "method": "POST", "url": .string(openai.url + "/v1/organization/admin_api_keys"),
+        "auth": ["type": "bearer", "token": .string(Self.adminKey)], "json": ["expires_in_seconds": 60],
+        "expect": [200],
+      ], naming: "'name' is a required property")
+  }
+
+  @Test func gitlabRunnerResetAndVerifyMatchGitLabsReference() async throws {
+    let gitlab = try Receiver(provider: "gitlab", spec: "gitlab.json")
+    let leaked = "glrt-" + String(repeating: "Rn", count: 12)
+    let minted = "glrt-" + String(repeating: "Nw", count: 12)
+    try gitlab.script(
+      "/api/v4/runners/reset_authentication_token",
+      #"[{"status": 201, "body": {"token": "\#(minted)", "token_expires_at": null}}]"#)
+    try gitlab.script("/api/v4/runners/verify", #"[{"status": 403, "body": {"message": "403 Forbidden"}}]"#)
+    let env = ["GITLAB_URL": gitlab.url]
+    let masker = Masker()
+    let reset = try await ContractTests.run(
+      try ContractTests.action("gitlab.runner.reset-token"), ["token": .string(leaked)], env: env, masker: masker)
+    #expect(reset.outputs["status"] == 201)
+    #expect(!masker.mask("new token \(minted)").contains(minted), "masked the moment it arrived")
+    let verified = try await Self.run("gitlab.runner.verify", ["token": .string(leaked)], env: env)
+    #expect(verified.outputs["status"] == 403)
+    for path in ["/api/v4/runners/reset_authentication_token", "/api/v4/runners/verify"] {
+      let sent = try gitlab.recorded(path)
+      #expect(sent.map(\.method) == ["POST"])
+      #expect(sent.allSatisfy { $0.contract == nil }, "\(path)")
+    }
+    // Broken on purpose: the reset without the token (the reference requires it).
+    await Self.expectRefused(
+      [
+        "method": "POST", "url": .string(gitlab.url + "/api/v4/runners/reset_authentication_token"),
+        "json": ["id": 1], "expect": [201],
+      ], naming: "'token' is a required property")
+  }
 }

@@ -157,7 +157,9 @@ extension KeyFormats {
       }
       return identity(
         key, provider: "gitlab", kind: kind, prefix: prefix,
-        revocableVia: "revoke it in GitLab where it was created (settings of the user, project, group or runner)")
+        revocableVia: kind == "runner-token"
+          ? "POST /api/v4/runners/reset_authentication_token with the token itself (the old one dies at once)"
+          : "revoke it in GitLab where it was created (settings of the user, project, group or runner)")
     }
     return nil
   }

@@ -59,7 +59,8 @@ package enum ManualPlaybooks {
           + "Settings > Project > API keys (service-account and admin keys: Settings > Organization > Admin keys), "
           + "find the key whose redacted value ends in `\(last4)` and revoke it; then issue a replacement and put "
           + "it in every service that used the old one. " + confirmHint)
-    case ("gitlab", let kind) where kind != "personal-access-token":
+    // Runner tokens reset themselves (POST /runners/reset_authentication_token): the runbook's own.
+    case ("gitlab", let kind) where kind != "personal-access-token" && kind != "runner-token":
       return gitlab(kind)
     case ("sendgrid", _) where identity.keyID == nil:
       return ManualPlaybook(
@@ -123,14 +124,6 @@ package enum ManualPlaybooks {
     let whereAndHow: String
     var page: String?
     switch kind {
-    case "runner-token":
-      whereAndHow =
-        "This is a runner authentication token (glrt-). In GitLab open the runner's project or group, Settings > "
-        + "CI/CD > Runners (instance runners: Admin area > CI/CD > Runners); the runner host's config.toml names "
-        + "it (the [[runners]] entry holding this token, with its name and url). Delete that runner or reset its "
-        + "authentication token, register the runner again (gitlab-runner register) and update config.toml on "
-        + "every host that used the token."
-      page = "ci_cd"
     case "runner-registration-token":
       whereAndHow =
         "This is a runner registration token. In GitLab open the project or group, Settings > CI/CD > Runners, "
