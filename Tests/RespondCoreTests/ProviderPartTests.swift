@@ -86,6 +86,17 @@ import Testing
     }
   }
 
+  /// `respond plan` leaves another provider's part out like any branch not taken, even where the
+  /// step's own condition reads what plan cannot know (a step not run yet, a credential's env).
+  @Test func planHidesAnotherProvidersPart() throws {
+    let (rb, _) = try load()
+    let dead = try #require(rb?.step("acme-dead"))
+    for (provider, decided) in [("other", false as Bool?), ("acme", nil)] {
+      let known: [String: [String: Value]] = ["identify": ["provider": .string(provider)]]
+      #expect(PlanRenderer.condition(of: dead, values: [:], known: known) == decided, "\(provider)")
+    }
+  }
+
   @Test func theDigestCoversTheParts() throws {
     let (before, _) = try load()
     let (after, _) = try load(part: Self.acme.replacingOccurrences(of: "== 204", with: "== 200"))
