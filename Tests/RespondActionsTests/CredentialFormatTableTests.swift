@@ -33,6 +33,8 @@ struct FormatSample: CustomStringConvertible, Sendable {
   var kind: String
   var valid: String
   var nearMiss: String
+  /// The provider the responder names (`--provider`), for a format recognised only then.
+  var hint: String? = nil
   var description: String { "\(provider) \(kind)" }
 }
 
@@ -197,6 +199,12 @@ private func samples() -> [FormatSample] {
   short("vault", "batch-token", "hvb.", 138, T.word)
   short("google", "api-key", "AIza", 35, T.word)
   short("npm", "access-token", "npm_", 36, T.alnum)
+  // Bare hex, recognised only when the responder names Datadog (`only-when-named`).
+  for (kind, count) in [("api-key", 32), ("application-key", 40)] {
+    let body = text.take(count, T.hex)
+    rows.append(
+      FormatSample(provider: "datadog", kind: kind, valid: body, nearMiss: String(body.dropLast()), hint: "datadog"))
+  }
   return rows
 }
 
@@ -211,7 +219,9 @@ private let table = samples()
     return (ProviderFormats(providers), problems)
   }()
 
-  func identify(_ key: String) -> KeyIdentity { KeyIdentifyAction.identity(of: key, providers: Self.shipped.0) }
+  func identify(_ key: String, hint: String? = nil) -> KeyIdentity {
+    KeyIdentifyAction.identity(of: key, providers: Self.shipped.0, hint: hint)
+  }
 
   @Test func theShippedProviderFoldersLoadWithoutProblems() {
     #expect(Self.shipped.1.isEmpty, "\(Self.shipped.1.map(\.description))")
@@ -220,11 +230,11 @@ private let table = samples()
 
   @Test(arguments: table)
   func eachFormatRecognisesItsSampleAndRejectsItsNearMiss(sample: FormatSample) {
-    let valid = identify(sample.valid)
+    let valid = identify(sample.valid, hint: sample.hint)
     #expect(
       valid.provider == sample.provider && valid.kind == sample.kind,
       "valid sample read as \(valid.provider) \(valid.kind)")
-    let miss = identify(sample.nearMiss)
+    let miss = identify(sample.nearMiss, hint: sample.hint)
     #expect(!(miss.provider == sample.provider && miss.kind == sample.kind), "near miss accepted")
     // Nothing of a secret is shown but its prefix or declared public id and its fingerprint.
     if valid.secret {
@@ -247,7 +257,8 @@ private let table = samples()
   }
 
   @Test func atLeastSixtyFormatsAreRecognised() {
-    let recognised = Set(table.filter { identify($0.valid).kind == $0.kind }.map { $0.provider + " " + $0.kind })
+    let recognised = Set(
+      table.filter { identify($0.valid, hint: $0.hint).kind == $0.kind }.map { $0.provider + " " + $0.kind })
     #expect(recognised.count >= 60, "\(recognised.count) formats")
   }
 
@@ -255,11 +266,21 @@ private let table = samples()
   @Test func folderFormatsCarryTheirFoldersPlaybook() throws {
     for provider in Self.shipped.0.providers {
       let sample = try #require(table.first { $0.provider == provider.name })
-      let playbook = try #require(identify(sample.valid).manual)
+      let playbook = try #require(identify(sample.valid, hint: sample.hint).manual)
       #expect(playbook.consoleURL == provider.playbook.consoleURL)
       #expect(playbook.steps.contains(provider.playbook.revoke) && playbook.steps.contains(provider.playbook.update))
       #expect(playbook.steps.contains(provider.playbook.rotate))
       #expect(provider.playbook.consoleURL?.hasPrefix("https://") == true)
+    }
+  }
+
+  /// A format with nothing distinctive is tried only when the responder names its provider: a
+  /// 32-digit hex string is not called a Datadog key unless `--provider datadog` says so.
+  @Test func anOnlyWhenNamedFormatNeedsItsProviderNamed() throws {
+    for sample in table where sample.hint != nil {
+      #expect(identify(sample.valid).provider == "unknown", "\(sample)")
+      #expect(identify(sample.valid, hint: "npm").provider == "unknown", "\(sample)")
+      #expect(identify(sample.valid, hint: sample.hint).provider == sample.provider, "\(sample)")
     }
   }
 

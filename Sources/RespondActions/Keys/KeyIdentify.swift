@@ -21,7 +21,11 @@ package struct KeyIdentifyAction: Action {
       name: "key.identify",
       summary: "Recognise a leaked credential's provider and kind from its format (offline)",
       parameters: [
-        ParameterSpec("key", required: true, secret: true, "the leaked key, token or webhook URL")
+        ParameterSpec("key", required: true, secret: true, "the leaked key, token or webhook URL"),
+        ParameterSpec(
+          "provider", .string,
+          "the provider when the format does not name it (Datadog's bare hex keys): its folder's formats marked "
+            + "only-when-named are then tried too"),
       ],
       outputs: [
         OutputSpec(
@@ -60,7 +64,8 @@ package struct KeyIdentifyAction: Action {
     context.masker.register(key)
     // An unknown format is not an error: it is still a leaked credential, and the run goes on to
     // report it, notify, and hand the person the generic playbook (verdict NOT CONTAINED).
-    let identity = Self.identity(of: key, providers: providers)
+    let hint = context.optionalString("provider").flatMap { $0.isEmpty ? nil : $0 }
+    let identity = Self.identity(of: key, providers: providers, hint: hint)
     // A service-account key file holds a private key of its own: masked on its own too.
     if identity.kind == "service-account-key", let inner = Value.parseJSON(key)?["private_key"]?.stringValue {
       context.masker.register(inner)
@@ -83,8 +88,8 @@ package struct KeyIdentifyAction: Action {
   /// What `key` is: a Swift-recognised format first (those whose protocol needs code: checksums
   /// with more rules, AWS key ids, Vault token shapes, JSON key files), then the provider
   /// folders' formats in folder order, else an opaque secret.
-  package static func identity(of key: String, providers: ProviderFormats) -> KeyIdentity {
-    if let known = KeyFormats.identify(key) ?? providers.identify(key) { return known }
+  package static func identity(of key: String, providers: ProviderFormats, hint: String? = nil) -> KeyIdentity {
+    if let known = KeyFormats.identify(key) ?? providers.identify(key, hint: hint) { return known }
     var opaque = KeyFormats.opaque(key)
     if KeyFormats.nearMiss(key) == nil, let hint = providers.nearMiss(key) { opaque.notes.append(hint) }
     return opaque

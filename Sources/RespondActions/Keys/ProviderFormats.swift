@@ -15,13 +15,16 @@ package struct ProviderFormats: Sendable {
 
   /// The first declared format `key` matches whole (its prefix, then its pattern), or nil.
   /// Bounded like `KeyFormats.identify`: printable ASCII, at most `maximumLength` characters.
-  package func identify(_ key: String) -> KeyIdentity? {
+  /// `hint`: the provider the responder named (`--provider`); only then are its formats marked
+  /// `only-when-named` tried (bare hex keys, which would otherwise match any hex string).
+  package func identify(_ key: String, hint: String? = nil) -> KeyIdentity? {
     let bytes = Array(key.utf8)
     guard !bytes.isEmpty, bytes.count <= KeyFormats.maximumLength, bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
       return nil
     }
     for provider in providers {
-      for format in provider.formats where key.hasPrefix(format.prefix) {
+      for format in provider.formats
+      where key.hasPrefix(format.prefix) && (!format.onlyWhenNamed || provider.name == hint) {
         guard let match = try? format.compiled.regex.wholeMatch(in: key) else { continue }
         let publicID = format.publicID.flatMap { match.output[$0]?.substring.map(String.init) }
         return Self.identity(key, provider: provider, format: format, publicID: publicID)

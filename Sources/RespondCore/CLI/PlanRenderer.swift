@@ -24,7 +24,15 @@ package enum PlanRenderer {
     let decidable = when.references.allSatisfy {
       $0.path.first == "inputs" || ($0.path.first == "steps" && $0.path.count > 1 && known[$0.path[1]] != nil)
     }
-    guard decidable, let v = try? when.evaluate(EvaluationContext(inputs: values, steps: known)) else { return nil }
+    let context = EvaluationContext(inputs: values, steps: known)
+    guard decidable else {
+      // `a && b` with one side known false is decided false whatever the other side reads: how
+      // another provider's part (`dispatch == 'x' && ...`) is left out like any other branch.
+      let unknown = Set(when.references.filter { $0.path.first == "steps" && $0.path.count > 1 }.map { $0.path[1] })
+      let partial = when.decide(context, unknownSteps: unknown.subtracting(known.keys), environmentUnknown: true)
+      return partial.map(\.isTruthy) == false ? false : nil
+    }
+    guard let v = try? when.evaluate(context) else { return nil }
     return v.isTruthy
   }
 

@@ -9,6 +9,8 @@ struct PartialEvaluator {
   let unknownSteps: Set<String>
   /// Whether `incident.*` (verdict, stop reason) counts as unknown: it is only known at its turn.
   let incidentUnknown: Bool
+  /// Whether `env.*` and `configured.*` count as unknown (`respond plan` does not look at them).
+  var environmentUnknown = false
 
   func decide(_ node: Node) -> Value? {
     switch node {
@@ -54,11 +56,14 @@ struct PartialEvaluator {
   private func readsUnknown(_ node: Node) -> Bool {
     switch node {
     case .literal: return false
-    case .root(let root): return (root == .steps && !unknownSteps.isEmpty) || (root == .incident && incidentUnknown)
+    case .root(let root):
+      return (root == .steps && !unknownSteps.isEmpty) || (root == .incident && incidentUnknown)
+        || (environmentUnknown && (root == .env || root == .configured))
     case .access(let base, let segments):
       if case .root(let root) = base, case .name(let first)? = segments.first {
         if root == .steps && unknownSteps.contains(first) { return true }
         if root == .incident && incidentUnknown { return true }
+        if environmentUnknown && (root == .env || root == .configured) { return true }
       } else if readsUnknown(base) {
         return true
       }
@@ -77,8 +82,12 @@ struct PartialEvaluator {
 extension Template {
   /// The template's value when it can be decided before the run; nil when it reads something not
   /// known yet. A template that mixes text and expressions is decided only when all of them are.
-  package func decide(_ context: EvaluationContext, unknownSteps: Set<String>, incidentUnknown: Bool = true) -> Value? {
-    let partial = PartialEvaluator(context: context, unknownSteps: unknownSteps, incidentUnknown: incidentUnknown)
+  package func decide(
+    _ context: EvaluationContext, unknownSteps: Set<String>, incidentUnknown: Bool = true,
+    environmentUnknown: Bool = false
+  ) -> Value? {
+    var partial = PartialEvaluator(context: context, unknownSteps: unknownSteps, incidentUnknown: incidentUnknown)
+    partial.environmentUnknown = environmentUnknown
     if let (expression, _) = soleExpression { return partial.decide(expression.root) }
     for (expression, _) in expressions where partial.decide(expression.root) == nil { return nil }
     return try? evaluate(context)

@@ -40,6 +40,9 @@ package struct CredentialFormat: Sendable {
   package var revocableVia: String
   package var notes: [String]
   package var location: SourceLocation
+  /// `only-when-named: true`: tried only when the responder names the provider (`--provider`),
+  /// for a format with nothing distinctive (Datadog's bare hex keys).
+  package var onlyWhenNamed = false
 }
 
 /// A pattern compiled once at load. `Regex` is not `Sendable` (its output may hold any type);
@@ -78,7 +81,11 @@ extension RunbookLoader {
       guard FileManager.default.fileExists(atPath: folder + "/" + name, isDirectory: &isDirectory),
         isDirectory.boolValue
       else { continue }
+      // A folder may hold only its part of the response and its actions (GitHub's formats
+      // need Swift for their checksums); one with none of the three files is a mistake.
+      let parts = ["response.yaml", "actions.yaml"].map { folder + "/" + name + "/" + $0 }
       guard FileManager.default.fileExists(atPath: path) else {
+        if parts.contains(where: { FileManager.default.fileExists(atPath: $0) }) { continue }
         diagnostics.append(
           Diagnostic(
             SourceLocation(file: folder + "/" + name, line: 1, column: 1), "provider folder has no provider.yaml"))
@@ -186,13 +193,16 @@ extension NodeReader {
   mutating func credentialFormat(_ node: YAMLNode) -> CredentialFormat? {
     let allowed = [
       "kind", "prefix", "pattern", "checksum", "public-id", "listed-as", "authenticates", "revocable-via", "notes",
+      "only-when-named",
     ]
     guard let pairs = mapping(node, what: "a credential format", allowed: allowed) else { return nil }
     var values: [String: (String, YAMLNode)] = [:]
     var notes: [String] = []
     var authenticates = true
+    var onlyWhenNamed = false
     for (key, _, value) in pairs {
       switch key {
+      case "only-when-named": onlyWhenNamed = bool(value, what: "'only-when-named'") ?? false
       case "notes": notes = (sequence(value, what: "'notes'") ?? []).compactMap { string($0, what: "a note") }
       case "authenticates": authenticates = bool(value, what: "'authenticates'") ?? true
       default: if let text = string(value, what: "'\(key)'") { values[key] = (text, value) }
@@ -228,6 +238,7 @@ extension NodeReader {
       listing: .none,
       authenticates: authenticates, revocableVia: values["revocable-via"]?.0 ?? "", notes: notes, location: loc(node))
     format.checksum = values["checksum"].flatMap { CredentialChecksum(rawValue: $0.0) }
+    format.onlyWhenNamed = onlyWhenNamed
     if let (group, at) = values["public-id"] {
       format.publicID = group
       if !pattern.contains("(?<\(group)>") {

@@ -26,7 +26,8 @@ package struct RunbookLoader {
       return (nil, [Diagnostic(top, "file is not valid UTF-8")])
     }
     let digest = sha256Hex(data)
-    return load(text: text, file: path, digest: digest)
+    let folder = (path as NSString).deletingLastPathComponent
+    return load(text: text, file: path, digest: digest, providers: (folder.isEmpty ? "." : folder) + "/providers")
   }
 
   /// Reads a runbook or action file under the runbooks' size limit, which holds before reading:
@@ -52,7 +53,11 @@ package struct RunbookLoader {
 
   /// Loads runbook text (tests and `validate -` use this directly). The digest defaults to the
   /// text's own SHA-256: every runbook has one, so resume can always check it is the same.
-  package func load(text: String, file: String, digest: String? = nil) -> (Runbook?, [Diagnostic]) {
+  /// `providers`: the folder whose provider folders' `response.yaml` parts fill the runbook's
+  /// `provider-steps` entries (nil: none, the entries stay empty).
+  package func load(text: String, file: String, digest: String? = nil, providers: String? = nil)
+    -> (Runbook?, [Diagnostic])
+  {
     var parser = NodeReader(file: file)
     // Anchors and aliases are refused before parsing: runbooks are short and explicit, and an
     // alias bomb would make walking the tree exponential. (Yams does not keep anchors.)
@@ -77,8 +82,15 @@ package struct RunbookLoader {
     } catch {
       return (nil, [Diagnostic(SourceLocation(file: file, line: 1, column: 1), "cannot parse YAML: \(error)")])
     }
-    let runbook = parser.runbook(node, digest: digest ?? sha256Hex(Array(text.utf8)))
-    return (runbook, parser.diagnostics)
+    guard var runbook = parser.runbook(node, digest: digest ?? sha256Hex(Array(text.utf8))) else {
+      return (nil, parser.diagnostics)
+    }
+    var diagnostics = parser.diagnostics
+    if runbook.dispatch != nil || !runbook.providerSlots.isEmpty {
+      let (parts, problems) = providers.map { loadProviderParts(folder: $0) } ?? ([], [])
+      diagnostics += problems + compose(&runbook, parts: parts)
+    }
+    return (runbook, diagnostics)
   }
 }
 
@@ -86,6 +98,8 @@ package struct RunbookLoader {
 struct NodeReader {
   let file: String
   var diagnostics: [Diagnostic] = []
+  /// The `- provider-steps: <slot>` entries met while reading the phases.
+  var providerSlots: [ProviderSlot] = []
 
   init(file: String) { self.file = file }
 
@@ -193,7 +207,7 @@ struct NodeReader {
   // MARK: - Runbook
 
   mutating func runbook(_ node: YAMLNode, digest: String) -> Runbook? {
-    let topKeys = ["runbook", "description", "inputs", "env", "phases", "on-stop", "report", "drill"]
+    let topKeys = ["runbook", "description", "inputs", "env", "phases", "on-stop", "report", "drill", "dispatch"]
     guard let pairs = mapping(node, what: "runbook", allowed: topKeys) else { return nil }
     var rb = Runbook(
       name: "", description: "", file: file, digest: digest, inputs: [], env: [], phases: [],
@@ -217,11 +231,17 @@ struct NodeReader {
       case "report": rb.report = report(value)
       case "on-stop": rb.onStop = onStop(value)
       case "drill": rb.drillTarget = drill(value)
+      case "dispatch": rb.dispatch = dispatch(value)
       default: break
       }
     }
     if !sawName { error(node, "missing required key 'runbook' (the runbook's name)") }
     if !sawPhases { error(node, "missing required key 'phases'") }
+    rb.providerSlots = providerSlots
+    if rb.dispatch == nil, let first = providerSlots.first {
+      error(
+        first.location, "'provider-steps' needs a top-level 'dispatch' (e.g. dispatch: ${{ steps.identify.provider }})")
+    }
     return rb
   }
 
@@ -307,7 +327,14 @@ struct NodeReader {
         out.append((phase, []))
         continue
       }
-      let steps = (sequence(value, what: "phase '\(name)'") ?? []).compactMap { step($0, phase: phase) }
+      var steps: [Step] = []
+      for entry in sequence(value, what: "phase '\(name)'") ?? [] {
+        if let slot = providerSlot(entry, phase: phase, index: steps.count) {
+          providerSlots.append(slot)
+        } else if let step = step(entry, phase: phase) {
+          steps.append(step)
+        }
+      }
       out.append((phase, steps))
     }
     return out.sorted { $0.0 < $1.0 }

@@ -126,6 +126,15 @@ package struct UndoSpec: Sendable {
   package var location: SourceLocation
 }
 
+/// A `- provider-steps: <slot>` entry of a phase: every provider folder's steps for that slot
+/// (`response.yaml`) go there, folders in name order, at `index` among the phase's own steps.
+package struct ProviderSlot: Sendable {
+  package var name: String
+  package var phase: Phase
+  package var index: Int
+  package var location: SourceLocation
+}
+
 /// One step of a phase.
 package struct Step: Sendable {
   package var id: String
@@ -196,6 +205,11 @@ package struct Runbook: Sendable {
   package var onStop: [Step] = []
   /// `drill: target:`: how long the containment path may take, for scoring drills (DrillScore).
   package var drillTarget: Duration? = nil
+  /// `dispatch: ${{ steps.identify.provider }}`: the expression naming the provider whose part
+  /// of the response runs; each placed provider step runs only when it equals its folder's name.
+  package var dispatch: (source: String, location: SourceLocation)? = nil
+  /// Where the file places the provider folders' parts (`- provider-steps: contain`), in file order.
+  package var providerSlots: [ProviderSlot] = []
 
   /// All steps in run order.
   package var steps: [Step] { phases.sorted { $0.0 < $1.0 }.flatMap(\.1) }
