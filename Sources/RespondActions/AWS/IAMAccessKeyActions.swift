@@ -157,7 +157,9 @@ struct ListAccessKeysAction: Action {
     }
     var summary = "\(user ?? "signing user") has \(keys.count) key(s), \(active) active"
     if let wanted { summary += "; \(wanted) is \(status)" }
-    if let newer { summary += "; \(newer) is Active and newer" }
+    // Only beside a listed key: with the key gone (verify-deleted) every Active key counts, and
+    // "newer" would tell the reader of the timeline something nobody checked.
+    if let newer, status != "absent" { summary += "; the user already holds a newer Active key, \(newer)" }
     return ActionResult(
       outputs: [
         "keys": .array(keys.map(\.value)), "count": .number(Double(keys.count)),
