@@ -134,7 +134,7 @@ struct ListAccessKeysAction: Action {
         OutputSpec("status", "Active, Inactive or absent for access-key-id (null when not given)"),
         OutputSpec(
           "newer-active-key-id",
-          "another Active key created no earlier than access-key-id (its replacement already held), or null"),
+          "another Active key not older than access-key-id (any, if that one is unlisted): a replacement held"),
       ],
       mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: false),
       permissions: [
