@@ -52,6 +52,18 @@ package final class CloudTrailEmulator: @unchecked Sendable {
     throw TestServices.Missing(description: "cloudtrail_emulator.py did not start within 15 s")
   }
 
+  /// What an end-to-end suite hands a `respond` it runs against moto: the admin key
+  /// (`TestServices.awsEnvironment`), OpenBao's address and token when `vault`, AWS at `endpoint`
+  /// when a proxy sits in front of moto, and CloudTrail's LookupEvents here. moto answers them
+  /// with HTTP 500, and a run then spent about 7 s retrying its two searches in 20 regions.
+  package func awsEnvironment(vault: Bool = false, endpoint: String? = nil) -> [String: String] {
+    var env = services.awsEnvironment
+    if vault { env.merge(services.vaultEnvironment) { a, _ in a } }
+    if let endpoint { env["AWS_ENDPOINT_URL"] = endpoint }
+    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = url
+    return env
+  }
+
   deinit {
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()

@@ -57,12 +57,7 @@ import Testing
   }
 
   /// AWS through the counting proxy; CloudTrail (which moto lacks) at the emulator.
-  var environment: [String: String] {
-    var env = services.awsEnvironment
-    env["AWS_ENDPOINT_URL"] = proxyURL
-    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = cloudtrail.url
-    return env
-  }
+  var environment: [String: String] { cloudtrail.awsEnvironment(endpoint: proxyURL) }
 
   /// The IAM changes every run asks for; the counts are compared with the run without a crash.
   static let changes: Set<String> = [
