@@ -17,38 +17,14 @@ import Testing
   let moto: MotoFixture
   let cloudtrail: CloudTrailEmulator
   let out = NSTemporaryDirectory() + "respond-fault-" + UUID().uuidString
-  let proxy: Process
-  let proxyURL: String
+  let proxy: FaultProxy
+  var proxyURL: String { proxy.url }
 
   init() throws {
     services = try TestServices.load()
     moto = MotoFixture(services)
     cloudtrail = try CloudTrailEmulator(services)
-    let portFile = NSTemporaryDirectory() + "faultproxy-\(UUID().uuidString).port"
-    proxy = Process()
-    proxy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    proxy.arguments = [
-      "python3", services.repoRoot + "/Tests/Support/faultproxy.py", "--target", services.motoURL,
-      "--port-file", portFile,
-    ]
-    proxy.standardOutput = FileHandle.nullDevice
-    try proxy.run()
-    var port: String?
-    for _ in 0..<150 where port == nil {  // at most 15 s for python to start
-      port = try? String(contentsOfFile: portFile, encoding: .utf8)
-      if port == nil { usleep(100_000) }
-    }
-    guard let port else {
-      kill(proxy.processIdentifier, SIGKILL)
-      throw TestFailure("faultproxy.py did not start within 15 s")
-    }
-    proxyURL = "http://127.0.0.1:\(port)"
-  }
-
-  /// SIGKILL: a child started by Process may have SIGTERM blocked, and then never ends.
-  deinit {
-    kill(proxy.processIdentifier, SIGKILL)
-    proxy.waitUntilExit()
+    proxy = try FaultProxy(services, target: services.motoURL)
   }
 
   /// respond talks to AWS through the proxy, CloudTrail aside; each HTTP exchange may take at most 1 s.
