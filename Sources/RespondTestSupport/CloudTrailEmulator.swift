@@ -30,26 +30,9 @@ package final class CloudTrailEmulator: @unchecked Sendable {
     self.services = services
     directory = NSTemporaryDirectory() + "respond-cloudtrail-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    let portFile = directory + "/port"
-    process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments =
-      [
-        "python3", services.repoRoot + "/Tests/Support/cloudtrail_emulator.py", "--upstream", services.motoURL,
-        "--port", "0", "--port-file", portFile,
-      ] + arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    for _ in 0..<150 {
-      if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) {
-        url = "http://127.0.0.1:\(port)"
-        return
-      }
-      usleep(100_000)
-    }
-    kill(process.processIdentifier, SIGKILL)
-    throw TestServices.Missing(description: "cloudtrail_emulator.py did not start within 15 s")
+    (process, url) = try startLocalServer(
+      services.repoRoot + "/Tests/Support/cloudtrail_emulator.py",
+      ["--upstream", services.motoURL, "--port", "0"] + arguments, quietErrors: true)
   }
 
   /// What an end-to-end suite hands a `respond` it runs against moto: the admin key
