@@ -30,26 +30,21 @@ package final class CloudTrailEmulator: @unchecked Sendable {
     self.services = services
     directory = NSTemporaryDirectory() + "respond-cloudtrail-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    let portFile = directory + "/port"
-    process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments =
-      [
-        "python3", services.repoRoot + "/Tests/Support/cloudtrail_emulator.py", "--upstream", services.motoURL,
-        "--port", "0", "--port-file", portFile,
-      ] + arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    for _ in 0..<150 {
-      if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) {
-        url = "http://127.0.0.1:\(port)"
-        return
-      }
-      usleep(100_000)
-    }
-    kill(process.processIdentifier, SIGKILL)
-    throw TestServices.Missing(description: "cloudtrail_emulator.py did not start within 15 s")
+    (process, url) = try startLocalServer(
+      services.repoRoot + "/Tests/Support/cloudtrail_emulator.py",
+      ["--upstream", services.motoURL, "--port", "0"] + arguments, quietErrors: true)
+  }
+
+  /// What an end-to-end suite hands a `respond` it runs against moto: the admin key
+  /// (`TestServices.awsEnvironment`), OpenBao's address and token when `vault`, AWS at `endpoint`
+  /// when a proxy sits in front of moto, and CloudTrail's LookupEvents here. moto answers them
+  /// with HTTP 500, and a run then spent about 7 s retrying its two searches in 20 regions.
+  package func awsEnvironment(vault: Bool = false, endpoint: String? = nil) -> [String: String] {
+    var env = services.awsEnvironment
+    if vault { env.merge(services.vaultEnvironment) { a, _ in a } }
+    if let endpoint { env["AWS_ENDPOINT_URL"] = endpoint }
+    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = url
+    return env
   }
 
   deinit {

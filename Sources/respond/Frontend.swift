@@ -82,6 +82,12 @@ enum Frontend {
   }
 
   /// Asks on the terminal when stdin and stderr are one; nil otherwise (no guessing).
+  /// The runbooks folder a command without a runbook of its own uses: `--runbooks`, else the
+  /// first folder of the search path that exists (where `respond <runbook>` would look first).
+  static func runbooksFolder(_ explicit: String?) -> String? {
+    RunbookCatalog(explicit: explicit).searchPath.first { FileManager.default.fileExists(atPath: $0) }
+  }
+
   static func approver() -> (any Approver)? {
     isatty(STDIN_FILENO) == 1 && isatty(STDERR_FILENO) == 1 ? TerminalApprover() : nil
   }

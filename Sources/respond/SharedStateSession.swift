@@ -122,7 +122,7 @@ enum SharedStateSession {
   static func approve(_ url: String, step: String, by person: ApprovalPerson, host: String) async throws -> (
     IncidentApproval.Recorded, String
   ) {
-    let masker = Masker()
+    let masker = Masker(formats: KeyCatalogue(runbooksFolder: Frontend.runbooksFolder(nil)))
     let (location, id) = try SharedStateLocation.parseIncident(url)
     let (store, days) = try await open(location, masker: masker)
     let scratch = NSTemporaryDirectory() + "respond-approve-" + UUID().uuidString

@@ -23,46 +23,18 @@ import Testing
   let moto: MotoFixture
   let cloudtrail: CloudTrailEmulator
   let root = NSTemporaryDirectory() + "respond-attacker-crash-" + UUID().uuidString
-  let proxy: Process
-  let proxyURL: String
+  let proxy: FaultProxy
+  var proxyURL: String { proxy.url }
 
   init() throws {
     services = try TestServices.load()
     moto = MotoFixture(services)
     cloudtrail = try CloudTrailEmulator(services)
-    let portFile = NSTemporaryDirectory() + "faultproxy-\(UUID().uuidString).port"
-    proxy = Process()
-    proxy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    proxy.arguments = [
-      "python3", services.repoRoot + "/Tests/Support/faultproxy.py", "--target", services.motoURL,
-      "--port-file", portFile,
-    ]
-    proxy.standardOutput = FileHandle.nullDevice
-    try proxy.run()
-    var port: String?
-    for _ in 0..<150 where port == nil {  // at most 15 s for python to start
-      port = try? String(contentsOfFile: portFile, encoding: .utf8)
-      if port == nil { usleep(100_000) }
-    }
-    guard let port else {
-      kill(proxy.processIdentifier, SIGKILL)
-      throw TestFailure("faultproxy.py did not start within 15 s")
-    }
-    proxyURL = "http://127.0.0.1:\(port)"
-  }
-
-  deinit {
-    kill(proxy.processIdentifier, SIGKILL)
-    proxy.waitUntilExit()
+    proxy = try FaultProxy(services, target: services.motoURL)
   }
 
   /// AWS through the counting proxy; CloudTrail (which moto lacks) at the emulator.
-  var environment: [String: String] {
-    var env = services.awsEnvironment
-    env["AWS_ENDPOINT_URL"] = proxyURL
-    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = cloudtrail.url
-    return env
-  }
+  var environment: [String: String] { cloudtrail.awsEnvironment(endpoint: proxyURL) }
 
   /// The IAM changes every run asks for; the counts are compared with the run without a crash.
   static let changes: Set<String> = [

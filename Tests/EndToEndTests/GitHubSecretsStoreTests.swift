@@ -70,8 +70,7 @@ import Testing
     try scriptGitHub(prefix: prefix, repo: repo, publicKey: publicKey, updatedAt: soon)
     let githubToken = "ghp_" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(36))
 
-    var env = services.awsEnvironment
-    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = cloudtrail.url
+    var env = cloudtrail.awsEnvironment()
     env["GITHUB_API_URL"] = services.receiverURL + prefix
     env["GITHUB_TOKEN"] = githubToken
     let o = try runRespond(
@@ -114,8 +113,7 @@ import Testing
     try scriptGitHub(
       prefix: prefix, repo: "octo-org/stale", publicKey: pair["public"]?.stringValue ?? "",
       updatedAt: "2020-01-10T14:59:22Z")
-    var env = services.awsEnvironment
-    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = cloudtrail.url
+    var env = cloudtrail.awsEnvironment()
     env["GITHUB_API_URL"] = services.receiverURL + prefix
     env["GITHUB_TOKEN"] = "ghp_" + String(repeating: "a", count: 36)
     let o = try runRespond(

@@ -16,15 +16,10 @@ import Testing
     cloudtrail = try CloudTrailEmulator(services)
   }
 
-  /// CloudTrail answered by the botocore-checked emulator (moto has none): against moto's HTTP
-  /// 500 every run spent about 7 s retrying its two LookupEvents steps in 20 regions.
+  /// CloudTrail answered by the botocore-checked emulator (moto has none).
   let cloudtrail: CloudTrailEmulator
 
-  var environment: [String: String] {
-    var env = services.awsEnvironment
-    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = cloudtrail.url
-    return env
-  }
+  var environment: [String: String] { cloudtrail.awsEnvironment() }
 
   func unique(_ base: String) -> String { "\(base)-\(UUID().uuidString.prefix(8).lowercased())" }
 

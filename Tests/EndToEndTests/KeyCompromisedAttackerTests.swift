@@ -40,8 +40,7 @@ import Testing
   /// moto plus PagerDuty at the recording receiver, and CloudTrail LookupEvents (which moto
   /// lacks) at the emulator, holding what was loaded into it (the attack's records, when loaded).
   func environment() throws -> [String: String] {
-    var env = services.awsEnvironment
-    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = cloudtrail.url
+    var env = cloudtrail.awsEnvironment()
     env["PAGERDUTY_ROUTING_KEY"] = "R0UT1NGKEY" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
     env["PAGERDUTY_EVENTS_URL"] = services.receiverURL + prefix + "/pagerduty"
     return env

@@ -114,4 +114,40 @@ import Testing
     for (path, text) in allFileContents(under: dir) { #expect(!text.contains(key), "the key is in \(path)") }
     #expect(!o.stdout.contains(key) && !o.stderr.contains(key))
   }
+
+  /// A provider folder's public id (Twilio's API key SID, `authenticates: false`) is shown alike
+  /// by a run, by the resume of it and by `respond identify`: each masks with the catalogue of
+  /// the runbooks folder it uses, the provider folders' formats included. With the Swift formats
+  /// only, the resume and identify masked the SID the run had shown as a secret's fingerprint.
+  @Test func aProviderFoldersPublicIdIsShownAlikeByTheRunItsResumeAndIdentify() throws {
+    let sid = "SK" + Self.random(32, "0123456789abcdef")
+    let runbooks = TestServices.repositoryRoot() + "/Runbooks"
+    let identified = "twilio api-key-sid \(sid): no API respond can call"
+    let shown = "The console lists this credential as `\(sid)`"
+    let run = try runRespond(
+      ["key-compromised", "--key", sid, "--yes", "--runbooks", runbooks, "--out", root + "/run"],
+      environment: ["HOME": root])
+    #expect(run.status == 4 && run.stderr.contains(identified) && run.stderr.contains(shown), "\(run.stderr)")
+
+    // Killed right after the journal's third record, identify's start: the resume runs it again.
+    let crashed = try runRespond(
+      ["key-compromised", "--key", sid, "--yes", "--runbooks", runbooks, "--out", root + "/crash"],
+      environment: ["HOME": root, "RESPOND_TEST_CRASH_AT": "3"])
+    let id = try #require(
+      try FileManager.default.contentsOfDirectory(atPath: root + "/crash").first { !$0.hasPrefix(".") })
+    let dir = root + "/crash/" + id
+    let state = try IncidentState.load(journal: dir + "/journal.jsonl")
+    #expect(crashed.status != 0 && state.steps["identify"] != nil && state.steps["identify"]?.outcome != .succeeded)
+    let resumed = try runRespond(["resume", dir, "--yes"], environment: ["HOME": root])
+    #expect(resumed.status == 4, "stderr: \(resumed.stderr)")
+    #expect(resumed.stderr.contains(identified) && resumed.stderr.contains(shown), "\(resumed.stderr)")
+    #expect(!resumed.stderr.contains(Masker.fingerprint(sid)), "the resume masked the SID: \(resumed.stderr)")
+    let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
+    #expect(report.contains("| Leaked key | \(sid) |") && report.contains(shown))
+
+    let o = try runRespond(["identify", "--runbooks", runbooks, "--key", sid, "--json"], environment: [:])
+    let json = try #require(Value.parseJSON(Data(o.stdout.utf8)), "stdout: \(o.stdout)")
+    #expect(json["provider"] == "twilio" && json["secret"] == false)
+    #expect(json["key-id"] == .string(sid) && json["display"] == .string(sid), "\(json)")
+  }
 }

@@ -22,11 +22,7 @@ import Testing
     cloudtrail = try CloudTrailEmulator(services)
   }
 
-  var environment: [String: String] {
-    var env = services.awsEnvironment.merging(services.vaultEnvironment) { a, _ in a }
-    env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = cloudtrail.url
-    return env
-  }
+  var environment: [String: String] { cloudtrail.awsEnvironment(vault: true) }
 
   func unique(_ base: String) -> String { "\(base)-\(UUID().uuidString.prefix(8).lowercased())" }
 

@@ -91,6 +91,15 @@ struct ParameterStore: Sendable {
     .aws(AWSPermission("kms", "Decrypt", resource: IAMResources.kmsKey, mutates: false, purpose: "SecretStores")),
     .aws(AWSPermission("kms", "Encrypt", resource: IAMResources.kmsKey, mutates: true, purpose: "SecretStores")),
   ]
+
+  /// What writing a parameter the way `put` and `verify` do needs (its type and key described,
+  /// the new version put, then read back), for every action that writes one: a call added to
+  /// that sequence is granted to all of them at once.
+  static let writePermissions: [ProviderPermission] =
+    [
+      permission("DescribeParameters", mutates: false), permission("GetParameter", mutates: false),
+      permission("PutParameter", mutates: true),
+    ] + kms
 }
 
 // MARK: - aws.ssm.get-parameter
@@ -168,11 +177,7 @@ struct PutParameterAction: Action {
         OutputSpec("verified", "true: the value read back (decrypted) is the one written"),
       ],
       mutates: true, idempotent: true, requirements: AWSActions.requirements(regional: true),
-      permissions: [
-        ParameterStore.permission("DescribeParameters", mutates: false),
-        ParameterStore.permission("GetParameter", mutates: false),
-        ParameterStore.permission("PutParameter", mutates: true),
-      ] + ParameterStore.kms)
+      permissions: ParameterStore.writePermissions)
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {

@@ -243,11 +243,7 @@ struct ReplaceParameterCopiesAction: Action {
       parameters: SecretCopyReplacer.parameters + [ParameterSpec("region", .string, "the parameters' region")],
       outputs: SecretCopyReplacer.outputs, mutates: true, idempotent: true,
       requirements: AWSActions.requirements(regional: true),
-      permissions: [
-        ParameterStore.permission("DescribeParameters", mutates: false),
-        ParameterStore.permission("GetParameter", mutates: false),
-        ParameterStore.permission("PutParameter", mutates: true),
-      ] + ParameterStore.kms)
+      permissions: ParameterStore.writePermissions)
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {

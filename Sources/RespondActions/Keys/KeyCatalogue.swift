@@ -15,6 +15,13 @@ package struct KeyCatalogue: CredentialCatalogue {
     self.init(providers: (registry.action(named: "key.identify") as? KeyIdentifyAction)?.providers ?? ProviderFormats())
   }
 
+  /// The catalogue a run of a runbook in `runbooksFolder` masks with (its registry's), for a
+  /// command that masks before or without running one: a provider folder's public id shown by
+  /// the run is shown by the command too, not masked as a secret.
+  package init(runbooksFolder: String?) {
+    self.init(StandardActions.registry(runbooksFolder: runbooksFolder).0)
+  }
+
   package func shown(_ value: String) -> ShownCredential {
     let identity = KeyIdentifyAction.identity(of: value, providers: providers)
     return ShownCredential(display: identity.display, isPublic: !identity.secret)

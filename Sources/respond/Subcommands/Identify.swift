@@ -19,10 +19,11 @@ struct Identify: AsyncParsableCommand {
   var runbooks: String?
 
   func run() async throws {
-    let masker = Masker()
+    let (registry, problems) = StandardActions.registry(runbooksFolder: Frontend.runbooksFolder(runbooks))
+    // The catalogue a run from the same folder masks with: a provider folder's public id is
+    // shown as the run shows it.
+    let masker = Masker(formats: KeyCatalogue(registry))
     masker.register(key)
-    let folder = RunbookCatalog(explicit: runbooks).searchPath.first { FileManager.default.fileExists(atPath: $0) }
-    let (registry, problems) = StandardActions.registry(runbooksFolder: folder)
     // A bad provider file is left out and said so; the formats of the others still count.
     for problem in problems.sorted() { FileHandle.standardError.write(Data((problem.description + "\n").utf8)) }
     guard let action = registry.action(named: "key.identify") else {

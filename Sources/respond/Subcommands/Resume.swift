@@ -61,11 +61,12 @@ struct Resume: AsyncParsableCommand {
       Frontend.error("\(error)")
       throw ExitCode(2)
     }
-    let masker = Masker()
-    // `respond resume s3://bucket/prefix/incidents/<id>`: the shared incident, pulled and verified.
+    // `respond resume s3://bucket/prefix/incidents/<id>`: the shared incident, pulled and verified
+    // (before its runbook is known: masked as a run from the --runbooks folder would be).
     var directory = self.directory
     var pulledFrom: SharedStateLocation?
     if directory.hasPrefix("s3://") {
+      let masker = Masker(formats: KeyCatalogue(runbooksFolder: Frontend.runbooksFolder(invocation.runbooks)))
       switch await SharedStateSession.pull(directory, out: invocation.out, masker: masker) {
       case .failure(let stop):
         Frontend.error(stop.message)
@@ -76,10 +77,13 @@ struct Resume: AsyncParsableCommand {
       }
     }
     let prepared: Prepared
+    let masker: Masker
     do {
+      let loaded = try Self.load(directory: directory, invocation: invocation)
+      // The catalogue the run masked with (its runbook's registry): what it showed, a resume shows.
+      masker = Masker(formats: KeyCatalogue(loaded.registry))
       prepared = try Self.prepare(
-        directory: directory, invocation: invocation, masker: masker,
-        progress: Frontend.progress(masker, all: invocation.all),
+        loaded, invocation: invocation, masker: masker, progress: Frontend.progress(masker, all: invocation.all),
         approver: Frontend.approver(), limiters: nil)
     } catch let refusal as Refusal {
       if let text = refusal.printed { FileHandle.standardError.write(Data((text + "\n").utf8)) }
@@ -134,12 +138,30 @@ struct Resume: AsyncParsableCommand {
     }
   }
 
+  /// An incident's journal, and the runbook it runs with its registry (whose catalogue the
+  /// resume masks with).
+  struct Loaded {
+    var directory: String
+    var state: IncidentState
+    var info: IncidentInfo
+    var path: String
+    var registry: ActionRegistry
+    var runbook: Runbook
+  }
+
   /// Reads the incident's journal, finds and validates its runbook, builds the runner and takes
   /// the key's responder lock. Shared by `respond resume DIR` and the batch resume.
   static func prepare(
     directory: String, invocation: RunbookInvocation, masker: Masker, progress: ProgressLog,
     approver: (any Approver)?, limiters: RateLimiters?, environment: [String: String] = Frontend.environment
   ) throws -> Prepared {
+    try prepare(
+      load(directory: directory, invocation: invocation), invocation: invocation, masker: masker, progress: progress,
+      approver: approver, limiters: limiters, environment: environment)
+  }
+
+  /// Reads the incident's journal and finds and validates its runbook, as recorded (or in --runbooks).
+  static func load(directory: String, invocation: RunbookInvocation) throws -> Loaded {
     let journalPath = directory + "/journal.jsonl"
     let state: IncidentState
     do { state = try IncidentState.load(journal: journalPath) } catch {
@@ -160,12 +182,23 @@ struct Resume: AsyncParsableCommand {
     case .success(let rb): runbook = rb
     case .failure(let invalid): throw Refusal(message: "", code: 2, printed: invalid.description)
     }
+    return Loaded(directory: directory, state: state, info: info, path: path, registry: registry, runbook: runbook)
+  }
+
+  /// Builds the runner of a loaded incident and takes the key's responder lock.
+  static func prepare(
+    _ loaded: Loaded, invocation: RunbookInvocation, masker: Masker, progress: ProgressLog,
+    approver: (any Approver)?, limiters: RateLimiters?, environment: [String: String] = Frontend.environment
+  ) throws -> Prepared {
+    let (directory, state, info, path, runbook) = (
+      loaded.directory, loaded.state, loaded.info, loaded.path, loaded.runbook
+    )
     if let why = ResumeCheck.refusal(state, runbookDigest: runbook.digest, runbookPath: path) {
       throw Refusal(message: masker.mask(why), code: 2)
     }
     let options = RunOptions(mode: info.mode, invocation: invocation, limiters: limiters)
     let runner = IncidentRunner(
-      runbook: runbook, registry: registry, environment: environment, transport: Frontend.transport(),
+      runbook: runbook, registry: loaded.registry, environment: environment, transport: Frontend.transport(),
       masker: masker, progress: progress, approver: approver, options: options)
     // The same per-key lock as the run that started the incident: in the incident's parent folder.
     let lock: IncidentLock?
