@@ -1,4 +1,5 @@
 import Foundation
+import RespondTestSupport
 import Testing
 
 @testable import RespondCore
@@ -128,5 +129,29 @@ extension ProviderPartTests {
     #expect(
       problems.contains { $0.hasPrefix("host.yaml:10:25: error: step 'acme-revoke' has not run yet at this point") },
       "\(problems)")
+  }
+
+  /// The shipped runbook names no provider part's step: what it needs from one it reads as
+  /// `provider.NAME`, and GitLab's rotated token is what the found copies get, nobody else's.
+  @Test func keyCompromisedReadsNoPartsStepByID() throws {
+    let folder = TestServices.repositoryRoot() + "/Runbooks"
+    let (parts, partProblems) = RunbookLoader().loadProviderParts(folder: folder + "/providers")
+    #expect(partProblems.isEmpty, "\(partProblems)")
+    let text = try String(contentsOfFile: folder + "/key-compromised.yaml", encoding: .utf8)
+    for id in parts.flatMap({ $0.slots.flatMap(\.steps) }).map(\.id) {
+      #expect(!text.contains("steps.\(id)."), "key-compromised.yaml reads \(id)")
+    }
+    let (loaded, problems) = RunbookLoader().load(path: folder + "/key-compromised.yaml")
+    #expect(!problems.hasErrors, "\(problems)")
+    let copies = try #require(loaded?.step("replace-vault-copies"))
+    let replacement = try #require(copies.with.first { $0.0 == "replacement" }?.1)
+    let rotated: [String: [String: Value]] = [
+      "gitlab-rotate": ["new-id": "42", "token": "glpat-rotated"], "datadog-create": ["new-id": "dd-new"],
+    ]
+    for (provider, expected) in [("gitlab", Value.string("glpat-rotated")), ("datadog", .null)] {
+      var steps = rotated
+      steps["identify"] = ["provider": .string(provider)]
+      #expect(try replacement.evaluate(EvaluationContext(steps: steps)) == expected, "\(provider)")
+    }
   }
 }
