@@ -165,7 +165,8 @@ private func digits(_ count: Int) -> String {
     #expect(o.status == 0, "stderr: \(o.stderr)")
     let text = try report(o)
     #expect(text.contains("LIVE: CONTAINED"))
-    #expect(text.contains("| Owner | octocat |"))
+    #expect(text.contains("| Owner | octocat |"), "the GitHub part provides the owner")
+    #expect(!text.contains("Audit events (Vault)"), "Vault's fact is not a GitHub run's, not even as n/a")
     #expect(text.contains("| Provider | github (classic-pat) |"))
     for step in ["github-before", "github-revoke", "github-after", "github-dead"] {
       #expect(try outcome(o, step) == .succeeded, "\(step)")
@@ -540,6 +541,7 @@ private func digits(_ count: Int) -> String {
     let text = try report(o)
     #expect(text.contains("LIVE: CONTAINED"))
     #expect(text.contains("### Vault audit log (step `vault-audit`)"))
+    #expect(text.contains("| Audit events (Vault) | "), "the Vault part's own fact, in a Vault run")
     #expect(text.contains("auth/token/lookup-self"), "the token's own request is in the evidence")
     assertNoSecrets([token, services.baoToken], in: o)
   }

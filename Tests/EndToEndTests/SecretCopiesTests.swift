@@ -110,6 +110,7 @@ import Testing
     let notApplicable = report.split(separator: "\n").first { $0.hasPrefix("| Not applicable to this run |") }
     #expect(notApplicable?.contains("Copies search stopped early") == true, "no bound was hit")
     #expect(!report.contains("| Copies search stopped early |"))
+    #expect(!report.contains("Audit events (Vault)"), "a provider part's fact is not an AWS run's")
     let dir = (o.lastLine as NSString).deletingLastPathComponent
     for s in [leaked.secret, ci["secret_access_key"] ?? "", services.awsSecretAccessKey, services.baoToken] {
       #expect(!o.stdout.contains(s) && !o.stderr.contains(s), "a secret in the output")

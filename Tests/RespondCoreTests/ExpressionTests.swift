@@ -363,7 +363,7 @@ struct ExpressionTests {
     #expect(
       templateError("ok ${{ inputs.x }} then ${{ foo }}")
         == ExpressionError(
-          "unknown name 'foo': expressions can use inputs, steps, env, configured and incident", at: 28))
+          "unknown name 'foo': expressions can use inputs, steps, env, configured, incident and provider", at: 28))
     #expect(templateError("x ${{ }}") == ExpressionError("empty expression", at: 5))
     #expect(templateError("${{ don't }}") == ExpressionError("unterminated string", at: 7))
     let t = try Template.parse("n: ${{ inputs.list < 1 }}")
@@ -388,10 +388,11 @@ struct ExpressionTests {
       ErrorCase("inputs.a & inputs.b", "unexpected '&': use '&&'", 9),
       ErrorCase("inputs.a | inputs.b", "unexpected '|': use '||'", 9),
       ErrorCase("\"double\"", "unexpected '\"': strings use single quotes", 0),
-      ErrorCase("foo.bar", "unknown name 'foo': expressions can use inputs, steps, env, configured and incident", 0),
+      ErrorCase(
+        "foo.bar", "unknown name 'foo': expressions can use inputs, steps, env, configured, incident and provider", 0),
       ErrorCase(
         "inputs.a == secrets.b",
-        "unknown name 'secrets': expressions can use inputs, steps, env, configured and incident", 12),
+        "unknown name 'secrets': expressions can use inputs, steps, env, configured, incident and provider", 12),
       ErrorCase(
         "fromJSON(inputs.a)",
         "unknown function 'fromJSON': expressions can call contains, startsWith, endsWith, default, mask, format, "

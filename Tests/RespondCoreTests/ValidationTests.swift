@@ -109,7 +109,7 @@ import Testing
     #expect(
       diagnostics(yaml, registry: registry) == [
         "rb.yaml:2:1: error: unknown key 'colour' in runbook; expected one of: runbook, description, inputs, env, "
-          + "phases, on-stop, report, drill, dispatch",
+          + "phases, on-stop, report, drill, dispatch, provided",
         "rb.yaml:6:15: error: unknown action 'key.identfy'; did you mean 'key.identify'? (`respond actions` lists them)",
         "rb.yaml:8:11: error: duplicate step id 'identify' (first defined at line 5)",
         "rb.yaml:10:23: error: step 'identify': action key.identify has no parameter 'extra'",

@@ -5,7 +5,8 @@ extension IncidentRunner {
   /// The runbook's report facts, evaluated now and masked ([label, value] pairs).
   func evaluateFacts() -> [[String]] {
     let ctx = evaluationContext()
-    return runbook.report.facts.compactMap { label, template in
+    let dispatched = runbook.dispatch.flatMap { try? Expression.parse($0.source).evaluate(ctx) }
+    return runbook.report.facts(dispatched: dispatched).compactMap { label, template in
       guard let v = try? template.evaluate(ctx), !v.isNull, !(v.stringValue?.isEmpty ?? false) else {
         return [label, IncidentRunner.unknownFact(template, state: state)]
       }

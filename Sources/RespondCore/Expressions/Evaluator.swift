@@ -42,6 +42,10 @@ struct Evaluator {
       values.reserveCapacity(arguments.count)
       for argument in arguments { values.append(try evaluate(argument)) }
       return try function.apply(values, at: offset)
+    case .provided(let dispatch, let cases):
+      let chosen = try evaluate(dispatch)
+      guard let match = cases.first(where: { Value.string($0.provider) == chosen }) else { return .null }
+      return try evaluate(match.value)
     }
   }
 
@@ -53,6 +57,7 @@ struct Evaluator {
     case .env: return .object(context.env.mapValues { .string($0) })
     case .configured: return .object(context.configured.mapValues { .bool($0) })
     case .incident: return .object(context.incident)
+    case .provider: return .null
     }
   }
 
@@ -68,6 +73,7 @@ struct Evaluator {
       case .env: value = context.env[first].map { .string($0) } ?? .null
       case .configured: value = .bool(context.configured[first] ?? false)
       case .incident: value = context.incident[first] ?? .null
+      case .provider: return .null
       case .steps:
         guard let outputs = context.steps[first] else { return .null }
         if case .name(let output)? = remaining.first {

@@ -2,7 +2,9 @@
 enum Root: String, Sendable, CaseIterable {
   /// `configured.NAME` is whether an env variable is set: how a runbook asks about a credential
   /// it may not read (`when: ${{ configured.SLACK_WEBHOOK_URL }}`).
-  case inputs, steps, env, configured, incident
+  /// `provider.NAME` is a value the dispatched provider's part provides (`provides:` in its
+  /// response.yaml); loading replaces it with a `.provided` node, so nothing evaluates it as is.
+  case inputs, steps, env, configured, incident, provider
 }
 
 /// A binary operator, in the precedence groups GitHub Actions uses.
@@ -36,6 +38,9 @@ indirect enum Node: Sendable {
   /// `a == b != c` or `a < b <= c`, evaluated left to right.
   case chain(Node, [(op: BinaryOperator, operand: Node, offset: Int)])
   case call(Function, [Node], offset: Int)
+  /// `provider.NAME` resolved at load time: the case whose provider equals the dispatch's value,
+  /// null when no case matches (the dispatched provider provides no such value).
+  case provided(dispatch: Node, cases: [(provider: String, value: Node)])
 }
 
 /// A recursive-descent parser over the token list, with GitHub Actions' precedence (lowest
@@ -205,7 +210,8 @@ struct Parser {
       default:
         guard let root = Root(rawValue: name) else {
           throw ExpressionError(
-            "unknown name '\(name)': expressions can use inputs, steps, env, configured and incident", at: token.offset)
+            "unknown name '\(name)': expressions can use inputs, steps, env, configured, incident and provider",
+            at: token.offset)
         }
         return .root(root)
       }

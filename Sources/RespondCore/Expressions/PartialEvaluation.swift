@@ -46,6 +46,10 @@ struct PartialEvaluator {
       // Not `unknown ? nil : last`: Value is nil-literal-convertible, so that reads as `.null`.
       if unknown { return Optional<Value>.none }
       return last
+    case .provided(let dispatch, let cases):
+      guard let chosen = decide(dispatch) else { return nil }
+      guard let match = cases.first(where: { Value.string($0.provider) == chosen }) else { return .null }
+      return decide(match.value)
     case .root, .access, .chain, .call:
       guard !readsUnknown(node) else { return nil }
       return try? Evaluator(context: context).evaluate(node)
@@ -75,6 +79,7 @@ struct PartialEvaluator {
     case .and(let operands), .or(let operands): return operands.contains(where: readsUnknown)
     case .chain(let first, let rest): return readsUnknown(first) || rest.contains { readsUnknown($0.operand) }
     case .call(_, let arguments, _): return arguments.contains(where: readsUnknown)
+    case .provided(let dispatch, let cases): return readsUnknown(dispatch) || cases.contains { readsUnknown($0.value) }
     }
   }
 }

@@ -13,6 +13,10 @@ package struct ProviderPart: Sendable {
   package var env: [EnvSpec]
   /// Per slot, in file order: its name, where it is declared, and its steps.
   package var slots: [(name: String, location: SourceLocation, steps: [Step])]
+  /// Values the host reads as `${{ provider.NAME }}` when this provider is dispatched.
+  package var provides: [ProvidedValue] = []
+  /// Report facts shown only when this provider is dispatched.
+  package var facts: [(String, TemplateValue)] = []
 }
 
 extension RunbookLoader {
@@ -111,7 +115,7 @@ extension RunbookLoader {
       let all = runbook.digest + parts.map { "\n\($0.provider):\($0.digest)" }.joined()
       runbook.digest = sha256Hex(Array(all.utf8))
     }
-    return problems
+    return problems + composeProvided(&runbook, parts: parts)
   }
 
   /// The phase's own steps with each slot's steps at its index (later slots first keeps the
@@ -197,7 +201,7 @@ extension RunbookLoader {
 
 extension NodeReader {
   mutating func providerPart(_ node: YAMLNode, provider: String, digest: String) -> ProviderPart? {
-    let allowed = ["provider", "inputs", "env", "steps"]
+    let allowed = ["provider", "inputs", "env", "steps", "provides", "facts"]
     guard let pairs = mapping(node, what: "provider response", allowed: allowed) else { return nil }
     var part = ProviderPart(provider: provider, file: file, digest: digest, inputs: [], env: [], slots: [])
     for (key, _, value) in pairs {
@@ -207,6 +211,8 @@ extension NodeReader {
         if name != provider { error(value, "provider '\(name)' must be named as its folder ('\(provider)')") }
       case "inputs": part.inputs = inputs(value)
       case "env": part.env = envSpecs(value)
+      case "provides": part.provides = provides(value)
+      case "facts": part.facts = parameters(value, what: "'facts'").0
       default:
         for (slot, keyNode, list) in mapping(value, what: "'steps'", allowed: nil) ?? [] {
           if !isIdentifier(slot) { error(keyNode, "slot name '\(slot)' must be lower-case letters, digits and '-'") }

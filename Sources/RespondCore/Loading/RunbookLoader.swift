@@ -207,7 +207,9 @@ struct NodeReader {
   // MARK: - Runbook
 
   mutating func runbook(_ node: YAMLNode, digest: String) -> Runbook? {
-    let topKeys = ["runbook", "description", "inputs", "env", "phases", "on-stop", "report", "drill", "dispatch"]
+    let topKeys = [
+      "runbook", "description", "inputs", "env", "phases", "on-stop", "report", "drill", "dispatch", "provided",
+    ]
     guard let pairs = mapping(node, what: "runbook", allowed: topKeys) else { return nil }
     var rb = Runbook(
       name: "", description: "", file: file, digest: digest, inputs: [], env: [], phases: [],
@@ -232,6 +234,7 @@ struct NodeReader {
       case "on-stop": rb.onStop = onStop(value)
       case "drill": rb.drillTarget = drill(value)
       case "dispatch": rb.dispatch = dispatch(value)
+      case "provided": rb.providedNames = providedNames(value)
       default: break
       }
     }

@@ -186,6 +186,15 @@ package struct ReportSpec: Sendable {
   /// Ordered label → template, e.g. "Leaked key" → `${{ steps.identify.display }}`.
   package var facts: [(String, TemplateValue)]
   package var title: String?
+  /// Facts a provider part adds (`facts:` in its response.yaml), after the runbook's own and
+  /// only in a run that dispatched that provider: another provider's facts are not this run's.
+  package var partFacts: [(provider: String, label: String, value: TemplateValue)] = []
+
+  /// The facts a run shows: the runbook's, then the dispatched provider's own (none when the
+  /// dispatch names no part, e.g. AWS, or is not known).
+  package func facts(dispatched: Value?) -> [(String, TemplateValue)] {
+    facts + partFacts.filter { dispatched == .string($0.provider) }.map { ($0.label, $0.value) }
+  }
 }
 
 /// A whole runbook, as loaded and checked.
@@ -208,6 +217,9 @@ package struct Runbook: Sendable {
   /// `dispatch: ${{ steps.identify.provider }}`: the expression naming the provider whose part
   /// of the response runs; each placed provider step runs only when it equals its folder's name.
   package var dispatch: (source: String, location: SourceLocation)? = nil
+  /// `provided: [owner, ...]`: the values the runbook reads from the dispatched provider's part
+  /// (`${{ provider.owner }}`); nil when it does not declare them (any name a part provides).
+  package var providedNames: [(name: String, location: SourceLocation)]? = nil
   /// Where the file places the provider folders' parts (`- provider-steps: contain`), in file order.
   package var providerSlots: [ProviderSlot] = []
 

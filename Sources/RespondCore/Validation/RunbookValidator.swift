@@ -87,7 +87,8 @@ package struct RunbookValidator {
       }
     }
     // Report facts are computed at the end: any step may be read.
-    for (template, location) in runbook.report.facts.flatMap(\.1.templates) {
+    let facts = runbook.report.facts.map(\.1) + runbook.report.partFacts.map(\.value)
+    for (template, location) in facts.flatMap(\.templates) {
       out += checkReferences(template, at: location, runbook: runbook, before: steps.count, order: order, byID: byID)
     }
     return out
@@ -233,6 +234,13 @@ package struct RunbookValidator {
               "unknown incident field '\(name)'; fields are \(RunbookValidator.incidentFields.joined(separator: ", "))")
           )
         }
+      case "provider":
+        // Loading resolved every name a provider part provides; what is left nobody provides.
+        var msg = "no provider part provides '\(name)'"
+        if let declared = runbook.providedNames?.map(\.name) {
+          msg = "unknown provided value '\(name)'; the runbook declares: \(declared.joined(separator: ", "))"
+        }
+        out.append(Diagnostic(loc, msg))
       case "steps":
         guard let position = order[name], let target = byID[name] else {
           var msg = "unknown step '\(name)'"
