@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Containment of a leaked AWS key as a careful boto3 script does it, step by step in the order
-respond's runbook does: the owner (GetAccessKeyLastUsed), the first pages when PAGERDUTY_EVENTS_URL
-and SLACK_WEBHOOK_URL are set (one after the other), deactivate, verify Inactive (the same listing
-says whether the owner already holds a newer Active key, the rerun guard), deny the owner's
+respond's runbook does: the owner (GetAccessKeyLastUsed), the key's state (ListAccessKeys, so a
+rerun on an Inactive key mints no replacement), the first pages when PAGERDUTY_EVENTS_URL and
+SLACK_WEBHOOK_URL are set (one after the other), deactivate, verify Inactive, deny the owner's
 sessions issued before now (the inline AWSRevokeOlderSessions policy) and read it back.
 Used by bench/containment.sh.
 Usage: boto3_containment.py KEY_ID   (env: AWS_*, optionally PAGERDUTY_* and SLACK_WEBHOOK_URL)
@@ -18,6 +18,7 @@ pd_url, pd_key, slack = (os.environ.get(v) for v in ("PAGERDUTY_EVENTS_URL", "PA
 
 start = time.time()
 user = iam.get_access_key_last_used(AccessKeyId=key)["UserName"]
+status = next(k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"] if k["AccessKeyId"] == key)
 if slack:
     http.post(slack, json={"text": f"Leaked key {key[:8]}..., owner {user}: containment starting."}).raise_for_status()
 if pd_url and pd_key:
@@ -26,10 +27,7 @@ if pd_url and pd_key:
                                         "source": "boto3", "severity": "critical"}}).raise_for_status()
 iam.update_access_key(UserName=user, AccessKeyId=key, Status="Inactive")
 listed = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
-leaked = next(k for k in listed if k["AccessKeyId"] == key)
-assert leaked["Status"] == "Inactive"
-newer = [k["AccessKeyId"] for k in listed
-         if k["AccessKeyId"] != key and k["Status"] == "Active" and k["CreateDate"] >= leaked["CreateDate"]]
+assert next(k["Status"] for k in listed if k["AccessKeyId"] == key) == "Inactive"
 inactive = time.time()
 before = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 deny = json.dumps({"Version": "2012-10-17", "Statement": [{
@@ -40,4 +38,4 @@ document = iam.get_user_policy(UserName=user, PolicyName="AWSRevokeOlderSessions
 text = document if isinstance(document, str) else json.dumps(document)
 assert before in urllib.parse.unquote(text)
 denied = time.time()
-print(json.dumps({"start": start, "inactive": inactive, "denied": denied, "newer": newer}))
+print(json.dumps({"start": start, "inactive": inactive, "denied": denied, "was": status}))

@@ -209,8 +209,6 @@ import Testing
     #expect(result.outputs["count"] == 2)
     #expect(result.outputs["active-count"] == 1)
     #expect(result.outputs["status"] == "Inactive")
-    // The other key is Active and a month newer: the replacement the user already holds.
-    #expect(result.outputs["newer-active-key-id"] == "AKIATWOTWOTWOTWOTWO2")
     #expect(
       result.outputs["keys"] == [
         ["access-key-id": "AKIAONEONEONEONEONE1", "status": "Inactive", "create-date": "2026-01-02T03:04:05Z"],

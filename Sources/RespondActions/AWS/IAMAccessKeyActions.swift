@@ -115,9 +115,7 @@ struct GetAccessKeyLastUsedAction: Action {
 // MARK: - list-access-keys
 
 /// `aws.iam.list-access-keys`: a user's keys and their status; with `access-key-id`, that key's
-/// status (`absent` when it is not among them: deleted, or another user's) and whether the user
-/// already holds its replacement (`AccessKeyReplacement`): the runbook's guard against minting a
-/// second one, read from the listing that verifies the deactivation.
+/// status (`absent` when it is not among them: deleted, or another user's).
 struct ListAccessKeysAction: Action {
   var descriptor: ActionDescriptor {
     ActionDescriptor(
@@ -132,9 +130,6 @@ struct ListAccessKeysAction: Action {
         OutputSpec("count", "number of keys"),
         OutputSpec("active-count", "number of Active keys"),
         OutputSpec("status", "Active, Inactive or absent for access-key-id (null when not given)"),
-        OutputSpec(
-          "newer-active-key-id",
-          "another Active key not older than access-key-id (any, if that one is unlisted): a replacement held"),
       ],
       mutates: false, idempotent: true, requirements: AWSActions.requirements(regional: false),
       permissions: [
@@ -149,21 +144,13 @@ struct ListAccessKeysAction: Action {
     let keys = try await IAMKeys.list(client, userName: user)
     let active = keys.filter { $0.status == "Active" }.count
     var status: Value = .null
-    var newer: String?
-    if let wanted {
-      status = .string(keys.first { $0.id == wanted }?.status ?? "absent")
-      newer = AccessKeyReplacement.newerActiveKey(
-        leaked: wanted, among: keys.map { .init(id: $0.id, status: $0.status, created: $0.createDate) })
-    }
+    if let wanted { status = .string(keys.first { $0.id == wanted }?.status ?? "absent") }
     var summary = "\(user ?? "signing user") has \(keys.count) key(s), \(active) active"
     if let wanted { summary += "; \(wanted) is \(status)" }
-    // Only beside a listed key: with the key gone (verify-deleted) every Active key counts, and
-    // "newer" would tell the reader of the timeline something nobody checked.
-    if let newer, status != "absent" { summary += "; the user already holds a newer Active key, \(newer)" }
     return ActionResult(
       outputs: [
         "keys": .array(keys.map(\.value)), "count": .number(Double(keys.count)),
-        "active-count": .number(Double(active)), "status": status, "newer-active-key-id": AWSActions.value(newer),
+        "active-count": .number(Double(active)), "status": status,
       ],
       summary: summary)
   }
