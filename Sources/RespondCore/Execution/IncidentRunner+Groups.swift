@@ -47,7 +47,12 @@ extension IncidentRunner {
     } catch {
       return GroupStop(status: .failed, at: steps[0].id, message: "journal error: \(error)")
     }
-    progress.line("  together: \(steps.map(\.id).joined(separator: ", "))")
+    // Named only with the members that will run: a branch that does not apply stays hidden.
+    let running = steps.filter { step in
+      guard let admitted = admit(step), case .end = admitted.admission else { return true }
+      return false
+    }
+    if running.count > 1 { progress.line("  together: \(running.map(\.id).joined(separator: ", "))") }
     let results = await withTaskGroup(of: (Int, Result<StepOutcome, any Error>).self) { group in
       for (i, step) in steps.enumerated() {
         group.addTask {
