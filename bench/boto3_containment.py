@@ -2,13 +2,15 @@
 """Containment of a leaked AWS key as a careful boto3 script does it, step by step in the order
 respond's runbook does: the owner (GetAccessKeyLastUsed), the key's state (ListAccessKeys, so a
 rerun on an Inactive key mints no replacement), the first pages when PAGERDUTY_EVENTS_URL and
-SLACK_WEBHOOK_URL are set (one after the other), deactivate, verify Inactive, deny the owner's
-sessions issued before now (the inline AWSRevokeOlderSessions policy) and read it back.
+SLACK_WEBHOOK_URL are set (one after the other), then deactivate and deny the owner's sessions
+issued before now (the inline AWSRevokeOlderSessions policy) at the same time, then verify Inactive
+and read the deny back at the same time, as the runbook's two concurrent groups do.
 Used by bench/containment.sh.
 Usage: boto3_containment.py KEY_ID   (env: AWS_*, optionally PAGERDUTY_* and SLACK_WEBHOOK_URL)
 Prints JSON: epoch seconds at the first call, at the key verified Inactive and at the deny read
 back; clients are made before the clock starts (boto3's model loading is not counted)."""
 import datetime, json, os, sys, time, urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 import boto3, requests
 
 key = sys.argv[1]
@@ -25,17 +27,25 @@ if pd_url and pd_key:
     http.post(pd_url, json={"routing_key": pd_key, "event_action": "trigger", "dedup_key": "bench-" + key,
                             "payload": {"summary": f"Leaked aws access-key {key[:8]}...: containment starting",
                                         "source": "boto3", "severity": "critical"}}).raise_for_status()
-iam.update_access_key(UserName=user, AccessKeyId=key, Status="Inactive")
-listed = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
-assert next(k["Status"] for k in listed if k["AccessKeyId"] == key) == "Inactive"
-inactive = time.time()
+# As the runbook does: the two changes together, then the two read-backs together (boto3 clients
+# are thread-safe); the deny's cut-off is taken before the changes go out.
 before = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 deny = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Deny", "Action": ["*"], "Resource": ["*"],
     "Condition": {"DateLessThan": {"aws:TokenIssueTime": before}}}]})
-iam.put_user_policy(UserName=user, PolicyName="AWSRevokeOlderSessions", PolicyDocument=deny)
-document = iam.get_user_policy(UserName=user, PolicyName="AWSRevokeOlderSessions")["PolicyDocument"]
+with ThreadPoolExecutor(max_workers=2) as pool:
+    changes = [pool.submit(iam.update_access_key, UserName=user, AccessKeyId=key, Status="Inactive"),
+               pool.submit(iam.put_user_policy, UserName=user, PolicyName="AWSRevokeOlderSessions",
+                           PolicyDocument=deny)]
+    for f in changes:
+        f.result()
+    listing = pool.submit(iam.list_access_keys, UserName=user)
+    policy = pool.submit(iam.get_user_policy, UserName=user, PolicyName="AWSRevokeOlderSessions")
+    listed, document = listing.result()["AccessKeyMetadata"], policy.result()["PolicyDocument"]
+leaked = next(k for k in listed if k["AccessKeyId"] == key)
+assert leaked["Status"] == "Inactive"
+inactive = time.time()
 text = document if isinstance(document, str) else json.dumps(document)
 assert before in urllib.parse.unquote(text)
 denied = time.time()
-print(json.dumps({"start": start, "inactive": inactive, "denied": denied, "was": status}))
+print(json.dumps({"start": start, "inactive": inactive, "denied": denied}))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: time to containment of a leaked AWS key with 80 ms added to every call, by
 #   (a) `respond key-compromised --key K --yes` (release build), times from its report.json;
-#   (b) bench/boto3_containment.py, the same calls in the same order in one boto3 process.
+#   (b) bench/boto3_containment.py, the same calls in the same order (the same ones together) in one
+#       boto3 process.
 # Containment is the (16): the key verified Inactive, and the owner's sessions issued
 # before now denied and the deny read back. Every AWS call goes through Tests/Support/faultproxy.py
 # --latency-ms 80 to moto (SigV4 checking on), which records when each request was at the server;

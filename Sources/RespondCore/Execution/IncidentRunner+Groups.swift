@@ -29,6 +29,8 @@ extension IncidentRunner {
   /// then sees every member's outcome (a failure without continue-on-error ends the run there).
   /// On resume, each member is prepared first, one at a time, as a lone step would be: an
   /// interrupted one reconciled, lost outputs it reads brought back; a human must decide → stop.
+  /// Then every gated member's approval is asked (`approveTogether`); only when all are given
+  /// does any member start.
   func runTogether(_ steps: [Step]) async -> GroupStop? {
     for step in steps {
       do {
@@ -40,7 +42,17 @@ extension IncidentRunner {
         return GroupStop(status: .failed, at: step.id, message: "journal error: \(error)")
       }
     }
-    progress.line("  together: \(steps.map(\.id).joined(separator: ", "))")
+    do {
+      if let stop = try await approveTogether(steps) { return stop }
+    } catch {
+      return GroupStop(status: .failed, at: steps[0].id, message: "journal error: \(error)")
+    }
+    // Named only with the members that will run: a branch that does not apply stays hidden.
+    let running = steps.filter { step in
+      guard let admitted = admit(step), case .end = admitted.admission else { return true }
+      return false
+    }
+    if running.count > 1 { progress.line("  together: \(running.map(\.id).joined(separator: ", "))") }
     let results = await withTaskGroup(of: (Int, Result<StepOutcome, any Error>).self) { group in
       for (i, step) in steps.enumerated() {
         group.addTask {
@@ -56,9 +68,30 @@ extension IncidentRunner {
         return GroupStop(status: .failed, at: steps[i].id, message: "journal error: \(error)")
       }
     }
-    // Validation keeps gated steps out of groups; should one get in, it stops as a lone one would.
+    // Every gated member was approved above, and a start uses up only its own step's approvals;
+    // should a member still stop at its gate, the run stops there as a lone step's would.
     if let (i, _) = results.first(where: { (try? $0.1.get()) == .stoppedAtApproval }) {
       return GroupStop(status: .stoppedAtApproval, at: steps[i].id, message: approvalStop)
+    }
+    return nil
+  }
+
+  /// Asks the approval of every member that needs one, one at a time in file order, each through
+  /// the lone step's gate (`seekApproval`: `StepPolicy.gate` decides, the same records, two-person
+  /// rules and `--yes`). Nil when every member may start; the stop otherwise, before any member
+  /// started: a change must not go out while the change beside it waits for people (refused, no
+  /// terminal, a second person). A member skipped by its condition, not configured, or in a dry
+  /// run asks nothing, as it would alone. Approvals given before a crash still stand on resume
+  /// (`standingApprovals`: yeses since the step last started), so the gate lets them through.
+  func approveTogether(_ steps: [Step]) async throws -> GroupStop? {
+    for step in steps {
+      guard let admitted = admit(step), case .run(let request?) = admitted.admission,
+        options.mode.isDry || options.notConfigured[step.id] == nil
+      else { continue }
+      let began = ContinuousClock.now
+      if try await seekApproval(request, for: step, began: began, policy: admitted.policy) != nil {
+        return GroupStop(status: .stoppedAtApproval, at: step.id, message: approvalStop)
+      }
     }
     return nil
   }

@@ -225,13 +225,19 @@ package final class IncidentRunner: @unchecked Sendable {
     return context
   }
 
-  /// Runs one step to an outcome and journals it. Its `StepPolicy` decides whether it starts,
-  /// behind which approval, what a dry run shows and whether a failure is retried; this executes.
-  func run(_ step: Step) async throws -> StepOutcome {
-    let began = ContinuousClock.now
-    guard let action = registry.action(named: step.action) else {
-      return try finish(step, .failed("unknown action '\(step.action)'"), began: began)
-    }
+  /// What the runner knows of a step before it starts: its action, policy, evaluated parameters
+  /// and the policy's admission. Pure reads of the run so far, so a concurrent group's approvals
+  /// (`approveTogether`) are decided exactly as each member's own `run` decides them.
+  struct Admitted {
+    var action: any Action
+    var policy: StepPolicy
+    var parameters: Result<[String: Value], any Error>
+    var admission: StepPolicy.Admission
+  }
+
+  /// The step's action, policy, parameters and admission; nil when its action is unknown.
+  func admit(_ step: Step) -> Admitted? {
+    guard let action = registry.action(named: step.action) else { return nil }
     let policy = StepPolicy(
       step: step, descriptor: action.descriptor, mode: options.mode, assumeYes: options.assumeYes,
       environment: environment)
@@ -248,7 +254,18 @@ package final class IncidentRunner: @unchecked Sendable {
       state: state, credentialProblem: credentialProblem,
       condition: credentialProblem == nil ? condition(of: step) : .none,
       parameterError: parameters.failure.map(describe))
-    switch admission {
+    return Admitted(action: action, policy: policy, parameters: parameters, admission: admission)
+  }
+
+  /// Runs one step to an outcome and journals it. Its `StepPolicy` decides whether it starts,
+  /// behind which approval, what a dry run shows and whether a failure is retried; this executes.
+  func run(_ step: Step) async throws -> StepOutcome {
+    let began = ContinuousClock.now
+    guard let admitted = admit(step) else {
+      return try finish(step, .failed("unknown action '\(step.action)'"), began: began)
+    }
+    let (action, policy) = (admitted.action, admitted.policy)
+    switch admitted.admission {
     case .end(let ending):
       return try finish(step, ending, began: began)
     case .run(let approval):
@@ -260,7 +277,7 @@ package final class IncidentRunner: @unchecked Sendable {
         return stopped
       }
     }
-    let params = try parameters.get()
+    let params = try admitted.parameters.get()
     for spec in action.descriptor.parameters where spec.secret {
       if let v = params[spec.name] { masker.register(v) }
     }

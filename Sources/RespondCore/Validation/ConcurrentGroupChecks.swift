@@ -1,7 +1,8 @@
 /// What makes no sense in a concurrent group, refused before anything runs (each located):
-/// a lone concurrent step, a member that reads another member's outputs, a member behind an
-/// approval, a verification of a change in its own group, a member reading the verdict while
-/// another member can change it, and a concurrent `on-stop` step.
+/// a lone concurrent step, a member that reads another member's outputs, a verification of a
+/// change in its own group, a member reading the verdict while another member can change it, and
+/// a concurrent `on-stop` step. A member behind an approval is fine: the runner asks every
+/// member's approval first, one at a time, and starts none until all are given.
 extension RunbookValidator {
   package func checkConcurrentGroups(_ runbook: Runbook) -> [Diagnostic] {
     let groups = ConcurrentGroups(runbook)
@@ -32,13 +33,6 @@ extension RunbookValidator {
               read.location,
               "step '\(step.id)' reads the outputs of '\(read.id)', which runs in the same concurrent group and may "
                 + "not have finished: drop 'concurrent' from one of them, or move '\(step.id)' after the group"))
-        }
-        if step.approvalRequired {
-          out.append(
-            Diagnostic(
-              step.concurrentLocation ?? step.location,
-              "step '\(step.id)' requires approval and cannot be concurrent: approvals are asked one at a time, "
-                + "so a gated step runs on its own"))
         }
         for target in step.verifies where ids.contains(target) {
           out.append(
