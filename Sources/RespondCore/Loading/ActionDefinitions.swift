@@ -39,38 +39,12 @@ package struct ActionDefinition: Sendable {
 extension RunbookLoader {
   /// Loads every action definition in a file (`actions:` map).
   package func loadActions(path: String) -> ([ActionDefinition], [Diagnostic]) {
-    let top = SourceLocation(file: path, line: 1, column: 1)
-    // Action files are read under the runbooks' limit, checked before reading.
-    let data: Data
-    switch RunbookLoader.readLimited(path, what: "action files") {
-    case .data(let d): data = d
+    switch RunbookLoader.composeFile(path, what: "action files") {
     case .problem(let problem): return ([], [problem])
+    case .composed(let node, _, var reader):
+      let defs = reader.actionDefinitions(node)
+      return (defs, reader.diagnostics)
     }
-    guard let text = String(data: data, encoding: .utf8) else { return ([], [Diagnostic(top, "cannot read file")]) }
-    if let at = RunbookLoader.firstAnchorOrAlias(in: text) {
-      return (
-        [],
-        [
-          Diagnostic(
-            SourceLocation(file: path, line: at.line, column: at.column),
-            "YAML anchors and aliases are not allowed in action files")
-        ]
-      )
-    }
-    var reader = NodeReader(file: path)
-    let node: YAMLNode
-    do {
-      guard let n = try Yams.compose(yaml: text, PlainScalar.resolver) else {
-        return ([], [Diagnostic(top, "file is empty")])
-      }
-      node = n
-    } catch let error as YamlError {
-      return ([], [reader.diagnostic(for: error)])
-    } catch {
-      return ([], [Diagnostic(top, "cannot parse YAML: \(error)")])
-    }
-    let defs = reader.actionDefinitions(node)
-    return (defs, reader.diagnostics)
   }
 
   /// Loads the action files in a folder (`*.yaml`, `*.yml`), sorted by name.

@@ -100,28 +100,11 @@ extension RunbookLoader {
 
   /// One provider file.
   package func loadProvider(path: String, folderName: String) -> (ProviderDefinition?, [Diagnostic]) {
-    let top = SourceLocation(file: path, line: 1, column: 1)
-    let data: Data
-    switch RunbookLoader.readLimited(path, what: "provider files") {
-    case .data(let d): data = d
+    switch RunbookLoader.composeFile(path, what: "provider files") {
     case .problem(let problem): return (nil, [problem])
-    }
-    guard let text = String(data: data, encoding: .utf8) else { return (nil, [Diagnostic(top, "cannot read file")]) }
-    if let at = RunbookLoader.firstAnchorOrAlias(in: text) {
-      let location = SourceLocation(file: path, line: at.line, column: at.column)
-      return (nil, [Diagnostic(location, "YAML anchors and aliases are not allowed in provider files")])
-    }
-    var reader = NodeReader(file: path)
-    do {
-      guard let node = try Yams.compose(yaml: text, PlainScalar.resolver) else {
-        return (nil, [Diagnostic(top, "file is empty")])
-      }
+    case .composed(let node, _, var reader):
       let provider = reader.provider(node, folderName: folderName)
       return (provider, reader.diagnostics)
-    } catch let error as YamlError {
-      return (nil, [reader.diagnostic(for: error)])
-    } catch {
-      return (nil, [Diagnostic(top, "cannot parse YAML: \(error)")])
     }
   }
 }

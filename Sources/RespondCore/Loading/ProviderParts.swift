@@ -38,28 +38,11 @@ extension RunbookLoader {
 
   /// One `response.yaml`.
   func loadProviderPart(path: String, provider: String) -> (ProviderPart?, [Diagnostic]) {
-    let top = SourceLocation(file: path, line: 1, column: 1)
-    let data: Data
-    switch Self.readLimited(path, what: "provider responses") {
-    case .data(let d): data = d
+    switch Self.composeFile(path, what: "provider responses") {
     case .problem(let problem): return (nil, [problem])
-    }
-    guard let text = String(data: data, encoding: .utf8) else { return (nil, [Diagnostic(top, "cannot read file")]) }
-    if let at = Self.firstAnchorOrAlias(in: text) {
-      let location = SourceLocation(file: path, line: at.line, column: at.column)
-      return (nil, [Diagnostic(location, "YAML anchors and aliases are not allowed in provider responses")])
-    }
-    var reader = NodeReader(file: path)
-    do {
-      guard let node = try Yams.compose(yaml: text, PlainScalar.resolver) else {
-        return (nil, [Diagnostic(top, "file is empty")])
-      }
+    case .composed(let node, let data, var reader):
       let part = reader.providerPart(node, provider: provider, digest: sha256Hex(data))
       return (part, reader.diagnostics)
-    } catch let error as YamlError {
-      return (nil, [reader.diagnostic(for: error)])
-    } catch {
-      return (nil, [Diagnostic(top, "cannot parse YAML: \(error)")])
     }
   }
 

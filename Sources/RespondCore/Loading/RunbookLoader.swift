@@ -51,6 +51,41 @@ package struct RunbookLoader {
     case problem(Diagnostic)
   }
 
+  /// One of the runbooks folder's smaller YAML files (an action file, a provider's formats, its
+  /// part of the response), taken in as a runbook is: under the size limit, refused with anchors
+  /// or aliases, composed into its root node. `what` names the files in the diagnostics. The reader
+  /// that composed it goes on to read the node, so every later problem is located in the file.
+  static func composeFile(_ path: String, what: String) -> ComposedFile {
+    let top = SourceLocation(file: path, line: 1, column: 1)
+    let data: Data
+    switch readLimited(path, what: what) {
+    case .data(let d): data = d
+    case .problem(let problem): return .problem(problem)
+    }
+    guard let text = String(data: data, encoding: .utf8) else { return .problem(Diagnostic(top, "cannot read file")) }
+    if let at = firstAnchorOrAlias(in: text) {
+      let location = SourceLocation(file: path, line: at.line, column: at.column)
+      return .problem(Diagnostic(location, "YAML anchors and aliases are not allowed in \(what)"))
+    }
+    let reader = NodeReader(file: path)
+    do {
+      guard let node = try Yams.compose(yaml: text, PlainScalar.resolver) else {
+        return .problem(Diagnostic(top, "file is empty"))
+      }
+      return .composed(node, data: data, reader: reader)
+    } catch let error as YamlError {
+      return .problem(reader.diagnostic(for: error))
+    } catch {
+      return .problem(Diagnostic(top, "cannot parse YAML: \(error)"))
+    }
+  }
+
+  /// A file's root node (with its bytes and the reader to go on with), or why there is none.
+  enum ComposedFile {
+    case composed(YAMLNode, data: Data, reader: NodeReader)
+    case problem(Diagnostic)
+  }
+
   /// Loads runbook text (tests and `validate -` use this directly). The digest defaults to the
   /// text's own SHA-256: every runbook has one, so resume can always check it is the same.
   /// `providers`: the folder whose provider folders' `response.yaml` parts fill the runbook's
