@@ -49,6 +49,25 @@ def client(svc, url, key=None, secret=None):
                         aws_secret_access_key=secret or os.environ.get("RESPOND_TEST_AWS_SECRET_ACCESS_KEY", "bootstrap"),
                         config=Config(retries={"max_attempts": 2}))
 
+def trail_record(stamp, name, source, request, response, key, user, event_id):
+    """One CloudTrail record made with the leaked key by its user, as CloudWatch Logs holds it."""
+    import time
+    account = "123456789012"
+    return {"timestamp": stamp, "message": json.dumps({
+        "eventVersion": "1.08", "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp / 1000)),
+        "eventSource": source, "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.23",
+        "userAgent": "aws-cli/2.15.0", "eventID": event_id, "eventType": "AwsApiCall",
+        "requestParameters": request, "responseElements": response,
+        "userIdentity": {"type": "IAMUser", "accessKeyId": key, "userName": user,
+                         "arn": f"arn:aws:iam::{account}:user/{user}", "accountId": account}})}
+
+def write_trail(url, group, events):
+    """The records in a new log group's `cloudtrail` stream, as a trail delivering to CloudWatch does."""
+    logs = client("logs", url)
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="cloudtrail")
+    logs.put_log_events(logGroupName=group, logStreamName="cloudtrail", logEvents=events)
+
 def attack(url, group, user, key, secret):
     import time, uuid
     admin = client("iam", url)
@@ -78,14 +97,7 @@ def attack(url, group, user, key, secret):
     ids = {}
     def record(name, source, request, response, ago_min):
         ids[name] = str(uuid.uuid4())
-        stamp = now - ago_min * 60000
-        return {"timestamp": stamp, "message": json.dumps({
-            "eventVersion": "1.08", "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp / 1000)),
-            "eventSource": source, "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.23",
-            "userAgent": "aws-cli/2.15.0", "eventID": ids[name], "eventType": "AwsApiCall",
-            "requestParameters": request, "responseElements": response,
-            "userIdentity": {"type": "IAMUser", "accessKeyId": key, "userName": user,
-                             "arn": f"arn:aws:iam::{account}:user/{user}", "accountId": account}})}
+        return trail_record(now - ago_min * 60000, name, source, request, response, key, user, ids[name])
     iso = lambda d: d.strftime("%b %d, %Y %I:%M:%S %p") if hasattr(d, "strftime") else str(d)
     events = [
         record("CreateUser", "iam.amazonaws.com", {"userName": backdoor},
@@ -103,10 +115,7 @@ def attack(url, group, user, key, secret):
                {"credentials": {"accessKeyId": creds["AccessKeyId"], "sessionToken": creds["SessionToken"],
                                 "expiration": iso(creds["Expiration"])}}, 45),
     ]
-    logs = client("logs", url)
-    logs.create_log_group(logGroupName=group)
-    logs.create_log_stream(logGroupName=group, logStreamName="cloudtrail")
-    logs.put_log_events(logGroupName=group, logStreamName="cloudtrail", logEvents=events)
+    write_trail(url, group, events)
     print(json.dumps({"backdoor_user": backdoor, "backdoor_key": bkey["AccessKeyId"],
                       "backdoor_secret": bkey["SecretAccessKey"], "password": password,
                       "policy_arn": policy["Arn"], "role": role, "role_arn": role_arn,
@@ -120,27 +129,15 @@ def twin(url, group, user, key, secret):
     client("iam", url).put_user_policy(UserName=user, PolicyName="ci-iam", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}))
     k = client("iam", url, key, secret).create_access_key(UserName=user)["AccessKey"]
-    now = int(time.time() * 1000)
     event_id = str(uuid.uuid4())
-    message = json.dumps({
-        "eventVersion": "1.08", "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now / 1000 - 60)),
-        "eventSource": "iam.amazonaws.com", "eventName": "CreateAccessKey", "awsRegion": "us-east-1",
-        "sourceIPAddress": "198.51.100.23", "userAgent": "aws-cli/2.15.0", "eventID": event_id,
-        "eventType": "AwsApiCall", "requestParameters": {"userName": user},
-        "responseElements": {"accessKey": {"accessKeyId": k["AccessKeyId"], "status": "Active", "userName": user}},
-        "userIdentity": {"type": "IAMUser", "accessKeyId": key, "userName": user,
-                         "arn": f"arn:aws:iam::123456789012:user/{user}", "accountId": "123456789012"}})
-    logs = client("logs", url)
-    logs.create_log_group(logGroupName=group)
-    logs.create_log_stream(logGroupName=group, logStreamName="cloudtrail")
-    logs.put_log_events(logGroupName=group, logStreamName="cloudtrail",
-                        logEvents=[{"timestamp": now - 60000, "message": message}])
+    write_trail(url, group, [trail_record(
+        int(time.time() * 1000) - 60000, "CreateAccessKey", "iam.amazonaws.com", {"userName": user},
+        {"accessKey": {"accessKeyId": k["AccessKeyId"], "status": "Active", "userName": user}}, key, user, event_id)])
     print(json.dumps({"twin_key": k["AccessKeyId"], "twin_secret": k["SecretAccessKey"], "event_id": event_id}))
 
 def steal(url, group, user, key, secret):
     import time, uuid
     admin = client("iam", url)
-    account = "123456789012"
     admin.put_user_policy(UserName=user, PolicyName="ci-admin", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
     suffix = uuid.uuid4().hex[:8]
@@ -163,23 +160,13 @@ def steal(url, group, user, key, secret):
     ids = {}
     def record(label, name, source, request, ago_min):
         ids[label] = str(uuid.uuid4())
-        stamp = now - ago_min * 60000
-        return {"timestamp": stamp, "message": json.dumps({
-            "eventVersion": "1.08", "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp / 1000)),
-            "eventSource": source, "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.23",
-            "userAgent": "aws-cli/2.15.0", "eventID": ids[label], "eventType": "AwsApiCall",
-            "requestParameters": request, "responseElements": None,
-            "userIdentity": {"type": "IAMUser", "accessKeyId": key, "userName": user,
-                             "arn": f"arn:aws:iam::{account}:user/{user}", "accountId": account}})}
+        return trail_record(now - ago_min * 60000, name, source, request, None, key, user, ids[label])
     events = [
         record("rotating", "GetSecretValue", "secretsmanager.amazonaws.com", {"secretId": rotating}, 30),
         record("plain", "GetSecretValue", "secretsmanager.amazonaws.com", {"secretId": plain}, 29),
         record("parameter", "GetParameter", "ssm.amazonaws.com", {"name": param, "withDecryption": True}, 28),
     ]
-    logs = client("logs", url)
-    logs.create_log_group(logGroupName=group)
-    logs.create_log_stream(logGroupName=group, logStreamName="cloudtrail")
-    logs.put_log_events(logGroupName=group, logStreamName="cloudtrail", logEvents=events)
+    write_trail(url, group, events)
     print(json.dumps({"rotating": rotating, "plain": plain, "parameter": param, "values": list(values.values()),
                       "read_version": read_rotating["VersionId"], "plain_version": read_plain["VersionId"],
                       "event_ids": ids}))
@@ -237,14 +224,11 @@ def main():
     elif cmd == "trail":
         import time
         import uuid
-        logs = client("logs", url)
         group, key, decoys = sys.argv[3], sys.argv[4], sys.argv[5:]
         # --agent=TEXT: the user agent of the leaked key's CreateUser event (attacker-controlled text).
         agent = "Boto3/1.34.0"
         if decoys and decoys[0].startswith("--agent="):
             agent, decoys = decoys[0][len("--agent="):], decoys[1:]
-        logs.create_log_group(logGroupName=group)
-        logs.create_log_stream(logGroupName=group, logStreamName="cloudtrail")
         now = int(time.time() * 1000)
         def event(k, name, ip, agent, ago_min):
             return {"timestamp": now - ago_min * 60000, "message": json.dumps({
@@ -259,7 +243,7 @@ def main():
         for i, d in enumerate(decoys):
             events += [event(d, "ListBuckets", "192.0.2.1", "console", 100 - i), event(d, "GetCallerIdentity", "192.0.2.1", "console", 50 - i)]
         events.sort(key=lambda e: e["timestamp"])
-        logs.put_log_events(logGroupName=group, logStreamName="cloudtrail", logEvents=events)
+        write_trail(url, group, events)
     elif cmd == "secret":
         client("secretsmanager", url).create_secret(Name=sys.argv[3], SecretString=sys.argv[4])
     elif cmd == "get-secret":
