@@ -37,14 +37,7 @@ extension RunbookLoader {
         }
         table[value.name, default: []].append((part.provider, value.expression))
       }
-      for (label, value) in part.facts {
-        let location = value.templates.first?.1 ?? SourceLocation(file: part.file, line: 1, column: 1)
-        if runbook.report.facts.contains(where: { $0.0 == label }) {
-          problems.append(Diagnostic(location, "fact '\(label)' is already one of the runbook's report facts"))
-          continue
-        }
-        runbook.report.partFacts.append((part.provider, label, value))
-      }
+      problems += composeFacts(&runbook.report, runbook: runbook.name, part: part)
     }
     guard let dispatch = runbook.dispatch, let test = try? Expression.parse(dispatch.source) else { return problems }
     let resolve = { (value: TemplateValue) in value.resolvingProvided(table, dispatch: test) }
@@ -53,7 +46,32 @@ extension RunbookLoader {
     }
     runbook.onStop = runbook.onStop.map { $0.resolvingProvided(table, dispatch: test) }
     runbook.report.facts = runbook.report.facts.map { ($0.0, resolve($0.1)) }
-    runbook.report.partFacts = runbook.report.partFacts.map { ($0.provider, $0.label, resolve($0.value)) }
+    runbook.report.partFacts = runbook.report.partFacts.map { ($0.provider, $0.slot, $0.label, resolve($0.value)) }
+    return problems
+  }
+}
+
+extension RunbookLoader {
+  /// A part's facts joined to the report's, each slot one the runbook places and each label not
+  /// already one of the runbook's.
+  func composeFacts(_ report: inout ReportSpec, runbook: String, part: ProviderPart) -> [Diagnostic] {
+    var problems: [Diagnostic] = []
+    let placed = Set(report.factSlots.map(\.name))
+    for slot in part.factSlots where !placed.contains(slot.name) {
+      let known = report.factSlots.map(\.name).filter { !$0.isEmpty }.sorted().joined(separator: ", ")
+      problems.append(
+        Diagnostic(
+          slot.location,
+          "unknown fact slot '\(slot.name)'; runbook '\(runbook)' places: \(known.isEmpty ? "none" : known)"))
+    }
+    for (slot, label, value) in part.facts where placed.contains(slot) || slot.isEmpty {
+      let location = value.templates.first?.1 ?? SourceLocation(file: part.file, line: 1, column: 1)
+      if report.facts.contains(where: { $0.0 == label }) {
+        problems.append(Diagnostic(location, "fact '\(label)' is already one of the runbook's report facts"))
+        continue
+      }
+      report.partFacts.append((part.provider, slot, label, value))
+    }
     return problems
   }
 }

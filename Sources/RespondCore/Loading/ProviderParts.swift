@@ -15,8 +15,11 @@ package struct ProviderPart: Sendable {
   package var slots: [(name: String, location: SourceLocation, steps: [Step])]
   /// Values the host reads as `${{ provider.NAME }}` when this provider is dispatched.
   package var provides: [ProvidedValue] = []
-  /// Report facts shown only when this provider is dispatched.
-  package var facts: [(String, TemplateValue)] = []
+  /// Report facts shown only when this provider is dispatched, each in its slot (`facts:
+  /// { activity: { Label: ... } }`; "" for a fact written directly under `facts:`).
+  package var facts: [(slot: String, label: String, value: TemplateValue)] = []
+  /// The fact slots the part fills, where each is named (for an unknown slot's diagnostic).
+  package var factSlots: [(name: String, location: SourceLocation)] = []
 }
 
 extension RunbookLoader {
@@ -101,11 +104,13 @@ extension RunbookLoader {
     return problems + composeProvided(&runbook, parts: parts)
   }
 
-  /// The phase's own steps with each slot's steps at its index (later slots first keeps the
-  /// earlier indexes valid).
+  /// The phase's own steps with each slot's steps at its index, in file order. Later slots go
+  /// in first, which keeps the earlier indexes valid; of two slots written one after the other
+  /// (the same index) the later one first, so the earlier one's steps end up before it.
   static func insert(_ slots: [(index: Int, steps: [Step])], into own: [Step]) -> [Step] {
     var out = own
-    for slot in slots.sorted(by: { $0.index > $1.index }) { out.insert(contentsOf: slot.steps, at: slot.index) }
+    let latestFirst = slots.enumerated().sorted { ($0.element.index, $0.offset) > ($1.element.index, $1.offset) }
+    for (_, slot) in latestFirst { out.insert(contentsOf: slot.steps, at: slot.index) }
     return out
   }
 
@@ -195,7 +200,7 @@ extension NodeReader {
       case "inputs": part.inputs = inputs(value)
       case "env": part.env = envSpecs(value)
       case "provides": part.provides = provides(value)
-      case "facts": part.facts = parameters(value, what: "'facts'").0
+      case "facts": (part.facts, part.factSlots) = partFacts(value)
       default:
         for (slot, keyNode, list) in mapping(value, what: "'steps'", allowed: nil) ?? [] {
           if !isIdentifier(slot) { error(keyNode, "slot name '\(slot)' must be lower-case letters, digits and '-'") }
@@ -206,6 +211,25 @@ extension NodeReader {
     }
     if !pairs.contains(where: { $0.0 == "steps" }) { error(node, "missing required key 'steps' (slot: [steps])") }
     return part
+  }
+
+  /// A part's `facts:`: a label with its value is a fact of no slot; a slot name with a map of
+  /// labels places those facts where the host writes `provider-facts.<slot>:`.
+  mutating func partFacts(_ node: YAMLNode) -> (
+    [(slot: String, label: String, value: TemplateValue)], [(name: String, location: SourceLocation)]
+  ) {
+    var facts: [(slot: String, label: String, value: TemplateValue)] = []
+    var slots: [(name: String, location: SourceLocation)] = []
+    for (key, keyNode, value) in mapping(node, what: "'facts'", allowed: nil) ?? [] {
+      guard case .mapping = value else {
+        facts.append(("", key, templateValue(value)))
+        continue
+      }
+      if !isIdentifier(key) { error(keyNode, "fact slot name '\(key)' must be lower-case letters, digits and '-'") }
+      slots.append((key, loc(keyNode)))
+      facts += parameters(value, what: "fact slot '\(key)'").0.map { (key, $0.0, $0.1) }
+    }
+    return (facts, slots)
   }
 
   /// `- provider-steps: <slot>` in a phase's list, or nil for any other entry (a step).

@@ -382,9 +382,34 @@ struct NodeReader {
     var spec = ReportSpec(facts: [], title: nil)
     for (k, _, v) in mapping(node, what: "'report'", allowed: ["title", "facts"]) ?? [] {
       if k == "title" { spec.title = string(v, what: "'title'") }
-      if k == "facts" { spec.facts = parameters(v, what: "'facts'").0 }
+      if k == "facts" { (spec.facts, spec.factSlots) = reportFacts(v) }
     }
     return spec
+  }
+
+  /// The report's facts, and where it places the dispatched provider part's own: an entry
+  /// `provider-facts.<slot>:` (or `provider-facts:` for a part's facts of no slot), with no value.
+  mutating func reportFacts(_ node: YAMLNode) -> (
+    [(String, TemplateValue)], [(name: String, index: Int, location: SourceLocation)]
+  ) {
+    var facts: [(String, TemplateValue)] = []
+    var slots: [(name: String, index: Int, location: SourceLocation)] = []
+    for (label, keyNode, value) in mapping(node, what: "'facts'", allowed: nil) ?? [] {
+      guard label == "provider-facts" || label.hasPrefix("provider-facts.") else {
+        facts.append((label, templateValue(value)))
+        continue
+      }
+      let name = String(label.dropFirst("provider-facts".count).drop { $0 == "." })
+      if label != "provider-facts" && !isIdentifier(name) {
+        error(keyNode, "fact slot name '\(name)' must be lower-case letters, digits and '-'")
+      }
+      if case .scalar(let s) = value, s.string.isEmpty || s.string == "~" || s.string == "null" {
+        slots.append((name, facts.count, loc(keyNode)))
+      } else {
+        error(value, "'\(label)' marks where the provider's facts go and takes no value")
+      }
+    }
+    return (facts, slots)
   }
 
   // MARK: - Values and templates

@@ -186,14 +186,31 @@ package struct ReportSpec: Sendable {
   /// Ordered label → template, e.g. "Leaked key" → `${{ steps.identify.display }}`.
   package var facts: [(String, TemplateValue)]
   package var title: String?
-  /// Facts a provider part adds (`facts:` in its response.yaml), after the runbook's own and
-  /// only in a run that dispatched that provider: another provider's facts are not this run's.
-  package var partFacts: [(provider: String, label: String, value: TemplateValue)] = []
+  /// Where the runbook places the dispatched part's facts (`provider-facts.<slot>:` among its
+  /// own, `provider-facts:` for a part's facts of no slot): each slot's facts go before the
+  /// runbook fact at `index`, so a provider's rows sit where a reader looks for them.
+  package var factSlots: [(name: String, index: Int, location: SourceLocation)] = []
+  /// Facts a provider part adds (`facts:` in its response.yaml), shown only in a run that
+  /// dispatched that provider (another provider's facts are not this run's): at their slot's
+  /// marker, or after the runbook's own when they name no slot and the runbook places none.
+  package var partFacts: [(provider: String, slot: String, label: String, value: TemplateValue)] = []
 
-  /// The facts a run shows: the runbook's, then the dispatched provider's own (none when the
-  /// dispatch names no part, e.g. AWS, or is not known).
+  /// The facts a run shows: the runbook's, with the dispatched provider's own at their slots
+  /// (none when the dispatch names no part or is not known).
   package func facts(dispatched: Value?) -> [(String, TemplateValue)] {
-    facts + partFacts.filter { dispatched == .string($0.provider) }.map { ($0.label, $0.value) }
+    let own = partFacts.filter { dispatched == .string($0.provider) }
+    let placed = { (slot: String) in own.filter { $0.slot == slot }.map { ($0.label, $0.value) } }
+    var out: [(String, TemplateValue)] = []
+    var next = 0
+    // In the order written (slots are kept so; two markers in a row share an index).
+    for slot in factSlots {
+      out += facts[next..<slot.index]
+      out += placed(slot.name)
+      next = slot.index
+    }
+    out += facts[next...]
+    if !factSlots.contains(where: { $0.name == "" }) { out += placed("") }
+    return out
   }
 }
 
