@@ -111,7 +111,9 @@ import Testing
     #expect(report.contains("CreateUser"))
     #expect(!report.contains("192.0.2.1"), "a decoy key's events leaked into the evidence")
     #expect(report.contains("```mermaid"))
-    #expect(report.contains("| Last used | none recorded by IAM |"), "the key was never used: the report says so")
+    #expect(
+      report.contains("| Last used | none recorded by IAM |"),
+      "IAM recorded no use: the report says so, not that the key was never used")
     try expectCloudTrailSearchedEveryRegion(incident: incidentDirectory(o), events: 3)
 
     // Files and folder are private; no secret anywhere.

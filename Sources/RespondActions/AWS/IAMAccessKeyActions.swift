@@ -69,7 +69,7 @@ struct GetAccessKeyLastUsedAction: Action {
       outputs: [
         OutputSpec("found", "false when IAM does not know the key (NoSuchEntity)"),
         OutputSpec("user-name", "the IAM user owning the key"),
-        OutputSpec("last-used-date", "ISO-8601 UTC time of last use, null if never used"),
+        OutputSpec("last-used-date", "ISO-8601 UTC time of last use, null when IAM has none recorded"),
         OutputSpec("last-used-service", "service of the last use, null if none"),
         OutputSpec("last-used-region", "region of the last use, null if none"),
       ],
@@ -102,7 +102,8 @@ struct GetAccessKeyLastUsedAction: Action {
     let date = known(lastUsed?.string("LastUsedDate")).flatMap(ISO8601.parse)
     let service = known(lastUsed?.string("ServiceName"))
     let region = known(lastUsed?.string("Region"))
-    let usage = date.map { "last used \(ISO8601.string($0)) (\(service ?? "?") in \(region ?? "?"))" } ?? "never used"
+    let usage =
+      date.map { "last used \(ISO8601.string($0)) (\(service ?? "?") in \(region ?? "?"))" } ?? "no use recorded by IAM"
     return ActionResult(
       outputs: [
         "found": true, "user-name": AWSActions.value(user), "last-used-date": AWSActions.value(date),
