@@ -20,7 +20,8 @@ import Testing
     #expect(IAMReplacementTag.finding(tag: "AKIANEW", listed: keys) == .replacedBy("AKIANEW"))
     // The replacement was deleted since (by a person, or a resume's undo): mint again.
     #expect(IAMReplacementTag.finding(tag: "AKIAGONE", listed: keys) == .none)
-    #expect(IAMReplacementTag.finding(tag: "minting:2026-12-03T17:00:00Z", listed: keys) == .lostAttempt(since: Self.t0))
+    #expect(
+      IAMReplacementTag.finding(tag: "minting:2026-12-03T17:00:00Z", listed: keys) == .lostAttempt(since: Self.t0))
     #expect(IAMReplacementTag.finding(tag: "minting:garbage", listed: keys) == .none)
   }
 
