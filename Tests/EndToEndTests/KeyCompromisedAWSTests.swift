@@ -172,28 +172,6 @@ import Testing
     assertNoSecrets([leaked.secret, services.awsSecretAccessKey], in: o, incident: dir)
   }
 
-  @Test func aRerunOnADeactivatedKeyDoesNotMintAnother() throws {
-    let user = unique("rerun")
-    let leaked = try moto.createUser(user)
-    // Someone already deactivated the key in the console (or an earlier run did, then died).
-    _ = try runProgram(
-      "/usr/bin/env",
-      [
-        "python3", "-c",
-        """
-        import boto3; boto3.client('iam', endpoint_url='\(services.motoURL)', region_name='us-east-1',
-          aws_access_key_id='\(services.awsAccessKeyID)', aws_secret_access_key='\(services.awsSecretAccessKey)'
-        ).update_access_key(UserName='\(user)', AccessKeyId='\(leaked.id)', Status='Inactive')
-        """,
-      ])
-    let o = try runRespond(["key-compromised", "--key", leaked.id, "--yes", "--out", out], environment: environment)
-    #expect(o.status == 0, "stderr: \(o.stderr)")
-    let keys = try moto.keys(of: user)
-    #expect(keys.isEmpty, "the inactive leaked key is deleted and no replacement is minted: \(keys)")
-    let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
-    #expect(report.contains("No replacement minted"))
-  }
-
   @Test func aDryRunChangesNothingAndShowsEveryChange() throws {
     let user = unique("dry")
     let leaked = try moto.createUser(user)
