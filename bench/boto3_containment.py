@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Containment of a leaked AWS key as a careful boto3 script does it, step by step in the order
-respond's runbook does: the owner (GetAccessKeyLastUsed), the key's state (ListAccessKeys, so a
-rerun on an Inactive key mints no replacement), the first pages when PAGERDUTY_EVENTS_URL and
-SLACK_WEBHOOK_URL are set (one after the other), then deactivate and deny the owner's sessions
+respond's runbook does: the owner (GetAccessKeyLastUsed), the first pages when PAGERDUTY_EVENTS_URL
+and SLACK_WEBHOOK_URL are set (one after the other), then deactivate and deny the owner's sessions
 issued before now (the inline AWSRevokeOlderSessions policy) at the same time, then verify Inactive
-and read the deny back at the same time, as the runbook's two concurrent groups do.
+and read the deny back at the same time, as the runbook's two concurrent groups do. No read of the
+key's state first: as in respond, the rerun guard is the owner's respond:replaces tag, read by the
+replacement's mint after containment.
 Used by bench/containment.sh.
 Usage: boto3_containment.py KEY_ID   (env: AWS_*, optionally PAGERDUTY_* and SLACK_WEBHOOK_URL)
 Prints JSON: epoch seconds at the first call, at the key verified Inactive and at the deny read
@@ -20,7 +21,6 @@ pd_url, pd_key, slack = (os.environ.get(v) for v in ("PAGERDUTY_EVENTS_URL", "PA
 
 start = time.time()
 user = iam.get_access_key_last_used(AccessKeyId=key)["UserName"]
-status = next(k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"] if k["AccessKeyId"] == key)
 if slack:
     http.post(slack, json={"text": f"Leaked key {key[:8]}..., owner {user}: containment starting."}).raise_for_status()
 if pd_url and pd_key:
@@ -48,4 +48,4 @@ inactive = time.time()
 text = document if isinstance(document, str) else json.dumps(document)
 assert before in urllib.parse.unquote(text)
 denied = time.time()
-print(json.dumps({"start": start, "inactive": inactive, "denied": denied, "was": status}))
+print(json.dumps({"start": start, "inactive": inactive, "denied": denied}))

@@ -82,7 +82,6 @@ PY
     python3 - "$OUT/boto" "$setup" "$launched" "$(times)" >>"$RESULTS" <<'PY'
 import json, sys
 b, setup, launched, reqs = json.load(open(sys.argv[1])), sys.argv[2], float(sys.argv[3]), json.loads(sys.argv[4])
-assert b["was"] == "Active"
 print(json.dumps({"who": "boto3", "setup": setup, "launched": launched, "start": b["start"],
                   "inactive": b["inactive"], "denied": b["denied"], "requests": reqs}))
 PY

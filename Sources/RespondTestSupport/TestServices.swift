@@ -141,6 +141,12 @@ package struct MotoFixture: Sendable {
     return (json.arrayValue ?? []).map { ($0["id"]?.stringValue ?? "", $0["status"]?.stringValue ?? "") }
   }
 
+  /// The user's IAM tags (boto3 ListUserTags), key to value.
+  package func tags(of user: String) throws -> [String: String] {
+    let json = Value.parseJSON(try run(["tags", services.motoURL, user]))?.objectValue ?? [:]
+    return json.compactMapValues(\.stringValue)
+  }
+
   /// Whether a key authenticates (sts get-caller-identity through boto3).
   package func authenticates(_ id: String, _ secret: String) -> Bool {
     (try? run(["auth", services.motoURL, id, secret])) != nil

@@ -145,6 +145,9 @@ import Testing
     #expect(!keys.contains { $0.0 == t.planted.id && $0.1 == "Active" }, "\(point): leaked key still Active")
     let others = keys.filter { $0.0 != t.planted.id }
     #expect(others.count == 1 && others.first?.1 == "Active", "\(point): want one new Active key, got \(keys)")
+    // The rerun guard names that key: the tag respond writes when it mints (issue 16).
+    let tag = found["tags"]?["respond:replaces:\(t.planted.id)"]?.stringValue
+    #expect(tag != nil && tag == others.first?.0, "\(point): respond:replaces tag \(tag ?? "absent"), keys \(keys)")
     // Vault holds that key, its other field kept, and the stored secret authenticates.
     let vault = found["vault"]?.objectValue ?? [:]
     #expect(
@@ -192,9 +195,11 @@ import Testing
     }
     // Triage asks STS who respond is first: the new key's check is the second GetCallerIdentity.
     // PutUserPolicy is the deny of the owner's older sessions (a contain step after the key).
+    // TagUser: create's "minting" marker (1), then the tag naming the new key (2), the window
+    // between CreateAccessKey and the tag on either side.
     let specs = [
       "1:iam:CreateAccessKey", "1:iam:UpdateAccessKey", "1:iam:DeleteAccessKey", "2:sts:GetCallerIdentity",
-      "1:iam:PutUserPolicy",
+      "1:iam:PutUserPolicy", "1:iam:TagUser", "2:iam:TagUser",
     ]
     for spec in specs {
       points.append(KillPoint(variable: "RESPOND_TEST_CRASH_AFTER_RESPONSE", value: spec))

@@ -111,7 +111,9 @@ import Testing
     #expect(report.contains("CreateUser"))
     #expect(!report.contains("192.0.2.1"), "a decoy key's events leaked into the evidence")
     #expect(report.contains("```mermaid"))
-    #expect(report.contains("| Last used | none recorded by IAM |"), "the key was never used: the report says so")
+    #expect(
+      report.contains("| Last used | none recorded by IAM |"),
+      "IAM recorded no use: the report says so, not that the key was never used")
     try expectCloudTrailSearchedEveryRegion(incident: incidentDirectory(o), events: 3)
 
     // Files and folder are private; no secret anywhere.
@@ -168,28 +170,6 @@ import Testing
     #expect(state.steps["secrets-manager-read"]?.outcome == .succeeded)
     #expect(try String(contentsOfFile: dir + "/report.md", encoding: .utf8).contains("CreateUser"))
     assertNoSecrets([leaked.secret, services.awsSecretAccessKey], in: o, incident: dir)
-  }
-
-  @Test func aRerunOnADeactivatedKeyDoesNotMintAnother() throws {
-    let user = unique("rerun")
-    let leaked = try moto.createUser(user)
-    // Someone already deactivated the key in the console (or an earlier run did, then died).
-    _ = try runProgram(
-      "/usr/bin/env",
-      [
-        "python3", "-c",
-        """
-        import boto3; boto3.client('iam', endpoint_url='\(services.motoURL)', region_name='us-east-1',
-          aws_access_key_id='\(services.awsAccessKeyID)', aws_secret_access_key='\(services.awsSecretAccessKey)'
-        ).update_access_key(UserName='\(user)', AccessKeyId='\(leaked.id)', Status='Inactive')
-        """,
-      ])
-    let o = try runRespond(["key-compromised", "--key", leaked.id, "--yes", "--out", out], environment: environment)
-    #expect(o.status == 0, "stderr: \(o.stderr)")
-    let keys = try moto.keys(of: user)
-    #expect(keys.isEmpty, "the inactive leaked key is deleted and no replacement is minted: \(keys)")
-    let report = try String(contentsOfFile: o.lastLine, encoding: .utf8)
-    #expect(report.contains("No replacement minted"))
   }
 
   @Test func aDryRunChangesNothingAndShowsEveryChange() throws {

@@ -162,6 +162,18 @@ import Testing
       report.contains(
         "- detached \(try s("policy_arn")) from user \(backdoor) (event \(ids["AttachUserPolicy"]!.stringValue!), verified;"
       ))
+    // The postmortem lists every change respond made, in order, the backdoor's key once (its
+    // user's disabling and its CreateAccessKey undo the same key), each change with its undo.
+    let postmortem = try String(contentsOfFile: dirname(o.lastLine) + "/postmortem.md", encoding: .utf8)
+    let changed =
+      postmortem.components(separatedBy: "## What respond changed").last?.components(separatedBy: "\n## ").first ?? ""
+    let made = ["deactivate", "deny-user-sessions", "deny-role-sessions", "quarantine", "disable-console", "eradicate"]
+    for step in made + ["create", "delete-leaked"] {
+      #expect(changed.contains("- `\(step)` ("), "the postmortem lists \(step) as a change: \(changed)")
+    }
+    let keyChange = "deactivated access key \(try s("backdoor_key")) of user \(backdoor)"
+    #expect(changed.components(separatedBy: keyChange).count == 2, "the backdoor's key listed once: \(changed)")
+    #expect(changed.contains("  - \(keyChange); undo: `aws iam update-access-key --user-name \(backdoor)"))
     let json = try #require(
       Value.parseJSON(try Data(contentsOf: URL(fileURLWithPath: dirname(o.lastLine) + "/report.json"))))
     let steps = json["steps"]?.arrayValue ?? []

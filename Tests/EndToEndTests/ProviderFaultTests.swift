@@ -107,7 +107,7 @@ import Testing
   /// The fault kinds, each persisting on one step's operation until the test clears it; what the
   /// error must name (the step and the provider's error).
   static let persistent: [(match: String, kind: String, extra: String, step: String, error: String)] = [
-    ("ListAccessKeys", "status", "\"status\":503", "key-state", "HTTP 503 ServiceUnavailable"),
+    ("ListAccessKeys", "status", "\"status\":503", "verify-inactive", "HTTP 503 ServiceUnavailable"),
     ("CreateAccessKey", "status", "\"status\":500", "create", "HTTP 500 InternalFailure"),
     ("UpdateAccessKey", "throttle", "\"retry_after\":0", "deactivate", "HTTP 429 Throttling"),
     ("GetCallerIdentity", "reset", "", "verify-new-key", "127.0.0.1"),

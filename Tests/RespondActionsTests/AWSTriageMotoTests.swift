@@ -167,6 +167,15 @@ import Testing
     let changes = r.outputs["changes"]?.arrayValue ?? []
     #expect(!changes.isEmpty && changes.allSatisfy { $0["verified"] == true })
     #expect(changes.allSatisfy { ($0["undo"]?.stringValue ?? "").hasPrefix("aws iam ") })
+    // One change per artefact: the key and password disabled with their user are not undone
+    // again for CreateAccessKey and CreateLoginProfile; each change names every event it undid.
+    let names = changes.compactMap { $0["change"]?.stringValue }
+    #expect(Set(names).count == names.count, "a change listed twice: \(names)")
+    let byChange = Dictionary(changes.map { ($0["change"]?.stringValue ?? "", $0["event-id"]?.stringValue) }) { a, _ in
+      a
+    }
+    #expect(byChange["deactivated access key \(key.id) of user \(backdoor)"] == "e1, e2")
+    #expect(byChange["deleted the console password of user \(backdoor)"] == "e1, e4")
     let left = (r.outputs["left"]?.arrayValue ?? []).compactMap(\.stringValue)
     #expect(left.count == 3)
     #expect(left.contains { $0.hasPrefix("Delete the IAM user `\(backdoor)` the attacker created") })

@@ -20,7 +20,7 @@ import Testing
   static let awsDrill = [
     step("identify", .detect, "key.identify", .succeeded, ms: 1),
     step("owner", .detect, "aws.iam.get-access-key-last-used", .succeeded, ms: 100),
-    step("key-state", .detect, "aws.iam.list-access-keys", .succeeded, ms: 300),
+    step("secrets-manager-read", .detect, "aws.secretsmanager.get-secret-value", .succeeded, ms: 300),
     step("deactivate", .contain, "aws.iam.update-access-key", .skippedDryRun, ms: 0, mutates: true),
     step("check-inactive", .contain, "check", .skippedDryRun, ms: 0),
     step("github-revoke", .contain, "github.credential.revoke", .skippedCondition, mutates: true),
@@ -29,7 +29,7 @@ import Testing
 
   @Test func changesNotSentAreEstimatedAtTheProvidersMedianReadTime() {
     let s = DrillScore.score(steps: Self.awsDrill, targetMs: 60_000)
-    // Measured: identify 1 + owner 100 + key-state 300; the investigate phase is not on the path.
+    // Measured: identify 1 + owner 100 + secrets-manager-read 300; the investigate phase is not on the path.
     #expect(s.measuredMs == 401)
     // AWS reads took 100, 300, 500 ms: the median 300 is the estimate for the change; check is 0.
     #expect(s.estimatedMs == 300)

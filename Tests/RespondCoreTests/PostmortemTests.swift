@@ -42,6 +42,19 @@ import Testing
     #expect(!slackBadly.contains { $0.hasPrefix("No person was notified") })
   }
 
+  /// A check finishing in the same millisecond as the read it checks ends recovery, not the read.
+  @Test func onATieTheLaterStepEndsTTR() throws {
+    var records = ReportTests.journal(mode: .live, finished: .completed)
+    for id in ["verify-deleted", "check-deleted"] {
+      records.insert(
+        ReportTests.step(
+          .stepFinished, id, .recover, id == "check-deleted" ? "check" : "aws.iam.list-access-keys",
+          at: 500, outcome: .succeeded), at: records.count - 1)
+    }
+    let ttr = Self.draft(records).times.first { $0.name.hasPrefix("TTR") }
+    #expect(ttr?.to?.label == "step `check-deleted` (check)")
+  }
+
   @Test func oneTimelineInterleavesTheAttackerRespondAndPeople() {
     let p = Self.draft(ReportTests.journal(mode: .live, finished: .completed))
     let kinds = p.timeline.map(\.kind)

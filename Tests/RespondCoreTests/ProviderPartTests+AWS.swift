@@ -11,7 +11,7 @@ import Testing
 extension ProviderPartTests {
   /// The host's and AWS's steps in the order key-compromised ran them when AWS's were inline.
   static let awsRunOrder = """
-    identify owner store-read secrets-manager-read ssm-read key-state page-slack page-pagerduty
+    identify owner store-read secrets-manager-read ssm-read page-slack page-pagerduty
     deactivate deny-user-sessions key-not-found verify-inactive user-sessions-denied check-inactive
     check-user-sessions-denied triage minted-cloudtrail minted-logs minted-archive deny-role-sessions
     role-sessions-denied check-role-sessions-denied quarantine quarantined check-quarantined disable-console
@@ -40,7 +40,7 @@ extension ProviderPartTests {
     #expect(rb.steps.map(\.id).filter { !others.contains($0) } == Self.awsRunOrder)
     let groups = ConcurrentGroups(rb).concurrentGroups.map { $0.map(\.id) }
     for expected in [
-      ["key-state", "page-slack", "page-pagerduty"], ["deactivate", "deny-user-sessions"],
+      ["page-slack", "page-pagerduty"], ["deactivate", "deny-user-sessions"],
       ["verify-inactive", "user-sessions-denied"], ["minted-cloudtrail", "minted-logs", "minted-archive"],
       ["where-stored", "secrets-manager-copies", "ssm-copies", "cloudtrail", "logs", "trail-archive"],
     ] {

@@ -62,8 +62,10 @@ import Testing
     #expect(Self.statement(policy, "ReadTriageIAM")?.resources.contains("arn:aws:iam::*:policy/*") == true)
     #expect(
       Self.statement(policy, "ChangeAccessKeys")?.actions == [
-        "iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:UpdateAccessKey",
+        "iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:TagUser", "iam:UpdateAccessKey",
       ])
+    // create's rerun guard (issue 16): it reads the owner's respond:replaces tag, and writes it.
+    #expect(Self.statement(policy, "ReadAccessKeys")?.actions.contains("iam:ListUserTags") == true)
     #expect(Self.statement(policy, "ChangeAccessKeys")?.resources == ["arn:aws:iam::*:user/*"])
     #expect(
       Self.statement(policy, "ChangeAccessKeys")?.steps == ["deactivate", "create", "create (undo)", "delete-leaked"])

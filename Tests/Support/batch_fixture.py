@@ -72,7 +72,8 @@ def check(moto, addr, file):
                 auth = True
             except botocore.exceptions.ClientError:
                 auth = False
-        out.append({"keys": keys, "vault": fields, "authenticates": auth})
+        tags = {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName=t["user"])["Tags"]}
+        out.append({"keys": keys, "vault": fields, "authenticates": auth, "tags": tags})
     print(json.dumps(out))
 
 

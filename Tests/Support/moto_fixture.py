@@ -214,6 +214,9 @@ def main():
         iam = client("iam", url)
         ks = iam.list_access_keys(UserName=sys.argv[3])["AccessKeyMetadata"]
         print(json.dumps([{"id": k["AccessKeyId"], "status": k["Status"]} for k in ks]))
+    elif cmd == "tags":
+        ts = client("iam", url).list_user_tags(UserName=sys.argv[3])["Tags"]
+        print(json.dumps({t["Key"]: t["Value"] for t in ts}))
     elif cmd == "auth":
         sts = client("sts", url, sys.argv[3], sys.argv[4])
         try:

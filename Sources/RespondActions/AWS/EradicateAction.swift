@@ -19,7 +19,9 @@ struct EradicatePersistenceAction: Action {
         ParameterSpec("keep-access-keys", .list, "access key ids never to deactivate (the replacement key)"),
       ],
       outputs: [
-        OutputSpec("changes", "each change made: {event-id, change, verified, undo}"),
+        OutputSpec(
+          "changes", "each change made once: {event-id (every event it undid, comma-separated), change, verified, undo}"
+        ),
         OutputSpec("verified-count", "changes read back as holding"),
         OutputSpec("left", "what a person must still do, one line per artefact, naming it"),
       ],
@@ -57,7 +59,7 @@ struct EradicatePersistenceAction: Action {
     let verified = iam.changes.filter { $0["verified"]?.boolValue == true }.count
     return ActionResult(
       outputs: [
-        "changes": .array(iam.changes), "verified-count": .number(Double(verified)),
+        "changes": .array(iam.changes.map(Value.object)), "verified-count": .number(Double(verified)),
         "left": .array(iam.left.map { .string($0) }),
       ],
       summary: "\(iam.changes.count) change(s), \(verified) verified; \(iam.left.count) left for a person")
@@ -70,7 +72,7 @@ final class Eradicator {
   let client: AWSClient
   let keep: Set<String>
   let incident: String
-  private(set) var changes: [Value] = []
+  private(set) var changes: [[String: Value]] = []
   private(set) var left: [String] = []
 
   init(client: AWSClient, keep: Set<String>, incident: String) {
@@ -172,6 +174,21 @@ final class Eradicator {
     var label: String { "\(kind.lowercased()) `\(name)`" }
   }
 
+  /// Whether `change` was already made for an earlier event, adding this event's id to it.
+  /// Disabling a user the attacker created deactivates its key and deletes its password, which
+  /// its later CreateAccessKey and CreateLoginProfile events would undo again: one change, listed
+  /// once with both events, and the same call not sent twice.
+  func alreadyMade(_ change: String, for e: ClassifiedEvent) -> Bool {
+    guard let i = changes.firstIndex(where: { $0["change"]?.stringValue == change }) else { return false }
+    if let id = e.eventID, !id.isEmpty {
+      let ids = changes[i]["event-id"]?.stringValue ?? ""
+      if !ids.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == id }) {
+        changes[i]["event-id"] = .string(ids.isEmpty ? id : ids + ", " + id)
+      }
+    }
+    return true
+  }
+
   func record(_ e: ClassifiedEvent, _ change: String, verified: Bool, undo: String) {
     changes.append([
       "event-id": .string(e.eventID ?? ""), "change": .string(change), "verified": .bool(verified),
@@ -181,16 +198,19 @@ final class Eradicator {
   }
 
   func deactivate(key: String, user: String, _ e: ClassifiedEvent) async throws {
-    guard !keep.contains(key) else { return }
+    let change = "deactivated access key \(key) of user \(user)"
+    guard !keep.contains(key), !alreadyMade(change, for: e) else { return }
     _ = try await client.query(
       .iam, "UpdateAccessKey", [("UserName", user), ("AccessKeyId", key), ("Status", "Inactive")], mutates: true)
     let status = try await IAMKeys.list(client, userName: user).first { $0.id == key }?.status
     record(
-      e, "deactivated access key \(key) of user \(user)", verified: status != "Active",
+      e, change, verified: status != "Active",
       undo: "aws iam update-access-key --user-name \(user) --access-key-id \(key) --status Active")
   }
 
   func deleteLoginProfile(_ user: String, _ e: ClassifiedEvent) async throws {
+    let change = "deleted the console password of user \(user)"
+    guard !alreadyMade(change, for: e) else { return }
     do {
       _ = try await client.query(.iam, "DeleteLoginProfile", [("UserName", user)], mutates: true)
     } catch let error as ActionError where error.awsCode == "NoSuchEntity" {}
@@ -201,7 +221,7 @@ final class Eradicator {
       gone = true
     }
     record(
-      e, "deleted the console password of user \(user)", verified: gone,
+      e, change, verified: gone,
       undo: "aws iam create-login-profile --user-name \(user) --password-reset-required (a new password)")
   }
 

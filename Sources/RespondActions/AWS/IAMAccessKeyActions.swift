@@ -69,7 +69,7 @@ struct GetAccessKeyLastUsedAction: Action {
       outputs: [
         OutputSpec("found", "false when IAM does not know the key (NoSuchEntity)"),
         OutputSpec("user-name", "the IAM user owning the key"),
-        OutputSpec("last-used-date", "ISO-8601 UTC time of last use, null if never used"),
+        OutputSpec("last-used-date", "ISO-8601 UTC time of last use, null when IAM has none recorded"),
         OutputSpec("last-used-service", "service of the last use, null if none"),
         OutputSpec("last-used-region", "region of the last use, null if none"),
       ],
@@ -102,7 +102,8 @@ struct GetAccessKeyLastUsedAction: Action {
     let date = known(lastUsed?.string("LastUsedDate")).flatMap(ISO8601.parse)
     let service = known(lastUsed?.string("ServiceName"))
     let region = known(lastUsed?.string("Region"))
-    let usage = date.map { "last used \(ISO8601.string($0)) (\(service ?? "?") in \(region ?? "?"))" } ?? "never used"
+    let usage =
+      date.map { "last used \(ISO8601.string($0)) (\(service ?? "?") in \(region ?? "?"))" } ?? "no use recorded by IAM"
     return ActionResult(
       outputs: [
         "found": true, "user-name": AWSActions.value(user), "last-used-date": AWSActions.value(date),
@@ -207,6 +208,10 @@ struct CreateAccessKeyAction: Action {
         ParameterSpec(
           "make-room-by-deleting", .string,
           "a key id (the leaked one) to delete if the user already has 2 keys, only if it is Inactive"),
+        ParameterSpec(
+          "replaces", .string,
+          "the leaked key id: mint nothing when the user's tag respond:replaces:<id> names a key still listed, and tag the user with the new key's id"
+        ),
       ],
       outputs: [
         OutputSpec("access-key-id", "the new key id"),
@@ -214,6 +219,9 @@ struct CreateAccessKeyAction: Action {
         OutputSpec("create-date", "ISO-8601 UTC creation time"),
         OutputSpec("user-name", "the owning user"),
         OutputSpec("deleted-to-make-room", "the key deleted to make room, or null"),
+        OutputSpec(
+          "already-replaced-by",
+          "with replaces: the key respond minted for it earlier, still listed (nothing minted), else null"),
       ],
       mutates: true, idempotent: false, requirements: AWSActions.requirements(regional: false),
       permissions: [
@@ -227,7 +235,7 @@ struct CreateAccessKeyAction: Action {
           AWSPermission(
             "iam", "DeleteAccessKey", resource: IAMResources.user, mutates: true, purpose: "AccessKeys",
             onlyWith: "make-room-by-deleting")),
-      ])
+      ] + IAMReplacementTag.permissions)
   }
 
   func run(_ context: ActionContext) async throws -> ActionResult {
@@ -236,8 +244,63 @@ struct CreateAccessKeyAction: Action {
     // Incidents of one batch rotating keys of the same user (both its keys leaked) take turns:
     // otherwise one's create can take the slot the other's "make room" just freed.
     return try await context.limiters.exclusive(Self.slots(user, client)) {
-      try await create(context, client: client, user: user)
+      guard let leaked = context.optionalString("replaces") else {
+        return try await create(context, client: client, user: user)
+      }
+      if let existing = try await guardRerun(context, client: client, user: user, leaked: leaked) {
+        return Self.alreadyReplaced(user: user, leaked: leaked, by: existing)
+      }
+      try await IAMReplacementTag.write(client, user: user, leaked: leaked, value: IAMReplacementTag.minting(Date()))
+      var result = try await create(context, client: client, user: user, handOut: false)
+      let id = result.outputs["access-key-id"]?.stringValue ?? ""
+      // Until this tag is written the marker says an attempt is in flight: if it fails, the step
+      // fails and the next attempt (or run) deletes this key as a lost attempt's (its secret
+      // dies with this step's outputs), so it is handed to the run only once tagged.
+      try await IAMReplacementTag.write(client, user: user, leaked: leaked, value: id)
+      Self.handedOut.insert(id)
+      result.outputs["already-replaced-by"] = .null
+      result.summary = (result.summary ?? "created \(id)") + "; tagged \(user) \(IAMReplacementTag.key(leaked))=\(id)"
+      return result
     }
+  }
+
+  /// The rerun guard: the replacement respond minted for `leaked` if the user's tag names one
+  /// still listed. A tag left by an attempt that died between CreateAccessKey and TagUser means
+  /// a key nobody holds the secret of may exist: it is deleted here, before minting again.
+  private func guardRerun(_ context: ActionContext, client: AWSClient, user: String, leaked: String) async throws
+    -> String?
+  {
+    let tags = try await IAMReplacementTag.read(client, user: user)
+    guard let tag = tags[IAMReplacementTag.key(leaked)] else { return nil }
+    let keys = try await IAMKeys.list(client, userName: user)
+    switch IAMReplacementTag.finding(tag: tag, listed: keys) {
+    case .none:
+      return nil
+    case .replacedBy(let id):
+      return id
+    case .lostAttempt(let since):
+      let orphans = IAMReplacementTag.orphans(
+        of: keys, since: since, window: Self.attemptWindow, leaked: leaked, tags: tags,
+        handedOut: { Self.handedOut.contains($0) })
+      for key in orphans {
+        try await IAMKeys.delete(client, id: key.id, userName: user)
+        context.log(
+          "deleted \(key.id), created by an attempt that died before tagging it (its secret was never recorded)")
+      }
+      return nil
+    }
+  }
+
+  /// Nothing minted: the outputs say which key already replaces the leaked one.
+  private static func alreadyReplaced(user: String, leaked: String, by id: String) -> ActionResult {
+    ActionResult(
+      outputs: [
+        "access-key-id": .null, "secret-access-key": .null, "create-date": .null, "user-name": .string(user),
+        "deleted-to-make-room": .null, "already-replaced-by": .string(id),
+      ],
+      summary:
+        "minted nothing: \(user)'s tag \(IAMReplacementTag.key(leaked)) names \(id), respond's replacement, still listed"
+    )
   }
 
   /// The turn-taking key for one user's key slots at one account and endpoint.
@@ -263,7 +326,9 @@ struct CreateAccessKeyAction: Action {
   /// is bounded by the transport's 30 s limit; the rest is margin for the provider's clock.
   static let attemptWindow: TimeInterval = 60
 
-  private func create(_ context: ActionContext, client: AWSClient, user: String) async throws -> ActionResult {
+  private func create(_ context: ActionContext, client: AWSClient, user: String, handOut: Bool = true) async throws
+    -> ActionResult
+  {
     let makeRoom = context.optionalString("make-room-by-deleting")
     var deleted: String?
     var xml: AWSXMLNode
@@ -295,12 +360,13 @@ struct CreateAccessKeyAction: Action {
     guard let id = key?.string("AccessKeyId") else {
       throw ActionError.failed("IAM CreateAccessKey answered without an AccessKeyId for \(user)")
     }
-    Self.handedOut.insert(id)
+    if handOut { Self.handedOut.insert(id) }
     let created = key?.string("CreateDate").flatMap(ISO8601.parse)
     return ActionResult(
       outputs: [
         "access-key-id": .string(id), "secret-access-key": .string(secret), "create-date": AWSActions.value(created),
         "user-name": .string(key?.string("UserName") ?? user), "deleted-to-make-room": AWSActions.value(deleted),
+        "already-replaced-by": .null,
       ],
       summary: "created \(id) for \(user)" + (deleted.map { " (deleted Inactive \($0) to make room)" } ?? ""))
   }

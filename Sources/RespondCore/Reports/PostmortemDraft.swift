@@ -52,6 +52,19 @@ package struct PostmortemDraft: Sendable {
   package var wentWell: [String]
   package var wentBadly: [String]
 
+  /// The steps that succeeded and changed something at a provider or a secret store, in journal
+  /// order: not a notification, the report itself, or a manual step (a person's, listed under
+  /// the action items), nor a step that lists its changes and made none (an eradication that
+  /// found nothing it could undo).
+  package var changeSteps: [IncidentReport.StepLine] {
+    guard !report.dryRun else { return [] }
+    return report.steps.filter {
+      $0.outcome == StepOutcome.succeeded.rawValue && $0.mutates == true && $0.action != "manual"
+        && !$0.action.hasPrefix("notify.") && !$0.action.hasPrefix("incident.")
+        && $0.outputs["changes"]?.arrayValue?.isEmpty != true
+    }
+  }
+
   /// Builds the draft from an incident's journal state.
   package init(state: IncidentState, report: IncidentReport? = nil) {
     self.report = report ?? IncidentReport(state: state)
@@ -164,7 +177,9 @@ package struct PostmortemDraft: Sendable {
       .filter { $0.phase == phase && $0.outcome == .succeeded }
       .filter { $0.action != "manual" || $0.outputs["done"]?.boolValue == true }
       .compactMap { s in s.finishedAt.map { ("step `\(s.id)` (\(s.action ?? "?"))", $0) } }
-      .max { $0.1 < $1.1 }
+      // On a tie the later in the journal: a check finishing in the same millisecond as the read
+      // it checks ends recovery, not the read.
+      .reduce(nil) { last, s in last.map { s.1 >= $0.1 ? s : $0 } ?? s }
   }
 }
 

@@ -11,7 +11,7 @@ package enum PostmortemMarkdown {
       "_Written by respond \(p.report.version) from `journal.jsonl` and the files under `evidence/` "
         + "(see [report.md](report.md)). Edit freely; root cause and lessons are for people to write._")
     md.append("")
-    md += summary(p, w) + impact(p, w) + window(p, w) + times(p, w) + timeline(p, w) + review(p, w)
+    md += summary(p, w) + impact(p, w) + changes(p, w) + window(p, w) + times(p, w) + timeline(p, w) + review(p, w)
     md += ["## Action items", ""]
     if p.report.followUps.isEmpty { md.append("- [x] Nothing left to do by hand.") }
     for f in p.report.followUps { md.append("- [\(f.done ? "x" : " ")] \(w.escape(f.text))") }
@@ -51,6 +51,8 @@ package enum PostmortemMarkdown {
     } else {
       s += "What was done: a \(r.mode == "DRILL" ? "drill, nothing was changed" : "response with nothing to contain")"
     }
+    let made = p.changeSteps.map(\.id)
+    if !made.isEmpty { s += "; changes made by \(made.joined(separator: ", ")) (see What respond changed)" }
     if let replacement = fact(p, "Replacement key") { s += "; replaced by \(replacement)" }
     let stores = ["Stored in Vault/OpenBao", "Stored in Secrets Manager"].compactMap { fact(p, $0) }
     if !stores.isEmpty { s += ", written to \(stores.joined(separator: " and "))" }
@@ -79,6 +81,31 @@ package enum PostmortemMarkdown {
       let listed = names.map { "\(w.escape($0.key)) ×\($0.value)" }.joined(separator: ", ")
       let label = kind == .other ? "Other calls" : kind.rawValue.prefix(1).uppercased() + kind.rawValue.dropFirst()
       md.append("- \(label): \(names.isEmpty ? "none found" : listed)")
+    }
+    md.append("")
+    return md
+  }
+
+  /// The steps that changed something outside respond (revoked, denied, quarantined, minted,
+  /// wrote), in journal order, each with what it said and, for a step that made several changes
+  /// (eradication, rotation), each change and its undo: the list a reviewer checks and, once the
+  /// incident is over, the list of what may need undoing. Notifications and the report are not
+  /// changes to the account.
+  static func changes(_ p: PostmortemDraft, _ w: MarkdownReport.Writer) -> [String] {
+    var md = ["## What respond changed", ""]
+    let made = p.changeSteps
+    if made.isEmpty {
+      let none = p.report.dryRun ? "Nothing: this was a dry run." : "Nothing: no step that changes anything ran."
+      return md + [none, ""]
+    }
+    for s in made {
+      md.append("- \(w.code(s.id)) (\(w.escape(s.action))): \(w.escape(s.summary ?? s.title))")
+      for c in s.outputs["changes"]?.arrayValue ?? [] {
+        guard let change = c["change"]?.stringValue else { continue }
+        let undo = c["undo"]?.stringValue.map { "; undo: \(w.code($0))" } ?? ""
+        let verified = c["verified"]?.boolValue == false ? " (did NOT read back as done)" : ""
+        md.append("  - \(w.escape(change))\(verified)\(undo)")
+      }
     }
     md.append("")
     return md
