@@ -120,4 +120,26 @@ extension ReplacementEndToEndTests {
     }
     R.expectAbsent([leaked, minted, apiKey, appKey], in: run)
   }
+
+  /// A runner's new token found no store but a copy: it replaces the leaked token there, and the
+  /// runner's owner is told where it is rather than that it was kept nowhere.
+  @Test func aGitLabRunnersNewTokenReplacesACopyFound() throws {
+    let gitlab = try R.Provider("gitlab", spec: "gitlab.json")
+    let (leaked, minted) = (
+      "glrt-" + R.random(24, from: Self.alphanumerics), "glrt-" + R.random(24, from: Self.alphanumerics)
+    )
+    recordTestSecret(minted)
+    try gitlab.script(
+      "/api/v4/runners/reset_authentication_token",
+      [["status": 201, "body": ["token": .string(minted), "token_expires_at": .null]]])
+    try gitlab.script("/api/v4/runners/verify", [["status": 403, "body": ["message": "403 Forbidden"]]])
+    let tag = Self.unique("copies/runner")
+    try bao.put(tag + "/runner", ["token": leaked, "url": "https://gitlab.example.com"])
+    let run = try R.respond(leaked, ["--search-path", "secret/" + tag], env: environment(["GITLAB_URL": gitlab.url]))
+    #expect(run.outcome.status == 0, "stderr: \(run.outcome.stderr)")
+    #expect(try bao.get(tag + "/runner") == ["token": minted, "url": "https://gitlab.example.com"])
+    #expect(run.report.contains("The new token replaces the leaked one in the copies found"))
+    #expect(!run.report.contains("kept nowhere"))
+    R.expectAbsent([leaked, minted], in: run)
+  }
 }
