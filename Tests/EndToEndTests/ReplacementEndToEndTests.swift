@@ -77,6 +77,9 @@ import Testing
     #expect(try bao.get(path) == ["api_key": minted, "key_id": newID])
     let stored = Value.parseJSON(try moto.secretString(secretID))
     #expect(stored?["api_key"]?.stringValue == minted && stored?["key_id"]?.stringValue == newID)
+    // The host's store steps wrote it, so the report's facts name both stores.
+    #expect(Self.fact("Stored in Vault/OpenBao", in: run.report)?.contains("secret/\(path) (version 2)") == true)
+    #expect(Self.fact("Stored in Secrets Manager", in: run.report)?.contains(secretID) == true)
     R.expectAbsent([leaked, minted, apiKey, appKey], in: run)
   }
 
@@ -131,7 +134,7 @@ import Testing
     #expect(run.outcome.status == 0, "stderr: \(run.outcome.stderr)")
     #expect(run.report.contains("LIVE: CONTAINED"))
     #expect(run.state.steps["openai-create-admin"]?.secretOutputs == ["key"])
-    #expect(run.state.steps["openai-store-vault"]?.outcome == .skippedCondition)
+    #expect(run.state.steps["store-vault"]?.outcome == .skippedCondition)
     let creates = try openai.recorded("/v1/organization/admin_api_keys")
     #expect(creates.map { $0["method"]?.stringValue } == ["POST"])
     #expect(R.methodsAndComplaints(creates).1.isEmpty, "\(R.methodsAndComplaints(creates).1)")
@@ -200,6 +203,7 @@ import Testing
       #expect(Self.body(sent.first)?["token"]?.stringValue == leaked, "the leaked token authenticates \(request)")
     }
     #expect(try bao.get(path) == ["token": minted, "url": "https://gitlab.example.com"], "other fields are kept")
+    #expect(Self.fact("Stored in Vault/OpenBao", in: run.report)?.contains("secret/\(path) (version 2)") == true)
     let outcome = try slack.recorded("/hook").last?["body"]?.stringValue ?? ""
     // The outcome names no provider's own wording: the host's message is the same for every part.
     #expect(outcome.contains("contained, proved dead") && outcome.contains("CONTAINED"), "\(outcome)")

@@ -131,15 +131,9 @@ extension ProviderPartTests {
       "\(problems)")
   }
 
-  /// The host's own steps still reading AWS's `create` (the new key's two halves): the
-  /// store and copy steps, until AWS provides the replacement's fields as values (stores15).
-  static let stillReadingCreate: Set<String> = [
-    "store-vault", "store-secrets-manager", "store-ssm", "store-github", "replace-vault-copies",
-    "replace-secrets-manager-copies", "replace-ssm-copies",
-  ]
-
   /// The shipped runbook names no provider part's step, AWS's included: what it needs from one
-  /// it reads as `provider.NAME`, and GitLab's rotated token is what the found copies get.
+  /// it reads as `provider.NAME`, and the dispatched provider's replacement is what the stores
+  /// and the found copies get, nobody else's.
   @Test func keyCompromisedReadsNoPartsStepByID() throws {
     let folder = TestServices.repositoryRoot() + "/Runbooks"
     let (parts, partProblems) = RunbookLoader().loadProviderParts(folder: folder + "/providers")
@@ -150,23 +144,46 @@ extension ProviderPartTests {
     let text = try String(contentsOfFile: folder + "/key-compromised.yaml", encoding: .utf8)
     let host = try #require(RunbookLoader().load(text: text, file: "key-compromised.yaml").0)
     for step in host.steps + host.onStop {
-      let allowed: Set<String> = Self.stillReadingCreate.contains(step.id) ? ["create"] : []
-      let read = Set(StepPolicy.dependencies(in: step.templates)).intersection(partSteps).subtracting(allowed)
+      let read = Set(StepPolicy.dependencies(in: step.templates)).intersection(partSteps)
       #expect(read.isEmpty, "key-compromised.yaml's step \(step.id) reads \(read.sorted())")
     }
     let facts = host.report.facts.flatMap(\.1.templates).map(\.0)
     #expect(Set(StepPolicy.dependencies(in: facts)).isDisjoint(with: partSteps), "a report fact reads a part's step")
     let (loaded, problems) = RunbookLoader().load(path: folder + "/key-compromised.yaml")
     #expect(!problems.hasErrors, "\(problems)")
-    let copies = try #require(loaded?.step("replace-vault-copies"))
-    let replacement = try #require(copies.with.first { $0.0 == "replacement" }?.1)
-    let rotated: [String: [String: Value]] = [
-      "gitlab-rotate": ["new-id": "42", "token": "glpat-rotated"], "datadog-create": ["new-id": "dd-new"],
+    let rb = try #require(loaded)
+    func parameter(_ step: String, _ name: String) throws -> TemplateValue {
+      try #require(rb.step(step)?.with.first { $0.0 == name }?.1)
+    }
+    // What each provider's own steps minted (only the dispatched provider's steps run).
+    let minted: [String: [String: [String: Value]]] = [
+      "gitlab": ["gitlab-rotate": ["new-id": "42", "token": "glpat-rotated"]],
+      "datadog": ["datadog-create": ["new-id": "dd-new", "key": "dd-key"]],
+      "aws": ["create": ["access-key-id": "AKIANEW", "secret-access-key": "new-secret"]],
     ]
-    for (provider, expected) in [("gitlab", Value.string("glpat-rotated")), ("datadog", .null)] {
-      var steps = rotated
-      steps["identify"] = ["provider": .string(provider)]
-      #expect(try replacement.evaluate(EvaluationContext(steps: steps)) == expected, "\(provider)")
+    let expected: [(provider: String, replacement: Value, fields: Value, companions: Value)] = [
+      ("gitlab", "glpat-rotated", ["token": "glpat-rotated"], .null),
+      ("datadog", "dd-key", ["api_key": "dd-key", "key_id": "dd-new"], .null),
+      (
+        "aws", "AKIANEW", ["access_key_id": "AKIANEW", "secret_access_key": "new-secret"],
+        [
+          "secret_access_key": "new-secret", "aws_secret_access_key": "new-secret",
+          "AWS_SECRET_ACCESS_KEY": "new-secret", "SecretAccessKey": "new-secret",
+        ]
+      ),
+      ("vault", .null, .null, .null),
+    ]
+    for row in expected {
+      var steps = minted[row.provider] ?? [:]
+      steps["identify"] = ["provider": .string(row.provider)]
+      let context = EvaluationContext(steps: steps)
+      for copies in ["replace-vault-copies", "replace-secrets-manager-copies", "replace-ssm-copies"] {
+        #expect(try parameter(copies, "replacement").evaluate(context) == row.replacement, "\(row.provider)")
+        #expect(try parameter(copies, "companions").evaluate(context) == row.companions, "\(row.provider)")
+      }
+      for (store, name) in [("store-vault", "fields"), ("store-secrets-manager", "fields"), ("store-ssm", "fields")] {
+        #expect(try parameter(store, name).evaluate(context) == row.fields, "\(store) for \(row.provider)")
+      }
     }
   }
 }

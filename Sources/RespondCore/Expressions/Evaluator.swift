@@ -46,6 +46,14 @@ struct Evaluator {
       let chosen = try evaluate(dispatch)
       guard let match = cases.first(where: { Value.string($0.provider) == chosen }) else { return .null }
       return try evaluate(match.value)
+    case .object(let pairs):
+      var out: [String: Value] = [:]
+      for (key, leaf) in pairs {
+        let value = try evaluate(leaf)
+        if value.isNull { return .null }
+        out[key] = value
+      }
+      return .object(out)
     }
   }
 

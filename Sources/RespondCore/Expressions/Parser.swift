@@ -41,6 +41,10 @@ indirect enum Node: Sendable {
   /// `provider.NAME` resolved at load time: the case whose provider equals the dispatch's value,
   /// null when no case matches (the dispatched provider provides no such value).
   case provided(dispatch: Node, cases: [(provider: String, value: Node)])
+  /// A part's provided mapping (`provides: { fields: { token: ${{ ... }} } }`), an object of its
+  /// leaves: null when any leaf is null, so a store is never handed half a credential (a key id
+  /// without its secret) and a host's `when:` on it holds only once the whole value exists.
+  case object([(key: String, value: Node)])
 }
 
 /// A recursive-descent parser over the token list, with GitHub Actions' precedence (lowest

@@ -50,6 +50,20 @@ struct PartialEvaluator {
       guard let chosen = decide(dispatch) else { return nil }
       guard let match = cases.first(where: { Value.string($0.provider) == chosen }) else { return .null }
       return decide(match.value)
+    case .object(let pairs):
+      // One leaf known null decides it (null), whatever the others hold.
+      var out: [String: Value] = [:]
+      var unknown = false
+      for (key, leaf) in pairs {
+        guard let value = decide(leaf) else {
+          unknown = true
+          continue
+        }
+        if value.isNull { return .null }
+        out[key] = value
+      }
+      if unknown { return Optional<Value>.none }
+      return .object(out)
     case .root, .access, .chain, .call:
       guard !readsUnknown(node) else { return nil }
       return try? Evaluator(context: context).evaluate(node)
@@ -80,6 +94,7 @@ struct PartialEvaluator {
     case .chain(let first, let rest): return readsUnknown(first) || rest.contains { readsUnknown($0.operand) }
     case .call(_, let arguments, _): return arguments.contains(where: readsUnknown)
     case .provided(let dispatch, let cases): return readsUnknown(dispatch) || cases.contains { readsUnknown($0.value) }
+    case .object(let pairs): return pairs.contains { readsUnknown($0.value) }
     }
   }
 }

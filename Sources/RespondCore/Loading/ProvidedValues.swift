@@ -6,8 +6,12 @@ import Foundation
 /// provider is still one folder and the host's text stays the same.
 package struct ProvidedValue: Sendable {
   package var name: String
+  /// One expression, or for a mapping an object of its leaves (`Node.object`).
   package var expression: Expression
   package var location: SourceLocation
+  /// Each leaf's expression where it is written (a scalar value is its own one leaf): what the
+  /// host's checks read and locate, so a mistake deep in a mapping points at its line.
+  package var leaves: [(expression: Expression, location: SourceLocation)]
 }
 
 extension RunbookLoader {
@@ -30,9 +34,11 @@ extension RunbookLoader {
             ))
           continue
         }
-        for ref in value.expression.references where ref.path.count >= 2 && ref.path[0] == "steps" {
-          if !ids.contains(ref.path[1]) {
-            problems.append(Diagnostic(value.location.advanced(by: ref.offset), "unknown step '\(ref.path[1])'"))
+        for leaf in value.leaves {
+          for ref in leaf.expression.references where ref.path.count >= 2 && ref.path[0] == "steps" {
+            if !ids.contains(ref.path[1]) {
+              problems.append(Diagnostic(leaf.location.advanced(by: ref.offset), "unknown step '\(ref.path[1])'"))
+            }
           }
         }
         table[value.name, default: []].append((part.provider, value.expression))
@@ -167,31 +173,65 @@ extension Node {
       return .call(function, arguments.map { $0.resolvingProvided(nodes) }, offset: offset)
     case .provided(let dispatch, let cases):
       return .provided(dispatch: dispatch, cases: cases.map { ($0.provider, $0.value.resolvingProvided(nodes)) })
+    case .object(let pairs): return .object(pairs.map { ($0.key, $0.value.resolvingProvided(nodes)) })
     }
   }
 }
 
 extension NodeReader {
-  /// `provides: { owner: ${{ steps.x.login }} }`: each value one expression, reading no other
-  /// provided value (a part's value is its own steps', never another part's).
+  /// `provides: { owner: ${{ steps.x.login }} }`: each value one expression, or a mapping whose
+  /// leaves are each one (`fields: { token: ${{ steps.x.token }} }`, an object to the host),
+  /// reading no other provided value (a part's value is its own steps', never another part's).
   mutating func provides(_ node: YAMLNode) -> [ProvidedValue] {
     var out: [ProvidedValue] = []
     for (name, keyNode, value) in mapping(node, what: "'provides'", allowed: nil) ?? [] {
       if !isIdentifier(name) { error(keyNode, "provided name '\(name)' must be lower-case letters, digits and '-'") }
-      guard case .template(let template, let location) = templateValue(value),
-        let (expression, offset) = template.soleExpression
-      else {
-        error(value, "provided value '\(name)' must be one expression, e.g. ${{ steps.lookup.owner }}")
+      var leaves: [(expression: Expression, location: SourceLocation)] = []
+      guard let (root, source) = providedNode(value, name: name, leaves: &leaves), let first = leaves.first else {
         continue
       }
-      let at = location.advanced(by: offset)
-      if let ref = expression.references.first(where: { $0.path.first == "provider" }) {
-        error(at.advanced(by: ref.offset), "a provided value cannot read another provided value")
+      guard case .mapping = value else {
+        out.append(ProvidedValue(name: name, expression: first.expression, location: first.location, leaves: leaves))
         continue
       }
-      out.append(ProvidedValue(name: name, expression: expression, location: at))
+      let expression = Expression(source: source, references: leaves.flatMap(\.expression.references), root: root)
+      out.append(ProvidedValue(name: name, expression: expression, location: loc(value), leaves: leaves))
     }
     return out
+  }
+
+  /// One provided value's node and its text (a mapping's reads `{ token: steps.x.token }`): an
+  /// expression, or an object of a mapping's leaves (mappings may nest). Nil after reporting
+  /// where it is wrong; every leaf is appended to `leaves`.
+  private mutating func providedNode(
+    _ node: YAMLNode, name: String, leaves: inout [(expression: Expression, location: SourceLocation)]
+  ) -> (Node, String)? {
+    if case .mapping = node {
+      guard let pairs = mapping(node, what: "provided value '\(name)'", allowed: nil) else { return nil }
+      if pairs.isEmpty { error(node, "provided value '\(name)' is an empty map: name its fields, each one expression") }
+      var fields: [(key: String, value: Node)] = []
+      var texts: [String] = []
+      for (key, _, leaf) in pairs {
+        guard let (field, text) = providedNode(leaf, name: "\(name).\(key)", leaves: &leaves) else { continue }
+        fields.append((key, field))
+        texts.append("\(key): \(text)")
+      }
+      guard fields.count == pairs.count, !pairs.isEmpty else { return nil }
+      return (.object(fields), "{ " + texts.joined(separator: ", ") + " }")
+    }
+    guard case .template(let template, let location) = templateValue(node),
+      let (expression, offset) = template.soleExpression
+    else {
+      error(node, "provided value '\(name)' must be one expression, e.g. ${{ steps.lookup.owner }}")
+      return nil
+    }
+    let at = location.advanced(by: offset)
+    if let ref = expression.references.first(where: { $0.path.first == "provider" }) {
+      error(at.advanced(by: ref.offset), "a provided value cannot read another provided value")
+      return nil
+    }
+    leaves.append((expression, at))
+    return (expression.root, expression.source.trimmingCharacters(in: .whitespaces))
   }
 
   /// `provided: [owner, replacement-id]` in a runbook: the names its provider parts may provide.
