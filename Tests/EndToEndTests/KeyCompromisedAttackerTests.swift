@@ -157,6 +157,13 @@ import Testing
       #expect(report.contains(id), "\(name)'s event id \(id) is in the report")
     }
     #expect(report.contains("- [ ] What the attacker left behind: Delete the IAM user `\(backdoor)`"))
+    // The owner's quarantine also stops its replacement key: a follow-up says so, with the
+    // command that lifts it; the deleted console password likewise.
+    let followUps = report.components(separatedBy: "## Follow-ups").last ?? ""
+    #expect(
+      followUps.contains("\(user) is quarantined: the inline policy RespondQuarantineDenyAll denies it every action"))
+    #expect(followUps.contains("aws iam delete-user-policy --user-name \(user) --policy-name RespondQuarantineDenyAll"))
+    #expect(followUps.contains("aws iam create-login-profile --user-name \(user) --password-reset-required"))
     #expect(report.contains("### Persistence (4)"))
     #expect(
       report.contains(

@@ -9,7 +9,8 @@ import Testing
 /// concurrent groups (the containment benchmark counts round trips), and the report's AWS rows
 /// sit where they always have.
 extension ProviderPartTests {
-  /// The host's and AWS's steps in the order key-compromised ran them when AWS's were inline.
+  /// The host's and AWS's steps in the order key-compromised ran them when AWS's were inline
+  /// (plus lift-quarantine and restore-console, added after the move).
   static let awsRunOrder = """
     identify owner store-read secrets-manager-read ssm-read page-slack page-pagerduty
     deactivate deny-user-sessions key-not-found verify-inactive user-sessions-denied check-inactive
@@ -20,8 +21,8 @@ extension ProviderPartTests {
     cloudtrail logs trail-archive activity eradicate persistence-followups rotate-read-secrets
     secret-followups create store-vault store-secrets-manager store-ssm store-github replace-vault-copies
     replace-secrets-manager-copies replace-ssm-copies vault-copies-left secrets-manager-copies-left
-    ssm-copies-left verify-new-key delete-leaked verify-deleted check-deleted rotation-skipped slack
-    pagerduty report email siem pagerduty-resolve
+    ssm-copies-left verify-new-key delete-leaked verify-deleted check-deleted lift-quarantine
+    restore-console rotation-skipped slack pagerduty report email siem pagerduty-resolve
     """.split(whereSeparator: \.isWhitespace).map(String.init)
 
   static func shippedKeyCompromised() throws -> (Runbook, [ProviderPart]) {
