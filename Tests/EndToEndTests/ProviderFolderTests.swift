@@ -150,4 +150,16 @@ import Testing
     #expect(json["provider"] == "twilio" && json["secret"] == false)
     #expect(json["key-id"] == .string(sid) && json["display"] == .string(sid), "\(json)")
   }
+
+  /// `identify --provider` reads a key as `key-compromised --provider` will: a Datadog key (bare
+  /// hex) is unknown unless named, and the key is never printed in clear either way.
+  @Test func identifyTakesTheProviderAsTheRunDoes() throws {
+    let key = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    for (arguments, provider) in [([String](), "unknown"), (["--provider", "datadog"], "datadog")] {
+      let o = try runRespond(["identify", "--key", key, "--json"] + arguments, environment: [:])
+      let json = try #require(Value.parseJSON(Data(o.stdout.utf8)), "stdout: \(o.stdout)")
+      #expect(json["provider"] == .string(provider), "\(arguments): \(json)")
+      #expect(!o.stdout.contains(key) && !o.stderr.contains(key))
+    }
+  }
 }

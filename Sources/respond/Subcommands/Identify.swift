@@ -12,6 +12,11 @@ struct Identify: AsyncParsableCommand {
   @Option(help: "The leaked key or token. It is never printed in clear.")
   var key: String
 
+  /// As `key-compromised --provider`: a format that cannot name its provider (Datadog's bare
+  /// hex keys) is recognised only when named, so identify answers what the run will read.
+  @Option(help: "The provider, for a format that does not name it (e.g. datadog for its 32-hex-digit keys).")
+  var provider: String?
+
   @Flag(help: "Print JSON.")
   var json = false
 
@@ -31,7 +36,8 @@ struct Identify: AsyncParsableCommand {
       throw ExitCode(1)
     }
     let context = ActionContext(
-      stepID: "identify", parameters: ["key": .string(key)], environment: [:], transport: OfflineTransport(),
+      stepID: "identify", parameters: ["key": .string(key), "provider": provider.map(Value.string) ?? .null],
+      environment: [:], transport: OfflineTransport(),
       masker: masker,
       incident: IncidentInfo(id: "identify", runbook: "identify", startedAt: Date(), mode: .dryRun, directory: ""))
     do {
