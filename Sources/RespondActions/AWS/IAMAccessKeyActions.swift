@@ -258,7 +258,6 @@ struct CreateAccessKeyAction: Action {
       // dies with this step's outputs), so it is handed to the run only once tagged.
       try await IAMReplacementTag.write(client, user: user, leaked: leaked, value: id)
       Self.handedOut.insert(id)
-      result.outputs["already-replaced-by"] = .null
       result.summary = (result.summary ?? "created \(id)") + "; tagged \(user) \(IAMReplacementTag.key(leaked))=\(id)"
       return result
     }
@@ -383,15 +382,13 @@ struct CreateAccessKeyAction: Action {
     }
     let makeRoom = context.optionalString("make-room-by-deleting")
     let client = try AWSClient(context)
-    let cutoff = startedAt.addingTimeInterval(-2)
-    let windowEnd = startedAt.addingTimeInterval(Self.attemptWindow)
+    let span = IAMReplacementTag.attemptWindow(since: startedAt, length: Self.attemptWindow)
     // In turn with creates for the same user, so a key another incident is minting right now is
     // either not there yet or already known as handed out.
     let orphans = try await context.limiters.exclusive(Self.slots(user, client)) {
-      let found = try await IAMKeys.list(client, userName: user).filter { key in
-        guard let created = key.createDate, key.id != makeRoom, !Self.handedOut.contains(key.id) else { return false }
-        return created >= cutoff && created <= windowEnd
-      }
+      let found = IAMReplacementTag.orphans(
+        of: try await IAMKeys.list(client, userName: user), since: startedAt, window: Self.attemptWindow,
+        leaked: makeRoom, tags: [:], handedOut: { Self.handedOut.contains($0) })
       for key in found {
         try await IAMKeys.delete(client, id: key.id, userName: user)
         context.log("deleted \(key.id), created by the interrupted attempt (its secret was never recorded)")
@@ -401,7 +398,7 @@ struct CreateAccessKeyAction: Action {
     if orphans.isEmpty {
       return .safeToRerun(
         note:
-          "the interrupted attempt created no key for \(user) (none created between \(ISO8601.string(cutoff)) and \(ISO8601.string(windowEnd)))"
+          "the interrupted attempt created no key for \(user) (none created between \(ISO8601.string(span.lowerBound)) and \(ISO8601.string(span.upperBound)))"
       )
     }
     return .safeToRerun(

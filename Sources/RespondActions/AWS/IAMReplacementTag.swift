@@ -38,20 +38,27 @@ enum IAMReplacementTag {
     return listed.contains { $0.id == tag } ? .replacedBy(tag) : .none
   }
 
-  /// The keys a lost attempt that started at `since` may have made: created from `since` (less
-  /// 2 s of clock skew) to `window` after it, neither the leaked key nor any key a respond tag
-  /// names (another leaked key's replacement), nor one this process handed to a run.
+  /// When a lost attempt that started at `since` may have created its key: from `since` (less
+  /// 2 s of clock skew) to `length` after it.
+  static func attemptWindow(since: Date, length: TimeInterval) -> ClosedRange<Date> {
+    since.addingTimeInterval(-2)...since.addingTimeInterval(length)
+  }
+
+  /// The keys a lost attempt that started at `since` may have made: created within its window,
+  /// neither the leaked key (nil on a resume whose step names none) nor any key a respond tag
+  /// names (another leaked key's replacement), nor one this process handed to a run. Both the
+  /// tag's `minting:` marker and a resumed step's reconciliation decide with this.
   static func orphans(
-    of keys: [IAMAccessKey], since: Date, window: TimeInterval, leaked: String, tags: [String: String],
+    of keys: [IAMAccessKey], since: Date, window: TimeInterval, leaked: String?, tags: [String: String],
     handedOut: (String) -> Bool
   ) -> [IAMAccessKey] {
     let named = Set(tags.filter { $0.key.hasPrefix(prefix) }.values)
-    let (from, to) = (since.addingTimeInterval(-2), since.addingTimeInterval(window))
+    let span = attemptWindow(since: since, length: window)
     return keys.filter { key in
       guard let created = key.createDate, key.id != leaked, !named.contains(key.id), !handedOut(key.id) else {
         return false
       }
-      return created >= from && created <= to
+      return span.contains(created)
     }
   }
 
